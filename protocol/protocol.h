@@ -1,0 +1,357 @@
+// protocol: the vocabulary every layer shares (site, record and change ids, hybrid logical clock,
+// versions, version vectors, Status/Result), the customer/settings/change data model, and the
+// codecs between these plain C++ values and the Cap'n Proto schema (protocol/schema/*.capnp) that
+// is both the on-disk and the wire format. Decoding untrusted bytes throws DecodeError.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace sitesync {
+
+// ---------------------------------------------------------------------------------------------
+// Status / Result: expected failures are values.
+
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,     // bad user input: unknown field, malformed value, bad length
+  kNotFound,            // unknown reference
+  kAlreadyExists,       // duplicate customer number / SSN
+  kFailedPrecondition,  // operation not allowed in the current state (e.g. deleted customer)
+  kInternal,
+};
+
+class Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  static Status ok() { return {}; }
+  bool isOk() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
+};
+
+template <typename T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : value_(std::move(status)) {}  // NOLINT
+  bool isOk() const { return std::holds_alternative<T>(value_); }
+  const Status& status() const {
+    static const Status kOkStatus;
+    return isOk() ? kOkStatus : std::get<Status>(value_);
+  }
+  T& value() { return std::get<T>(value_); }
+  const T& value() const { return std::get<T>(value_); }
+  T* operator->() { return &value(); }
+  T& operator*() { return value(); }
+
+ private:
+  std::variant<T, Status> value_;
+};
+
+// Malformed or hostile bytes where a schema message was expected.
+class DecodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Identity, clocks, versions (DESIGN.md section 4).
+
+using SiteId = uint64_t;
+
+struct RecordId {
+  SiteId site = 0;
+  uint64_t counter = 0;
+  bool isNull() const { return site == 0 && counter == 0; }
+  auto operator<=>(const RecordId&) const = default;
+  // "<16 hex digits of the site>-<counter>", e.g. "1f3a5c7e9b2d4f60-42".
+  std::string toString() const;
+  static std::optional<RecordId> parse(std::string_view text);
+};
+
+// Hybrid logical clock: 48 bits of physical milliseconds, 16 bits of logical counter.
+struct Hlc {
+  uint64_t packed = 0;
+  static constexpr int kLogicalBits = 16;
+  uint64_t millis() const { return packed >> kLogicalBits; }
+  uint64_t logical() const { return packed & ((1u << kLogicalBits) - 1); }
+  static Hlc from(uint64_t millis, uint64_t logical) {
+    return Hlc{(millis << kLogicalBits) | logical};
+  }
+  auto operator<=>(const Hlc&) const = default;
+  // ISO 8601 UTC with milliseconds, for people.
+  std::string toIso8601() const;
+};
+
+// Version of a field write: (hlc, origin), totally ordered.
+struct Version {
+  Hlc hlc;
+  SiteId origin = 0;
+  bool isNull() const { return hlc.packed == 0 && origin == 0; }
+  auto operator<=>(const Version&) const = default;
+};
+
+struct ChangeId {
+  SiteId origin = 0;
+  uint64_t seq = 0;
+  auto operator<=>(const ChangeId&) const = default;
+};
+
+// For each origin, the highest seq held with no gaps.
+class VersionVector {
+ public:
+  uint64_t get(SiteId origin) const;
+  void set(SiteId origin, uint64_t seq) { entries_[origin] = seq; }
+  bool contains(ChangeId id) const { return get(id.origin) >= id.seq; }
+  const std::map<SiteId, uint64_t>& entries() const { return entries_; }
+  bool operator==(const VersionVector&) const = default;
+
+ private:
+  std::map<SiteId, uint64_t> entries_;
+};
+
+std::string siteIdToHex(SiteId id);
+std::optional<SiteId> siteIdFromHex(std::string_view hex);
+
+// ---------------------------------------------------------------------------------------------
+// Field tables. The names are the schema's (camelCase) and the CLI's (snake_case).
+
+enum class ValueKind {
+  kText,    // any UTF-8 without control characters
+  kDigits,  // customer number
+  kPhone,   // digits, spaces, + - ( ) /
+  kEmail,
+  kDate,       // YYYY-MM-DD
+  kTimestamp,  // ISO 8601 UTC
+  kBool,       // true | false
+  kGender,     // female | male | other | unknown
+  kStatus,     // active | deactivated
+  kLanguage,   // 2-3 lowercase letters
+  kUnsigned,   // settings: non-negative integer
+  kFieldList,  // settings: comma-separated customer field names
+};
+
+struct FieldInfo {
+  uint16_t code;
+  const char* schemaName;  // camelCase, as in register.capnp
+  const char* cliName;     // snake_case
+  ValueKind kind;
+  const char* help;
+};
+
+#define SITESYNC_CUSTOMER_FIELDS(X)                                                         \
+  X(0, number, "number", kDigits, "customer number (digits; automatic when omitted)")       \
+  X(1, name, "name", kText, "full name or company name")                                    \
+  X(2, phone, "phone", kPhone, "main phone")                                                \
+  X(3, phone2, "phone2", kPhone, "second phone")                                            \
+  X(4, email, "email", kEmail, "e-mail address")                                            \
+  X(5, birthDate, "birth_date", kDate, "date of birth, YYYY-MM-DD")                         \
+  X(6, gender, "gender", kGender, "female|male|other|unknown")                              \
+  X(7, language, "language", kLanguage, "language code, e.g. fi, sv, en")                   \
+  X(8, ssn, "ssn", kText, "social security number")                                         \
+  X(9, customerGroup, "customer_group", kText, "customer group")                            \
+  X(10, discountLetters, "discount_letters", kText, "discount letters")                     \
+  X(11, status, "status", kStatus, "active|deactivated")                                    \
+  X(12, invoiceStreet, "invoice_street", kText, "invoice address: street")                  \
+  X(13, invoicePostalCode, "invoice_postal_code", kText, "invoice address: postal code")    \
+  X(14, invoiceCity, "invoice_city", kText, "invoice address: city")                        \
+  X(15, invoiceCountry, "invoice_country", kText, "invoice address: country")               \
+  X(16, visitingStreet, "visiting_street", kText, "visiting address: street")               \
+  X(17, visitingPostalCode, "visiting_postal_code", kText, "visiting address: postal code") \
+  X(18, visitingCity, "visiting_city", kText, "visiting address: city")                     \
+  X(19, visitingCountry, "visiting_country", kText, "visiting address: country")            \
+  X(20, mailStreet, "mail_street", kText, "mail address: street")                           \
+  X(21, mailPostalCode, "mail_postal_code", kText, "mail address: postal code")             \
+  X(22, mailCity, "mail_city", kText, "mail address: city")                                 \
+  X(23, mailCountry, "mail_country", kText, "mail address: country")                        \
+  X(24, newsletter, "newsletter", kBool, "consent to the newsletter: true|false")           \
+  X(25, dataProtectionAccepted, "data_protection_accepted", kTimestamp,                     \
+    "data-protection consent time, ISO 8601 UTC (e.g. 2026-11-23T10:00:00Z)")               \
+  X(26, primaryTherapist, "primary_therapist", kText, "primary therapist (user id)")        \
+  X(27, secondaryTherapist, "secondary_therapist", kText, "secondary therapist (user id)")
+
+enum class CustomerField : uint16_t {
+#define SITESYNC_ENUM(code, schema, cli, kind, help) schema = code,
+  SITESYNC_CUSTOMER_FIELDS(SITESYNC_ENUM)
+#undef SITESYNC_ENUM
+};
+inline constexpr size_t kCustomerFieldCount = 28;
+// Field code of a custom field write (FieldWrite::key holds the custom field's name).
+inline constexpr uint16_t kCustomFieldCode = 28;
+
+#define SITESYNC_SETTINGS_FIELDS(X)                                                         \
+  X(0, requiredFields, "required_fields", kFieldList, "",                                   \
+    "customer fields that must be set, comma-separated (e.g. phone,email)")                 \
+  X(1, requirePhoneOrEmail, "require_phone_or_email", kBool, "false",                       \
+    "true: every customer needs a phone or an e-mail")                                      \
+  X(2, numberMinLength, "number_min_length", kUnsigned, "1", "customer number min length")  \
+  X(3, numberMaxLength, "number_max_length", kUnsigned, "12", "customer number max length") \
+  X(4, autoNumber, "auto_number", kBool, "true", "number customers automatically")          \
+  X(5, nextNumber, "next_number", kUnsigned, "1000", "next automatic customer number")      \
+  X(6, ssnShown, "ssn_shown", kBool, "true", "show social security numbers")                \
+  X(7, ssnUnique, "ssn_unique", kBool, "false", "refuse a second customer with one SSN")    \
+  X(8, journalEditWindowHours, "journal_edit_window_hours", kUnsigned, "24",                \
+    "hours a journal entry stays editable")                                                 \
+  X(9, journalDeleteWindowHours, "journal_delete_window_hours", kUnsigned, "24",            \
+    "hours a journal entry stays deletable")                                                \
+  X(10, numberBlockSize, "number_block_size", kUnsigned, "1000",                            \
+    "customer numbers the hub leases to a site at a time")
+
+enum class SettingsField : uint16_t {
+#define SITESYNC_ENUM(code, schema, cli, kind, dflt, help) schema = code,
+  SITESYNC_SETTINGS_FIELDS(SITESYNC_ENUM)
+#undef SITESYNC_ENUM
+};
+inline constexpr size_t kSettingsFieldCount = 11;
+
+const std::array<FieldInfo, kCustomerFieldCount>& customerFields();
+const std::array<FieldInfo, kSettingsFieldCount>& settingsFields();
+const char* settingsDefault(SettingsField field);
+// Accepts the snake_case (CLI) or the camelCase (schema) spelling.
+std::optional<CustomerField> customerFieldByName(std::string_view name);
+std::optional<SettingsField> settingsFieldByName(std::string_view name);
+inline const FieldInfo& info(CustomerField f) {
+  return customerFields()[size_t(f)];
+}
+inline const FieldInfo& info(SettingsField f) {
+  return settingsFields()[size_t(f)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data model (DESIGN.md section 3) as plain values.
+
+struct FieldValue {
+  std::string value;  // empty: not set
+  Version version;    // null: never written
+  bool operator==(const FieldValue&) const = default;
+};
+
+enum class Lifecycle : uint8_t { kLive = 0, kDeleted = 1, kMerged = 2, kErased = 3 };
+
+struct Customer {
+  RecordId id;
+  Lifecycle lifecycle = Lifecycle::kLive;
+  RecordId mergedInto;
+  Version lifecycleVersion;
+  Version created;
+  std::array<FieldValue, kCustomerFieldCount> fields;
+  std::map<std::string, FieldValue> customFields;  // name -> register, sorted
+
+  FieldValue& operator[](CustomerField f) { return fields[size_t(f)]; }
+  const FieldValue& operator[](CustomerField f) const { return fields[size_t(f)]; }
+  const std::string& value(CustomerField f) const { return fields[size_t(f)].value; }
+  bool isLive() const { return lifecycle == Lifecycle::kLive; }
+  bool operator==(const Customer&) const = default;
+};
+
+struct Settings {
+  std::array<FieldValue, kSettingsFieldCount> fields;
+  // The effective value: the written one, or the default.
+  std::string get(SettingsField f) const;
+  uint64_t getUnsigned(SettingsField f) const;
+  bool getBool(SettingsField f) const;
+  bool operator==(const Settings&) const = default;
+};
+
+enum class Operation : uint8_t {
+  kCreate = 0,
+  kUpdate = 1,
+  kDelete = 2,
+  kRestore = 3,
+  kErase = 4,
+  kMerge = 5,
+  kSettings = 6,
+  kJournal = 7,
+  kDiscountUsage = 8,
+};
+const char* operationName(Operation op);
+
+struct FieldWrite {
+  uint16_t field = 0;
+  std::string key;
+  std::string value;
+  std::vector<Version> replaces;
+  bool operator==(const FieldWrite&) const = default;
+};
+
+struct Change {
+  ChangeId id;
+  Hlc hlc;
+  Operation operation = Operation::kUpdate;
+  RecordId target;
+  std::string author;
+  std::vector<FieldWrite> writes;
+  std::vector<RecordId> absorbed;
+  std::string signature;
+  Version version() const { return Version{hlc, id.origin}; }
+  bool operator==(const Change&) const = default;
+};
+
+struct FieldChange {
+  uint16_t field = 0;
+  std::string key;
+  std::string oldValue;
+  std::string newValue;
+  bool operator==(const FieldChange&) const = default;
+};
+
+struct HistoryEntry {
+  Hlc at;
+  SiteId site = 0;
+  uint64_t seq = 0;
+  std::string author;
+  Operation operation = Operation::kUpdate;
+  std::vector<FieldChange> changes;
+  std::vector<uint16_t> createdFields;
+  bool operator==(const HistoryEntry&) const = default;
+};
+
+struct Meta {
+  SiteId siteId = 0;
+  std::string siteName;
+  bool isHub = false;
+  uint64_t lastSeq = 0;
+  Hlc lastHlc;
+  uint64_t nextAutoNumber = 0;
+  uint32_t formatVersion = 1;
+  uint64_t createdAtMillis = 0;
+  bool operator==(const Meta&) const = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Codecs. encode* appends one unpacked Cap'n Proto message to `out` (cleared first); decode*
+// copies the bytes into an aligned scratch buffer (LMDB and ZeroMQ data are not 8-byte aligned),
+// reads them under traversal/nesting limits, and throws DecodeError on malformed input.
+
+void encode(const Customer& customer, std::string& out);
+void encode(const Settings& settings, std::string& out);
+void encode(const Change& change, std::string& out);
+void encode(const HistoryEntry& entry, std::string& out);
+void encode(const Meta& meta, std::string& out);
+
+Customer decodeCustomer(std::string_view bytes);
+Settings decodeSettings(std::string_view bytes);
+Change decodeChange(std::string_view bytes);
+HistoryEntry decodeHistoryEntry(std::string_view bytes);
+Meta decodeMeta(std::string_view bytes);
+
+// Validation of one value against its kind; returns an empty string when valid, else the reason.
+std::string validateValue(ValueKind kind, std::string_view value);
+bool isValidUtf8(std::string_view text);
+
+}  // namespace sitesync

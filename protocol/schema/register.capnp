@@ -1,0 +1,243 @@
+@0xd54869c4afec44dd;
+# The customer register: what a node stores in LMDB and (from the replication issue on) what it
+# sends to its peers. One schema for disk and wire. Evolution rules: new fields only at new
+# ordinals, never renumber, never change a field's type; enums only grow.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("sitesync::schema");
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary
+
+struct RecordId {
+  # 128-bit customer id: the creating site and the seq of the creating change at that site, so one
+  # site's ids ascend (LMDB key order) and ids never collide. Never reused, never changed.
+  site @0 :UInt64;
+  counter @1 :UInt64;
+}
+
+struct Version {
+  # Version of a field write: its change's hybrid logical clock and origin site. Ordered by
+  # (hlc, origin): a total order, the same on every node.
+  hlc @0 :UInt64;     # physical milliseconds << 16 | logical counter
+  origin @1 :UInt64;  # site id
+}
+
+struct Field {
+  # One replicated register: the value last written and the version of that write.
+  # Every scalar value is canonical UTF-8 text (dates "YYYY-MM-DD", booleans "true"/"false");
+  # the empty string means "not set". A null Field pointer is a field never written.
+  value @0 :Text;
+  hlc @1 :UInt64;
+  origin @2 :UInt64;
+  # The conflict issue adds the other heads (concurrent writes kept) at new ordinals.
+}
+
+enum Lifecycle {
+  live @0;         # active or deactivated: see the `status` field
+  deleted @1;      # tombstone; an admin can restore
+  merged @2;       # absorbed into `mergedInto`
+  erased @3;       # personal data removed; only id and the fact of erasure remain
+}
+
+# ---------------------------------------------------------------------------------------------
+# The customer record (DESIGN.md section 3). Scalar fields are registers (Field); their names,
+# spelled in snake_case (invoice_street), are the FIELD names of `sitesync customer ... --set`.
+
+struct Contact {
+  # A person at the customer. `id` is unique within the customer (creating site + counter).
+  id @0 :RecordId;
+  name @1 :Field;
+  phone @2 :Field;
+  email @3 :Field;
+  sendServiceProtocol @4 :Field;   # "true"/"false"
+  sendWorkOrders @5 :Field;        # "true"/"false"
+  removed @6 :Field;               # "true" once removed (kept as a tombstone for convergence)
+}
+
+struct CustomField {
+  # Deployment-defined field: name -> value, each name its own register.
+  name @0 :Text;
+  field @1 :Field;
+}
+
+struct TechnicianAssignment {
+  userId @0 :Text;
+  assigned @1 :Field;   # "true" while assigned; "false" once unassigned
+}
+
+struct JournalEntry {
+  # Dated note ("record") by a user; append-only, edits only within the settings' window.
+  id @0 :RecordId;
+  at @1 :UInt64;        # HLC of the creating change
+  author @2 :Text;
+  text @3 :Field;       # may be encrypted at rest (security issue)
+  deleted @4 :Field;
+}
+
+struct DiscountUsage {
+  id @0 :RecordId;
+  at @1 :UInt64;
+  amountCents @2 :Int64;
+  visit @3 :Text;
+}
+
+struct Discount {
+  # Prepaid value card or member card; balance = valueCents - sum(usages.amountCents).
+  id @0 :RecordId;
+  type @1 :Field;
+  valueCents @2 :Field;
+  pricePaidCents @3 :Field;
+  validUntil @4 :Field;          # "YYYY-MM-DD"
+  usages @5 :List(DiscountUsage); # append-only: two sites spending offline both count
+}
+
+struct Customer {
+  id @0 :RecordId;
+  lifecycle @1 :Lifecycle;
+  mergedInto @2 :RecordId;       # set when lifecycle == merged
+  lifecycleVersion @3 :Version;  # version of the last delete/merge/restore/erase
+  created @4 :Version;           # version of the creating change
+
+  # Registers. Each has the same name in CustomerField below (its code in a FieldWrite).
+  number @5 :Field;              # business customer number, digits, unique among live customers
+  name @6 :Field;                # person's full name or company name
+  phone @7 :Field;
+  phone2 @8 :Field;
+  email @9 :Field;
+  birthDate @10 :Field;          # YYYY-MM-DD
+  gender @11 :Field;             # female | male | other | unknown
+  language @12 :Field;           # e.g. "fi", "sv", "en"
+  ssn @13 :Field;                # social security number
+  customerGroup @14 :Field;
+  discountLetters @15 :Field;
+  status @16 :Field;             # active | deactivated
+  invoiceStreet @17 :Field;      # addresses: invoice, visiting and mail
+  invoicePostalCode @18 :Field;
+  invoiceCity @19 :Field;
+  invoiceCountry @20 :Field;
+  visitingStreet @21 :Field;
+  visitingPostalCode @22 :Field;
+  visitingCity @23 :Field;
+  visitingCountry @24 :Field;
+  mailStreet @25 :Field;
+  mailPostalCode @26 :Field;
+  mailCity @27 :Field;
+  mailCountry @28 :Field;
+  newsletter @29 :Field;              # consent: "true"/"false"
+  dataProtectionAccepted @30 :Field;  # consent: when accepted, ISO 8601 UTC; empty if not
+  primaryTherapist @31 :Field;        # user id
+  secondaryTherapist @32 :Field;      # user id
+
+  # Collections (element-wise registers; filled by later capabilities, shape fixed now).
+  technicians @33 :List(TechnicianAssignment);
+  contacts @34 :List(Contact);
+  customFields @35 :List(CustomField);   # sorted by name
+  journal @36 :List(JournalEntry);       # sorted by id
+  discounts @37 :List(Discount);         # sorted by id
+}
+
+enum CustomerField {
+  # Field codes of FieldWrite for customer changes: one per register of Customer, same names.
+  number @0; name @1; phone @2; phone2 @3; email @4; birthDate @5; gender @6; language @7;
+  ssn @8; customerGroup @9; discountLetters @10; status @11;
+  invoiceStreet @12; invoicePostalCode @13; invoiceCity @14; invoiceCountry @15;
+  visitingStreet @16; visitingPostalCode @17; visitingCity @18; visitingCountry @19;
+  mailStreet @20; mailPostalCode @21; mailCity @22; mailCountry @23;
+  newsletter @24; dataProtectionAccepted @25; primaryTherapist @26; secondaryTherapist @27;
+  customField @28;   # key = the custom field's name
+}
+
+enum SettingsField {
+  # Field codes of FieldWrite for settings changes: same names as Settings' registers.
+  requiredFields @0; requirePhoneOrEmail @1; numberMinLength @2; numberMaxLength @3;
+  autoNumber @4; nextNumber @5; ssnShown @6; ssnUnique @7; journalEditWindowHours @8;
+  journalDeleteWindowHours @9; numberBlockSize @10;
+}
+
+# ---------------------------------------------------------------------------------------------
+# Deployment settings: one replicated record, changed only by the hub or an admin.
+
+struct Settings {
+  requiredFields @0 :Field;          # comma-separated customer field names, e.g. "phone,email"
+  requirePhoneOrEmail @1 :Field;     # "true": at least one of phone, email
+  numberMinLength @2 :Field;         # digits
+  numberMaxLength @3 :Field;
+  autoNumber @4 :Field;              # "true": customers without a typed number get the next one
+  nextNumber @5 :Field;              # first number automatic numbering hands out
+  ssnShown @6 :Field;
+  ssnUnique @7 :Field;
+  journalEditWindowHours @8 :Field;
+  journalDeleteWindowHours @9 :Field;
+  numberBlockSize @10 :Field;        # size of the number blocks the hub leases to sites
+}
+
+# ---------------------------------------------------------------------------------------------
+# The change (operation): the unit of the log and of replication.
+
+enum Operation {
+  create @0;        # new customer; writes hold its initial fields
+  update @1;        # set fields
+  delete @2;
+  restore @3;
+  erase @4;
+  merge @5;         # target is the survivor; see `absorbed`
+  settings @6;      # writes are Settings fields; target is unused
+  journal @7;       # add or edit a journal entry
+  discountUsage @8;
+}
+
+struct FieldWrite {
+  # One field's new value. Its version is the change's (hlc, origin): every write of one change
+  # carries that same version.
+  field @0 :UInt16;         # a CustomerField (or SettingsField for settings changes)
+  key @1 :Text;             # sub-element: custom-field name or element id; empty for plain fields
+  value @2 :Text;
+  replaces @3 :List(Version);  # the version(s) of this field its author saw (empty: none)
+}
+
+struct Change {
+  origin @0 :UInt64;        # site that made the change
+  seq @1 :UInt64;           # dense from 1 per origin: change id = (origin, seq)
+  hlc @2 :UInt64;           # hybrid logical clock at the origin
+  operation @3 :Operation;
+  target @4 :RecordId;
+  author @5 :Text;          # user who made it (history's "who")
+  writes @6 :List(FieldWrite);
+  absorbed @7 :List(RecordId);  # merge: customers absorbed into the target
+  signature @8 :Data;       # origin's signature (security issue); empty until then
+}
+
+# ---------------------------------------------------------------------------------------------
+# Local (not replicated) bookkeeping stored beside the register.
+
+struct FieldChange {
+  field @0 :UInt16;
+  key @1 :Text;
+  old @2 :Text;
+  new @3 :Text;
+}
+
+struct HistoryEntry {
+  # One change as it affected one customer card. For a create, `fields` lists only the field
+  # ordinals set (their values are the first `old` of later entries, or the current value), so a
+  # bulk load does not store every value twice.
+  at @0 :UInt64;            # HLC
+  site @1 :UInt64;
+  author @2 :Text;
+  operation @3 :Operation;
+  changes @4 :List(FieldChange);
+  createdFields @5 :List(UInt16);
+  seq @6 :UInt64;
+}
+
+struct Meta {
+  siteId @0 :UInt64;
+  siteName @1 :Text;
+  isHub @2 :Bool;
+  lastSeq @3 :UInt64;       # last change seq this site originated
+  lastHlc @4 :UInt64;       # never goes backwards across restarts
+  nextAutoNumber @5 :UInt64;
+  formatVersion @6 :UInt32;
+  createdAt @7 :UInt64;
+}

@@ -1,0 +1,276 @@
+// Codecs between the plain values of protocol.h and the Cap'n Proto schema. Registers are reached
+// through their pointer slot, found once by name through the schema's reflection, so the field
+// tables of protocol.h and register.capnp cannot drift apart (a missing name fails at startup).
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <capnp/schema.h>
+#include <capnp/serialize.h>
+
+#include <cstring>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "protocol/src/wire.h"
+#include "register.capnp.h"
+
+namespace sitesync {
+
+namespace {
+
+template <size_t N>
+std::array<uint32_t, N> pointerSlots(capnp::StructSchema schema,
+                                     const std::array<FieldInfo, N>& table) {
+  std::array<uint32_t, N> slots{};
+  for (size_t i = 0; i < N; ++i) {
+    KJ_IF_MAYBE (field, schema.findFieldByName(table[i].schemaName)) {
+      auto proto = field->getProto();
+      if (!proto.isSlot() || field->getType().which() != capnp::schema::Type::STRUCT)
+        throw std::logic_error(std::string("schema field is not a register: ") +
+                               table[i].schemaName);
+      slots[i] = proto.getSlot().getOffset();
+    } else {
+      throw std::logic_error(std::string("field table names a field the schema lacks: ") +
+                             table[i].schemaName);
+    }
+  }
+  return slots;
+}
+
+const std::array<uint32_t, kCustomerFieldCount>& customerSlots() {
+  static const auto slots = pointerSlots(capnp::Schema::from<schema::Customer>(), customerFields());
+  return slots;
+}
+
+const std::array<uint32_t, kSettingsFieldCount>& settingsSlots() {
+  static const auto slots = pointerSlots(capnp::Schema::from<schema::Settings>(), settingsFields());
+  return slots;
+}
+
+void putField(schema::Field::Builder b, const FieldValue& v) {
+  b.setValue(capnp::Text::Reader(v.value.data(), v.value.size()));
+  b.setHlc(v.version.hlc.packed);
+  b.setOrigin(v.version.origin);
+}
+
+FieldValue getField(schema::Field::Reader r) {
+  return FieldValue{wire::text(r.getValue()), Version{Hlc{r.getHlc()}, r.getOrigin()}};
+}
+
+template <size_t N>
+void putRegisters(capnp::AnyStruct::Builder any, const std::array<uint32_t, N>& slots,
+                  const std::array<FieldValue, N>& fields) {
+  auto ptrs = any.getPointerSection();
+  for (size_t i = 0; i < N; ++i)
+    if (!fields[i].version.isNull())
+      putField(ptrs[slots[i]].template initAs<schema::Field>(), fields[i]);
+}
+
+template <size_t N>
+void getRegisters(capnp::AnyStruct::Reader any, const std::array<uint32_t, N>& slots,
+                  std::array<FieldValue, N>& fields) {
+  auto ptrs = any.getPointerSection();
+  for (size_t i = 0; i < N; ++i) {
+    if (slots[i] >= ptrs.size()) continue;  // written by an older schema
+    auto p = ptrs[slots[i]];
+    if (!p.isNull()) fields[i] = getField(p.template getAs<schema::Field>());
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Customer
+
+void encode(const Customer& c, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::Customer>();
+  wire::putId(b.initId(), c.id);
+  b.setLifecycle(static_cast<schema::Lifecycle>(c.lifecycle));
+  if (!c.mergedInto.isNull()) wire::putId(b.initMergedInto(), c.mergedInto);
+  if (!c.lifecycleVersion.isNull()) wire::putVersion(b.initLifecycleVersion(), c.lifecycleVersion);
+  wire::putVersion(b.initCreated(), c.created);
+  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), customerSlots(), c.fields);
+  if (!c.customFields.empty()) {
+    auto list = b.initCustomFields(static_cast<unsigned>(c.customFields.size()));
+    unsigned i = 0;
+    for (const auto& [name, value] : c.customFields) {
+      list[i].setName(capnp::Text::Reader(name.data(), name.size()));
+      putField(list[i].initField(), value);
+      ++i;
+    }
+  }
+  wire::toBytes(mb, out);
+}
+
+Customer decodeCustomer(std::string_view bytes) {
+  return wire::read<schema::Customer>(bytes, [](schema::Customer::Reader r) {
+    Customer c;
+    c.id = wire::getId(r.getId());
+    auto lifecycle = static_cast<uint16_t>(r.getLifecycle());
+    if (lifecycle > static_cast<uint16_t>(Lifecycle::kErased))
+      throw DecodeError("unknown customer lifecycle " + std::to_string(lifecycle));
+    c.lifecycle = static_cast<Lifecycle>(lifecycle);
+    if (r.hasMergedInto()) c.mergedInto = wire::getId(r.getMergedInto());
+    if (r.hasLifecycleVersion()) c.lifecycleVersion = wire::getVersion(r.getLifecycleVersion());
+    c.created = wire::getVersion(r.getCreated());
+    getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields);
+    for (auto cf : r.getCustomFields())
+      c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField()));
+    return c;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+void encode(const Settings& s, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::Settings>();
+  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), settingsSlots(), s.fields);
+  wire::toBytes(mb, out);
+}
+
+Settings decodeSettings(std::string_view bytes) {
+  return wire::read<schema::Settings>(bytes, [](schema::Settings::Reader r) {
+    Settings s;
+    getRegisters(capnp::AnyStruct::Reader(r), settingsSlots(), s.fields);
+    return s;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Change
+
+void encode(const Change& c, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::Change>();
+  b.setOrigin(c.id.origin);
+  b.setSeq(c.id.seq);
+  b.setHlc(c.hlc.packed);
+  b.setOperation(static_cast<schema::Operation>(c.operation));
+  wire::putId(b.initTarget(), c.target);
+  if (!c.author.empty()) b.setAuthor(capnp::Text::Reader(c.author.data(), c.author.size()));
+  auto writes = b.initWrites(static_cast<unsigned>(c.writes.size()));
+  for (unsigned i = 0; i < c.writes.size(); ++i) {
+    const auto& w = c.writes[i];
+    auto wb = writes[i];
+    wb.setField(w.field);
+    if (!w.key.empty()) wb.setKey(capnp::Text::Reader(w.key.data(), w.key.size()));
+    wb.setValue(capnp::Text::Reader(w.value.data(), w.value.size()));
+    if (!w.replaces.empty()) {
+      auto rep = wb.initReplaces(static_cast<unsigned>(w.replaces.size()));
+      for (unsigned k = 0; k < w.replaces.size(); ++k) wire::putVersion(rep[k], w.replaces[k]);
+    }
+  }
+  if (!c.absorbed.empty()) {
+    auto abs = b.initAbsorbed(static_cast<unsigned>(c.absorbed.size()));
+    for (unsigned i = 0; i < c.absorbed.size(); ++i) wire::putId(abs[i], c.absorbed[i]);
+  }
+  if (!c.signature.empty())
+    b.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(c.signature.data()),
+                                       c.signature.size()));
+  wire::toBytes(mb, out);
+}
+
+Change decodeChange(std::string_view bytes) {
+  return wire::read<schema::Change>(bytes, [](schema::Change::Reader r) {
+    Change c;
+    c.id = ChangeId{r.getOrigin(), r.getSeq()};
+    c.hlc = Hlc{r.getHlc()};
+    auto op = static_cast<uint16_t>(r.getOperation());
+    if (op > static_cast<uint16_t>(Operation::kDiscountUsage))
+      throw DecodeError("unknown operation " + std::to_string(op));
+    c.operation = static_cast<Operation>(op);
+    c.target = wire::getId(r.getTarget());
+    c.author = wire::text(r.getAuthor());
+    auto writes = r.getWrites();
+    c.writes.reserve(writes.size());
+    for (auto w : writes) {
+      FieldWrite fw;
+      fw.field = w.getField();
+      fw.key = wire::text(w.getKey());
+      fw.value = wire::text(w.getValue());
+      for (auto v : w.getReplaces()) fw.replaces.push_back(wire::getVersion(v));
+      c.writes.push_back(std::move(fw));
+    }
+    for (auto id : r.getAbsorbed()) c.absorbed.push_back(wire::getId(id));
+    auto sig = r.getSignature();
+    c.signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
+    return c;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// History entry and meta
+
+void encode(const HistoryEntry& h, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::HistoryEntry>();
+  b.setAt(h.at.packed);
+  b.setSite(h.site);
+  b.setSeq(h.seq);
+  if (!h.author.empty()) b.setAuthor(capnp::Text::Reader(h.author.data(), h.author.size()));
+  b.setOperation(static_cast<schema::Operation>(h.operation));
+  if (!h.changes.empty()) {
+    auto list = b.initChanges(static_cast<unsigned>(h.changes.size()));
+    for (unsigned i = 0; i < h.changes.size(); ++i) {
+      const auto& fc = h.changes[i];
+      list[i].setField(fc.field);
+      if (!fc.key.empty()) list[i].setKey(capnp::Text::Reader(fc.key.data(), fc.key.size()));
+      list[i].setOld(capnp::Text::Reader(fc.oldValue.data(), fc.oldValue.size()));
+      list[i].setNew(capnp::Text::Reader(fc.newValue.data(), fc.newValue.size()));
+    }
+  }
+  if (!h.createdFields.empty()) {
+    auto list = b.initCreatedFields(static_cast<unsigned>(h.createdFields.size()));
+    for (unsigned i = 0; i < h.createdFields.size(); ++i) list.set(i, h.createdFields[i]);
+  }
+  wire::toBytes(mb, out);
+}
+
+HistoryEntry decodeHistoryEntry(std::string_view bytes) {
+  return wire::read<schema::HistoryEntry>(bytes, [](schema::HistoryEntry::Reader r) {
+    HistoryEntry h;
+    h.at = Hlc{r.getAt()};
+    h.site = r.getSite();
+    h.seq = r.getSeq();
+    h.author = wire::text(r.getAuthor());
+    h.operation = static_cast<Operation>(r.getOperation());
+    for (auto fc : r.getChanges())
+      h.changes.push_back(FieldChange{fc.getField(), wire::text(fc.getKey()),
+                                      wire::text(fc.getOld()), wire::text(fc.getNew())});
+    for (auto f : r.getCreatedFields()) h.createdFields.push_back(f);
+    return h;
+  });
+}
+
+void encode(const Meta& m, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::Meta>();
+  b.setSiteId(m.siteId);
+  b.setSiteName(capnp::Text::Reader(m.siteName.data(), m.siteName.size()));
+  b.setIsHub(m.isHub);
+  b.setLastSeq(m.lastSeq);
+  b.setLastHlc(m.lastHlc.packed);
+  b.setNextAutoNumber(m.nextAutoNumber);
+  b.setFormatVersion(m.formatVersion);
+  b.setCreatedAt(m.createdAtMillis);
+  wire::toBytes(mb, out);
+}
+
+Meta decodeMeta(std::string_view bytes) {
+  return wire::read<schema::Meta>(bytes, [](schema::Meta::Reader r) {
+    Meta m;
+    m.siteId = r.getSiteId();
+    m.siteName = wire::text(r.getSiteName());
+    m.isHub = r.getIsHub();
+    m.lastSeq = r.getLastSeq();
+    m.lastHlc = Hlc{r.getLastHlc()};
+    m.nextAutoNumber = r.getNextAutoNumber();
+    m.formatVersion = r.getFormatVersion();
+    m.createdAtMillis = r.getCreatedAt();
+    return m;
+  });
+}
+
+}  // namespace sitesync

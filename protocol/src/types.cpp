@@ -1,0 +1,298 @@
+// Vocabulary types, field tables and value validation.
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+#include "protocol/protocol.h"
+
+namespace sitesync {
+
+namespace {
+
+bool parseHex64(std::string_view hex, uint64_t& out) {
+  if (hex.empty() || hex.size() > 16) return false;
+  auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), out, 16);
+  return ec == std::errc() && ptr == hex.data() + hex.size();
+}
+
+bool allOf(std::string_view s, bool (*pred)(char)) {
+  for (char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool isLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+
+}  // namespace
+
+std::string siteIdToHex(SiteId id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::optional<SiteId> siteIdFromHex(std::string_view hex) {
+  uint64_t v = 0;
+  if (!parseHex64(hex, v)) return std::nullopt;
+  return v;
+}
+
+std::string RecordId::toString() const {
+  return siteIdToHex(site) + "-" + std::to_string(counter);
+}
+
+std::optional<RecordId> RecordId::parse(std::string_view text) {
+  auto dash = text.find('-');
+  if (dash != 16 || text.size() < 18 || text.size() > 37) return std::nullopt;
+  RecordId id;
+  if (!parseHex64(text.substr(0, 16), id.site)) return std::nullopt;
+  auto digits = text.substr(17);
+  if (!allOf(digits, isDigit)) return std::nullopt;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id.counter);
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) return std::nullopt;
+  return id;
+}
+
+std::string Hlc::toIso8601() const {
+  std::time_t secs = static_cast<std::time_t>(millis() / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis() % 1000));
+  return buf;
+}
+
+uint64_t VersionVector::get(SiteId origin) const {
+  auto it = entries_.find(origin);
+  return it == entries_.end() ? 0 : it->second;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const std::array<FieldInfo, kCustomerFieldCount>& customerFields() {
+  static const std::array<FieldInfo, kCustomerFieldCount> table = {{
+#define SITESYNC_ROW(code, schema, cli, kind, help) {code, #schema, cli, ValueKind::kind, help},
+      SITESYNC_CUSTOMER_FIELDS(SITESYNC_ROW)
+#undef SITESYNC_ROW
+  }};
+  return table;
+}
+
+const std::array<FieldInfo, kSettingsFieldCount>& settingsFields() {
+  static const std::array<FieldInfo, kSettingsFieldCount> table = {{
+#define SITESYNC_ROW(code, schema, cli, kind, dflt, help) \
+  {code, #schema, cli, ValueKind::kind, help},
+      SITESYNC_SETTINGS_FIELDS(SITESYNC_ROW)
+#undef SITESYNC_ROW
+  }};
+  return table;
+}
+
+const char* settingsDefault(SettingsField field) {
+  static const char* const defaults[] = {
+#define SITESYNC_ROW(code, schema, cli, kind, dflt, help) dflt,
+      SITESYNC_SETTINGS_FIELDS(SITESYNC_ROW)
+#undef SITESYNC_ROW
+  };
+  return defaults[size_t(field)];
+}
+
+namespace {
+template <typename Enum, size_t N>
+std::optional<Enum> byName(const std::array<FieldInfo, N>& table, std::string_view name) {
+  for (const auto& f : table)
+    if (name == f.cliName || name == f.schemaName) return static_cast<Enum>(f.code);
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<CustomerField> customerFieldByName(std::string_view name) {
+  return byName<CustomerField>(customerFields(), name);
+}
+std::optional<SettingsField> settingsFieldByName(std::string_view name) {
+  return byName<SettingsField>(settingsFields(), name);
+}
+
+std::string Settings::get(SettingsField f) const {
+  const auto& slot = fields[size_t(f)];
+  return slot.version.isNull() ? std::string(settingsDefault(f)) : slot.value;
+}
+
+uint64_t Settings::getUnsigned(SettingsField f) const {
+  auto text = get(f);
+  uint64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
+bool Settings::getBool(SettingsField f) const {
+  return get(f) == "true";
+}
+
+const char* operationName(Operation op) {
+  switch (op) {
+    case Operation::kCreate:
+      return "create";
+    case Operation::kUpdate:
+      return "update";
+    case Operation::kDelete:
+      return "delete";
+    case Operation::kRestore:
+      return "restore";
+    case Operation::kErase:
+      return "erase";
+    case Operation::kMerge:
+      return "merge";
+    case Operation::kSettings:
+      return "settings";
+    case Operation::kJournal:
+      return "journal";
+    case Operation::kDiscountUsage:
+      return "discount_usage";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+bool isValidUtf8(std::string_view text) {
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and out-of-range code points are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+namespace {
+
+constexpr size_t kMaxValueBytes = 1000;
+
+bool validDate(std::string_view v) {
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!isDigit(v[i])) return false;
+  int y = std::stoi(std::string(v.substr(0, 4)));
+  int m = std::stoi(std::string(v.substr(5, 2)));
+  int d = std::stoi(std::string(v.substr(8, 2)));
+  if (m < 1 || m > 12 || d < 1) return false;
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max = days[m - 1] + ((m == 2 && leap) ? 1 : 0);
+  return d <= max;
+}
+
+bool validTimestamp(std::string_view v) {
+  // YYYY-MM-DDTHH:MM:SS[.fff]Z
+  if (v.size() < 20 || !validDate(v.substr(0, 10)) || v[10] != 'T' || v.back() != 'Z') return false;
+  auto t = v.substr(11, v.size() - 12);
+  if (t.size() < 8 || t[2] != ':' || t[5] != ':') return false;
+  for (size_t i : {0, 1, 3, 4, 6, 7})
+    if (!isDigit(t[i])) return false;
+  if (t.size() > 8 && (t[8] != '.' || t.size() == 9 || !allOf(t.substr(9), isDigit))) return false;
+  return std::stoi(std::string(t.substr(0, 2))) < 24 &&
+         std::stoi(std::string(t.substr(3, 2))) < 60 && std::stoi(std::string(t.substr(6, 2))) < 61;
+}
+
+}  // namespace
+
+std::string validateValue(ValueKind kind, std::string_view v) {
+  if (!isValidUtf8(v)) return "is not valid UTF-8";
+  if (v.size() > kMaxValueBytes) return "is longer than 1000 bytes";
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
+  if (v.empty()) return {};  // clearing a field is always well-formed
+  switch (kind) {
+    case ValueKind::kText:
+      return {};
+    case ValueKind::kDigits:
+      return allOf(v, isDigit) ? "" : "must contain digits only";
+    case ValueKind::kUnsigned:
+      return allOf(v, isDigit) && v.size() <= 18 ? "" : "must be a non-negative whole number";
+    case ValueKind::kPhone: {
+      int digits = 0;
+      for (char c : v) {
+        if (isDigit(c))
+          ++digits;
+        else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '/')
+          return "may contain only digits, spaces and + - ( ) /";
+      }
+      return digits >= 3 ? "" : "needs at least 3 digits";
+    }
+    case ValueKind::kEmail: {
+      auto at = v.find('@');
+      if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() ||
+          v.find('@', at + 1) != std::string_view::npos || v.find(' ') != std::string_view::npos ||
+          v.substr(at + 1).find('.') == std::string_view::npos)
+        return "is not an e-mail address (name@domain.tld)";
+      return {};
+    }
+    case ValueKind::kDate:
+      return validDate(v) ? "" : "must be a date YYYY-MM-DD";
+    case ValueKind::kTimestamp:
+      return validTimestamp(v) ? "" : "must be an ISO 8601 UTC time, e.g. 2026-11-23T10:00:00Z";
+    case ValueKind::kBool:
+      return v == "true" || v == "false" ? "" : "must be true or false";
+    case ValueKind::kGender:
+      return v == "female" || v == "male" || v == "other" || v == "unknown"
+                 ? ""
+                 : "must be female, male, other or unknown";
+    case ValueKind::kStatus:
+      return v == "active" || v == "deactivated" ? "" : "must be active or deactivated";
+    case ValueKind::kLanguage:
+      return (v.size() == 2 || v.size() == 3) && allOf(v, isLower)
+                 ? ""
+                 : "must be a 2 or 3 letter lowercase language code";
+    case ValueKind::kFieldList: {
+      size_t start = 0;
+      while (start <= v.size()) {
+        auto comma = v.find(',', start);
+        auto name = v.substr(start, comma == std::string_view::npos ? v.npos : comma - start);
+        if (!customerFieldByName(name))
+          return "names an unknown customer field '" + std::string(name) + "'";
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
+}  // namespace sitesync

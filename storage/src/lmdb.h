@@ -1,0 +1,109 @@
+// Thin RAII and key-encoding helpers over the LMDB C API, private to storage/.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "storage/store.h"
+
+namespace sitesync::storage::lmdb {
+
+[[noreturn]] inline void fail(int rc, const char* what) {
+  throw StoreError(rc, std::string(what) + ": " + mdb_strerror(rc));
+}
+inline void check(int rc, const char* what) {
+  if (rc != MDB_SUCCESS) fail(rc, what);
+}
+
+inline MDB_val val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view view(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+// Get: returns false when absent.
+inline bool get(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view& out) {
+  MDB_val k = val(key), v;
+  int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_get");
+  out = view(v);
+  return true;
+}
+
+inline void put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value,
+                unsigned flags = 0) {
+  MDB_val k = val(key), v = val(value);
+  check(mdb_put(txn, dbi, &k, &v, flags), "mdb_put");
+}
+
+// Delete: absent keys are fine.
+inline void del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+  MDB_val k = val(key);
+  int rc = mdb_del(txn, dbi, &k, nullptr);
+  if (rc != MDB_NOTFOUND) check(rc, "mdb_del");
+}
+
+// A cursor that lives as long as its scope (and never longer than its transaction).
+class Cursor {
+ public:
+  Cursor(MDB_txn* txn, MDB_dbi dbi) { check(mdb_cursor_open(txn, dbi, &cursor_), "cursor_open"); }
+  ~Cursor() { mdb_cursor_close(cursor_); }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  // Positions at the first key >= `key`; false past the end.
+  bool seek(std::string_view key) { return move(val(key), MDB_SET_RANGE); }
+  bool first() { return move(MDB_val{0, nullptr}, MDB_FIRST); }
+  bool last() { return move(MDB_val{0, nullptr}, MDB_LAST); }
+  bool next() { return move(MDB_val{0, nullptr}, MDB_NEXT); }
+  std::string_view key() const { return view(key_); }
+  std::string_view value() const { return view(value_); }
+
+ private:
+  bool move(MDB_val key, MDB_cursor_op op) {
+    key_ = key;
+    int rc = mdb_cursor_get(cursor_, &key_, &value_, op);
+    if (rc == MDB_NOTFOUND) return false;
+    check(rc, "mdb_cursor_get");
+    return true;
+  }
+  MDB_cursor* cursor_ = nullptr;
+  MDB_val key_{}, value_{};
+};
+
+// Big-endian fixed-width integers, so that LMDB's byte order is numeric order.
+inline void appendU64(std::string& out, uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out.append(b, 8);
+}
+inline uint64_t readU64(std::string_view s, size_t at = 0) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
+inline std::string u64Key(uint64_t v) {
+  std::string k;
+  appendU64(k, v);
+  return k;
+}
+inline std::string idKey(RecordId id) {
+  std::string k;
+  k.reserve(16);
+  appendU64(k, id.site);
+  appendU64(k, id.counter);
+  return k;
+}
+inline RecordId readId(std::string_view s, size_t at = 0) {
+  return RecordId{readU64(s, at), readU64(s, at + 8)};
+}
+
+}  // namespace sitesync::storage::lmdb

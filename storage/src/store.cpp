@@ -1,0 +1,390 @@
+// The LMDB store: environment, tables, records with their indexes, log, vector, history, meta.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+
+#include "storage/src/lmdb.h"
+#include "storage/store.h"
+
+namespace sitesync::storage {
+
+using lmdb::check;
+
+namespace {
+
+// Table names are part of the on-disk format.
+enum Table : size_t {
+  kRecords,      // id(16) -> Customer
+  kLog,          // position(8) -> Change, in local apply order
+  kChangeIndex,  // origin(8) seq(8) -> position(8)
+  kVector,       // origin(8) -> seq(8)
+  kNumberIndex,  // number \0 id(16) -> ""
+  kSsnIndex,     // normalised ssn \0 id(16) -> ""
+  kPhoneIndex,   // phone digits \0 id(16) -> ""
+  kNameIndex,    // name token \0 id(16) -> ""
+  kHistory,      // id(16) position(8) -> HistoryEntry
+  kMetaTable,    // "meta" -> Meta, "settings" -> Settings
+  kTableCount
+};
+constexpr std::array<const char*, kTableCount> kTableNames = {
+    "records",   "log",         "change_index", "vector",  "index_number",
+    "index_ssn", "index_phone", "index_name",   "history", "meta"};
+
+constexpr std::string_view kMetaKey = "meta";
+constexpr std::string_view kSettingsKey = "settings";
+
+std::string indexKey(std::string_view term, RecordId id) {
+  std::string k;
+  k.reserve(term.size() + 17);
+  k.append(term);
+  k.push_back('\0');
+  k.append(lmdb::idKey(id));
+  return k;
+}
+
+struct IndexEntry {
+  Table table;
+  std::string key;
+  auto operator<=>(const IndexEntry&) const = default;
+};
+
+std::vector<IndexEntry> indexEntries(const Customer& c) {
+  std::vector<IndexEntry> out;
+  if (!c.isLive()) return out;
+  if (const auto& n = c.value(CustomerField::number); !n.empty())
+    out.push_back({kNumberIndex, indexKey(n, c.id)});
+  if (const auto& s = c.value(CustomerField::ssn); !s.empty())
+    out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
+  for (auto f : {CustomerField::phone, CustomerField::phone2}) {
+    auto digits = phoneDigits(c.value(f));
+    if (!digits.empty()) out.push_back({kPhoneIndex, indexKey(digits, c.id)});
+  }
+  for (auto& token : nameTokens(c.value(CustomerField::name)))
+    out.push_back({kNameIndex, indexKey(token, c.id)});
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  MDB_env* env = nullptr;
+  std::array<MDB_dbi, kTableCount> dbi{};
+  std::mutex growMutex;
+  ~Impl() {
+    if (env) mdb_env_close(env);
+  }
+};
+
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept : txn_(other.txn_) {
+  other.txn_ = nullptr;
+}
+ReadTxn::~ReadTxn() {
+  if (txn_) mdb_txn_abort(txn_);
+}
+
+Store::Store(std::string dir, std::unique_ptr<Impl> impl)
+    : dir_(std::move(dir)), impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+std::unique_ptr<Store> Store::open(const std::string& dir, const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  check(mdb_env_create(&impl->env), "mdb_env_create");
+  check(mdb_env_set_maxdbs(impl->env, 16), "mdb_env_set_maxdbs");
+  check(mdb_env_set_maxreaders(impl->env, 256), "mdb_env_set_maxreaders");
+  // A map never shrinks below what the file already holds: LMDB adopts the larger size.
+  check(mdb_env_set_mapsize(impl->env, options.initialMapBytes), "mdb_env_set_mapsize");
+  unsigned flags = MDB_NOTLS;
+  if (!options.durable) flags |= MDB_NOSYNC;
+  if (options.readOnly) flags |= MDB_RDONLY;
+  int rc = mdb_env_open(impl->env, dir.c_str(), flags, 0640);
+  if (rc != MDB_SUCCESS)
+    throw StoreError(rc, "cannot open the store in " + dir + ": " + mdb_strerror(rc));
+
+  MDB_txn* txn = nullptr;
+  check(mdb_txn_begin(impl->env, nullptr, options.readOnly ? MDB_RDONLY : 0, &txn),
+        "mdb_txn_begin");
+  for (size_t t = 0; t < kTableCount; ++t) {
+    rc = mdb_dbi_open(txn, kTableNames[t], options.readOnly ? 0 : MDB_CREATE, &impl->dbi[t]);
+    if (rc != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+      throw StoreError(
+          rc, std::string("cannot open table ") + kTableNames[t] + ": " + mdb_strerror(rc));
+    }
+  }
+  rc = mdb_txn_commit(txn);
+  check(rc, "mdb_txn_commit");
+  return std::unique_ptr<Store>(new Store(dir, std::move(impl)));
+}
+
+ReadTxn Store::read() const {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn);
+  if (rc == MDB_MAP_RESIZED) {  // another process grew the map: adopt its size
+    check(mdb_env_set_mapsize(impl_->env, 0), "mdb_env_set_mapsize");
+    rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn);
+  }
+  check(rc, "mdb_txn_begin(read)");
+  return ReadTxn(txn);
+}
+
+WriteTxn Store::beginWrite() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    check(mdb_env_set_mapsize(impl_->env, 0), "mdb_env_set_mapsize");
+    rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn);
+  }
+  check(rc, "mdb_txn_begin(write)");
+  return WriteTxn(txn);
+}
+
+void Store::commit(WriteTxn& txn) {
+  MDB_txn* raw = txn.txn_;
+  txn.txn_ = nullptr;  // a failed commit frees the transaction too
+  check(mdb_txn_commit(raw), "mdb_txn_commit");
+}
+
+void Store::abort(WriteTxn& txn) {
+  if (txn.txn_) mdb_txn_abort(txn.txn_);
+  txn.txn_ = nullptr;
+}
+
+bool Store::isMapFull(const StoreError& e) {
+  return e.code() == MDB_MAP_FULL;
+}
+
+void Store::growMap() {
+  std::lock_guard lock(impl_->growMutex);
+  MDB_envinfo info;
+  check(mdb_env_info(impl_->env, &info), "mdb_env_info");
+  check(mdb_env_set_mapsize(impl_->env, info.me_mapsize * 2), "mdb_env_set_mapsize(grow)");
+}
+
+// --- meta and settings -----------------------------------------------------------------------
+
+std::optional<Meta> Store::meta(const ReadTxn& txn) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kMetaKey, v)) return std::nullopt;
+  return decodeMeta(v);
+}
+
+void Store::putMeta(WriteTxn& txn, const Meta& meta) {
+  std::string bytes;
+  encode(meta, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kMetaTable], kMetaKey, bytes);
+}
+
+std::optional<std::string> Store::settingsBytes(const ReadTxn& txn) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kSettingsKey, v)) return std::nullopt;
+  return std::string(v);
+}
+
+Settings Store::settings(const ReadTxn& txn) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kSettingsKey, v)) return Settings{};
+  return decodeSettings(v);
+}
+
+void Store::putSettings(WriteTxn& txn, const Settings& settings) {
+  std::string bytes;
+  encode(settings, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kMetaTable], kSettingsKey, bytes);
+}
+
+// --- records ---------------------------------------------------------------------------------
+
+std::optional<Customer> Store::customer(const ReadTxn& txn, RecordId id) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v)) return std::nullopt;
+  return decodeCustomer(v);
+}
+
+void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& after) {
+  thread_local std::string bytes;
+  encode(after, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
+
+  auto now = indexEntries(after);
+  std::vector<IndexEntry> old;
+  if (before) old = indexEntries(*before);
+  // Both lists are sorted: remove what is gone, add what is new.
+  std::vector<IndexEntry> gone, added;
+  std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(gone));
+  std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
+  for (const auto& e : gone) lmdb::del(txn.raw(), impl_->dbi[e.table], e.key);
+  for (const auto& e : added) lmdb::put(txn.raw(), impl_->dbi[e.table], e.key, {});
+}
+
+void Store::forEachCustomer(const ReadTxn& txn,
+                            const std::function<bool(const Customer&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    if (!fn(decodeCustomer(cursor.value()))) break;
+}
+
+void Store::forEachRecordBytes(
+    const ReadTxn& txn, const std::function<void(std::string_view, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) fn(cursor.key(), cursor.value());
+}
+
+namespace {
+
+// Ids of index entries whose term equals `term` (exact) or starts with it (prefix).
+std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term, bool exact,
+                                size_t limit) {
+  std::vector<RecordId> ids;
+  if (term.empty()) return ids;
+  std::string start(term);
+  if (exact) start.push_back('\0');
+  lmdb::Cursor cursor(txn, dbi);
+  for (bool ok = cursor.seek(start); ok && ids.size() < limit; ok = cursor.next()) {
+    auto key = cursor.key();
+    const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
+    if (key.size() < minSize || key.substr(0, start.size()) != start) break;
+    ids.push_back(lmdb::readId(key, key.size() - 16));
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::vector<RecordId> Store::findByNumber(const ReadTxn& txn, std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kNumberIndex], number, true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn) const {
+  return scanIndex(txn.raw(), impl_->dbi[kSsnIndex], normalizeSsn(ssn), true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
+                                         size_t limit) const {
+  auto ids = scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,
+                                        size_t limit) const {
+  auto tokens = nameTokens(query);
+  if (tokens.empty()) return {};
+  // Candidates come from the longest (most selective) token; the others filter them.
+  std::stable_sort(tokens.begin(), tokens.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kNameIndex]);
+  for (bool ok = cursor.seek(tokens[0]); ok && out.size() < limit; ok = cursor.next()) {
+    auto key = cursor.key();
+    if (key.substr(0, tokens[0].size()) != tokens[0]) break;
+    RecordId id = lmdb::readId(key, key.size() - 16);
+    if (tokens.size() > 1) {
+      auto c = customer(txn, id);
+      if (!c) continue;
+      auto have = nameTokens(c->value(CustomerField::name));
+      bool all = std::all_of(tokens.begin() + 1, tokens.end(), [&](const std::string& t) {
+        return std::any_of(have.begin(), have.end(),
+                           [&](const std::string& h) { return h.compare(0, t.size(), t) == 0; });
+      });
+      if (!all) continue;
+    }
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+// --- log ---------------------------------------------------------------------------------------
+
+uint64_t Store::appendLog(WriteTxn& txn, const Change& change, std::string_view encoded) {
+  uint64_t position = lastLogPosition(txn) + 1;
+  lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded, MDB_APPEND);
+  std::string idKey;
+  lmdb::appendU64(idKey, change.id.origin);
+  lmdb::appendU64(idKey, change.id.seq);
+  lmdb::put(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
+  return position;
+}
+
+std::optional<uint64_t> Store::logPosition(const ReadTxn& txn, ChangeId id) const {
+  std::string key;
+  lmdb::appendU64(key, id.origin);
+  lmdb::appendU64(key, id.seq);
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kChangeIndex], key, v)) return std::nullopt;
+  return lmdb::readU64(v);
+}
+
+uint64_t Store::lastLogPosition(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  return cursor.last() ? lmdb::readU64(cursor.key()) : 0;
+}
+
+void Store::forEachLog(const ReadTxn& txn, uint64_t fromPosition,
+                       const std::function<bool(uint64_t, const Change&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  for (bool ok = cursor.seek(lmdb::u64Key(fromPosition)); ok; ok = cursor.next())
+    if (!fn(lmdb::readU64(cursor.key()), decodeChange(cursor.value()))) break;
+}
+
+// --- vector ------------------------------------------------------------------------------------
+
+VersionVector Store::vector(const ReadTxn& txn) const {
+  VersionVector vv;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kVector]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    vv.set(lmdb::readU64(cursor.key()), lmdb::readU64(cursor.value()));
+  return vv;
+}
+
+void Store::setVectorEntry(WriteTxn& txn, SiteId origin, uint64_t seq) {
+  lmdb::put(txn.raw(), impl_->dbi[kVector], lmdb::u64Key(origin), lmdb::u64Key(seq));
+}
+
+// --- history -----------------------------------------------------------------------------------
+
+void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
+                          const HistoryEntry& entry) {
+  thread_local std::string bytes;
+  encode(entry, bytes);
+  std::string key = lmdb::idKey(id);
+  lmdb::appendU64(key, logPosition);
+  lmdb::put(txn.raw(), impl_->dbi[kHistory], key, bytes);
+}
+
+std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const {
+  std::vector<HistoryEntry> out;
+  std::string prefix = lmdb::idKey(id);
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+  for (bool ok = cursor.seek(prefix); ok; ok = cursor.next()) {
+    if (cursor.key().substr(0, 16) != prefix) break;
+    out.push_back(decodeHistoryEntry(cursor.value()));
+  }
+  return out;
+}
+
+// --- stats -------------------------------------------------------------------------------------
+
+StoreStats Store::stats() const {
+  StoreStats s;
+  MDB_envinfo info;
+  check(mdb_env_info(impl_->env, &info), "mdb_env_info");
+  s.mapBytes = info.me_mapsize;
+  struct stat st {};
+  if (::stat((dir_ + "/data.mdb").c_str(), &st) == 0) s.fileBytes = uint64_t(st.st_size);
+  auto txn = read();
+  for (size_t t = 0; t < kTableCount; ++t) {
+    MDB_stat ms;
+    check(mdb_stat(txn.raw(), impl_->dbi[t], &ms), "mdb_stat");
+    s.tables.push_back(TableStats{
+        kTableNames[t], ms.ms_entries,
+        uint64_t(ms.ms_psize) * (ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages)});
+  }
+  return s;
+}
+
+}  // namespace sitesync::storage

@@ -1,0 +1,182 @@
+// storage: the register on disk. One LMDB environment per data directory with named tables for
+// customer records, the change log (local apply order), the change-id index, the version vector,
+// the search indexes (number, SSN, phone, name tokens), history, settings and meta. It knows
+// records and their indexes, never peers. LMDB failures throw StoreError; absent data is a value.
+//
+// Threading: a Store may be shared by threads; each transaction belongs to the thread that began
+// it. Several processes may open the same directory (LMDB serialises their writers).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/protocol.h"
+
+struct MDB_txn;
+
+namespace sitesync::storage {
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }  // LMDB or errno code
+
+ private:
+  int code_;
+};
+
+struct Options {
+  uint64_t initialMapBytes = uint64_t(1) << 30;  // grows by doubling when full
+  bool durable = true;                           // fsync on every commit
+  bool readOnly = false;
+};
+
+class Store;
+
+// A read snapshot. Move-only; aborted when it goes out of scope. Values read through it are
+// copies, valid after it ends.
+class ReadTxn {
+ public:
+  ReadTxn(ReadTxn&& other) noexcept;
+  ReadTxn& operator=(ReadTxn&&) = delete;
+  ReadTxn(const ReadTxn&) = delete;
+  ~ReadTxn();
+  MDB_txn* raw() const { return txn_; }
+
+ protected:
+  friend class Store;
+  explicit ReadTxn(MDB_txn* txn) : txn_(txn) {}
+  MDB_txn* txn_;
+};
+
+// A write transaction, only handed out by Store::write, which commits it.
+class WriteTxn : public ReadTxn {
+ private:
+  friend class Store;
+  using ReadTxn::ReadTxn;
+};
+
+struct TableStats {
+  std::string name;
+  uint64_t entries = 0;
+  uint64_t bytes = 0;  // pages in use * page size
+};
+
+struct StoreStats {
+  uint64_t mapBytes = 0;
+  uint64_t fileBytes = 0;
+  std::vector<TableStats> tables;
+};
+
+class Store {
+ public:
+  // Opens (creating files and tables if needed) the environment in `dir`, which must exist.
+  static std::unique_ptr<Store> open(const std::string& dir, const Options& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  ReadTxn read() const;
+
+  // Runs fn(WriteTxn&) in one write transaction and commits it. When LMDB reports the map full,
+  // the transaction is aborted, the map doubled and fn run again from scratch: fn must not have
+  // effects outside the transaction (or must tolerate a rerun). An exception from fn aborts.
+  // REQUIRES: no read transaction of this Store is open in the calling thread.
+  template <typename Fn>
+  auto write(Fn&& fn) -> decltype(fn(std::declval<WriteTxn&>()));
+
+  // --- meta and settings (settings are replicated; meta is local bookkeeping)
+  std::optional<Meta> meta(const ReadTxn& txn) const;
+  void putMeta(WriteTxn& txn, const Meta& meta);
+  Settings settings(const ReadTxn& txn) const;  // defaults when never written
+  void putSettings(WriteTxn& txn, const Settings& settings);
+  std::optional<std::string> settingsBytes(const ReadTxn& txn) const;
+
+  // --- customer records and their indexes
+  std::optional<Customer> customer(const ReadTxn& txn, RecordId id) const;
+  // Writes `after` and brings every index from `before`'s entries (nullptr: new record) to
+  // `after`'s. Only live customers are indexed.
+  void putCustomer(WriteTxn& txn, const Customer* before, const Customer& after);
+  // Visits records in id order; fn returns false to stop.
+  void forEachCustomer(const ReadTxn& txn, const std::function<bool(const Customer&)>& fn) const;
+  void forEachRecordBytes(
+      const ReadTxn& txn,
+      const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+
+  // Index lookups (live customers only). Numbers and SSNs match exactly; phones by normalised
+  // digits (prefix); names by normalised token prefix, every query token must match a token.
+  std::vector<RecordId> findByNumber(const ReadTxn& txn, std::string_view number) const;
+  std::vector<RecordId> findBySsn(const ReadTxn& txn, std::string_view ssn) const;
+  std::vector<RecordId> findByPhone(const ReadTxn& txn, std::string_view phone, size_t limit) const;
+  std::vector<RecordId> searchName(const ReadTxn& txn, std::string_view query, size_t limit) const;
+
+  // --- change log (local apply order) and the change-id index
+  // Appends the encoded change; returns its local log position (dense from 1).
+  uint64_t appendLog(WriteTxn& txn, const Change& change, std::string_view encoded);
+  std::optional<uint64_t> logPosition(const ReadTxn& txn, ChangeId id) const;
+  uint64_t lastLogPosition(const ReadTxn& txn) const;
+  void forEachLog(const ReadTxn& txn, uint64_t fromPosition,
+                  const std::function<bool(uint64_t position, const Change&)>& fn) const;
+
+  // --- version vector
+  VersionVector vector(const ReadTxn& txn) const;
+  void setVectorEntry(WriteTxn& txn, SiteId origin, uint64_t seq);
+
+  // --- history of each customer card, oldest first
+  void appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition, const HistoryEntry& entry);
+  std::vector<HistoryEntry> history(const ReadTxn& txn, RecordId id) const;
+
+  StoreStats stats() const;
+  const std::string& directory() const { return dir_; }
+
+ private:
+  struct Impl;
+  Store(std::string dir, std::unique_ptr<Impl> impl);
+  WriteTxn beginWrite();
+  void commit(WriteTxn& txn);
+  void abort(WriteTxn& txn);
+  static bool isMapFull(const StoreError& e);
+  void growMap();
+
+  std::string dir_;
+  std::unique_ptr<Impl> impl_;
+};
+
+template <typename Fn>
+auto Store::write(Fn&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
+  for (;;) {
+    WriteTxn txn = beginWrite();
+    try {
+      if constexpr (std::is_void_v<decltype(fn(txn))>) {
+        fn(txn);
+        commit(txn);
+        return;
+      } else {
+        auto result = fn(txn);
+        commit(txn);
+        return result;
+      }
+    } catch (const StoreError& e) {
+      abort(txn);
+      if (!isMapFull(e)) throw;
+      growMap();
+    } catch (...) {
+      abort(txn);
+      throw;
+    }
+  }
+}
+
+// Text normalisation shared by the indexes and their queries (exposed for tests and search).
+// Lowercases and folds Latin diacritics (Åke -> ake), splits on anything not a letter or digit.
+std::vector<std::string> nameTokens(std::string_view name);
+std::string phoneDigits(std::string_view phone);
+std::string normalizeSsn(std::string_view ssn);
+
+}  // namespace sitesync::storage

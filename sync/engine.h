@@ -1,0 +1,124 @@
+// sync: the register's logic as deterministic code over a Store. Local operations (create, edit,
+// deactivate, settings) are validated against the deployment settings, turned into changes
+// stamped with the site's next seq and a hybrid logical clock, and applied through the same path
+// that will apply changes from peers: record + log entry + indexes + history + vector + meta in
+// one write transaction. Time comes from an injected Clock; nothing here touches the network.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "storage/store.h"
+
+namespace sitesync::sync {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual uint64_t nowMillis() = 0;  // wall clock, milliseconds since the epoch
+};
+
+class SystemClock final : public Clock {
+ public:
+  uint64_t nowMillis() override;
+};
+
+// Hybrid logical clock rules (DESIGN.md section 4).
+// A local event: later than `last` and than the wall clock.
+Hlc hlcTick(Hlc last, uint64_t nowMillis);
+// Receiving `remote`: later than both `last` and `remote`, and than the wall clock.
+Hlc hlcObserve(Hlc last, Hlc remote, uint64_t nowMillis);
+
+// One field assignment requested by a user: a customer field (or custom field by key), or a
+// settings field, with its new value ("" clears it).
+struct Edit {
+  uint16_t field = 0;
+  std::string key;  // custom field name when field == kCustomFieldCode
+  std::string value;
+};
+
+// Parses "FIELD=VALUE" for a customer; an unknown field is an error listing the valid ones.
+Result<Edit> parseCustomerAssignment(std::string_view assignment);
+Result<Edit> parseSettingsAssignment(std::string_view assignment);
+std::string customerFieldNamesList();  // "number, name, phone, ..."
+
+// A local operation, applied with others in one transaction by Engine::submit (group commit).
+struct LocalOp {
+  enum class Kind { kCreate, kUpdate, kSettings };
+  Kind kind = Kind::kCreate;
+  RecordId target;  // kUpdate
+  std::vector<Edit> edits;
+  std::string author;  // user id recorded in the change and the history ("who")
+};
+
+struct OpResult {
+  Status status;
+  RecordId id;           // the customer created or updated
+  bool changed = false;  // false: nothing to write (values already as requested)
+  ChangeId change;       // when changed
+};
+
+struct RegisterStatus {
+  Meta meta;
+  uint64_t customers = 0;  // live
+  uint64_t deactivated = 0;
+  uint64_t tombstones = 0;
+  uint64_t logEntries = 0;
+  VersionVector vector;
+};
+
+class Engine {
+ public:
+  Engine(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  // Makes a fresh store a site. Fails if it already is one.
+  static Status initialize(storage::Store& store, Clock& clock, SiteId siteId,
+                           const std::string& siteName, bool isHub);
+  // Whether the store has been initialised (holds a site).
+  static bool isInitialized(const storage::Store& store);
+
+  Result<Customer> create(const std::vector<Edit>& edits, const std::string& author);
+  Result<Customer> update(RecordId id, const std::vector<Edit>& edits, const std::string& author);
+  Result<Customer> setActive(RecordId id, bool active, const std::string& author);
+  Result<Settings> updateSettings(const std::vector<Edit>& edits, const std::string& author);
+
+  // Group commit: every op in one write transaction (one fsync). Each op succeeds or is refused
+  // on its own; a refused op writes nothing.
+  std::vector<OpResult> submit(const std::vector<LocalOp>& ops);
+
+  // Applies a change (from this site or a peer) within `txn`. Idempotent: a change the vector
+  // already holds is skipped (returns false). Throws on a change that cannot apply.
+  bool apply(storage::WriteTxn& txn, const Change& change);
+
+  // --- reads
+  std::optional<Customer> customer(RecordId id) const;
+  // REF: an id ("<site hex>-<counter>") or "#NUMBER".
+  Result<RecordId> resolve(std::string_view ref) const;
+  std::vector<Customer> list(bool includeDeactivated) const;
+  std::vector<Customer> search(std::string_view query, size_t limit) const;
+  std::vector<HistoryEntry> history(RecordId id) const;
+  Settings settings() const;
+  Meta meta() const;
+  RegisterStatus status() const;
+  // SHA-256 over the canonical replicated state (records incl. tombstones, settings), hex.
+  std::string digestHex() const;
+
+ private:
+  struct Batch;
+  OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
+                          const Customer* before) const;
+  Result<std::string> nextAutoNumber(const storage::ReadTxn& txn, Batch& batch) const;
+  Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
+  void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change);
+
+  storage::Store& store_;
+  Clock& clock_;
+};
+
+}  // namespace sitesync::sync

@@ -1,0 +1,176 @@
+// Applying one change to the store, and the write-time rules of the deployment settings.
+#include <algorithm>
+#include <sstream>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+bool Engine::apply(WriteTxn& txn, const Change& change) {
+  Batch batch(store_, txn);
+  if (batch.vector.contains(change.id)) return false;
+  applyIn(txn, batch, change);
+  batch.flush(store_, txn);
+  return true;
+}
+
+void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change) {
+  const uint64_t held = batch.vector.get(change.id.origin);
+  if (change.id.seq <= held) return;  // already applied: applying is idempotent
+  if (change.id.seq != held + 1)
+    throw ApplyError("change " + siteIdToHex(change.id.origin) + ":" +
+                     std::to_string(change.id.seq) + " arrived before seq " +
+                     std::to_string(held + 1) + " of its origin");
+  const Version version = change.version();
+  // Later local changes must carry a larger HLC than any change seen (causality beats clocks).
+  batch.meta.lastHlc = std::max(batch.meta.lastHlc, change.hlc);
+  if (change.id.origin == batch.meta.siteId)
+    batch.meta.lastSeq = std::max(batch.meta.lastSeq, change.id.seq);
+
+  HistoryEntry history;
+  bool touchesCustomer = false;
+  switch (change.operation) {
+    case Operation::kSettings:
+      for (const auto& w : change.writes) {
+        if (w.field >= kSettingsFieldCount)
+          throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
+        auto& slot = batch.settings.fields[w.field];
+        if (version > slot.version) slot = FieldValue{w.value, version};
+      }
+      batch.settingsDirty = true;
+      break;
+    case Operation::kCreate:
+    case Operation::kUpdate: {
+      touchesCustomer = true;
+      std::optional<Customer> before = store_.customer(txn, change.target);
+      if (!before && change.operation == Operation::kUpdate)
+        throw ApplyError("update of unknown customer " + change.target.toString());
+      Customer after;
+      if (before) {
+        after = *before;
+      } else {
+        after.id = change.target;
+        after.created = version;
+      }
+      history.at = change.hlc;
+      history.site = change.id.origin;
+      history.seq = change.id.seq;
+      history.author = change.author;
+      history.operation = change.operation;
+      for (const auto& w : change.writes) {
+        FieldValue& slot = slotFor(after, w.field, w.key);
+        if (!(version > slot.version)) continue;  // a later write already holds the field
+        if (change.operation == Operation::kCreate && slot.version.isNull() &&
+            w.field != kCustomFieldCode)
+          history.createdFields.push_back(w.field);
+        else if (slot.value != w.value)
+          history.changes.push_back(FieldChange{w.field, w.key, slot.value, w.value});
+        slot = FieldValue{w.value, version};
+      }
+      store_.putCustomer(txn, before ? &*before : nullptr, after);
+      break;
+    }
+    default:
+      throw ApplyError(std::string("operation '") + operationName(change.operation) +
+                       "' is not supported by this version");
+  }
+
+  encode(change, batch.encoded);
+  const uint64_t position = store_.appendLog(txn, change, batch.encoded);
+  if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
+  batch.vector.set(change.id.origin, change.id.seq);
+  batch.vectorDirty.push_back(change.id.origin);
+}
+
+FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
+  if (field == kCustomFieldCode) return c.customFields[key];
+  if (field >= kCustomerFieldCount)
+    throw ApplyError("change writes unknown customer field " + std::to_string(field));
+  return c.fields[field];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings enforced at write time (local operations only: a peer's change was checked at its
+// origin, under the settings that origin had).
+
+Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
+                                const Customer* before) const {
+  const Settings& s = batch.settings;
+  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
+  if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
+
+  const std::string required = s.get(SettingsField::requiredFields);
+  size_t start = 0;
+  while (start < required.size()) {
+    size_t comma = required.find(',', start);
+    std::string name = required.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (auto f = customerFieldByName(name); f && after.value(*f).empty())
+      return invalid("field " + std::string(info(*f).cliName) +
+                     " is required by the settings (required_fields=" + required + ")");
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (s.getBool(SettingsField::requirePhoneOrEmail) && after.value(CustomerField::phone).empty() &&
+      after.value(CustomerField::phone2).empty() && after.value(CustomerField::email).empty())
+    return invalid("a phone or an e-mail is required by the settings (require_phone_or_email)");
+
+  const std::string& number = after.value(CustomerField::number);
+  const bool numberChanged = !before || before->value(CustomerField::number) != number;
+  if (numberChanged) {
+    if (number.empty()) return invalid("the customer number cannot be cleared");
+    const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);
+    const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
+    if (number.size() < minLen || number.size() > maxLen)
+      return invalid("customer number " + number + " has " + std::to_string(number.size()) +
+                     " digits; the settings allow " + std::to_string(minLen) + " to " +
+                     std::to_string(maxLen));
+    for (RecordId other : store_.findByNumber(txn, number))
+      if (other != after.id)
+        return Status(
+            StatusCode::kAlreadyExists,
+            "customer number " + number + " is already held by customer " + other.toString());
+  }
+  const std::string& ssn = after.value(CustomerField::ssn);
+  if (!ssn.empty() && s.getBool(SettingsField::ssnUnique) &&
+      (!before || before->value(CustomerField::ssn) != ssn)) {
+    for (RecordId other : store_.findBySsn(txn, ssn))
+      if (other != after.id)
+        return Status(StatusCode::kAlreadyExists,
+                      "social security number is already held by customer " + other.toString() +
+                          " (settings: ssn_unique=true)");
+  }
+  return Status::ok();
+}
+
+Result<std::string> Engine::nextAutoNumber(const ReadTxn& txn, Batch& batch) const {
+  const Settings& s = batch.settings;
+  if (!s.getBool(SettingsField::autoNumber))
+    return Status(StatusCode::kInvalidArgument,
+                  "a customer number is required: automatic numbering is off (auto_number=false)");
+  const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);
+  const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
+  uint64_t candidate =
+      std::max(batch.meta.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber));
+  uint64_t smallest = 1;
+  for (uint64_t i = 1; i < minLen && smallest < UINT64_MAX / 10; ++i) smallest *= 10;
+  candidate = std::max(candidate, smallest);
+  for (;;) {
+    std::string text = std::to_string(candidate);
+    if (text.size() > maxLen)
+      return Status(StatusCode::kFailedPrecondition,
+                    "automatic numbering has run past " + std::to_string(maxLen) +
+                        " digits: raise number_max_length or type a number");
+    if (store_.findByNumber(txn, text).empty()) {
+      batch.meta.nextAutoNumber = candidate + 1;
+      return text;
+    }
+    ++candidate;  // a typed number took it
+  }
+}
+
+}  // namespace sitesync::sync

@@ -1,0 +1,231 @@
+// The apply path: local operations become changes; every change (local or, later, from a peer)
+// is applied as record + indexes + log + history + vector + meta in the caller's transaction.
+#include <algorithm>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::Store;
+using storage::WriteTxn;
+
+Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::string& siteName,
+                          bool isHub) {
+  if (siteId == 0) return Status(StatusCode::kInvalidArgument, "site id must not be 0");
+  if (siteName.empty() || !isValidUtf8(siteName) || siteName.size() > 100)
+    return Status(StatusCode::kInvalidArgument, "site name must be 1 to 100 bytes of UTF-8");
+  return store.write([&](WriteTxn& txn) -> Status {
+    if (store.meta(txn))
+      return Status(StatusCode::kFailedPrecondition,
+                    "this data directory already holds site '" + store.meta(txn)->siteName + "'");
+    Meta meta;
+    meta.siteId = siteId;
+    meta.siteName = siteName;
+    meta.isHub = isHub;
+    meta.createdAtMillis = clock.nowMillis();
+    meta.lastHlc = hlcTick(Hlc{}, meta.createdAtMillis);
+    store.putMeta(txn, meta);
+    return Status::ok();
+  });
+}
+
+bool Engine::isInitialized(const Store& store) {
+  auto txn = store.read();
+  return store.meta(txn).has_value();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local operations
+
+Result<Customer> Engine::create(const std::vector<Edit>& edits, const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kCreate, {}, edits, author}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(results[0].id);
+}
+
+Result<Customer> Engine::update(RecordId id, const std::vector<Edit>& edits,
+                                const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kUpdate, id, edits, author}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(results[0].id);
+}
+
+Result<Customer> Engine::setActive(RecordId id, bool active, const std::string& author) {
+  return update(id, {Edit{uint16_t(CustomerField::status), {}, active ? "active" : "deactivated"}},
+                author);
+}
+
+Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kSettings, {}, edits, author}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return settings();
+}
+
+std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
+  return store_.write([&](WriteTxn& txn) {
+    Batch batch(store_, txn);
+    std::vector<OpResult> results;
+    results.reserve(ops.size());
+    bool anyChange = false;
+    for (const auto& op : ops) {
+      results.push_back(runOp(txn, batch, op));
+      anyChange |= results.back().changed;
+    }
+    if (anyChange) batch.flush(store_, txn);
+    return results;
+  });
+}
+
+Change Engine::makeChange(Batch& batch, Operation op, RecordId target,
+                          const std::string& author) const {
+  Change change;
+  change.author = author;
+  change.id = ChangeId{batch.meta.siteId, batch.meta.lastSeq + 1};
+  change.hlc = hlcTick(batch.meta.lastHlc, clock_.nowMillis());
+  change.operation = op;
+  change.target = target.isNull() ? RecordId{batch.meta.siteId, change.id.seq} : target;
+  return change;
+}
+
+namespace {
+
+Status invalid(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
+}
+
+Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
+  for (const auto& e : edits) {
+    const FieldInfo* fi = nullptr;
+    if (settings) {
+      if (e.field >= kSettingsFieldCount) return invalid("unknown settings field");
+      fi = &settingsFields()[e.field];
+    } else if (e.field == kCustomFieldCode) {
+      if (e.key.empty() || e.key.size() > 64 || !isValidUtf8(e.key))
+        return invalid("custom field names must be 1 to 64 bytes of UTF-8");
+      auto why = validateValue(ValueKind::kText, e.value);
+      if (!why.empty()) return invalid("custom field '" + e.key + "' " + why);
+      continue;
+    } else {
+      if (e.field >= kCustomerFieldCount) return invalid("unknown customer field");
+      fi = &customerFields()[e.field];
+    }
+    auto why = validateValue(fi->kind, e.value);
+    if (!why.empty()) return invalid(std::string(fi->cliName) + " " + why);
+  }
+  return Status::ok();
+}
+
+const FieldValue* currentSlot(const Customer& c, uint16_t field, const std::string& key) {
+  if (field == kCustomFieldCode) {
+    auto it = c.customFields.find(key);
+    return it == c.customFields.end() ? nullptr : &it->second;
+  }
+  return &c.fields[field];
+}
+
+}  // namespace
+
+OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+  const std::string& author = op.author;
+  OpResult result;
+  const bool isSettings = op.kind == LocalOp::Kind::kSettings;
+  result.status = checkEditValues(op.edits, isSettings);
+  if (!result.status.isOk()) return result;
+
+  if (isSettings) {
+    Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);
+    change.target = RecordId{};
+    for (const auto& e : op.edits)
+      if (batch.settings.fields[e.field].value != e.value ||
+          batch.settings.fields[e.field].version.isNull())
+        change.writes.push_back(
+            FieldWrite{e.field, {}, e.value, {batch.settings.fields[e.field].version}});
+    Settings candidate = batch.settings;
+    for (const auto& w : change.writes) candidate.fields[w.field].value = w.value;
+    for (const auto& w : change.writes) candidate.fields[w.field].version = change.version();
+    if (candidate.getUnsigned(SettingsField::numberMinLength) >
+        candidate.getUnsigned(SettingsField::numberMaxLength)) {
+      result.status = invalid("number_min_length must not exceed number_max_length");
+      return result;
+    }
+    if (change.writes.empty()) return result;
+    for (auto& w : change.writes)
+      if (w.replaces.front().isNull()) w.replaces.clear();
+    applyIn(txn, batch, change);
+    result.changed = true;
+    result.change = change.id;
+    return result;
+  }
+
+  std::optional<Customer> before;
+  if (op.kind == LocalOp::Kind::kUpdate) {
+    before = store_.customer(txn, op.target);
+    if (!before) {
+      result.status = Status(StatusCode::kNotFound, "no customer " + op.target.toString());
+      return result;
+    }
+    if (!before->isLive()) {
+      result.status = Status(StatusCode::kFailedPrecondition,
+                             "customer " + op.target.toString() + " is deleted or merged");
+      return result;
+    }
+    result.id = op.target;
+  }
+
+  // What the record would look like, to validate it before anything is written.
+  Customer after = before ? *before : Customer{};
+  std::vector<Edit> edits;
+  for (const auto& e : op.edits) {
+    const FieldValue* cur = before ? currentSlot(*before, e.field, e.key) : nullptr;
+    if (before && cur && cur->value == e.value) continue;  // already so
+    if (!before && e.value.empty()) continue;
+    edits.push_back(e);
+    slotFor(after, e.field, e.key).value = e.value;
+  }
+  const uint64_t savedAutoNumber = batch.meta.nextAutoNumber;
+  if (!before && after.value(CustomerField::number).empty()) {
+    auto number = nextAutoNumber(txn, batch);
+    if (!number.isOk()) {
+      result.status = number.status();
+      return result;
+    }
+    edits.push_back(Edit{uint16_t(CustomerField::number), {}, number.value()});
+    after[CustomerField::number].value = number.value();
+  }
+  if (!before && after.value(CustomerField::status).empty()) {
+    edits.push_back(Edit{uint16_t(CustomerField::status), {}, "active"});
+    after[CustomerField::status].value = "active";
+  }
+  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr);
+  if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
+  if (!result.status.isOk() || edits.empty()) return result;
+
+  Change change = makeChange(batch, before ? Operation::kUpdate : Operation::kCreate,
+                             before ? before->id : RecordId{}, author);
+  change.writes.reserve(edits.size());
+  for (auto& e : edits) {
+    FieldWrite w{e.field, e.key, e.value, {}};
+    if (before)
+      if (const FieldValue* cur = currentSlot(*before, e.field, e.key);
+          cur && !cur->version.isNull())
+        w.replaces.push_back(cur->version);
+    change.writes.push_back(std::move(w));
+  }
+  if (!before) {
+    // The canonical order of a create's writes: by field code, custom fields by name.
+    std::sort(change.writes.begin(), change.writes.end(),
+              [](const FieldWrite& a, const FieldWrite& b) {
+                return std::tie(a.field, a.key) < std::tie(b.field, b.key);
+              });
+  }
+  applyIn(txn, batch, change);
+  result.id = change.target;
+  result.changed = true;
+  result.change = change.id;
+  return result;
+}
+
+}  // namespace sitesync::sync

@@ -1,0 +1,222 @@
+// Clock, HLC rules, reads, reference resolution, assignment parsing and the state digest.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+
+namespace sitesync::sync {
+
+uint64_t SystemClock::nowMillis() {
+  using namespace std::chrono;
+  return uint64_t(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+namespace {
+constexpr uint64_t kMaxLogical = (uint64_t(1) << Hlc::kLogicalBits) - 1;
+
+// Next HLC strictly after `base`, not before `nowMillis`. When the logical counter would
+// overflow, borrow the next millisecond (the clock runs ahead by at most that much).
+Hlc after(Hlc base, uint64_t nowMillis) {
+  if (nowMillis > base.millis()) return Hlc::from(nowMillis, 0);
+  if (base.logical() < kMaxLogical) return Hlc::from(base.millis(), base.logical() + 1);
+  return Hlc::from(base.millis() + 1, 0);
+}
+}  // namespace
+
+Hlc hlcTick(Hlc last, uint64_t nowMillis) {
+  return after(last, nowMillis);
+}
+
+Hlc hlcObserve(Hlc last, Hlc remote, uint64_t nowMillis) {
+  return after(std::max(last, remote), nowMillis);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::string customerFieldNamesList() {
+  std::string out;
+  for (const auto& f : customerFields()) {
+    if (!out.empty()) out += ", ";
+    out += f.cliName;
+  }
+  return out + ", custom.NAME";
+}
+
+namespace {
+Result<std::pair<std::string, std::string>> splitAssignment(std::string_view text) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return Status(StatusCode::kInvalidArgument,
+                  "expected FIELD=VALUE, got '" + std::string(text) + "'");
+  return std::pair{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
+}
+}  // namespace
+
+Result<Edit> parseCustomerAssignment(std::string_view assignment) {
+  auto parts = splitAssignment(assignment);
+  if (!parts.isOk()) return parts.status();
+  auto& [name, value] = parts.value();
+  if (name.rfind("custom.", 0) == 0 && name.size() > 7)
+    return Edit{kCustomFieldCode, name.substr(7), value};
+  auto field = customerFieldByName(name);
+  if (!field)
+    return Status(StatusCode::kInvalidArgument,
+                  "unknown field '" + name + "'; valid fields: " + customerFieldNamesList());
+  return Edit{uint16_t(*field), {}, value};
+}
+
+Result<Edit> parseSettingsAssignment(std::string_view assignment) {
+  auto parts = splitAssignment(assignment);
+  if (!parts.isOk()) return parts.status();
+  auto& [name, value] = parts.value();
+  auto field = settingsFieldByName(name);
+  if (!field) {
+    std::string valid;
+    for (const auto& f : settingsFields())
+      valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
+    return Status(StatusCode::kInvalidArgument,
+                  "unknown setting '" + name + "'; valid settings: " + valid);
+  }
+  return Edit{uint16_t(*field), {}, value};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::optional<Customer> Engine::customer(RecordId id) const {
+  auto txn = store_.read();
+  return store_.customer(txn, id);
+}
+
+Result<RecordId> Engine::resolve(std::string_view ref) const {
+  if (!ref.empty() && ref[0] == '#') {
+    auto number = ref.substr(1);
+    auto txn = store_.read();
+    auto ids = store_.findByNumber(txn, number);
+    if (ids.empty())
+      return Status(StatusCode::kNotFound, "no live customer has number " + std::string(number));
+    if (ids.size() > 1) {
+      std::string list;
+      for (auto id : ids) list += (list.empty() ? "" : ", ") + id.toString();
+      return Status(StatusCode::kFailedPrecondition, "number " + std::string(number) +
+                                                         " is held by several customers (" + list +
+                                                         "): use an id");
+    }
+    return ids[0];
+  }
+  auto id = RecordId::parse(ref);
+  if (!id)
+    return Status(
+        StatusCode::kInvalidArgument,
+        "'" + std::string(ref) +
+            "' is not a customer reference: use an id like 1f3a5c7e9b2d4f60-42 or #NUMBER");
+  if (!customer(*id)) return Status(StatusCode::kNotFound, "no customer " + id->toString());
+  return *id;
+}
+
+std::vector<Customer> Engine::list(bool includeDeactivated) const {
+  std::vector<Customer> out;
+  auto txn = store_.read();
+  store_.forEachCustomer(txn, [&](const Customer& c) {
+    if (c.isLive() && (includeDeactivated || c.value(CustomerField::status) != "deactivated"))
+      out.push_back(c);
+    return true;
+  });
+  return out;
+}
+
+std::vector<Customer> Engine::search(std::string_view query, size_t limit) const {
+  auto txn = store_.read();
+  std::vector<RecordId> ids;
+  auto add = [&](const std::vector<RecordId>& found) {
+    for (auto id : found)
+      if (ids.size() < limit && std::find(ids.begin(), ids.end(), id) == ids.end())
+        ids.push_back(id);
+  };
+  std::string trimmed(query);
+  if (!trimmed.empty() && trimmed[0] == '#') trimmed.erase(0, 1);
+  const bool digitsOnly =
+      !trimmed.empty() &&
+      std::all_of(trimmed.begin(), trimmed.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digitsOnly) add(store_.findByNumber(txn, trimmed));
+  if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
+    add(store_.findByPhone(txn, query, limit));
+  add(store_.searchName(txn, query, limit));
+  std::vector<Customer> out;
+  for (auto id : ids)
+    if (auto c = store_.customer(txn, id)) out.push_back(std::move(*c));
+  return out;
+}
+
+std::vector<HistoryEntry> Engine::history(RecordId id) const {
+  auto txn = store_.read();
+  return store_.history(txn, id);
+}
+
+Settings Engine::settings() const {
+  auto txn = store_.read();
+  return store_.settings(txn);
+}
+
+Meta Engine::meta() const {
+  auto txn = store_.read();
+  auto m = store_.meta(txn);
+  if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
+  return *m;
+}
+
+RegisterStatus Engine::status() const {
+  RegisterStatus s;
+  auto txn = store_.read();
+  auto m = store_.meta(txn);
+  if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
+  s.meta = *m;
+  s.vector = store_.vector(txn);
+  s.logEntries = store_.lastLogPosition(txn);
+  store_.forEachCustomer(txn, [&](const Customer& c) {
+    if (!c.isLive())
+      ++s.tombstones;
+    else if (c.value(CustomerField::status) == "deactivated")
+      ++s.deactivated;
+    else
+      ++s.customers;
+    return true;
+  });
+  return s;
+}
+
+std::string Engine::digestHex() const {
+  // Records are encoded canonically (one encoder, registers in schema order, custom fields
+  // sorted), so hashing their stored bytes in key order hashes the replicated state itself.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 unavailable");
+  auto feed = [&](std::string_view bytes) {
+    uint64_t n = bytes.size();
+    unsigned char len[8];
+    for (int i = 7; i >= 0; --i, n >>= 8) len[i] = static_cast<unsigned char>(n & 0xff);
+    EVP_DigestUpdate(ctx.get(), len, sizeof len);
+    EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+  };
+  feed("sitesync-register-digest-v1");
+  auto txn = store_.read();
+  store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
+    feed(key);
+    feed(value);
+  });
+  feed(store_.settingsBytes(txn).value_or(std::string()));
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int outLen = 0;
+  EVP_DigestFinal_ex(ctx.get(), out, &outLen);
+  static const char* hex = "0123456789abcdef";
+  std::string text;
+  for (unsigned i = 0; i < outLen; ++i) {
+    text.push_back(hex[out[i] >> 4]);
+    text.push_back(hex[out[i] & 15]);
+  }
+  return text;
+}
+
+}  // namespace sitesync::sync

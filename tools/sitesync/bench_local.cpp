@@ -1,0 +1,345 @@
+// `sitesync bench local`: the single-site figures of the foundation issue, each side by side with
+// the raw cost of the same work in LMDB alone, measured in the same run.
+#include <lmdb.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "storage/src/lmdb.h"
+#include "tools/sitesync/cli.h"
+
+namespace sitesync::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Peak anonymous memory, sampled (the kernel reports only the current RssAnon).
+class RssSampler {
+ public:
+  RssSampler()
+      : thread_([this] {
+          while (!stop_) {
+            peakKb_ = std::max(peakKb_.load(), currentKb());
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        }) {}
+  ~RssSampler() {
+    stop_ = true;
+    thread_.join();
+  }
+  double peakMb() const { return std::max(peakKb_.load(), currentKb()) / 1024.0; }
+  static uint64_t currentKb() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8));
+    return 0;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> peakKb_{0};
+  std::thread thread_;
+};
+
+// Realistic customers: ~400 bytes, names with non-ASCII letters, deterministic.
+class Generator {
+ public:
+  explicit Generator(uint64_t seed) : rng_(seed) {}
+  std::vector<sync::Edit> customer(uint64_t i) {
+    static const char* first[] = {"Åke",     "Äino",     "Jönsson", "Björn", "Sören",
+                                  "Zoë",     "Jürgen",   "Eliška",  "Łucja", "Mikko",
+                                  "Anna",    "Ségolène", "Øystein", "Matti", "Pirjo",
+                                  "Hannele", "Ìñigo",    "Stefan",  "Kaisa", "Tuula"};
+    static const char* last[] = {"Äijälä",   "Öberg",     "Müller",     "Virtanen",  "Korhonen",
+                                 "Nieminen", "Mäkinen",   "Hämäläinen", "Lindström", "Šimůnek",
+                                 "Dvořák",   "Kowalczyk", "Järvinen",   "Heikkinen", "Koskinen",
+                                 "Laine",    "García",    "Nørgaard",   "Lehtonen",  "Saarinen"};
+    static const char* cities[] = {"Helsinki", "Tampere",  "Turku", "Oulu",   "Jyväskylä",
+                                   "Västerås", "Göteborg", "Malmö", "Kuopio", "Espoo"};
+    auto pick = [&](auto& arr) { return arr[rng_() % std::size(arr)]; };
+    std::string f = pick(first), l = pick(last);
+    // A third of the names get a second surname so that name tokens vary more.
+    std::string name = f + " " + l + (i % 3 == 0 ? std::string("-") + pick(last) : "");
+    auto digits = [&](int n) {
+      std::string s;
+      for (int k = 0; k < n; ++k) s.push_back(char('0' + rng_() % 10));
+      return s;
+    };
+    auto set = [](CustomerField field, std::string v) {
+      return sync::Edit{uint16_t(field), {}, std::move(v)};
+    };
+    std::vector<sync::Edit> e;
+    e.push_back(set(CustomerField::name, name));
+    e.push_back(set(CustomerField::phone, "+358 40 " + digits(7)));
+    e.push_back(set(CustomerField::email, "customer" + std::to_string(i) + "@example.fi"));
+    e.push_back(set(CustomerField::birthDate, "19" + std::to_string(40 + rng_() % 60) + "-0" +
+                                                  std::to_string(1 + rng_() % 9) + "-1" +
+                                                  std::to_string(rng_() % 9)));
+    e.push_back(set(CustomerField::gender, i % 2 ? "female" : "male"));
+    e.push_back(set(CustomerField::language, i % 5 ? "fi" : "sv"));
+    e.push_back(set(CustomerField::customerGroup, "Group " + std::to_string(rng_() % 20)));
+    std::string city = pick(cities);
+    e.push_back(set(CustomerField::invoiceStreet,
+                    std::string(pick(last)) + "ntie " + std::to_string(1 + rng_() % 200)));
+    e.push_back(set(CustomerField::invoicePostalCode, digits(5)));
+    e.push_back(set(CustomerField::invoiceCity, city));
+    e.push_back(set(CustomerField::invoiceCountry, "FI"));
+    e.push_back(set(CustomerField::newsletter, i % 4 ? "false" : "true"));
+    e.push_back(set(CustomerField::primaryTherapist, "user" + std::to_string(rng_() % 50)));
+    return e;
+  }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+struct Percentiles {
+  double p50 = 0, p99 = 0;
+};
+Percentiles percentiles(std::vector<double> us) {
+  if (us.empty()) return {};
+  std::sort(us.begin(), us.end());
+  return {us[us.size() / 2], us[std::min(us.size() - 1, us.size() * 99 / 100)]};
+}
+
+// The raw baseline: the same record bytes and the same index keys, written straight into LMDB
+// with the same commit size, durable.
+double rawLmdbRate(const std::string& dir,
+                   const std::vector<std::pair<std::string, std::string>>& records,
+                   const std::vector<std::vector<std::string>>& indexKeys, size_t batch) {
+  using storage::lmdb::check;
+  MDB_env* env = nullptr;
+  check(mdb_env_create(&env), "env_create");
+  mdb_env_set_maxdbs(env, 8);
+  mdb_env_set_mapsize(env, size_t(64) << 30);
+  check(mdb_env_open(env, dir.c_str(), 0, 0640), "env_open");
+  MDB_dbi recDbi, idx[4];
+  MDB_txn* txn = nullptr;
+  check(mdb_txn_begin(env, nullptr, 0, &txn), "txn");
+  check(mdb_dbi_open(txn, "records", MDB_CREATE, &recDbi), "dbi");
+  for (int t = 0; t < 4; ++t)
+    check(mdb_dbi_open(txn, ("index" + std::to_string(t)).c_str(), MDB_CREATE, &idx[t]), "dbi");
+  check(mdb_txn_commit(txn), "commit");
+  auto start = Clock::now();
+  for (size_t from = 0; from < records.size(); from += batch) {
+    check(mdb_txn_begin(env, nullptr, 0, &txn), "txn");
+    const size_t to = std::min(records.size(), from + batch);
+    for (size_t i = from; i < to; ++i) {
+      storage::lmdb::put(txn, recDbi, records[i].first, records[i].second);
+      for (size_t k = 0; k < indexKeys[i].size(); ++k)
+        storage::lmdb::put(txn, idx[std::min<size_t>(k, 3)], indexKeys[i][k], {});
+    }
+    check(mdb_txn_commit(txn), "commit");
+  }
+  double rate = double(records.size()) / secondsSince(start);
+  mdb_env_close(env);
+  return rate;
+}
+
+struct BenchArgs {
+  std::string data;
+  uint64_t customers = 1000000;
+  size_t batch = 10000;
+  bool json = false;
+  bool keep = false;
+};
+
+void benchLocal(const BenchArgs& a) {
+  namespace fs = std::filesystem;
+  if (a.customers == 0) throw UsageError("--customers must be at least 1");
+  const fs::path root(a.data);
+  const fs::path applyDir = root / "bench-apply", rawDir = root / "bench-raw";
+  fs::remove_all(applyDir);
+  fs::remove_all(rawDir);
+  fs::create_directories(applyDir);
+  fs::create_directories(rawDir);
+  RssSampler rss;
+  auto log = [&](const std::string& line) {
+    if (!a.json) std::cerr << line << std::endl;
+  };
+
+  auto store = storage::Store::open(applyDir.string(), storage::Options{uint64_t(4) << 30});
+  sync::SystemClock clock;
+  check(sync::Engine::initialize(*store, clock, 0x5173c0de00000001ULL, "bench", false));
+  sync::Engine engine(*store, clock);
+
+  // 1. Bulk create through the real apply path, committed every `batch` customers.
+  log("bulk create of " + std::to_string(a.customers) + " customers through the apply path...");
+  Generator gen(42);
+  auto start = Clock::now();
+  double prepSeconds = 0;
+  for (uint64_t from = 0; from < a.customers; from += a.batch) {
+    auto prep = Clock::now();
+    std::vector<sync::LocalOp> ops;
+    for (uint64_t i = from; i < std::min(a.customers, from + a.batch); ++i)
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+    prepSeconds += secondsSince(prep);
+    for (const auto& r : engine.submit(ops)) check(r.status);
+  }
+  const double bulkSeconds = secondsSince(start) - prepSeconds;
+  const double bulkRate = double(a.customers) / bulkSeconds;
+
+  // 2. Raw LMDB: the same record bytes and index entries, same commit size.
+  log("raw LMDB write of the same records and index entries...");
+  std::vector<std::pair<std::string, std::string>> records;
+  std::vector<std::vector<std::string>> indexKeys;
+  std::vector<std::string> numbers, phones, nameQueries;
+  {
+    auto txn = store->read();
+    std::mt19937_64 pickRng(7);
+    store->forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
+      records.emplace_back(std::string(key), std::string(value));
+      Customer c = decodeCustomer(value);
+      std::vector<std::string> keys;
+      auto term = [&](const std::string& t) { return t + '\0' + std::string(key); };
+      keys.push_back(term(c.value(CustomerField::number)));
+      keys.push_back(term(storage::phoneDigits(c.value(CustomerField::phone))));
+      for (auto& t : storage::nameTokens(c.value(CustomerField::name))) keys.push_back(term(t));
+      std::swap(keys[2], keys.back());  // indexes 2 and 3 both hold name tokens
+      indexKeys.push_back(std::move(keys));
+      if (pickRng() % std::max<uint64_t>(1, a.customers / 20000) == 0) {
+        numbers.push_back(c.value(CustomerField::number));
+        phones.push_back(c.value(CustomerField::phone));
+        auto tokens = storage::nameTokens(c.value(CustomerField::name));
+        nameQueries.push_back(tokens.back().substr(0, 4));
+      }
+    });
+  }
+  const double rawRate = rawLmdbRate(rawDir.string(), records, indexKeys, a.batch);
+  records.clear();
+  records.shrink_to_fit();
+  indexKeys.clear();
+  indexKeys.shrink_to_fit();
+  fs::remove_all(rawDir);
+
+  // 3. Lookups over the full register: a read transaction, the index, the record decoded.
+  log("lookups by number, phone and name prefix...");
+  auto timeLookups = [&](const std::vector<std::string>& queries, auto&& lookup) {
+    std::vector<double> us;
+    size_t found = 0;
+    for (const auto& q : queries) {
+      auto t = Clock::now();
+      auto txn = store->read();
+      for (RecordId id : lookup(txn, q))
+        if (store->customer(txn, id)) ++found;
+      us.push_back(secondsSince(t) * 1e6);
+    }
+    if (found < queries.size()) throw Failure("bench: a lookup found nothing");
+    return percentiles(us);
+  };
+  auto byNumber = timeLookups(
+      numbers, [&](auto& txn, const std::string& q) { return store->findByNumber(txn, q); });
+  auto byPhone = timeLookups(
+      phones, [&](auto& txn, const std::string& q) { return store->findByPhone(txn, q, 20); });
+  auto byName = timeLookups(
+      nameQueries, [&](auto& txn, const std::string& q) { return store->searchName(txn, q, 20); });
+
+  // 4. Durable single writes, one commit (fsync) each; then the same through group commit.
+  const int singles = 1000;
+  log("durable single writes (one commit each)...");
+  start = Clock::now();
+  for (int i = 0; i < singles; ++i) check(engine.create(gen.customer(i), "bench").status());
+  const double singleRate = singles / secondsSince(start);
+
+  log("group commit: 32 writers...");
+  const int writers = 32, perWriter = 250;
+  uint64_t commits = 0;
+  start = Clock::now();
+  {
+    node::GroupCommitter committer(engine);
+    std::vector<std::thread> threads;
+    std::vector<std::vector<std::vector<sync::Edit>>> inputs(writers);
+    for (int w = 0; w < writers; ++w)
+      for (int i = 0; i < perWriter; ++i) inputs[w].push_back(gen.customer(i));
+    start = Clock::now();
+    for (int w = 0; w < writers; ++w)
+      threads.emplace_back([&, w] {
+        for (auto& edits : inputs[w])
+          check(committer.submit(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, edits, "bench"})
+                    .status);
+      });
+    for (auto& t : threads) t.join();
+    commits = committer.commits();
+  }
+  const double groupRate = writers * perWriter / secondsSince(start);
+
+  // 5. Digest of the full register.
+  log("digest...");
+  start = Clock::now();
+  auto digest = engine.digestHex();
+  const double digestSeconds = secondsSince(start);
+
+  nlohmann::json j = {
+      {"customers", a.customers},
+      {"commit_batch", a.batch},
+      {"bulk_create_seconds", bulkSeconds},
+      {"bulk_create_per_s", bulkRate},
+      {"raw_lmdb_per_s", rawRate},
+      {"bulk_vs_raw_ratio", bulkRate / rawRate},
+      {"lookup_number_p50_us", byNumber.p50},
+      {"lookup_number_p99_us", byNumber.p99},
+      {"lookup_phone_p50_us", byPhone.p50},
+      {"lookup_phone_p99_us", byPhone.p99},
+      {"search_name_prefix_p50_us", byName.p50},
+      {"search_name_prefix_p99_us", byName.p99},
+      {"durable_single_writes_per_s", singleRate},
+      {"group_commit_writes_per_s", groupRate},
+      {"group_commit_writers", writers},
+      {"group_commit_transactions", commits},
+      {"digest_seconds", digestSeconds},
+      {"peak_rss_anon_mb", rss.peakMb()},
+      {"store_file_mb", double(store->stats().fileBytes) / (1024 * 1024)},
+  };
+  store.reset();
+  if (!a.keep) fs::remove_all(applyDir);
+  if (a.json) {
+    printJson(j);
+    return;
+  }
+  std::printf("customers                      %llu (commit every %zu)\n",
+              static_cast<unsigned long long>(a.customers), a.batch);
+  std::printf("bulk create (apply path)       %10.0f customers/s  (%.2f s)\n", bulkRate,
+              bulkSeconds);
+  std::printf("raw LMDB, same records+indexes %10.0f records/s\n", rawRate);
+  std::printf("ratio apply/raw                %10.2f\n", bulkRate / rawRate);
+  std::printf("lookup by number               p50 %6.1f us  p99 %6.1f us\n", byNumber.p50,
+              byNumber.p99);
+  std::printf("lookup by phone                p50 %6.1f us  p99 %6.1f us\n", byPhone.p50,
+              byPhone.p99);
+  std::printf("name prefix search             p50 %6.1f us  p99 %6.1f us\n", byName.p50,
+              byName.p99);
+  std::printf("durable single writes          %10.0f writes/s (one fsync each)\n", singleRate);
+  std::printf("group commit, %d writers       %10.0f writes/s (%llu commits)\n", writers, groupRate,
+              static_cast<unsigned long long>(commits));
+  std::printf("digest of the register         %10.2f s  (%s...)\n", digestSeconds,
+              digest.substr(0, 16).c_str());
+  std::printf("peak RssAnon                   %10.1f MB\n", rss.peakMb());
+}
+
+}  // namespace
+
+void addBenchCommands(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "benchmarks (figures beside the raw LMDB cost)");
+  bench->require_subcommand(1);
+  auto a = std::make_shared<BenchArgs>();
+  auto* local = bench->add_subcommand("local", "single-site write, lookup and digest figures");
+  local->add_option("--data", a->data, "scratch directory for the benchmark stores")->required();
+  local->add_option("--customers", a->customers, "customers to create (default 1000000)");
+  local->add_option("--batch", a->batch, "customers per commit in the bulk phase (default 10000)");
+  local->add_flag("--json", a->json, "print the figures as one JSON object");
+  local->add_flag("--keep", a->keep, "keep the benchmark store");
+  local->callback([a] { benchLocal(*a); });
+}
+
+}  // namespace sitesync::cli

@@ -1,0 +1,55 @@
+// Internal to the sitesync command: shared helpers of the subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "node/node.h"
+
+namespace sitesync::cli {
+
+// Bad usage or input: exit status 2. Any other failure is exit status 1.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+class Failure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws UsageError or Failure for a failed status (input problems are usage errors).
+void check(const Status& status);
+template <typename T>
+T take(Result<T> result) {
+  check(result.status());
+  return std::move(result.value());
+}
+
+// An opened, initialised data directory.
+struct Site {
+  std::unique_ptr<storage::Store> store;
+  sync::SystemClock clock;
+  std::unique_ptr<sync::Engine> engine;
+};
+std::unique_ptr<Site> openSite(const std::string& dir);
+std::string defaultUser();
+
+nlohmann::json customerJson(const Customer& c);
+nlohmann::json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,
+                           const Meta& meta);
+nlohmann::json settingsJson(const Settings& s);
+void printCustomer(const Customer& c);
+void printCustomerLine(const Customer& c);
+void printJson(const nlohmann::json& j);
+std::string displayStatus(const Customer& c);
+
+void addCustomerCommands(CLI::App& app);
+void addSiteCommands(CLI::App& app);  // init, settings, digest, status
+void addBenchCommands(CLI::App& app);
+
+}  // namespace sitesync::cli

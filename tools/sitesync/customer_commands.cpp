@@ -1,0 +1,190 @@
+// `sitesync customer ...`: add, edit, show, history, deactivate, reactivate, list, search.
+#include <iostream>
+
+#include "tools/sitesync/cli.h"
+
+namespace sitesync::cli {
+
+namespace {
+
+struct CustomerArgs {
+  std::string data;
+  std::string ref;
+  std::string user = defaultUser();
+  std::string name, number, phone, email, ssn;
+  std::vector<std::string> sets;
+  bool json = false;
+  bool all = false;
+  std::string query;
+  size_t limit = 50;
+};
+
+std::string fieldHelp() {
+  std::string text =
+      "FIELD names for --set (the schema's register names; camelCase also accepted):\n";
+  for (const auto& f : customerFields()) {
+    std::string name = f.cliName;
+    name.resize(std::max<size_t>(name.size(), 26), ' ');
+    text += "  " + name + f.help + "\n";
+  }
+  text += "  custom.NAME               a deployment-defined custom field\n";
+  text += "An empty VALUE clears the field.";
+  return text;
+}
+
+std::vector<sync::Edit> parseSets(const std::vector<std::string>& sets) {
+  std::vector<sync::Edit> edits;
+  for (const auto& s : sets) edits.push_back(take(sync::parseCustomerAssignment(s)));
+  return edits;
+}
+
+void output(const CustomerArgs& a, const Customer& c) {
+  if (a.json)
+    printJson(customerJson(c));
+  else
+    printCustomer(c);
+}
+
+void addCommand(const CustomerArgs& a) {
+  auto site = openSite(a.data);
+  std::vector<sync::Edit> edits;
+  edits.push_back({uint16_t(CustomerField::name), {}, a.name});
+  if (!a.number.empty()) edits.push_back({uint16_t(CustomerField::number), {}, a.number});
+  if (!a.phone.empty()) edits.push_back({uint16_t(CustomerField::phone), {}, a.phone});
+  if (!a.email.empty()) edits.push_back({uint16_t(CustomerField::email), {}, a.email});
+  if (!a.ssn.empty()) edits.push_back({uint16_t(CustomerField::ssn), {}, a.ssn});
+  for (auto& e : parseSets(a.sets)) edits.push_back(std::move(e));
+  Customer c = take(site->engine->create(edits, a.user));
+  if (a.json)
+    printJson(customerJson(c));
+  else
+    std::cout << c.id.toString() << "\n";
+}
+
+void editCommand(const CustomerArgs& a) {
+  if (a.sets.empty()) throw UsageError("customer edit needs at least one --set FIELD=VALUE");
+  auto edits = parseSets(a.sets);
+  auto site = openSite(a.data);
+  RecordId id = take(site->engine->resolve(a.ref));
+  output(a, take(site->engine->update(id, edits, a.user)));
+}
+
+void showCommand(const CustomerArgs& a) {
+  auto site = openSite(a.data);
+  RecordId id = take(site->engine->resolve(a.ref));
+  output(a, *site->engine->customer(id));
+}
+
+void historyCommand(const CustomerArgs& a) {
+  auto site = openSite(a.data);
+  RecordId id = take(site->engine->resolve(a.ref));
+  auto customer = *site->engine->customer(id);
+  auto j = historyJson(customer, site->engine->history(id), site->engine->meta());
+  if (a.json) {
+    printJson(j);
+    return;
+  }
+  for (const auto& entry : j) {
+    std::cout << entry["at"].get<std::string>() << "  " << entry["operation"].get<std::string>()
+              << "  by " << entry["user"].get<std::string>() << " at "
+              << entry["site"].get<std::string>() << "\n";
+    for (const auto& ch : entry["changes"])
+      std::cout << "    " << ch["field"].get<std::string>() << ": \""
+                << ch["old"].get<std::string>() << "\" -> \"" << ch["new"].get<std::string>()
+                << "\"\n";
+  }
+}
+
+void setActiveCommand(const CustomerArgs& a, bool active) {
+  auto site = openSite(a.data);
+  RecordId id = take(site->engine->resolve(a.ref));
+  output(a, take(site->engine->setActive(id, active, a.user)));
+}
+
+void listCommand(const CustomerArgs& a, const std::vector<Customer>& customers) {
+  if (a.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& c : customers) arr.push_back(customerJson(c));
+    printJson(arr);
+    return;
+  }
+  for (const auto& c : customers) printCustomerLine(c);
+}
+
+CLI::App* withData(CLI::App* cmd, CustomerArgs& a) {
+  cmd->add_option("--data", a.data, "data directory of this site")->required();
+  return cmd;
+}
+
+}  // namespace
+
+void addCustomerCommands(CLI::App& app) {
+  auto* customer = app.add_subcommand("customer", "add, edit, find and show customers");
+  customer->require_subcommand(1);
+  auto a = std::make_shared<CustomerArgs>();
+
+  auto* add = withData(customer->add_subcommand("add", "add a customer; prints its id"), *a);
+  add->add_option("--name", a->name, "full name or company name")->required();
+  add->add_option("--number", a->number, "customer number (default: the next automatic one)");
+  add->add_option("--phone", a->phone, "phone");
+  add->add_option("--email", a->email, "e-mail");
+  add->add_option("--ssn", a->ssn, "social security number");
+  add->add_option("--set", a->sets, "FIELD=VALUE (repeatable)");
+  add->add_option("--user", a->user, "who makes the change (default: $SITESYNC_USER or $USER)");
+  add->add_flag("--json", a->json, "print the new customer as JSON");
+  add->footer(fieldHelp());
+  add->callback([a] { addCommand(*a); });
+
+  auto* edit = withData(customer->add_subcommand("edit", "change fields of a customer"), *a);
+  edit->add_option("REF", a->ref, "customer id or #NUMBER")->required();
+  edit->add_option("--set", a->sets, "FIELD=VALUE (repeatable)")->required();
+  edit->add_option("--user", a->user, "who makes the change");
+  edit->add_flag("--json", a->json, "print the customer as JSON");
+  edit->footer(fieldHelp());
+  edit->callback([a] { editCommand(*a); });
+
+  struct Simple {
+    const char* name;
+    const char* help;
+    void (*run)(const CustomerArgs&);
+  };
+  static const Simple simple[] = {
+      {"show", "show one customer", showCommand},
+      {"history", "every change to a customer card: who, where, when, old and new", historyCommand},
+      {"deactivate", "deactivate (stays searchable, not pickable for new orders)",
+       [](const CustomerArgs& x) { setActiveCommand(x, false); }},
+      {"reactivate", "make a deactivated customer active again",
+       [](const CustomerArgs& x) { setActiveCommand(x, true); }},
+  };
+  for (const auto& s : simple) {
+    auto* cmd = withData(customer->add_subcommand(s.name, s.help), *a);
+    cmd->add_option("REF", a->ref, "customer id or #NUMBER")->required();
+    cmd->add_flag("--json", a->json, "JSON output");
+    if (s.run != showCommand && s.run != historyCommand)
+      cmd->add_option("--user", a->user, "who makes the change");
+    auto run = s.run;
+    cmd->callback([a, run] { run(*a); });
+  }
+
+  auto* list = withData(customer->add_subcommand("list", "list customers"), *a);
+  list->add_flag("--all", a->all, "include deactivated customers");
+  list->add_flag("--json", a->json, "JSON output");
+  list->callback([a] {
+    auto site = openSite(a->data);
+    listCommand(*a, site->engine->list(a->all));
+  });
+
+  auto* search = withData(
+      customer->add_subcommand("search", "find by customer number, phone or name prefix"), *a);
+  search->add_option("QUERY", a->query, "number, phone digits, or the start of name words")
+      ->required();
+  search->add_option("--limit", a->limit, "at most this many results (default 50)");
+  search->add_flag("--json", a->json, "JSON output");
+  search->callback([a] {
+    if (!isValidUtf8(a->query)) throw UsageError("the search query is not valid UTF-8");
+    auto site = openSite(a->data);
+    listCommand(*a, site->engine->search(a->query, a->limit));
+  });
+}
+
+}  // namespace sitesync::cli

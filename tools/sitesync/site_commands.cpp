@@ -1,0 +1,177 @@
+// `sitesync init | settings | digest | status`, and opening a data directory.
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+
+#include "tools/sitesync/cli.h"
+
+namespace sitesync::cli {
+
+void check(const Status& status) {
+  if (status.isOk()) return;
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+      throw UsageError(status.message());
+    default:
+      throw Failure(status.message());
+  }
+}
+
+std::string defaultUser() {
+  for (const char* var : {"SITESYNC_USER", "USER", "LOGNAME"})
+    if (const char* v = std::getenv(var); v && *v) return v;
+  return "unknown";
+}
+
+std::unique_ptr<Site> openSite(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || !fs::exists(fs::path(dir) / "data.mdb", ec))
+    throw UsageError("'" + dir + "' is not a sitesync data directory (create one with `sitesync " +
+                     "init --data " + dir + " --site NAME`)");
+  auto site = std::make_unique<Site>();
+  site->store = storage::Store::open(dir);
+  if (!sync::Engine::isInitialized(*site->store))
+    throw UsageError("'" + dir + "' holds no site yet (run `sitesync init --data " + dir +
+                     " --site NAME`)");
+  site->engine = std::make_unique<sync::Engine>(*site->store, site->clock);
+  return site;
+}
+
+namespace {
+
+struct SiteArgs {
+  std::string data;
+  std::string site;
+  bool hub = false;
+  bool json = false;
+  std::string user = defaultUser();
+  std::vector<std::string> assignments;
+};
+
+void initCommand(const SiteArgs& a) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(a.data) / "data.mdb", ec)) {
+    auto store = storage::Store::open(a.data);
+    if (sync::Engine::isInitialized(*store))
+      throw Failure("'" + a.data + "' already holds a site; choose an empty directory");
+  }
+  fs::create_directories(a.data, ec);
+  if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
+  std::random_device random;
+  SiteId id = 0;
+  while (id == 0) id = (uint64_t(random()) << 32) ^ random();
+  auto store = storage::Store::open(a.data);
+  sync::SystemClock clock;
+  check(sync::Engine::initialize(*store, clock, id, a.site, a.hub));
+  if (a.json)
+    printJson({{"site", a.site}, {"site_id", siteIdToHex(id)}, {"hub", a.hub}, {"data", a.data}});
+  else
+    std::cout << "initialised " << (a.hub ? "hub" : "site") << " '" << a.site << "' ("
+              << siteIdToHex(id) << ") in " << a.data << "\n";
+}
+
+void settingsShow(const SiteArgs& a) {
+  auto site = openSite(a.data);
+  auto s = site->engine->settings();
+  if (a.json) {
+    printJson(settingsJson(s));
+    return;
+  }
+  for (const auto& f : settingsFields()) {
+    auto field = static_cast<SettingsField>(f.code);
+    bool isDefault = s.fields[f.code].version.isNull();
+    std::cout << f.cliName << "=" << s.get(field) << (isDefault ? "  (default)" : "") << "\n";
+  }
+}
+
+void settingsSet(const SiteArgs& a) {
+  if (a.assignments.empty()) throw UsageError("settings set needs KEY=VALUE arguments");
+  std::vector<sync::Edit> edits;
+  for (const auto& text : a.assignments) edits.push_back(take(sync::parseSettingsAssignment(text)));
+  auto site = openSite(a.data);
+  take(site->engine->updateSettings(edits, a.user));
+  settingsShow(a);
+}
+
+void statusCommand(const SiteArgs& a) {
+  auto site = openSite(a.data);
+  auto s = site->engine->status();
+  auto stats = site->store->stats();
+  nlohmann::json vector = nlohmann::json::object();
+  for (const auto& [origin, seq] : s.vector.entries()) vector[siteIdToHex(origin)] = seq;
+  nlohmann::json j = {{"site", s.meta.siteName},
+                      {"site_id", siteIdToHex(s.meta.siteId)},
+                      {"hub", s.meta.isHub},
+                      {"customers", s.customers},
+                      {"deactivated", s.deactivated},
+                      {"tombstones", s.tombstones},
+                      {"log_entries", s.logEntries},
+                      {"last_seq", s.meta.lastSeq},
+                      {"hlc", s.meta.lastHlc.toIso8601()},
+                      {"vector", vector},
+                      {"file_bytes", stats.fileBytes},
+                      {"map_bytes", stats.mapBytes}};
+  if (a.json) {
+    printJson(j);
+    return;
+  }
+  std::cout << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
+            << siteIdToHex(s.meta.siteId) << ")\n"
+            << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
+            << s.tombstones << " tombstones\n"
+            << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
+            << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
+            << "vector:";
+  for (const auto& [origin, seq] : s.vector.entries())
+    std::cout << " " << siteIdToHex(origin) << "=" << seq;
+  std::cout << "\nstore: " << stats.fileBytes / (1024 * 1024) << " MiB on disk, map "
+            << stats.mapBytes / (1024 * 1024) << " MiB\n";
+}
+
+}  // namespace
+
+void addSiteCommands(CLI::App& app) {
+  auto a = std::make_shared<SiteArgs>();
+  auto* init = app.add_subcommand("init", "make a data directory a new site");
+  init->add_option("--data", a->data, "data directory (created if missing)")->required();
+  init->add_option("--site", a->site, "this site's name, e.g. \"Branch Tampere\"")->required();
+  init->add_flag("--hub", a->hub, "this node is the headquarters hub");
+  init->add_flag("--json", a->json, "JSON output");
+  init->callback([a] { initCommand(*a); });
+
+  auto* settings = app.add_subcommand("settings", "show or change the deployment settings");
+  settings->require_subcommand(1);
+  auto* show = settings->add_subcommand("show", "print every setting (KEY=VALUE)");
+  show->add_option("--data", a->data, "data directory")->required();
+  show->add_flag("--json", a->json, "JSON output");
+  show->callback([a] { settingsShow(*a); });
+  auto* set = settings->add_subcommand("set", "change settings: KEY=VALUE...");
+  set->add_option("--data", a->data, "data directory")->required();
+  set->add_option("KEY=VALUE", a->assignments, "settings to change")->required();
+  set->add_option("--user", a->user, "who makes the change");
+  set->add_flag("--json", a->json, "JSON output");
+  std::string keys = "Settings:\n";
+  for (const auto& f : settingsFields())
+    keys += "  " + std::string(f.cliName) + " (default " +
+            settingsDefault(static_cast<SettingsField>(f.code)) + "): " + f.help + "\n";
+  set->footer(keys);
+  set->callback([a] { settingsSet(*a); });
+
+  auto* digest = app.add_subcommand("digest", "print the hex digest of the register");
+  digest->add_option("--data", a->data, "data directory")->required();
+  digest->callback([a] { std::cout << openSite(a->data)->engine->digestHex() << "\n"; });
+
+  auto* status = app.add_subcommand("status", "site, counts, clock, vector and store size");
+  status->add_option("--data", a->data, "data directory")->required();
+  status->add_flag("--json", a->json, "JSON output");
+  status->callback([a] { statusCommand(*a); });
+}
+
+}  // namespace sitesync::cli
