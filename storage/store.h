@@ -55,11 +55,19 @@ class ReadTxn {
   MDB_txn* txn_;
 };
 
-// A write transaction, only handed out by Store::write, which commits it.
+// A write transaction, only handed out by Store::write, which commits it. Phone and name index
+// entries are collected and written sorted just before the commit (random keys in key order cost
+// far less), so they become visible at commit, not within the transaction that writes them.
 class WriteTxn : public ReadTxn {
+ public:
+  WriteTxn(WriteTxn&& other) noexcept;
+  ~WriteTxn();
+
  private:
   friend class Store;
-  using ReadTxn::ReadTxn;
+  struct Deferred;
+  explicit WriteTxn(MDB_txn* txn);
+  std::unique_ptr<Deferred> deferred_;
 };
 
 struct TableStats {
@@ -119,6 +127,9 @@ class Store {
   // --- change log (local apply order) and the change-id index
   // Appends the encoded change; returns its local log position (dense from 1).
   uint64_t appendLog(WriteTxn& txn, const Change& change, std::string_view encoded);
+  // The same at a known position (lastLogPosition + 1), for batches that track it themselves.
+  void appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
+                   std::string_view encoded);
   std::optional<uint64_t> logPosition(const ReadTxn& txn, ChangeId id) const;
   uint64_t lastLogPosition(const ReadTxn& txn) const;
   void forEachLog(const ReadTxn& txn, uint64_t fromPosition,

@@ -72,6 +72,9 @@ struct RegisterStatus {
   VersionVector vector;
 };
 
+// A site name is 1 to 100 bytes of UTF-8 without control characters.
+Status validateSiteName(const std::string& name);
+
 class Engine {
  public:
   Engine(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
@@ -112,7 +115,7 @@ class Engine {
   struct Batch;
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
-                          const Customer* before) const;
+                          const Customer* before, bool numberAssigned) const;
   Result<std::string> nextAutoNumber(const storage::ReadTxn& txn, Batch& batch) const;
   Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
   void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change);

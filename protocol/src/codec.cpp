@@ -46,33 +46,38 @@ const std::array<uint32_t, kSettingsFieldCount>& settingsSlots() {
   return slots;
 }
 
-void putField(schema::Field::Builder b, const FieldValue& v) {
+// A register whose version equals the record's creation version (most of them) is stored with
+// a zero version, which packs to nothing; reading restores it. `implicit` is null for Settings.
+void putField(schema::Field::Builder b, const FieldValue& v, const Version* implicit = nullptr) {
   b.setValue(capnp::Text::Reader(v.value.data(), v.value.size()));
+  if (implicit && v.version == *implicit) return;
   b.setHlc(v.version.hlc.packed);
   b.setOrigin(v.version.origin);
 }
 
-FieldValue getField(schema::Field::Reader r) {
-  return FieldValue{wire::text(r.getValue()), Version{Hlc{r.getHlc()}, r.getOrigin()}};
+FieldValue getField(schema::Field::Reader r, const Version* implicit = nullptr) {
+  Version v{Hlc{r.getHlc()}, r.getOrigin()};
+  if (implicit && v.isNull()) v = *implicit;
+  return FieldValue{wire::text(r.getValue()), v};
 }
 
 template <size_t N>
 void putRegisters(capnp::AnyStruct::Builder any, const std::array<uint32_t, N>& slots,
-                  const std::array<FieldValue, N>& fields) {
+                  const std::array<FieldValue, N>& fields, const Version* implicit = nullptr) {
   auto ptrs = any.getPointerSection();
   for (size_t i = 0; i < N; ++i)
     if (!fields[i].version.isNull())
-      putField(ptrs[slots[i]].template initAs<schema::Field>(), fields[i]);
+      putField(ptrs[slots[i]].template initAs<schema::Field>(), fields[i], implicit);
 }
 
 template <size_t N>
 void getRegisters(capnp::AnyStruct::Reader any, const std::array<uint32_t, N>& slots,
-                  std::array<FieldValue, N>& fields) {
+                  std::array<FieldValue, N>& fields, const Version* implicit = nullptr) {
   auto ptrs = any.getPointerSection();
   for (size_t i = 0; i < N; ++i) {
     if (slots[i] >= ptrs.size()) continue;  // written by an older schema
     auto p = ptrs[slots[i]];
-    if (!p.isNull()) fields[i] = getField(p.template getAs<schema::Field>());
+    if (!p.isNull()) fields[i] = getField(p.template getAs<schema::Field>(), implicit);
   }
 }
 
@@ -89,13 +94,13 @@ void encode(const Customer& c, std::string& out) {
   if (!c.mergedInto.isNull()) wire::putId(b.initMergedInto(), c.mergedInto);
   if (!c.lifecycleVersion.isNull()) wire::putVersion(b.initLifecycleVersion(), c.lifecycleVersion);
   wire::putVersion(b.initCreated(), c.created);
-  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), customerSlots(), c.fields);
+  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), customerSlots(), c.fields, &c.created);
   if (!c.customFields.empty()) {
     auto list = b.initCustomFields(static_cast<unsigned>(c.customFields.size()));
     unsigned i = 0;
     for (const auto& [name, value] : c.customFields) {
       list[i].setName(capnp::Text::Reader(name.data(), name.size()));
-      putField(list[i].initField(), value);
+      putField(list[i].initField(), value, &c.created);
       ++i;
     }
   }
@@ -113,9 +118,9 @@ Customer decodeCustomer(std::string_view bytes) {
     if (r.hasMergedInto()) c.mergedInto = wire::getId(r.getMergedInto());
     if (r.hasLifecycleVersion()) c.lifecycleVersion = wire::getVersion(r.getLifecycleVersion());
     c.created = wire::getVersion(r.getCreated());
-    getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields);
+    getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields, &c.created);
     for (auto cf : r.getCustomFields())
-      c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField()));
+      c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &c.created));
     return c;
   });
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <capnp/serialize-packed.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 #include <kj/io.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "protocol/protocol.h"
+#include "protocol/src/pack.h"
 #include "register.capnp.h"
 
 namespace sitesync::wire {
@@ -41,10 +43,21 @@ class StringOutput final : public kj::OutputStream {
   std::string& out_;
 };
 
+// Stored and sent messages use Cap'n Proto's packed encoding: registers are mostly small texts
+// and null pointers, and packing halves the bytes LMDB writes (the write path's real cost).
 inline void toBytes(capnp::MessageBuilder& mb, std::string& out) {
   out.clear();
-  StringOutput stream(out);
-  capnp::writeMessage(stream, mb);
+  // The stream capnp::writePackedMessage packs: the segment table, then each segment (packed
+  // piece by piece, as it does, so that the bytes are the same).
+  auto segments = mb.getSegmentsForOutput();
+  const size_t tableWords = (segments.size() + 2) / 2;
+  uint32_t table[2 * 64] = {};
+  if (segments.size() > 127) throw std::length_error("message has too many segments");
+  table[0] = uint32_t(segments.size() - 1);
+  for (size_t i = 0; i < segments.size(); ++i) table[i + 1] = uint32_t(segments[i].size());
+  packWords(reinterpret_cast<const uint8_t*>(table), tableWords, out);
+  for (auto segment : segments)
+    packWords(reinterpret_cast<const uint8_t*>(segment.begin()), segment.size(), out);
 }
 
 inline std::string text(capnp::Text::Reader t) {
@@ -66,30 +79,29 @@ inline Version getVersion(schema::Version::Reader r) {
   return Version{Hlc{r.getHlc()}, r.getOrigin()};
 }
 
-// Limits for untrusted input: a message may not make the reader visit more than a few times its
-// own size (amplification through shared pointers) nor nest deeper than the schema does.
-inline capnp::ReaderOptions limitsFor(size_t words) {
+// Limits for untrusted input: a message may not unpack to more than kMaxMessageWords (64 MiB),
+// make the reader visit more than that (amplification through shared pointers), nor nest deeper
+// than the schema does.
+inline constexpr uint64_t kMaxMessageWords = uint64_t(8) << 20;
+inline capnp::ReaderOptions limits() {
   capnp::ReaderOptions options;
-  options.traversalLimitInWords = 4 * words + 1024;
+  options.traversalLimitInWords = kMaxMessageWords;
   options.nestingLimit = 16;
   return options;
 }
 
-// Copies `bytes` into an aligned scratch buffer and calls fn(root). Any malformation is a
-// DecodeError; the reader never touches the unaligned original.
+// Unpacks `bytes` into an aligned, reused scratch buffer and calls fn(root). Any malformation
+// is a DecodeError; nothing reads the unaligned original in place.
 template <typename T, typename Fn>
 auto read(std::string_view bytes, Fn&& fn) -> decltype(fn(std::declval<typename T::Reader>())) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
-    throw DecodeError("message size " + std::to_string(bytes.size()) +
-                      " is not a whole number of 8-byte words");
-  thread_local std::vector<capnp::word> aligned;
-  const size_t words = bytes.size() / sizeof(capnp::word);
-  if (aligned.size() < words) aligned.resize(words);
-  std::memcpy(aligned.data(), bytes.data(), bytes.size());
+  if (bytes.empty()) throw DecodeError("empty message");
+  thread_local std::vector<capnp::word> scratch(4096);
   try {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(aligned.data(), words), limitsFor(words));
-    if (reader.getEnd() != aligned.data() + words)
-      throw DecodeError("trailing bytes after the message");
+    kj::ArrayInputStream input(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+    capnp::PackedMessageReader reader(input, limits(),
+                                      kj::arrayPtr(scratch.data(), scratch.size()));
+    if (input.tryGetReadBuffer().size() != 0) throw DecodeError("trailing bytes after the message");
     return fn(reader.getRoot<T>());
   } catch (const kj::Exception& e) {
     throw DecodeError(std::string("malformed message: ") + e.getDescription().cStr());

@@ -41,6 +41,16 @@ inline void put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_vie
   check(mdb_put(txn, dbi, &k, &v, flags), "mdb_put");
 }
 
+// Put for keys that usually ascend (ids of this site, log positions): appending fills pages
+// completely (a mid-tree insert splits them in half); a key that is not the largest falls back
+// to an ordinary insert.
+inline void putAscending(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
+  MDB_val k = val(key), v = val(value);
+  int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) rc = mdb_put(txn, dbi, &k, &v, 0);
+  check(rc, "mdb_put");
+}
+
 // Delete: absent keys are fine.
 inline void del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
   MDB_val k = val(key);

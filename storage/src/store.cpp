@@ -82,6 +82,20 @@ struct Store::Impl {
 ReadTxn::ReadTxn(ReadTxn&& other) noexcept : txn_(other.txn_) {
   other.txn_ = nullptr;
 }
+struct WriteTxn::Deferred {
+  struct Op {
+    Table table;
+    std::string key;
+    bool erase;
+    uint32_t order;  // keeps a delete and a re-add of one key in their order
+  };
+  std::vector<Op> ops;
+};
+
+WriteTxn::WriteTxn(MDB_txn* txn) : ReadTxn(txn), deferred_(std::make_unique<Deferred>()) {}
+WriteTxn::WriteTxn(WriteTxn&& other) noexcept = default;
+WriteTxn::~WriteTxn() = default;
+
 ReadTxn::~ReadTxn() {
   if (txn_) mdb_txn_abort(txn_);
 }
@@ -143,6 +157,17 @@ WriteTxn Store::beginWrite() {
 }
 
 void Store::commit(WriteTxn& txn) {
+  auto& ops = txn.deferred_->ops;
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.table, a.key, a.order) < std::tie(b.table, b.key, b.order);
+  });
+  for (const auto& op : ops) {
+    if (op.erase)
+      lmdb::del(txn.raw(), impl_->dbi[op.table], op.key);
+    else
+      lmdb::put(txn.raw(), impl_->dbi[op.table], op.key, {});
+  }
+  ops.clear();
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
   check(mdb_txn_commit(raw), "mdb_txn_commit");
@@ -207,7 +232,10 @@ std::optional<Customer> Store::customer(const ReadTxn& txn, RecordId id) const {
 void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& after) {
   thread_local std::string bytes;
   encode(after, bytes);
-  lmdb::put(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
+  if (before)
+    lmdb::put(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
+  else
+    lmdb::putAscending(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
 
   auto now = indexEntries(after);
   std::vector<IndexEntry> old;
@@ -216,8 +244,23 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
   std::vector<IndexEntry> gone, added;
   std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(gone));
   std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
-  for (const auto& e : gone) lmdb::del(txn.raw(), impl_->dbi[e.table], e.key);
-  for (const auto& e : added) lmdb::put(txn.raw(), impl_->dbi[e.table], e.key, {});
+  // Number and SSN entries are written now: uniqueness checks read them within the transaction.
+  auto& deferred = txn.deferred_->ops;
+  auto deferrable = [](Table t) { return t == kPhoneIndex || t == kNameIndex; };
+  for (auto& e : gone) {
+    if (deferrable(e.table))
+      deferred.push_back({e.table, std::move(e.key), true, uint32_t(deferred.size())});
+    else
+      lmdb::del(txn.raw(), impl_->dbi[e.table], e.key);
+  }
+  for (auto& e : added) {
+    if (deferrable(e.table))
+      deferred.push_back({e.table, std::move(e.key), false, uint32_t(deferred.size())});
+    else if (e.table == kNumberIndex)  // automatic numbers ascend
+      lmdb::putAscending(txn.raw(), impl_->dbi[e.table], e.key, {});
+    else
+      lmdb::put(txn.raw(), impl_->dbi[e.table], e.key, {});
+  }
 }
 
 void Store::forEachCustomer(const ReadTxn& txn,
@@ -247,7 +290,9 @@ std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term
     auto key = cursor.key();
     const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
     if (key.size() < minSize || key.substr(0, start.size()) != start) break;
-    ids.push_back(lmdb::readId(key, key.size() - 16));
+    RecordId id = lmdb::readId(key, key.size() - 16);
+    // One customer can match twice (phone and phone2): count it once toward the limit.
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
   return ids;
 }
@@ -264,10 +309,7 @@ std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn)
 
 std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
                                          size_t limit) const {
-  auto ids = scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
+  return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit);
 }
 
 std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,
@@ -301,13 +343,18 @@ std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view que
 // --- log ---------------------------------------------------------------------------------------
 
 uint64_t Store::appendLog(WriteTxn& txn, const Change& change, std::string_view encoded) {
-  uint64_t position = lastLogPosition(txn) + 1;
+  const uint64_t position = lastLogPosition(txn) + 1;
+  appendLogAt(txn, position, change, encoded);
+  return position;
+}
+
+void Store::appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
+                        std::string_view encoded) {
   lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded, MDB_APPEND);
   std::string idKey;
   lmdb::appendU64(idKey, change.id.origin);
   lmdb::appendU64(idKey, change.id.seq);
-  lmdb::put(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
-  return position;
+  lmdb::putAscending(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
 }
 
 std::optional<uint64_t> Store::logPosition(const ReadTxn& txn, ChangeId id) const {
@@ -353,7 +400,7 @@ void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
   encode(entry, bytes);
   std::string key = lmdb::idKey(id);
   lmdb::appendU64(key, logPosition);
-  lmdb::put(txn.raw(), impl_->dbi[kHistory], key, bytes);
+  lmdb::putAscending(txn.raw(), impl_->dbi[kHistory], key, bytes);
 }
 
 std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const {

@@ -81,7 +81,8 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change) {
   }
 
   encode(change, batch.encoded);
-  const uint64_t position = store_.appendLog(txn, change, batch.encoded);
+  const uint64_t position = ++batch.lastLogPosition;
+  store_.appendLogAt(txn, position, change, batch.encoded);
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
@@ -99,7 +100,7 @@ FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
 // origin, under the settings that origin had).
 
 Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
-                                const Customer* before) const {
+                                const Customer* before, bool numberAssigned) const {
   const Settings& s = batch.settings;
   auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
   if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
@@ -120,7 +121,9 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
     return invalid("a phone or an e-mail is required by the settings (require_phone_or_email)");
 
   const std::string& number = after.value(CustomerField::number);
-  const bool numberChanged = !before || before->value(CustomerField::number) != number;
+  // An automatic number was found free just now; a typed one must be checked.
+  const bool numberChanged =
+      !numberAssigned && (!before || before->value(CustomerField::number) != number);
   if (numberChanged) {
     if (number.empty()) return invalid("the customer number cannot be cleared");
     const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);

@@ -19,6 +19,7 @@ struct Engine::Batch {
   VersionVector vector;
   std::vector<SiteId> vectorDirty;
   bool settingsDirty = false;
+  uint64_t lastLogPosition = 0;
   std::string encoded;  // reused buffer for change bytes
 
   Batch(const storage::Store& store, const storage::ReadTxn& txn) {
@@ -27,6 +28,7 @@ struct Engine::Batch {
     meta = std::move(*m);
     settings = store.settings(txn);
     vector = store.vector(txn);
+    lastLogPosition = store.lastLogPosition(txn);
   }
 
   void flush(storage::Store& store, storage::WriteTxn& txn) {

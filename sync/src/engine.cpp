@@ -12,11 +12,17 @@ using storage::ReadTxn;
 using storage::Store;
 using storage::WriteTxn;
 
+Status validateSiteName(const std::string& name) {
+  if (name.empty() || name.size() > 100 || !validateValue(ValueKind::kText, name).empty())
+    return Status(StatusCode::kInvalidArgument,
+                  "site name must be 1 to 100 bytes of UTF-8 without control characters");
+  return Status::ok();
+}
+
 Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::string& siteName,
                           bool isHub) {
   if (siteId == 0) return Status(StatusCode::kInvalidArgument, "site id must not be 0");
-  if (siteName.empty() || !isValidUtf8(siteName) || siteName.size() > 100)
-    return Status(StatusCode::kInvalidArgument, "site name must be 1 to 100 bytes of UTF-8");
+  if (auto status = validateSiteName(siteName); !status.isOk()) return status;
   return store.write([&](WriteTxn& txn) -> Status {
     if (store.meta(txn))
       return Status(StatusCode::kFailedPrecondition,
@@ -118,6 +124,20 @@ Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
   return Status::ok();
 }
 
+// A field named twice in one operation ("--phone X --set phone=Y"): the last assignment wins,
+// and it is the one validated and written.
+std::vector<Edit> lastAssignmentWins(const std::vector<Edit>& edits) {
+  std::vector<Edit> out;
+  out.reserve(edits.size());
+  for (size_t i = 0; i < edits.size(); ++i) {
+    bool overridden = false;
+    for (size_t k = i + 1; k < edits.size() && !overridden; ++k)
+      overridden = edits[k].field == edits[i].field && edits[k].key == edits[i].key;
+    if (!overridden) out.push_back(edits[i]);
+  }
+  return out;
+}
+
 const FieldValue* currentSlot(const Customer& c, uint16_t field, const std::string& key) {
   if (field == kCustomFieldCode) {
     auto it = c.customFields.find(key);
@@ -134,11 +154,12 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
   result.status = checkEditValues(op.edits, isSettings);
   if (!result.status.isOk()) return result;
+  const std::vector<Edit> requested = lastAssignmentWins(op.edits);
 
   if (isSettings) {
     Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);
     change.target = RecordId{};
-    for (const auto& e : op.edits)
+    for (const auto& e : requested)
       if (batch.settings.fields[e.field].value != e.value ||
           batch.settings.fields[e.field].version.isNull())
         change.writes.push_back(
@@ -178,9 +199,9 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   // What the record would look like, to validate it before anything is written.
   Customer after = before ? *before : Customer{};
   std::vector<Edit> edits;
-  for (const auto& e : op.edits) {
+  for (const auto& e : requested) {
     const FieldValue* cur = before ? currentSlot(*before, e.field, e.key) : nullptr;
-    if (before && cur && cur->value == e.value) continue;  // already so
+    if (before && (cur ? cur->value : std::string()) == e.value) continue;  // already so
     if (!before && e.value.empty()) continue;
     edits.push_back(e);
     slotFor(after, e.field, e.key).value = e.value;
@@ -199,7 +220,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     edits.push_back(Edit{uint16_t(CustomerField::status), {}, "active"});
     after[CustomerField::status].value = "active";
   }
-  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr);
+  const bool numberAssigned = batch.meta.nextAutoNumber != savedAutoNumber;
+  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr, numberAssigned);
   if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
   if (!result.status.isOk() || edits.empty()) return result;
 
@@ -216,10 +238,11 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   }
   if (!before) {
     // The canonical order of a create's writes: by field code, custom fields by name.
-    std::sort(change.writes.begin(), change.writes.end(),
-              [](const FieldWrite& a, const FieldWrite& b) {
-                return std::tie(a.field, a.key) < std::tie(b.field, b.key);
-              });
+    auto byField = [](const FieldWrite& a, const FieldWrite& b) {
+      return std::tie(a.field, a.key) < std::tie(b.field, b.key);
+    };
+    if (!std::is_sorted(change.writes.begin(), change.writes.end(), byField))
+      std::sort(change.writes.begin(), change.writes.end(), byField);
   }
   applyIn(txn, batch, change);
   result.id = change.target;

@@ -120,7 +120,6 @@ CLI::App* withData(CLI::App* cmd, CustomerArgs& a) {
 
 void addCustomerCommands(CLI::App& app) {
   auto* customer = app.add_subcommand("customer", "add, edit, find and show customers");
-  customer->require_subcommand(1);
   auto a = std::make_shared<CustomerArgs>();
 
   auto* add = withData(customer->add_subcommand("add", "add a customer; prints its id"), *a);

@@ -8,13 +8,23 @@
 int main(int argc, char** argv) {
   using namespace sitesync;
   CLI::App app{"sitesync: offline-first, multi-site customer register"};
-  app.require_subcommand(1);
   app.set_version_flag("--version", "sitesync 0.1.0");
   cli::addSiteCommands(app);
   cli::addCustomerCommands(app);
   cli::addBenchCommands(app);
   try {
     app.parse(argc, argv);
+    // A command group given without its command (`sitesync customer`): say which ones exist.
+    // (Checked here rather than with require_subcommand, so that an unknown command is named.)
+    const CLI::App* command = &app;
+    while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
+    auto choices = const_cast<CLI::App*>(command)->get_subcommands([](CLI::App*) { return true; });
+    if (!choices.empty()) {
+      std::string names;
+      for (auto* c : choices) names += (names.empty() ? "" : ", ") + c->get_name();
+      std::string what = command == &app ? "sitesync" : command->get_name();
+      throw cli::UsageError(what + " needs a command: " + names + " (see --help)");
+    }
     return 0;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

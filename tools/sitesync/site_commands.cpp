@@ -56,6 +56,7 @@ struct SiteArgs {
 
 void initCommand(const SiteArgs& a) {
   namespace fs = std::filesystem;
+  check(sync::validateSiteName(a.site));  // before anything is created
   std::error_code ec;
   if (fs::exists(fs::path(a.data) / "data.mdb", ec)) {
     auto store = storage::Store::open(a.data);
@@ -147,7 +148,6 @@ void addSiteCommands(CLI::App& app) {
   init->callback([a] { initCommand(*a); });
 
   auto* settings = app.add_subcommand("settings", "show or change the deployment settings");
-  settings->require_subcommand(1);
   auto* show = settings->add_subcommand("show", "print every setting (KEY=VALUE)");
   show->add_option("--data", a->data, "data directory")->required();
   show->add_flag("--json", a->json, "JSON output");

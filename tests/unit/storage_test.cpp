@@ -1,0 +1,556 @@
+// Unit tests for the LMDB store: records and their search indexes, the change log and its id
+// index, the version vector, history, transactions (abort on exception) and map growth.
+#include <stdlib.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "storage/store.h"
+
+using namespace sitesync;
+using sitesync::storage::Options;
+using sitesync::storage::ReadTxn;
+using sitesync::storage::Store;
+using sitesync::storage::StoreError;
+using sitesync::storage::WriteTxn;
+
+namespace {
+
+constexpr SiteId kSite = 0x5170a6e000000001;
+using Ids = std::vector<RecordId>;
+
+// A fresh directory under the system temp dir, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sitesync-storage-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct StorageFixture {
+  TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir.path(), Options{.durable = false});
+
+  static Version v(uint64_t millis) { return Version{Hlc::from(millis, 0), kSite}; }
+
+  static Customer customer(uint64_t counter, const std::string& number, const std::string& name,
+                           const std::string& phone = "", const std::string& ssn = "") {
+    Customer c;
+    c.id = RecordId{kSite, counter};
+    c.created = v(counter);
+    c[CustomerField::number] = FieldValue{number, v(counter)};
+    c[CustomerField::name] = FieldValue{name, v(counter)};
+    if (!phone.empty()) c[CustomerField::phone] = FieldValue{phone, v(counter)};
+    if (!ssn.empty()) c[CustomerField::ssn] = FieldValue{ssn, v(counter)};
+    c[CustomerField::status] = FieldValue{"active", v(counter)};
+    return c;
+  }
+
+  void put(const Customer& c) {
+    store->write([&](WriteTxn& txn) { store->putCustomer(txn, nullptr, c); });
+  }
+  void replace(const Customer& before, const Customer& after) {
+    store->write([&](WriteTxn& txn) { store->putCustomer(txn, &before, after); });
+  }
+  std::optional<Customer> get(RecordId id) {
+    auto txn = store->read();
+    return store->customer(txn, id);
+  }
+
+  Ids byNumber(const std::string& number) {
+    auto txn = store->read();
+    return store->findByNumber(txn, number);
+  }
+  Ids bySsn(const std::string& ssn) {
+    auto txn = store->read();
+    return store->findBySsn(txn, ssn);
+  }
+  Ids byPhone(const std::string& phone, size_t limit = 100) {
+    auto txn = store->read();
+    return store->findByPhone(txn, phone, limit);
+  }
+  Ids byName(const std::string& query, size_t limit = 100) {
+    auto txn = store->read();
+    return store->searchName(txn, query, limit);
+  }
+
+  static Change change(SiteId origin, uint64_t seq) {
+    Change ch;
+    ch.id = ChangeId{origin, seq};
+    ch.hlc = Hlc::from(1000 + seq, 0);
+    ch.operation = Operation::kUpdate;
+    ch.target = RecordId{origin, 1};
+    ch.writes.push_back(
+        FieldWrite{uint16_t(CustomerField::name), "", "name " + std::to_string(seq), {}});
+    return ch;
+  }
+  uint64_t append(const Change& ch) {
+    std::string bytes;
+    encode(ch, bytes);
+    return store->write([&](WriteTxn& txn) { return store->appendLog(txn, ch, bytes); });
+  }
+  std::vector<std::pair<uint64_t, Change>> logFrom(uint64_t position) {
+    std::vector<std::pair<uint64_t, Change>> out;
+    auto txn = store->read();
+    store->forEachLog(txn, position, [&](uint64_t p, const Change& ch) {
+      out.emplace_back(p, ch);
+      return true;
+    });
+    return out;
+  }
+  uint64_t lastPosition() {
+    auto txn = store->read();
+    return store->lastLogPosition(txn);
+  }
+
+  static HistoryEntry historyEntry(uint64_t seq, const std::string& author) {
+    HistoryEntry h;
+    h.at = Hlc::from(2000 + seq, 0);
+    h.site = kSite;
+    h.seq = seq;
+    h.author = author;
+    h.operation = Operation::kUpdate;
+    h.changes.push_back(FieldChange{uint16_t(CustomerField::phone), "", "1", "2"});
+    return h;
+  }
+
+  uint64_t tableEntries(const std::string& name) {
+    for (const auto& t : store->stats().tables)
+      if (t.name == name) return t.entries;
+    BOOST_FAIL("no table " << name);
+    return 0;
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(storage, StorageFixture)
+
+// --- records ---------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(put_customer_then_customer_returns_it) {
+  Customer c = customer(1, "1000", "Anna Virtanen", "040 123 4567", "010203-123A");
+  c.customFields["colour"] = FieldValue{"blue", v(5)};
+  put(c);
+  auto back = get(c.id);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST((*back == c));
+}
+
+BOOST_AUTO_TEST_CASE(customer_of_an_unknown_id_is_absent) {
+  put(customer(1, "1000", "Anna"));
+  BOOST_TEST(!get(RecordId{kSite, 2}).has_value());
+  BOOST_TEST(!get(RecordId{kSite + 1, 1}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(records_survive_closing_and_reopening_the_store) {
+  Customer c = customer(1, "1000", "Anna");
+  put(c);
+  store.reset();
+  store = Store::open(dir.path());
+  BOOST_TEST((get(c.id) == c));
+}
+
+BOOST_AUTO_TEST_CASE(for_each_customer_visits_in_id_order_and_can_stop) {
+  for (uint64_t counter : {3, 1, 300, 2}) put(customer(counter, std::to_string(counter), "N"));
+  std::vector<uint64_t> seen;
+  {
+    auto txn = store->read();
+    store->forEachCustomer(txn, [&](const Customer& c) {
+      seen.push_back(c.id.counter);
+      return true;
+    });
+  }
+  BOOST_TEST(seen == (std::vector<uint64_t>{1, 2, 3, 300}), boost::test_tools::per_element());
+  seen.clear();
+  auto txn = store->read();
+  store->forEachCustomer(txn, [&](const Customer& c) {
+    seen.push_back(c.id.counter);
+    return seen.size() < 2;
+  });
+  BOOST_TEST(seen.size() == 2u);
+}
+
+// --- indexes ---------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(live_customer_is_found_by_number_ssn_phone_and_name) {
+  Customer c = customer(1, "1000", "Åke Öberg", "+358 40 123 4567", "010203-123a");
+  put(c);
+  BOOST_TEST((byNumber("1000") == Ids{c.id}));
+  BOOST_TEST((bySsn("010203-123A") == Ids{c.id}));  // normalised: upper case
+  BOOST_TEST((bySsn(" 010203-123a ") == Ids{c.id}));
+  BOOST_TEST((byPhone("+358 40 123") == Ids{c.id}));  // digit prefix
+  BOOST_TEST((byPhone("358401234567") == Ids{c.id}));
+  BOOST_TEST((byName("oberg") == Ids{c.id}));
+  BOOST_TEST((byName("Öb") == Ids{c.id}));  // token prefix, folded
+  BOOST_TEST((byName("AKE") == Ids{c.id}));
+}
+
+BOOST_AUTO_TEST_CASE(number_and_ssn_match_exactly_not_by_prefix) {
+  put(customer(1, "1000", "Anna", "", "ABC123"));
+  BOOST_TEST(byNumber("100").empty());
+  BOOST_TEST(byNumber("10000").empty());
+  BOOST_TEST(bySsn("ABC12").empty());
+}
+
+BOOST_AUTO_TEST_CASE(second_phone_is_indexed_too) {
+  Customer c = customer(1, "1000", "Anna", "040 111 111");
+  c[CustomerField::phone2] = FieldValue{"050 222 222", v(1)};
+  put(c);
+  BOOST_TEST((byPhone("050") == Ids{c.id}));
+  BOOST_TEST((byPhone("040") == Ids{c.id}));
+}
+
+// The limit counts customers: one customer whose two phones share the prefix is one result.
+BOOST_AUTO_TEST_CASE(find_by_phone_counts_each_customer_once_toward_the_limit) {
+  Customer both = customer(1, "1000", "Anna", "040 1");
+  both[CustomerField::phone2] = FieldValue{"040 2", v(1)};
+  Customer other = customer(2, "1001", "Bertil", "040 3");
+  put(both);
+  put(other);
+  BOOST_TEST((byPhone("040", 2) == Ids{both.id, other.id}));
+  BOOST_TEST((byPhone("040", 1).size() == 1u));
+}
+
+BOOST_AUTO_TEST_CASE(lookups_of_what_is_not_there_find_nothing) {
+  put(customer(1, "1000", "Anna", "040 123"));
+  BOOST_TEST(byNumber("").empty());
+  BOOST_TEST(byNumber("2000").empty());
+  BOOST_TEST(byPhone("").empty());
+  BOOST_TEST(byPhone("0501").empty());
+  BOOST_TEST(byName("").empty());
+  BOOST_TEST(byName("  -- ").empty());
+  BOOST_TEST(byName("bertil").empty());
+}
+
+BOOST_AUTO_TEST_CASE(update_moves_number_phone_and_name_index_entries) {
+  Customer before = customer(1, "1000", "Anna Virtanen", "040 111", "SSN-1");
+  put(before);
+  Customer after = before;
+  after[CustomerField::number].value = "2000";
+  after[CustomerField::phone].value = "050 222";
+  after[CustomerField::name].value = "Bertil Nyström";
+  after[CustomerField::ssn].value = "SSN-2";
+  replace(before, after);
+
+  BOOST_TEST(byNumber("1000").empty());
+  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byName("anna").empty());
+  BOOST_TEST(byName("virtanen").empty());
+  BOOST_TEST(bySsn("SSN-1").empty());
+  BOOST_TEST((byNumber("2000") == Ids{after.id}));
+  BOOST_TEST((byPhone("050") == Ids{after.id}));
+  BOOST_TEST((byName("nystrom") == Ids{after.id}));
+  BOOST_TEST((bySsn("SSN-2") == Ids{after.id}));
+}
+
+BOOST_AUTO_TEST_CASE(update_keeping_a_name_token_keeps_its_entry) {
+  Customer before = customer(1, "1000", "Anna Virtanen");
+  put(before);
+  Customer after = before;
+  after[CustomerField::name].value = "Anna Korhonen";
+  replace(before, after);
+  BOOST_TEST((byName("anna") == Ids{after.id}));
+  BOOST_TEST((byName("korhonen") == Ids{after.id}));
+  BOOST_TEST(byName("virtanen").empty());
+}
+
+BOOST_AUTO_TEST_CASE(non_live_customer_is_not_indexed) {
+  Customer c = customer(1, "1000", "Anna", "040 123", "SSN-1");
+  c.lifecycle = Lifecycle::kDeleted;
+  put(c);
+  BOOST_TEST(get(c.id).has_value());
+  BOOST_TEST(byNumber("1000").empty());
+  BOOST_TEST(bySsn("SSN-1").empty());
+  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byName("anna").empty());
+}
+
+BOOST_AUTO_TEST_CASE(deleting_a_live_customer_removes_its_index_entries) {
+  Customer live = customer(1, "1000", "Anna", "040 123", "SSN-1");
+  put(live);
+  Customer deleted = live;
+  deleted.lifecycle = Lifecycle::kDeleted;
+  replace(live, deleted);
+  BOOST_TEST(byNumber("1000").empty());
+  BOOST_TEST(bySsn("SSN-1").empty());
+  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byName("anna").empty());
+  BOOST_TEST(tableEntries("index_name") == 0u);
+  BOOST_TEST(tableEntries("index_number") == 0u);
+  replace(deleted, live);  // restored: indexed again
+  BOOST_TEST((byNumber("1000") == Ids{live.id}));
+}
+
+BOOST_AUTO_TEST_CASE(customers_sharing_a_number_are_all_found) {
+  Customer a = customer(1, "1000", "Anna");
+  Customer b = customer(2, "1000", "Bertil");
+  put(a);
+  put(b);
+  BOOST_TEST((byNumber("1000") == Ids{a.id, b.id}));
+}
+
+BOOST_AUTO_TEST_CASE(search_name_needs_every_query_token) {
+  Customer ake = customer(1, "1000", "Åke Öberg");
+  Customer anna = customer(2, "1001", "Anna Öberg");
+  put(ake);
+  put(anna);
+  BOOST_TEST((byName("ake ob") == Ids{ake.id}));
+  BOOST_TEST((byName("ob ake") == Ids{ake.id}));  // order does not matter
+  BOOST_TEST(byName("ake x").empty());
+  BOOST_TEST(byName("x ake").empty());
+  BOOST_TEST(byName("ake oberg2").empty());
+  auto both = byName("oberg");
+  BOOST_TEST((std::set<RecordId>(both.begin(), both.end()) == std::set<RecordId>{ake.id, anna.id}));
+}
+
+BOOST_AUTO_TEST_CASE(search_name_lists_a_customer_once_when_several_tokens_match) {
+  Customer c = customer(1, "1000", "Anna Annika Annala");
+  put(c);
+  BOOST_TEST((byName("ann") == Ids{c.id}));
+}
+
+BOOST_AUTO_TEST_CASE(search_name_stops_at_the_limit) {
+  for (uint64_t i = 1; i <= 10; ++i) put(customer(i, std::to_string(1000 + i), "Virtanen"));
+  BOOST_TEST(byName("virtanen", 3).size() == 3u);
+  BOOST_TEST(byName("virtanen").size() == 10u);
+}
+
+// --- log ----------------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(append_log_positions_are_dense_from_one) {
+  BOOST_TEST(lastPosition() == 0u);
+  BOOST_TEST(append(change(kSite, 1)) == 1u);
+  BOOST_TEST(append(change(kSite + 1, 1)) == 2u);
+  BOOST_TEST(append(change(kSite, 2)) == 3u);
+  BOOST_TEST(lastPosition() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(log_position_finds_a_change_by_its_id) {
+  append(change(kSite, 1));
+  append(change(kSite + 1, 1));
+  append(change(kSite, 2));
+  auto txn = store->read();
+  BOOST_TEST(store->logPosition(txn, ChangeId{kSite, 1}).value() == 1u);
+  BOOST_TEST(store->logPosition(txn, ChangeId{kSite + 1, 1}).value() == 2u);
+  BOOST_TEST(store->logPosition(txn, ChangeId{kSite, 2}).value() == 3u);
+  BOOST_TEST(!store->logPosition(txn, ChangeId{kSite, 3}).has_value());
+  BOOST_TEST(!store->logPosition(txn, ChangeId{kSite + 2, 1}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(for_each_log_visits_from_a_position_in_order) {
+  std::vector<Change> changes;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    changes.push_back(change(kSite, seq));
+    append(changes.back());
+  }
+  auto from3 = logFrom(3);
+  BOOST_REQUIRE(from3.size() == 3u);
+  for (size_t i = 0; i < from3.size(); ++i) {
+    BOOST_TEST(from3[i].first == 3 + i);
+    BOOST_TEST((from3[i].second == changes[2 + i]));
+  }
+  BOOST_TEST(logFrom(0).size() == 5u);
+  BOOST_TEST(logFrom(1).size() == 5u);
+  BOOST_TEST(logFrom(6).empty());
+}
+
+BOOST_AUTO_TEST_CASE(for_each_log_stops_when_told) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) append(change(kSite, seq));
+  std::vector<uint64_t> seen;
+  auto txn = store->read();
+  store->forEachLog(txn, 2, [&](uint64_t p, const Change&) {
+    seen.push_back(p);
+    return p < 3;
+  });
+  BOOST_TEST(seen == (std::vector<uint64_t>{2, 3}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(log_positions_beyond_255_keep_numeric_order) {
+  std::string bytes;
+  store->write([&](WriteTxn& txn) {
+    for (uint64_t seq = 1; seq <= 300; ++seq) {
+      Change ch = change(kSite, seq);
+      encode(ch, bytes);
+      store->appendLog(txn, ch, bytes);
+    }
+  });
+  auto all = logFrom(1);
+  BOOST_REQUIRE(all.size() == 300u);
+  for (size_t i = 0; i < all.size(); ++i) BOOST_TEST(all[i].second.id.seq == i + 1);
+  auto txn = store->read();
+  BOOST_TEST(store->logPosition(txn, ChangeId{kSite, 256}).value() == 256u);
+}
+
+// --- vector, meta, settings --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(vector_entries_are_set_and_overwritten) {
+  {
+    auto txn = store->read();
+    BOOST_TEST(store->vector(txn).entries().empty());
+  }
+  store->write([&](WriteTxn& txn) {
+    store->setVectorEntry(txn, kSite, 5);
+    store->setVectorEntry(txn, kSite + 1, 7);
+  });
+  store->write([&](WriteTxn& txn) { store->setVectorEntry(txn, kSite, 6); });
+  VersionVector expected;
+  expected.set(kSite, 6);
+  expected.set(kSite + 1, 7);
+  auto txn = store->read();
+  BOOST_TEST((store->vector(txn) == expected));
+}
+
+BOOST_AUTO_TEST_CASE(meta_is_absent_until_written_then_round_trips) {
+  {
+    auto txn = store->read();
+    BOOST_TEST(!store->meta(txn).has_value());
+  }
+  Meta m;
+  m.siteId = kSite;
+  m.siteName = "branch";
+  m.lastSeq = 3;
+  store->write([&](WriteTxn& txn) { store->putMeta(txn, m); });
+  auto txn = store->read();
+  BOOST_TEST((store->meta(txn) == m));
+}
+
+BOOST_AUTO_TEST_CASE(settings_are_defaults_until_written_then_round_trip) {
+  {
+    auto txn = store->read();
+    BOOST_TEST((store->settings(txn) == Settings{}));
+    BOOST_TEST(!store->settingsBytes(txn).has_value());
+  }
+  Settings s;
+  s.fields[size_t(SettingsField::nextNumber)] = FieldValue{"5000", v(1)};
+  store->write([&](WriteTxn& txn) { store->putSettings(txn, s); });
+  auto txn = store->read();
+  BOOST_TEST((store->settings(txn) == s));
+  BOOST_TEST(store->settingsBytes(txn).has_value());
+}
+
+// --- history -----------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(history_reads_a_customers_entries_in_log_order) {
+  RecordId id{kSite, 1};
+  RecordId neighbour{kSite, 2};
+  store->write([&](WriteTxn& txn) {
+    store->appendHistory(txn, id, 300, historyEntry(3, "c"));
+    store->appendHistory(txn, neighbour, 2, historyEntry(9, "other"));
+    store->appendHistory(txn, id, 2, historyEntry(1, "a"));
+    store->appendHistory(txn, id, 10, historyEntry(2, "b"));
+  });
+  auto txn = store->read();
+  auto entries = store->history(txn, id);
+  BOOST_REQUIRE(entries.size() == 3u);
+  BOOST_TEST((entries[0] == historyEntry(1, "a")));
+  BOOST_TEST((entries[1] == historyEntry(2, "b")));
+  BOOST_TEST((entries[2] == historyEntry(3, "c")));
+  BOOST_TEST(store->history(txn, neighbour).size() == 1u);
+  BOOST_TEST(store->history(txn, RecordId{kSite, 3}).empty());
+}
+
+// --- transactions ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(write_that_throws_leaves_nothing) {
+  Customer c = customer(1, "1000", "Anna", "040 123");
+  BOOST_CHECK_THROW(store->write([&](WriteTxn& txn) {
+    store->putCustomer(txn, nullptr, c);
+    Change ch = change(kSite, 1);
+    std::string bytes;
+    encode(ch, bytes);
+    store->appendLog(txn, ch, bytes);
+    store->setVectorEntry(txn, kSite, 1);
+    throw std::runtime_error("refused halfway");
+  }),
+                    std::runtime_error);
+  BOOST_TEST(!get(c.id).has_value());
+  BOOST_TEST(byNumber("1000").empty());
+  BOOST_TEST(byName("anna").empty());
+  BOOST_TEST(lastPosition() == 0u);
+  auto txn = store->read();
+  BOOST_TEST(!store->logPosition(txn, ChangeId{kSite, 1}).has_value());
+  BOOST_TEST(store->vector(txn).entries().empty());
+}
+
+BOOST_AUTO_TEST_CASE(write_returns_what_its_function_returns) {
+  int result = store->write([&](WriteTxn& txn) {
+    store->setVectorEntry(txn, kSite, 1);
+    return 42;
+  });
+  BOOST_TEST(result == 42);
+}
+
+BOOST_AUTO_TEST_CASE(read_only_store_refuses_writes) {
+  put(customer(1, "1000", "Anna"));
+  store.reset();
+  store = Store::open(dir.path(), Options{.readOnly = true});
+  BOOST_TEST(get(RecordId{kSite, 1}).has_value());
+  BOOST_CHECK_THROW(put(customer(2, "1001", "Bertil")), StoreError);
+}
+
+BOOST_AUTO_TEST_CASE(open_of_a_missing_directory_throws_store_error) {
+  BOOST_CHECK_THROW(Store::open(dir.path() + "/does/not/exist"), StoreError);
+}
+
+BOOST_AUTO_TEST_CASE(map_full_grows_the_map_and_retries) {
+  TempDir tiny;  // a directory never opened with the default (large) map
+  const uint64_t initial = 256 * 1024;
+  store = Store::open(tiny.path(), Options{.initialMapBytes = initial, .durable = false});
+  const uint64_t total = 5000, perWrite = 1000;
+  for (uint64_t first = 1; first <= total; first += perWrite)
+    store->write([&](WriteTxn& txn) {
+      for (uint64_t i = first; i < first + perWrite; ++i)
+        store->putCustomer(txn, nullptr,
+                           customer(i, std::to_string(100000 + i), "Customer N" + std::to_string(i),
+                                    "040 " + std::to_string(i)));
+    });
+  BOOST_TEST(store->stats().mapBytes > initial);
+  BOOST_TEST(tableEntries("records") == total);
+  BOOST_TEST(tableEntries("index_number") == total);
+  BOOST_TEST(tableEntries("index_phone") == total);
+  BOOST_TEST(tableEntries("index_name") == 2 * total);
+  {
+    auto txn = store->read();
+    for (uint64_t i = 1; i <= total; ++i) {
+      auto c = store->customer(txn, RecordId{kSite, i});
+      BOOST_REQUIRE(c.has_value());
+      BOOST_TEST(c->value(CustomerField::name) == "Customer N" + std::to_string(i));
+      BOOST_TEST((store->findByNumber(txn, std::to_string(100000 + i)) == Ids{c->id}));
+    }
+  }
+  BOOST_TEST((byName("customer n4999") == Ids{RecordId{kSite, 4999}}));
+  store.reset();  // before `tiny` goes
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_entries_per_table) {
+  put(customer(1, "1000", "Anna Virtanen", "040 123"));
+  append(change(kSite, 1));
+  BOOST_TEST(tableEntries("records") == 1u);
+  BOOST_TEST(tableEntries("index_name") == 2u);
+  BOOST_TEST(tableEntries("index_phone") == 1u);
+  BOOST_TEST(tableEntries("log") == 1u);
+  BOOST_TEST(tableEntries("change_index") == 1u);
+  BOOST_TEST(store->stats().fileBytes > 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
