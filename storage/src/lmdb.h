@@ -71,6 +71,19 @@ class Cursor {
   bool first() { return move(MDB_val{0, nullptr}, MDB_FIRST); }
   bool last() { return move(MDB_val{0, nullptr}, MDB_LAST); }
   bool next() { return move(MDB_val{0, nullptr}, MDB_NEXT); }
+  // Inserts or overwrites; the cursor stays on the new item.
+  void put(std::string_view key, std::string_view value) {
+    MDB_val k = val(key), v = val(value);
+    check(mdb_cursor_put(cursor_, &k, &v, 0), "mdb_cursor_put");
+  }
+  // Deletes `key` if present.
+  void erase(std::string_view key) {
+    MDB_val k = val(key), v{};
+    int rc = mdb_cursor_get(cursor_, &k, &v, MDB_SET);
+    if (rc == MDB_NOTFOUND) return;
+    check(rc, "mdb_cursor_get");
+    check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
+  }
   std::string_view key() const { return view(key_); }
   std::string_view value() const { return view(value_); }
 

@@ -158,15 +158,36 @@ WriteTxn Store::beginWrite() {
 
 void Store::commit(WriteTxn& txn) {
   auto& ops = txn.deferred_->ops;
-  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.table, a.key, a.order) < std::tie(b.table, b.key, b.order);
+  // Sort small references, not the operations themselves (moving strings is most of a sort).
+  struct Ref {
+    std::string_view key;
+    uint32_t tableAndOrder[2];
+  };
+  std::vector<Ref> refs;
+  refs.reserve(ops.size());
+  for (const auto& op : ops) refs.push_back({op.key, {uint32_t(op.table), op.order}});
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    if (a.tableAndOrder[0] != b.tableAndOrder[0]) return a.tableAndOrder[0] < b.tableAndOrder[0];
+    if (int c = a.key.compare(b.key); c != 0) return c < 0;
+    return a.tableAndOrder[1] < b.tableAndOrder[1];
   });
-  for (const auto& op : ops) {
+  // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
+  // page, and LMDB then skips the search from the root.
+  std::optional<lmdb::Cursor> cursor;
+  Table cursorTable = kTableCount;
+  for (const auto& ref : refs) {
+    const auto& op = ops[ref.tableAndOrder[1]];
+    if (op.table != cursorTable) {
+      cursor.reset();
+      cursor.emplace(txn.raw(), impl_->dbi[op.table]);
+      cursorTable = op.table;
+    }
     if (op.erase)
-      lmdb::del(txn.raw(), impl_->dbi[op.table], op.key);
+      cursor->erase(op.key);
     else
-      lmdb::put(txn.raw(), impl_->dbi[op.table], op.key, {});
+      cursor->put(op.key, {});
   }
+  cursor.reset();
   ops.clear();
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too

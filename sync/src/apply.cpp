@@ -72,6 +72,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change) {
           history.changes.push_back(FieldChange{w.field, w.key, slot.value, w.value});
         slot = FieldValue{w.value, version};
       }
+      std::sort(history.createdFields.begin(), history.createdFields.end());
       store_.putCustomer(txn, before ? &*before : nullptr, after);
       break;
     }

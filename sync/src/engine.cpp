@@ -199,6 +199,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   // What the record would look like, to validate it before anything is written.
   Customer after = before ? *before : Customer{};
   std::vector<Edit> edits;
+  edits.reserve(requested.size() + 2);
   for (const auto& e : requested) {
     const FieldValue* cur = before ? currentSlot(*before, e.field, e.key) : nullptr;
     if (before && (cur ? cur->value : std::string()) == e.value) continue;  // already so
@@ -235,14 +236,6 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
           cur && !cur->version.isNull())
         w.replaces.push_back(cur->version);
     change.writes.push_back(std::move(w));
-  }
-  if (!before) {
-    // The canonical order of a create's writes: by field code, custom fields by name.
-    auto byField = [](const FieldWrite& a, const FieldWrite& b) {
-      return std::tie(a.field, a.key) < std::tie(b.field, b.key);
-    };
-    if (!std::is_sorted(change.writes.begin(), change.writes.end(), byField))
-      std::sort(change.writes.begin(), change.writes.end(), byField);
   }
   applyIn(txn, batch, change);
   result.id = change.target;
