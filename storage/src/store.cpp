@@ -159,24 +159,33 @@ WriteTxn Store::beginWrite() {
 void Store::commit(WriteTxn& txn) {
   auto& ops = txn.deferred_->ops;
   // Sort small references, not the operations themselves (moving strings is most of a sort).
+  // The first 8 key bytes, big-endian, decide most comparisons without touching the strings.
   struct Ref {
+    uint32_t table;
+    uint64_t prefix;
     std::string_view key;
-    uint32_t tableAndOrder[2];
+    uint32_t order;
   };
   std::vector<Ref> refs;
   refs.reserve(ops.size());
-  for (const auto& op : ops) refs.push_back({op.key, {uint32_t(op.table), op.order}});
+  for (const auto& op : ops) {
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i)
+      prefix = (prefix << 8) | (i < op.key.size() ? static_cast<unsigned char>(op.key[i]) : 0);
+    refs.push_back({uint32_t(op.table), prefix, op.key, op.order});
+  }
   std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
-    if (a.tableAndOrder[0] != b.tableAndOrder[0]) return a.tableAndOrder[0] < b.tableAndOrder[0];
+    if (a.table != b.table) return a.table < b.table;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
     if (int c = a.key.compare(b.key); c != 0) return c < 0;
-    return a.tableAndOrder[1] < b.tableAndOrder[1];
+    return a.order < b.order;
   });
   // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
   // page, and LMDB then skips the search from the root.
   std::optional<lmdb::Cursor> cursor;
   Table cursorTable = kTableCount;
   for (const auto& ref : refs) {
-    const auto& op = ops[ref.tableAndOrder[1]];
+    const auto& op = ops[ref.order];
     if (op.table != cursorTable) {
       cursor.reset();
       cursor.emplace(txn.raw(), impl_->dbi[op.table]);

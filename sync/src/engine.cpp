@@ -154,7 +154,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
   result.status = checkEditValues(op.edits, isSettings);
   if (!result.status.isOk()) return result;
-  const std::vector<Edit> requested = lastAssignmentWins(op.edits);
+  std::vector<Edit> requested = lastAssignmentWins(op.edits);
 
   if (isSettings) {
     Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);
@@ -200,12 +200,12 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   Customer after = before ? *before : Customer{};
   std::vector<Edit> edits;
   edits.reserve(requested.size() + 2);
-  for (const auto& e : requested) {
+  for (auto& e : requested) {
     const FieldValue* cur = before ? currentSlot(*before, e.field, e.key) : nullptr;
     if (before && (cur ? cur->value : std::string()) == e.value) continue;  // already so
     if (!before && e.value.empty()) continue;
-    edits.push_back(e);
     slotFor(after, e.field, e.key).value = e.value;
+    edits.push_back(std::move(e));
   }
   const uint64_t savedAutoNumber = batch.meta.nextAutoNumber;
   if (!before && after.value(CustomerField::number).empty()) {
@@ -230,9 +230,9 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
                              before ? before->id : RecordId{}, author);
   change.writes.reserve(edits.size());
   for (auto& e : edits) {
-    FieldWrite w{e.field, e.key, e.value, {}};
+    FieldWrite w{e.field, std::move(e.key), std::move(e.value), {}};
     if (before)
-      if (const FieldValue* cur = currentSlot(*before, e.field, e.key);
+      if (const FieldValue* cur = currentSlot(*before, w.field, w.key);
           cur && !cur->version.isNull())
         w.replaces.push_back(cur->version);
     change.writes.push_back(std::move(w));
