@@ -189,9 +189,6 @@ void benchLocal(const BenchArgs& a) {
   }
   const double bulkSeconds = secondsSince(start) - prepSeconds;
   const double bulkRate = double(a.customers) / bulkSeconds;
-    printf("bulk %.0f/s\n", bulkRate);
-    return;
-  }
 
   // 2. Raw LMDB: the same record bytes and index entries, same commit size.
   log("raw LMDB write of the same records and index entries...");
