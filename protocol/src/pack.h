@@ -3,9 +3,11 @@
 // this path, where packing every record and log entry was a fifth of the bulk write's cost.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace sitesync::wire {
 
@@ -57,6 +59,48 @@ inline void packWords(const uint8_t* in, size_t wordCount, std::string& out) {
     }
   }
   out.resize(size_t(o - reinterpret_cast<uint8_t*>(out.data())));
+}
+
+// Unpacks `bytes` into `out` (8-byte words, resized to fit). Returns false on malformed input:
+// a run or a word cut short, or more than `maxWords` words of output. Never reads or writes out
+// of bounds, whatever the input.
+inline bool unpackWords(const uint8_t* in, size_t size, std::vector<uint64_t>& out,
+                        size_t maxWords) {
+  const uint8_t* const end = in + size;
+  size_t n = 0;
+  auto room = [&](size_t words) {
+    if (n + words > maxWords) return false;
+    if (n + words > out.size()) out.resize(std::min(maxWords, std::max(out.size() * 2, n + words)));
+    return true;
+  };
+  while (in < end) {
+    const uint8_t tag = *in++;
+    if (!room(1)) return false;
+    uint8_t* word = reinterpret_cast<uint8_t*>(&out[n++]);
+    if (tag == 0xff) {
+      if (end - in < 9) return false;  // the word and the run count
+      std::memcpy(word, in, 8);
+      in += 8;
+      const size_t run = *in++;
+      if (size_t(end - in) < run * 8 || !room(run)) return false;
+      std::memcpy(&out[n], in, run * 8);
+      in += run * 8;
+      n += run;
+      continue;
+    }
+    if (size_t(end - in) < size_t(__builtin_popcount(tag))) return false;
+    std::memset(word, 0, 8);
+    for (unsigned m = tag; m != 0; m &= m - 1) word[__builtin_ctz(m)] = *in++;
+    if (tag == 0) {
+      if (in == end) return false;
+      const size_t run = *in++;
+      if (!room(run)) return false;
+      std::memset(&out[n], 0, run * 8);
+      n += run;
+    }
+  }
+  out.resize(n);
+  return true;
 }
 
 }  // namespace sitesync::wire

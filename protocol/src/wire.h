@@ -90,18 +90,21 @@ inline capnp::ReaderOptions limits() {
   return options;
 }
 
-// Unpacks `bytes` into an aligned, reused scratch buffer and calls fn(root). Any malformation
-// is a DecodeError; nothing reads the unaligned original in place.
+// Unpacks `bytes` into an aligned, reused scratch buffer (LMDB and ZeroMQ data are not 8-byte
+// aligned) and calls fn(root) on it. Any malformation is a DecodeError.
 template <typename T, typename Fn>
 auto read(std::string_view bytes, Fn&& fn) -> decltype(fn(std::declval<typename T::Reader>())) {
   if (bytes.empty()) throw DecodeError("empty message");
-  thread_local std::vector<capnp::word> scratch(4096);
+  thread_local std::vector<uint64_t> words(512);
+  words.resize(words.capacity());
+  if (!unpackWords(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), words,
+                   kMaxMessageWords))
+    throw DecodeError("malformed message: truncated or oversized packed data");
   try {
-    kj::ArrayInputStream input(
-        kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
-    capnp::PackedMessageReader reader(input, limits(),
-                                      kj::arrayPtr(scratch.data(), scratch.size()));
-    if (input.tryGetReadBuffer().size() != 0) throw DecodeError("trailing bytes after the message");
+    capnp::FlatArrayMessageReader reader(
+        kj::arrayPtr(reinterpret_cast<const capnp::word*>(words.data()), words.size()), limits());
+    if (reader.getEnd() != reinterpret_cast<const capnp::word*>(words.data() + words.size()))
+      throw DecodeError("trailing bytes after the message");
     return fn(reader.getRoot<T>());
   } catch (const kj::Exception& e) {
     throw DecodeError(std::string("malformed message: ") + e.getDescription().cStr());
