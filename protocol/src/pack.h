@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -17,6 +18,16 @@ inline uint8_t nonzeroMask(uint64_t w) {
   t |= t >> 2;
   t |= t >> 1;
   return uint8_t(((t & 0x0101010101010101ULL) * 0x0102040810204080ULL) >> 56);
+}
+
+// Set bits of a byte (a table: baseline x86-64 has no popcount instruction).
+inline unsigned bitCount(uint8_t b) {
+  static constexpr auto table = [] {
+    std::array<uint8_t, 256> t{};
+    for (unsigned i = 0; i < 256; ++i) t[i] = uint8_t((i & 1) + t[i / 2]);
+    return t;
+  }();
+  return table[b];
 }
 
 // Appends the packed form of `words` (a whole number of 8-byte words) to `out`.
@@ -41,7 +52,7 @@ inline void packWords(const uint8_t* in, size_t wordCount, std::string& out) {
       // most one zero byte, where packing would not pay.
       const uint8_t* runStart = in;
       const uint8_t* limit = std::min(end, in + 255 * 8);
-      while (in < limit && __builtin_popcount(nonzeroMask(load(in))) >= 7) in += 8;
+      while (in < limit && bitCount(nonzeroMask(load(in))) >= 7) in += 8;
       const size_t n = size_t(in - runStart);
       *o++ = uint8_t(n / 8);
       std::memcpy(o, runStart, n);
@@ -88,9 +99,12 @@ inline bool unpackWords(const uint8_t* in, size_t size, std::vector<uint64_t>& o
       n += run;
       continue;
     }
-    if (size_t(end - in) < size_t(__builtin_popcount(tag))) return false;
-    std::memset(word, 0, 8);
-    for (unsigned m = tag; m != 0; m &= m - 1) word[__builtin_ctz(m)] = *in++;
+    const size_t present = bitCount(tag);
+    if (size_t(end - in) < present) return false;
+    // Only the present bytes cost work; the word is assembled in a register, stored once.
+    uint64_t w = 0;
+    for (unsigned m = tag; m != 0; m &= m - 1) w |= uint64_t(*in++) << (8 * __builtin_ctz(m));
+    std::memcpy(word, &w, 8);  // little-endian: byte i is bits 8i..8i+7
     if (tag == 0) {
       if (in == end) return false;
       const size_t run = *in++;
