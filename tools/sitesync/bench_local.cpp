@@ -224,7 +224,10 @@ void benchLocal(const BenchArgs& a) {
   indexKeys.shrink_to_fit();
   fs::remove_all(rawDir);
 
-  // 3. Lookups over the full register: a read transaction, the index, the record decoded.
+  // 3. Lookups over the full register: a read transaction, the index, every record found read
+  // and decoded. A name prefix such as "virt" matches tens of thousands of customers; like a
+  // search-as-you-type list, the benchmark takes the first page of kSearchPage of them.
+  constexpr size_t kSearchPage = 10;
   log("lookups by number, phone and name prefix...");
   auto timeLookups = [&](const std::vector<std::string>& queries, auto&& lookup) {
     std::vector<double> us;
@@ -242,9 +245,9 @@ void benchLocal(const BenchArgs& a) {
   auto byNumber = timeLookups(
       numbers, [&](auto& txn, const std::string& q) { return store->findByNumber(txn, q); });
   auto byPhone = timeLookups(
-      phones, [&](auto& txn, const std::string& q) { return store->findByPhone(txn, q, 20); });
+      phones, [&](auto& txn, const std::string& q) { return store->findByPhone(txn, q, kSearchPage); });
   auto byName = timeLookups(
-      nameQueries, [&](auto& txn, const std::string& q) { return store->searchName(txn, q, 20); });
+      nameQueries, [&](auto& txn, const std::string& q) { return store->searchName(txn, q, kSearchPage); });
 
   // 4. Durable single writes, one commit (fsync) each; then the same through group commit.
   const int singles = 1000;
@@ -294,6 +297,7 @@ void benchLocal(const BenchArgs& a) {
       {"lookup_phone_p99_us", byPhone.p99},
       {"search_name_prefix_p50_us", byName.p50},
       {"search_name_prefix_p99_us", byName.p99},
+      {"search_page_size", kSearchPage},
       {"durable_single_writes_per_s", singleRate},
       {"group_commit_writes_per_s", groupRate},
       {"group_commit_writers", writers},
@@ -319,7 +323,7 @@ void benchLocal(const BenchArgs& a) {
               byNumber.p99);
   std::printf("lookup by phone                p50 %6.1f us  p99 %6.1f us\n", byPhone.p50,
               byPhone.p99);
-  std::printf("name prefix search             p50 %6.1f us  p99 %6.1f us\n", byName.p50,
+  std::printf("name prefix search, first 10   p50 %6.1f us  p99 %6.1f us\n", byName.p50,
               byName.p99);
   std::printf("durable single writes          %10.0f writes/s (one fsync each)\n", singleRate);
   std::printf("group commit, %d writers       %10.0f writes/s (%llu commits)\n", writers, groupRate,
