@@ -132,8 +132,12 @@ void statusCommand(const SiteArgs& a) {
             << "vector:";
   for (const auto& [origin, seq] : s.vector.entries())
     std::cout << " " << siteIdToHex(origin) << "=" << seq;
-  std::cout << "\nstore: " << stats.fileBytes / (1024 * 1024) << " MiB on disk, map "
-            << stats.mapBytes / (1024 * 1024) << " MiB\n";
+  auto human = [](uint64_t bytes) {
+    return bytes >= (uint64_t(10) << 20) ? std::to_string(bytes >> 20) + " MiB"
+                                         : std::to_string(bytes >> 10) + " KiB";
+  };
+  std::cout << "\nstore: " << human(stats.fileBytes) << " on disk, map " << human(stats.mapBytes)
+            << "\n";
 }
 
 }  // namespace
