@@ -1,0 +1,165 @@
+// Shared fixture of the sync engine tests: temporary stores, a settable clock, sites A-D,
+// and helper verbs (create, update, snapshot of everything a refused operation must keep).
+#pragma once
+
+#include <stdlib.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "storage/store.h"
+#include "sync/engine.h"
+
+using namespace sitesync;
+using sitesync::storage::Options;
+using sitesync::storage::Store;
+using sitesync::storage::WriteTxn;
+using sitesync::sync::Edit;
+using sitesync::sync::Engine;
+using sitesync::sync::LocalOp;
+
+namespace {
+
+constexpr SiteId kSiteA = 0x00000000000000a1;
+constexpr SiteId kSiteB = 0x00000000000000b2;
+constexpr SiteId kSiteC = 0x00000000000000c3;
+constexpr SiteId kSiteD = 0x00000000000000d4;
+constexpr uint64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
+constexpr uint64_t kHour = 3'600'000;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sitesync-sync-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Wall-clock time is whatever the test says it is.
+class TestClock final : public sync::Clock {
+ public:
+  explicit TestClock(uint64_t now) : now_(now) {}
+  uint64_t nowMillis() override { return now_; }
+  void set(uint64_t now) { now_ = now; }
+
+ private:
+  uint64_t now_;
+};
+
+// One node's state: a store in its own directory, its clock and its engine.
+struct Site {
+  TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir.path(), Options{.durable = false});
+  TestClock clock{kT0};
+  Engine engine{*store, clock};
+
+  Site(SiteId id, const std::string& name) {
+    auto status = Engine::initialize(*store, clock, id, name, false);
+    if (!status.isOk()) throw std::runtime_error(status.message());
+  }
+};
+
+Edit set(CustomerField field, const std::string& value) {
+  return Edit{uint16_t(field), {}, value};
+}
+Edit setCustom(const std::string& name, const std::string& value) {
+  return Edit{kCustomFieldCode, name, value};
+}
+Edit setting(SettingsField field, const std::string& value) {
+  return Edit{uint16_t(field), {}, value};
+}
+
+struct SyncFixture {
+  Site a{kSiteA, "branch-a"};
+
+  static Result<Customer> create(Site& site, const std::vector<Edit>& edits) {
+    return site.engine.create(edits, "tester");
+  }
+  // A create that must succeed.
+  static Customer created(Site& site, const std::string& name, std::vector<Edit> more = {}) {
+    more.insert(more.begin(), set(CustomerField::name, name));
+    auto r = create(site, more);
+    BOOST_REQUIRE_MESSAGE(r.isOk(), "create refused: " << r.status().message());
+    return r.value();
+  }
+  static Result<Customer> update(Site& site, RecordId id, const std::vector<Edit>& edits) {
+    return site.engine.update(id, edits, "tester");
+  }
+  static Customer updated(Site& site, RecordId id, const std::vector<Edit>& edits) {
+    auto r = update(site, id, edits);
+    BOOST_REQUIRE_MESSAGE(r.isOk(), "update refused: " << r.status().message());
+    return r.value();
+  }
+  static void configure(Site& site, const std::vector<Edit>& edits) {
+    auto r = site.engine.updateSettings(edits, "admin");
+    BOOST_REQUIRE_MESSAGE(r.isOk(), "settings refused: " << r.status().message());
+  }
+  static Customer current(Site& site, RecordId id) {
+    auto c = site.engine.customer(id);
+    BOOST_REQUIRE(c.has_value());
+    return *c;
+  }
+
+  // The site's log, in its local order.
+  static std::vector<Change> log(Site& site) {
+    std::vector<Change> out;
+    auto txn = site.store->read();
+    site.store->forEachLog(txn, 1, [&](uint64_t, const Change& ch) {
+      out.push_back(ch);
+      return true;
+    });
+    return out;
+  }
+  static Change lastChange(Site& site) {
+    auto all = log(site);
+    BOOST_REQUIRE(!all.empty());
+    return all.back();
+  }
+  // Applies each change in its own transaction, as a peer session would; returns how many applied.
+  static int receive(Site& site, const std::vector<Change>& changes) {
+    int applied = 0;
+    for (const auto& ch : changes) applied += applyOne(site, ch) ? 1 : 0;
+    return applied;
+  }
+  static bool applyOne(Site& site, const Change& change) {
+    return site.store->write([&](WriteTxn& txn) { return site.engine.apply(txn, change); });
+  }
+
+  static uint64_t lastSeq(Site& site) { return site.engine.status().meta.lastSeq; }
+  static uint64_t logEntries(Site& site) { return site.engine.status().logEntries; }
+  static size_t historyEntries(Site& site) {
+    size_t n = 0;
+    for (const auto& c : site.engine.list(true)) n += site.engine.history(c.id).size();
+    return n;
+  }
+
+  // Everything a refused operation must leave alone.
+  struct Snapshot {
+    std::string digest;
+    uint64_t lastSeq, logEntries;
+    size_t history;
+    bool operator==(const Snapshot&) const = default;
+  };
+  static Snapshot snapshot(Site& site) {
+    return Snapshot{site.engine.digestHex(), lastSeq(site), logEntries(site), historyEntries(site)};
+  }
+};
+
+}  // namespace
