@@ -347,6 +347,7 @@ void encode(const Meta& meta, std::string& out);
 Customer decodeCustomer(std::string_view bytes);
 Settings decodeSettings(std::string_view bytes);
 Change decodeChange(std::string_view bytes);
+ChangeId decodeChangeId(std::string_view bytes);  // reads only (origin, seq)
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
 

@@ -134,6 +134,9 @@ class Store {
   uint64_t lastLogPosition(const ReadTxn& txn) const;
   void forEachLog(const ReadTxn& txn, uint64_t fromPosition,
                   const std::function<bool(uint64_t position, const Change&)>& fn) const;
+  // The same without decoding: the stored (packed) bytes, valid only during the call.
+  void forEachLogBytes(const ReadTxn& txn, uint64_t fromPosition,
+                       const std::function<bool(uint64_t position, std::string_view)>& fn) const;
 
   // --- version vector
   VersionVector vector(const ReadTxn& txn) const;

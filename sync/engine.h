@@ -63,6 +63,19 @@ struct OpResult {
   ChangeId change;       // when changed
 };
 
+// Replication planning: a run of this node's log that a peer lacks, as stored (encoded) bytes.
+struct OutgoingBatch {
+  std::vector<std::string> changes;  // in this node's log order (a causal order)
+  uint64_t nextPosition = 0;         // where the following batch starts
+  bool complete = false;             // the log held nothing more the peer lacks
+};
+
+struct BatchReport {
+  size_t applied = 0;
+  size_t duplicates = 0;  // already held: re-sending is harmless
+  VersionVector vector;   // this node's vector after the batch
+};
+
 struct RegisterStatus {
   Meta meta;
   uint64_t customers = 0;  // live
@@ -97,6 +110,18 @@ class Engine {
   // Applies a change (from this site or a peer) within `txn`. Idempotent: a change the vector
   // already holds is skipped (returns false). Throws on a change that cannot apply.
   bool apply(storage::WriteTxn& txn, const Change& change);
+
+  // --- replication (the transport lives in node/; this is the part that needs no network)
+  // The first log position holding a change that `peer` lacks (one index lookup per origin, so
+  // catch-up costs what it sends, not the register size); past the end when it lacks nothing.
+  uint64_t firstPositionMissingFrom(const VersionVector& peer) const;
+  // The changes `peer` lacks from `fromPosition` on, in log order, at most `maxChanges` and about
+  // `maxBytes` (at least one change when any is missing).
+  OutgoingBatch changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
+                                   size_t maxChanges, size_t maxBytes) const;
+  // Applies a peer's batch in one write transaction (one fsync). Changes already held are
+  // skipped. A malformed or out-of-order change throws and leaves the store as it was.
+  BatchReport applyBatch(const std::vector<std::string>& encodedChanges);
 
   // --- reads
   std::optional<Customer> customer(RecordId id) const;

@@ -146,6 +146,12 @@ Settings decodeSettings(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------
 // Change
 
+ChangeId decodeChangeId(std::string_view bytes) {
+  return wire::read<schema::Change>(bytes, [](schema::Change::Reader r) {
+    return ChangeId{r.getOrigin(), r.getSeq()};
+  });
+}
+
 void encode(const Change& c, std::string& out) {
   wire::Builder mb;
   auto b = mb.initRoot<schema::Change>();

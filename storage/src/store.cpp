@@ -408,6 +408,13 @@ void Store::forEachLog(const ReadTxn& txn, uint64_t fromPosition,
     if (!fn(lmdb::readU64(cursor.key()), decodeChange(cursor.value()))) break;
 }
 
+void Store::forEachLogBytes(const ReadTxn& txn, uint64_t fromPosition,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  for (bool ok = cursor.seek(lmdb::u64Key(fromPosition)); ok; ok = cursor.next())
+    if (!fn(lmdb::readU64(cursor.key()), cursor.value())) break;
+}
+
 // --- vector ------------------------------------------------------------------------------------
 
 VersionVector Store::vector(const ReadTxn& txn) const {

@@ -1,0 +1,69 @@
+// The network-free half of replication: which changes a peer lacks, and applying a peer's batch.
+#include <algorithm>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+uint64_t Engine::firstPositionMissingFrom(const VersionVector& peer) const {
+  auto txn = store_.read();
+  const uint64_t pastEnd = store_.lastLogPosition(txn) + 1;
+  uint64_t first = pastEnd;
+  const VersionVector mine = store_.vector(txn);
+  for (const auto& [origin, held] : mine.entries()) {
+    const uint64_t peerHeld = peer.get(origin);
+    if (held <= peerHeld) continue;
+    auto position = store_.logPosition(txn, ChangeId{origin, peerHeld + 1});
+    // Without an index entry (not expected before log compaction exists), scan from the start.
+    first = std::min(first, position.value_or(1));
+  }
+  return first;
+}
+
+OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
+                                         size_t maxChanges, size_t maxBytes) const {
+  OutgoingBatch batch;
+  batch.complete = true;
+  batch.nextPosition = fromPosition;
+  size_t bytes = 0;
+  auto txn = store_.read();
+  store_.forEachLogBytes(txn, fromPosition, [&](uint64_t position, std::string_view encoded) {
+    if (!batch.changes.empty() &&
+        (batch.changes.size() >= maxChanges || bytes + encoded.size() > maxBytes)) {
+      batch.complete = false;
+      return false;
+    }
+    batch.nextPosition = position + 1;
+    if (peer.contains(decodeChangeId(encoded))) return true;
+    bytes += encoded.size();
+    batch.changes.emplace_back(encoded);
+    return true;
+  });
+  return batch;
+}
+
+BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
+  // Decode everything first: a malformed change rejects the batch before any write.
+  std::vector<Change> changes;
+  changes.reserve(encodedChanges.size());
+  for (const auto& bytes : encodedChanges) changes.push_back(decodeChange(bytes));
+  return store_.write([&](storage::WriteTxn& txn) {
+    Batch batch(store_, txn);
+    BatchReport report;
+    for (const auto& change : changes) {
+      if (batch.vector.contains(change.id)) {
+        ++report.duplicates;
+        continue;
+      }
+      applyIn(txn, batch, change);
+      ++report.applied;
+    }
+    if (report.applied > 0) batch.flush(store_, txn);
+    report.vector = batch.vector;
+    return report;
+  });
+}
+
+}  // namespace sitesync::sync
