@@ -330,6 +330,9 @@ struct Meta {
   uint64_t nextAutoNumber = 0;
   uint32_t formatVersion = 1;
   uint64_t createdAtMillis = 0;
+  uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
+  uint64_t deactivatedCustomers = 0;
+  uint64_t tombstones = 0;
   bool operator==(const Meta&) const = default;
 };
 

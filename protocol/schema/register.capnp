@@ -240,4 +240,8 @@ struct Meta {
   nextAutoNumber @5 :UInt64;
   formatVersion @6 :UInt32;
   createdAt @7 :UInt64;
+  # Counts of the records by state, kept by the apply path so that `status` needs no scan.
+  activeCustomers @8 :UInt64;
+  deactivatedCustomers @9 :UInt64;
+  tombstones @10 :UInt64;
 }

@@ -266,6 +266,9 @@ void encode(const Meta& m, std::string& out) {
   b.setNextAutoNumber(m.nextAutoNumber);
   b.setFormatVersion(m.formatVersion);
   b.setCreatedAt(m.createdAtMillis);
+  b.setActiveCustomers(m.activeCustomers);
+  b.setDeactivatedCustomers(m.deactivatedCustomers);
+  b.setTombstones(m.tombstones);
   wire::toBytes(mb, out);
 }
 
@@ -280,6 +283,9 @@ Meta decodeMeta(std::string_view bytes) {
     m.nextAutoNumber = r.getNextAutoNumber();
     m.formatVersion = r.getFormatVersion();
     m.createdAtMillis = r.getCreatedAt();
+    m.activeCustomers = r.getActiveCustomers();
+    m.deactivatedCustomers = r.getDeactivatedCustomers();
+    m.tombstones = r.getTombstones();
     return m;
   });
 }

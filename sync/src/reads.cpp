@@ -175,15 +175,9 @@ RegisterStatus Engine::status() const {
   s.meta = *m;
   s.vector = store_.vector(txn);
   s.logEntries = store_.lastLogPosition(txn);
-  store_.forEachCustomer(txn, [&](const Customer& c) {
-    if (!c.isLive())
-      ++s.tombstones;
-    else if (c.value(CustomerField::status) == "deactivated")
-      ++s.deactivated;
-    else
-      ++s.customers;
-    return true;
-  });
+  s.customers = m->activeCustomers;
+  s.deactivated = m->deactivatedCustomers;
+  s.tombstones = m->tombstones;
   return s;
 }
 

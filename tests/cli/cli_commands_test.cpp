@@ -312,4 +312,18 @@ BOOST_FIXTURE_TEST_CASE(customer_add_help_lists_the_field_names, Cli) {
     BOOST_TEST(contains(r.out, field), field << " not in: " << r.out);
 }
 
+BOOST_FIXTURE_TEST_CASE(ssn_shown_false_hides_social_security_numbers_in_show_and_history, Cli) {
+  init();
+  std::string id = add("Anna Virtanen", "--ssn", "010190-123A");
+  BOOST_TEST(contains(run("customer", "show", "--data", data, id).out, "010190-123A"));
+  BOOST_TEST(run("settings", "set", "--data", data, "ssn_shown=false").status == 0);
+  RunResult show = run("customer", "show", "--data", data, id, "--json");
+  BOOST_TEST(show.status == 0);
+  auto j = nlohmann::json::parse(show.out);
+  BOOST_TEST(j["ssn"].is_null());
+  BOOST_TEST(j["ssn_hidden"] == true);
+  BOOST_TEST(!contains(run("customer", "history", "--data", data, id).out, "010190-123A"));
+  BOOST_TEST(!contains(run("customer", "show", "--data", data, id).out, "010190-123A"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -304,4 +304,23 @@ BOOST_AUTO_TEST_CASE(search_finds_by_number_phone_and_name) {
   BOOST_TEST(a.engine.search("cecilia", 10).empty());
 }
 
+BOOST_AUTO_TEST_CASE(status_counts_kept_by_the_apply_path_match_a_scan_of_the_register) {
+  Site b{kSiteB, "branch-b"};
+  std::vector<RecordId> ids;
+  for (int i = 0; i < 12; ++i) ids.push_back(created(a, "Customer " + std::to_string(i)).id);
+  for (int i = 0; i < 12; i += 3) BOOST_REQUIRE(a.engine.setActive(ids[i], false, "t").isOk());
+  BOOST_REQUIRE(a.engine.setActive(ids[0], true, "t").isOk());
+  receive(b, log(a));  // the peer counts what it applies, too
+  for (Site* site : {&a, &b}) {
+    uint64_t active = 0, deactivated = 0;
+    for (const auto& c : site->engine.list(true))
+      (c.value(CustomerField::status) == "deactivated" ? deactivated : active)++;
+    auto status = site->engine.status();
+    BOOST_TEST(status.customers == active);
+    BOOST_TEST(status.deactivated == deactivated);
+    BOOST_TEST(status.customers == 9u);
+    BOOST_TEST(status.deactivated == 3u);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -38,11 +38,26 @@ std::vector<sync::Edit> parseSets(const std::vector<std::string>& sets) {
   return edits;
 }
 
-void output(const CustomerArgs& a, const Customer& c) {
+// With the setting ssn_shown=false, social security numbers are not displayed (JSON: null, with
+// "ssn_hidden": true); they are still stored, indexed and checked for uniqueness.
+Customer displayed(const Site& site, Customer c) {
+  if (!c.value(CustomerField::ssn).empty() &&
+      !site.engine->settings().getBool(SettingsField::ssnShown))
+    c[CustomerField::ssn].value.clear();
+  return c;
+}
+
+nlohmann::json displayedJson(const Site& site, const Customer& c) {
+  auto j = customerJson(displayed(site, c));
+  if (!c.value(CustomerField::ssn).empty() && j["ssn"].is_null()) j["ssn_hidden"] = true;
+  return j;
+}
+
+void output(const CustomerArgs& a, const Site& site, const Customer& c) {
   if (a.json)
-    printJson(customerJson(c));
+    printJson(displayedJson(site, c));
   else
-    printCustomer(c);
+    printCustomer(displayed(site, c));
 }
 
 void addCommand(const CustomerArgs& a) {
@@ -56,7 +71,7 @@ void addCommand(const CustomerArgs& a) {
   for (auto& e : parseSets(a.sets)) edits.push_back(std::move(e));
   Customer c = take(site->engine->create(edits, a.user));
   if (a.json)
-    printJson(customerJson(c));
+    printJson(displayedJson(*site, c));
   else
     std::cout << c.id.toString() << "\n";
 }
@@ -66,13 +81,13 @@ void editCommand(const CustomerArgs& a) {
   auto edits = parseSets(a.sets);
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
-  output(a, take(site->engine->update(id, edits, a.user)));
+  output(a, *site, take(site->engine->update(id, edits, a.user)));
 }
 
 void showCommand(const CustomerArgs& a) {
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
-  output(a, *site->engine->customer(id));
+  output(a, *site, *site->engine->customer(id));
 }
 
 void historyCommand(const CustomerArgs& a) {
@@ -80,6 +95,13 @@ void historyCommand(const CustomerArgs& a) {
   RecordId id = take(site->engine->resolve(a.ref));
   auto customer = *site->engine->customer(id);
   auto j = historyJson(customer, site->engine->history(id), site->engine->meta());
+  if (!site->engine->settings().getBool(SettingsField::ssnShown))
+    for (auto& entry : j)
+      for (auto& change : entry["changes"])
+        if (change["field"] == "ssn") {
+          if (!change["old"].get<std::string>().empty()) change["old"] = "(hidden)";
+          if (!change["new"].get<std::string>().empty()) change["new"] = "(hidden)";
+        }
   if (a.json) {
     printJson(j);
     return;
@@ -98,13 +120,13 @@ void historyCommand(const CustomerArgs& a) {
 void setActiveCommand(const CustomerArgs& a, bool active) {
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
-  output(a, take(site->engine->setActive(id, active, a.user)));
+  output(a, *site, take(site->engine->setActive(id, active, a.user)));
 }
 
-void listCommand(const CustomerArgs& a, const std::vector<Customer>& customers) {
+void listCommand(const CustomerArgs& a, const Site& site, const std::vector<Customer>& customers) {
   if (a.json) {
     auto arr = nlohmann::json::array();
-    for (const auto& c : customers) arr.push_back(customerJson(c));
+    for (const auto& c : customers) arr.push_back(displayedJson(site, c));
     printJson(arr);
     return;
   }
@@ -170,7 +192,7 @@ void addCustomerCommands(CLI::App& app) {
   list->add_flag("--json", a->json, "JSON output");
   list->callback([a] {
     auto site = openSite(a->data);
-    listCommand(*a, site->engine->list(a->all));
+    listCommand(*a, *site, site->engine->list(a->all));
   });
 
   auto* search = withData(
@@ -182,7 +204,7 @@ void addCustomerCommands(CLI::App& app) {
   search->callback([a] {
     if (!isValidUtf8(a->query)) throw UsageError("the search query is not valid UTF-8");
     auto site = openSite(a->data);
-    listCommand(*a, site->engine->search(a->query, a->limit));
+    listCommand(*a, *site, site->engine->search(a->query, a->limit));
   });
 }
 
