@@ -27,12 +27,16 @@
 #include "protocol/protocol.h"
 #include "storage/store.h"
 #include "sync/engine.h"
+#include "tests/unit/test_support.h"
 
 using namespace sitesync;
 using sitesync::storage::Store;
 using sitesync::sync::Edit;
 using sitesync::sync::Engine;
 using sitesync::sync::LocalOp;
+
+using sitesync::testing::TempDir;
+using sitesync::testing::TestClock;
 
 namespace {
 
@@ -41,29 +45,6 @@ constexpr uint64_t kT0 = 1'700'000'000'000;
 constexpr int kBatch = 200;
 constexpr size_t kCommitsBeforeKill = 30;
 constexpr auto kDeadline = std::chrono::seconds(60);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sitesync-crash-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-class TestClock final : public sync::Clock {
- public:
-  uint64_t nowMillis() override { return kT0; }
-};
 
 // One commit as the child reports it: the id of the last customer it created.
 struct Report {

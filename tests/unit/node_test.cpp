@@ -18,6 +18,7 @@
 #include "protocol/protocol.h"
 #include "storage/store.h"
 #include "sync/engine.h"
+#include "tests/unit/test_support.h"
 
 using namespace sitesync;
 using sitesync::node::GroupCommitter;
@@ -27,37 +28,13 @@ using sitesync::sync::Engine;
 using sitesync::sync::LocalOp;
 using sitesync::sync::OpResult;
 
+using sitesync::testing::TempDir;
+using sitesync::testing::TestClock;
+
 namespace {
 
 constexpr SiteId kSite = 0x0000000000000e01;
 constexpr uint64_t kT0 = 1'700'000'000'000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sitesync-node-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Read by the committer thread, so atomic.
-class TestClock final : public sync::Clock {
- public:
-  uint64_t nowMillis() override { return now_.load(); }
-
- private:
-  std::atomic<uint64_t> now_{kT0};
-};
 
 struct NodeFixture {
   TempDir dir;

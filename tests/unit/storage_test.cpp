@@ -14,6 +14,7 @@
 
 #include "protocol/protocol.h"
 #include "storage/store.h"
+#include "tests/unit/test_support.h"
 
 using namespace sitesync;
 using sitesync::storage::Options;
@@ -22,29 +23,15 @@ using sitesync::storage::Store;
 using sitesync::storage::StoreError;
 using sitesync::storage::WriteTxn;
 
+using sitesync::testing::TempDir;
+using sitesync::testing::TestClock;
+
 namespace {
 
 constexpr SiteId kSite = 0x5170a6e000000001;
 using Ids = std::vector<RecordId>;
 
 // A fresh directory under the system temp dir, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sitesync-storage-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct StorageFixture {
   TempDir dir;

@@ -16,6 +16,7 @@
 #include "protocol/protocol.h"
 #include "storage/store.h"
 #include "sync/engine.h"
+#include "tests/unit/test_support.h"
 
 using namespace sitesync;
 using sitesync::storage::Options;
@@ -25,6 +26,9 @@ using sitesync::sync::Edit;
 using sitesync::sync::Engine;
 using sitesync::sync::LocalOp;
 
+using sitesync::testing::TempDir;
+using sitesync::testing::TestClock;
+
 namespace {
 
 constexpr SiteId kSiteA = 0x00000000000000a1;
@@ -33,35 +37,6 @@ constexpr SiteId kSiteC = 0x00000000000000c3;
 constexpr SiteId kSiteD = 0x00000000000000d4;
 constexpr uint64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr uint64_t kHour = 3'600'000;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "sitesync-sync-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Wall-clock time is whatever the test says it is.
-class TestClock final : public sync::Clock {
- public:
-  explicit TestClock(uint64_t now) : now_(now) {}
-  uint64_t nowMillis() override { return now_; }
-  void set(uint64_t now) { now_ = now; }
-
- private:
-  uint64_t now_;
-};
 
 // One node's state: a store in its own directory, its clock and its engine.
 struct Site {
