@@ -1,13 +1,20 @@
-// node: the running node around the engine. Today: group commit of local writes from many
-// threads (one durable LMDB commit for all writes waiting at that moment). The replication issue
-// adds the ZeroMQ transport, peer sessions and scheduling here.
+// node: the running node around the engine: group commit of local writes from many threads, and
+// the ZeroMQ transport of replication. A Server answers peers on a ROUTER socket (stateless
+// requests: hello, push a batch, pull what I lack); syncWith runs one session from a DEALER
+// socket. First cut: no pipelining, live push, heartbeats or bootstrap yet (docs/protocol.md).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "sync/engine.h"
@@ -42,6 +49,50 @@ class GroupCommitter {
   bool stopping_ = false;
   uint64_t commits_ = 0;
   std::thread worker_;
+};
+
+// A session that could not complete: peer unreachable (timeout), refused, or incompatible.
+class SyncError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct SyncOptions {
+  std::chrono::milliseconds timeout{10000};  // per request
+  size_t batchChanges = 2000;
+  size_t batchBytes = size_t(4) << 20;
+};
+
+struct SyncReport {
+  std::string peerName;
+  SiteId peerId = 0;
+  size_t sent = 0;       // changes the peer applied from us
+  size_t received = 0;   // changes we applied from the peer
+  VersionVector vector;  // both sides' vector at the end
+};
+
+// One session with the node listening at `endpoint`: sends what it lacks, pulls what this node
+// lacks, and repeats until both hold the same vector. Throws SyncError.
+SyncReport syncWith(sync::Engine& engine, const std::string& endpoint,
+                    const SyncOptions& options = {});
+
+// Serves peers on a ZeroMQ ROUTER socket bound to `endpoint` ("tcp://127.0.0.1:*" picks a
+// port). Bad messages are answered with a typed error and dropped; nothing is written from them.
+class Server {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  Server(sync::Engine& engine, const std::string& endpoint, Log log = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::string endpoint() const;  // as bound, with the actual port
+  // Answers requests until `stop` is true (checked at least every 100 ms).
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sitesync::node

@@ -354,6 +354,49 @@ ChangeId decodeChangeId(std::string_view bytes);  // reads only (origin, seq)
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
 
+// ---------------------------------------------------------------------------------------------
+// Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct HelloMsg {
+  uint32_t protocolVersion = kProtocolVersion;
+  SiteId siteId = 0;
+  std::string siteName;
+  bool isHub = false;
+  VersionVector vector;
+};
+struct ChangeBatchMsg {
+  std::vector<std::string> changes;  // each one encoded Change, as stored
+  bool complete = false;
+};
+struct AckMsg {
+  VersionVector vector;
+};
+struct PullMsg {
+  VersionVector vector;
+  uint64_t fromPosition = 0;
+};
+struct PullReplyMsg {
+  ChangeBatchMsg batch;
+  uint64_t nextPosition = 0;
+};
+enum class WireError : uint8_t {
+  kVersionMismatch = 0,
+  kMalformed = 1,
+  kCannotApply = 2,
+  kNotInitialized = 3,
+  kInternal = 4,
+};
+struct ErrorMsg {
+  WireError code = WireError::kInternal;
+  std::string message;
+};
+using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, PullMsg, PullReplyMsg, ErrorMsg>;
+
+void encode(const WireMessage& message, std::string& out);
+WireMessage decodeWireMessage(std::string_view bytes);
+
 // Validation of one value against its kind; returns an empty string when valid, else the reason.
 std::string validateValue(ValueKind kind, std::string_view value);
 bool isValidUtf8(std::string_view text);

@@ -244,10 +244,12 @@ void benchLocal(const BenchArgs& a) {
   };
   auto byNumber = timeLookups(
       numbers, [&](auto& txn, const std::string& q) { return store->findByNumber(txn, q); });
-  auto byPhone = timeLookups(
-      phones, [&](auto& txn, const std::string& q) { return store->findByPhone(txn, q, kSearchPage); });
-  auto byName = timeLookups(
-      nameQueries, [&](auto& txn, const std::string& q) { return store->searchName(txn, q, kSearchPage); });
+  auto byPhone = timeLookups(phones, [&](auto& txn, const std::string& q) {
+    return store->findByPhone(txn, q, kSearchPage);
+  });
+  auto byName = timeLookups(nameQueries, [&](auto& txn, const std::string& q) {
+    return store->searchName(txn, q, kSearchPage);
+  });
 
   // 4. Durable single writes, one commit (fsync) each; then the same through group commit.
   const int singles = 1000;

@@ -51,5 +51,6 @@ std::string displayStatus(const Customer& c);
 void addCustomerCommands(CLI::App& app);
 void addSiteCommands(CLI::App& app);  // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
+void addNodeCommands(CLI::App& app);  // serve, sync
 
 }  // namespace sitesync::cli

@@ -1,0 +1,96 @@
+// The initiating side of replication: one session over a DEALER socket.
+#include "node/node.h"
+#include "node/src/transport.h"
+
+namespace sitesync::node {
+
+namespace {
+
+class Session {
+ public:
+  Session(const std::string& endpoint, std::chrono::milliseconds timeout)
+      : endpoint_(endpoint), timeout_(timeout) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    socket_.connect(endpoint);
+  }
+
+  // Sends `request` and returns the reply of type T; an error reply or a timeout throws.
+  template <typename T>
+  T request(const WireMessage& message) {
+    socket_.send(frame(message), zmq::send_flags::none);
+    if (!waitReadable(socket_, timeout_))
+      throw SyncError("no answer from " + endpoint_ + " within " +
+                      std::to_string(timeout_.count()) + " ms");
+    zmq::message_t reply;
+    (void)socket_.recv(reply, zmq::recv_flags::none);
+    WireMessage decoded;
+    try {
+      decoded = decodeWireMessage(reply.to_string_view());
+    } catch (const DecodeError& e) {
+      throw SyncError("malformed reply from " + endpoint_ + ": " + e.what());
+    }
+    if (auto* error = std::get_if<ErrorMsg>(&decoded))
+      throw SyncError("peer at " + endpoint_ + " refused: " + error->message);
+    if (auto* typed = std::get_if<T>(&decoded)) return std::move(*typed);
+    throw SyncError("unexpected reply from " + endpoint_);
+  }
+
+ private:
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  zmq::context_t context_{1};
+  zmq::socket_t socket_{context_, zmq::socket_type::dealer};
+};
+
+}  // namespace
+
+SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const SyncOptions& options) {
+  Session session(endpoint, options.timeout);
+  const auto self = engine.status();
+  auto hello = [&] {
+    return session.request<HelloMsg>(HelloMsg{kProtocolVersion, self.meta.siteId,
+                                              self.meta.siteName, self.meta.isHub,
+                                              engine.status().vector});
+  };
+  HelloMsg peer = hello();
+  if (peer.protocolVersion != kProtocolVersion)
+    throw SyncError("protocol version mismatch: peer '" + peer.siteName + "' speaks " +
+                    std::to_string(peer.protocolVersion) + ", this node speaks " +
+                    std::to_string(kProtocolVersion));
+  SyncReport report;
+  report.peerName = peer.siteName;
+  report.peerId = peer.siteId;
+  // Changes made on either side during the session call for another round; a few suffice.
+  for (int round = 0; round < 8; ++round) {
+    VersionVector peerVector = peer.vector;
+    uint64_t position = engine.firstPositionMissingFrom(peerVector);
+    for (;;) {  // push what the peer lacks
+      auto batch =
+          engine.changesMissingFrom(peerVector, position, options.batchChanges, options.batchBytes);
+      if (!batch.changes.empty()) {
+        const size_t n = batch.changes.size();
+        peerVector =
+            session.request<AckMsg>(ChangeBatchMsg{std::move(batch.changes), batch.complete})
+                .vector;
+        report.sent += n;
+      }
+      if (batch.complete) break;
+      position = batch.nextPosition;
+    }
+    uint64_t from = 0;
+    for (;;) {  // pull what this node lacks
+      auto reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});
+      if (!reply.batch.changes.empty())
+        report.received += engine.applyBatch(reply.batch.changes).applied;
+      if (reply.batch.complete) break;
+      from = reply.nextPosition;
+    }
+    peer = hello();
+    report.vector = engine.status().vector;
+    if (peer.vector == report.vector) return report;
+  }
+  throw SyncError("the peer at " + endpoint + " kept changing; vectors still differ");
+}
+
+}  // namespace sitesync::node

@@ -1,0 +1,99 @@
+// End-to-end tests of `sitesync serve` and `sitesync sync`: real processes, real ZeroMQ on
+// 127.0.0.1, an ephemeral port read from the server's first line of output.
+#include <csignal>
+
+#include "tests/cli/cli_support.h"
+
+namespace {
+
+// `sitesync serve` in the background; stopped with SIGTERM (a graceful shutdown) at the end.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::string& data) {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    std::vector<std::string> args = {SITESYNC_BINARY,    "serve", "--data", data, "--listen",
+                                     "tcp://127.0.0.1:*"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, SITESYNC_BINARY, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn");
+    out_ = out[0];
+    // The first line names the endpoint: "serving 'NAME' on tcp://127.0.0.1:PORT".
+    std::string line;
+    while (line.find('\n') == std::string::npos) {
+      pollfd fd{out_, POLLIN, 0};
+      if (poll(&fd, 1, 10000) <= 0) throw std::runtime_error("serve printed no endpoint");
+      char buf[256];
+      ssize_t n = read(out_, buf, sizeof buf);
+      if (n <= 0) throw std::runtime_error("serve exited early");
+      line.append(buf, size_t(n));
+    }
+    auto at = line.find(" on ");
+    endpoint_ = trimNewline(line.substr(at + 4));
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) stop();
+    if (out_ >= 0) close(out_);
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  // SIGTERM, then the exit status.
+  int stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string endpoint_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(replication)
+
+BOOST_FIXTURE_TEST_CASE(sync_with_a_serving_hub_exchanges_both_ways_and_serve_stops_on_sigterm,
+                        Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", hub, "--name", "Hub Customer").status == 0);
+  init();
+  std::string id = add("Branch Customer");
+  ServeProcess serving(hub);
+  json report = runJson("sync", "--data", data, "--peer", serving.endpoint(), "--json");
+  BOOST_TEST(report["peer"] == "HQ");
+  BOOST_TEST(report["sent"] == 1);
+  BOOST_TEST(report["received"] == 1);
+  BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+  BOOST_TEST(runJson("customer", "show", "--data", hub, id, "--json")["name"] == "Branch Customer");
+  BOOST_TEST(serving.stop() == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(sync_with_nobody_listening_fails_in_one_line_after_the_timeout, Cli) {
+  init();
+  const std::string before = state();
+  RunResult r = run("sync", "--data", data, "--peer", "tcp://127.0.0.1:9", "--timeout", "0.3");
+  expectError(r, 1, {"no answer", "tcp://127.0.0.1:9"});
+  BOOST_TEST(state() == before);
+}
+
+BOOST_FIXTURE_TEST_CASE(serve_on_a_malformed_endpoint_is_a_usage_error, Cli) {
+  init();
+  expectError(run("serve", "--data", data, "--listen", "not-an-endpoint"), 2,
+              {"cannot listen", "not-an-endpoint"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

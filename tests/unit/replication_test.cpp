@@ -1,0 +1,134 @@
+// Replication over real ZeroMQ sockets on 127.0.0.1: sessions converge in both directions, a hub
+// relays, and bad peers get typed errors while the server keeps serving.
+#include <boost/test/unit_test.hpp>
+#include <thread>
+#include <zmq.hpp>
+
+#include "node/node.h"
+#include "tests/unit/test_support.h"
+
+using namespace sitesync;
+using sitesync::testing::TempDir;
+using sitesync::testing::TestClock;
+
+namespace {
+
+struct Node {
+  TempDir dir;
+  std::unique_ptr<storage::Store> store =
+      storage::Store::open(dir.path(), storage::Options{.durable = false});
+  TestClock clock;
+  sync::Engine engine{*store, clock};
+
+  Node(SiteId id, const std::string& name) {
+    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, id, name, false).isOk());
+  }
+  RecordId add(const std::string& name) {
+    auto r = engine.create({sync::Edit{uint16_t(CustomerField::name), {}, name}}, "tester");
+    BOOST_REQUIRE(r.isOk());
+    return r->id;
+  }
+};
+
+// A node serving on an ephemeral loopback port from its own thread for the test's duration.
+class Serving {
+ public:
+  explicit Serving(Node& node)
+      : server_(node.engine, "tcp://127.0.0.1:*"), thread_([this] { server_.run(stop_); }) {}
+  ~Serving() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::string endpoint() const { return server_.endpoint(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+  node::Server server_;
+  std::thread thread_;
+};
+
+node::SyncOptions quick() {
+  node::SyncOptions o;
+  o.timeout = std::chrono::milliseconds(5000);
+  o.batchChanges = 7;  // several batches even for small tests
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(replication)
+
+BOOST_AUTO_TEST_CASE(two_sites_converge_over_zeromq_in_both_directions) {
+  Node branch(0xb1, "branch"), hub(0x4b, "hub");
+  for (int i = 0; i < 20; ++i) branch.add("Branch customer " + std::to_string(i));
+  for (int i = 0; i < 15; ++i) hub.add("Hub customer " + std::to_string(i));
+  Serving serving(hub);
+  auto report = node::syncWith(branch.engine, serving.endpoint(), quick());
+  BOOST_TEST(report.sent == 20u);
+  BOOST_TEST(report.received == 15u);
+  BOOST_TEST(report.peerName == "hub");
+  BOOST_TEST(branch.engine.digestHex() == hub.engine.digestHex());
+  BOOST_TEST((branch.engine.status().vector == hub.engine.status().vector));
+  auto again = node::syncWith(branch.engine, serving.endpoint(), quick());
+  BOOST_TEST(again.sent + again.received == 0u);  // nothing moves twice
+}
+
+BOOST_AUTO_TEST_CASE(a_hub_relays_changes_from_one_branch_to_another) {
+  Node a(0xa1, "branch-a"), b(0xb2, "branch-b"), hub(0x4b, "hub");
+  RecordId anna = a.add("Anna");
+  Serving serving(hub);
+  node::syncWith(a.engine, serving.endpoint(), quick());
+  node::syncWith(b.engine, serving.endpoint(), quick());
+  BOOST_TEST(b.engine.customer(anna).has_value());
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+}
+
+BOOST_AUTO_TEST_CASE(a_session_with_nobody_listening_fails_after_its_timeout) {
+  Node a(0xa1, "branch-a");
+  node::SyncOptions o;
+  o.timeout = std::chrono::milliseconds(300);
+  BOOST_CHECK_THROW(node::syncWith(a.engine, "tcp://127.0.0.1:9", o), node::SyncError);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_and_wrong_versions_get_typed_errors_and_the_server_keeps_serving) {
+  Node hub(0x4b, "hub"), a(0xa1, "branch-a");
+  hub.add("Hub customer");
+  const auto digest = hub.engine.digestHex();
+  Serving serving(hub);
+  zmq::context_t context;
+  zmq::socket_t peer(context, zmq::socket_type::dealer);
+  peer.set(zmq::sockopt::linger, 0);
+  peer.connect(serving.endpoint());
+  auto ask = [&](const std::string& bytes) {
+    peer.send(zmq::buffer(bytes), zmq::send_flags::none);
+    zmq::message_t reply;
+    BOOST_REQUIRE(peer.recv(reply, zmq::recv_flags::none));
+    return decodeWireMessage(reply.to_string_view());
+  };
+  auto garbage = ask(std::string("\x07\x00garbage!", 10));
+  BOOST_TEST_REQUIRE(std::holds_alternative<ErrorMsg>(garbage));
+  BOOST_TEST(int(std::get<ErrorMsg>(garbage).code) == int(WireError::kMalformed));
+
+  std::string wrongVersion;
+  encode(WireMessage{HelloMsg{kProtocolVersion + 1, 0xa1, "future", false, {}}}, wrongVersion);
+  auto refused = ask(wrongVersion);
+  BOOST_TEST_REQUIRE(std::holds_alternative<ErrorMsg>(refused));
+  BOOST_TEST(int(std::get<ErrorMsg>(refused).code) == int(WireError::kVersionMismatch));
+  BOOST_TEST(std::get<ErrorMsg>(refused).message.find("speaks 2") != std::string::npos);
+
+  std::string forged;  // a batch whose change skips ahead of its origin's sequence
+  Node other(0xc3, "other");
+  other.add("One");
+  other.add("Two");
+  auto changes = other.engine.changesMissingFrom(VersionVector{}, 1, 10, 1 << 20).changes;
+  encode(WireMessage{ChangeBatchMsg{{changes[1]}, true}}, forged);
+  auto cannot = ask(forged);
+  BOOST_TEST_REQUIRE(std::holds_alternative<ErrorMsg>(cannot));
+  BOOST_TEST(int(std::get<ErrorMsg>(cannot).code) == int(WireError::kCannotApply));
+  BOOST_TEST(hub.engine.digestHex() == digest);  // nothing written from any of it
+
+  auto report = node::syncWith(a.engine, serving.endpoint(), quick());  // still serving
+  BOOST_TEST(report.received == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
