@@ -52,5 +52,6 @@ void addCustomerCommands(CLI::App& app);
 void addSiteCommands(CLI::App& app);  // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
 void addNodeCommands(CLI::App& app);  // serve, sync
+void addSyncBenchCommand(CLI::App& bench);
 
 }  // namespace sitesync::cli

@@ -1,0 +1,143 @@
+// `sitesync bench sync`: replication figures over tcp://127.0.0.1 with real LMDB stores, each
+// beside the raw LMDB cost of the same data measured in the same run.
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "tools/sitesync/bench_util.h"
+#include "tools/sitesync/cli.h"
+
+namespace sitesync::cli {
+
+namespace {
+
+using namespace bench;
+
+struct SyncBenchArgs {
+  std::string data;
+  uint64_t customers = 1000000;
+  size_t edits = 1000;
+  bool json = false;
+};
+
+struct BenchNode {
+  std::unique_ptr<storage::Store> store;
+  sync::SystemClock clock;
+  std::unique_ptr<sync::Engine> engine;
+  BenchNode(const std::filesystem::path& dir, SiteId id, const std::string& name, bool hub) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    store = storage::Store::open(dir.string(), storage::Options{uint64_t(4) << 30});
+    check(sync::Engine::initialize(*store, clock, id, name, hub));
+    engine = std::make_unique<sync::Engine>(*store, clock);
+  }
+};
+
+void benchSync(const SyncBenchArgs& a) {
+  if (a.customers == 0) throw UsageError("--customers must be at least 1");
+  const std::filesystem::path root(a.data);
+  auto log = [&](const std::string& line) {
+    if (!a.json) std::cerr << line << std::endl;
+  };
+  RssSampler rss;
+  BenchNode branch(root / "bench-branch", 0xb2a2c400000001ULL, "branch", false);
+  BenchNode hub(root / "bench-hub", 0x4b4b4b00000001ULL, "hub", true);
+
+  log("creating " + std::to_string(a.customers) + " customers at the branch (not timed)...");
+  Generator gen(42);
+  std::vector<RecordId> ids;
+  for (uint64_t from = 0; from < a.customers; from += 100000) {
+    std::vector<sync::LocalOp> ops;
+    for (uint64_t i = from; i < std::min(a.customers, from + 100000); ++i)
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+    for (const auto& r : branch.engine->submit(ops)) ids.push_back(r.id);
+  }
+  const double setupPeakMb = rss.peakMb();
+
+  std::atomic<bool> stop{false};
+  node::Server server(*hub.engine, "tcp://127.0.0.1:*");
+  std::thread serving([&] { server.run(stop); });
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Joiner() {
+      stop = true;
+      t.join();
+    }
+  } joiner{stop, serving};
+  node::SyncOptions options;
+  options.timeout = std::chrono::milliseconds(120000);
+
+  log("bulk: branch -> empty hub over " + server.endpoint() + "...");
+  auto start = Clock::now();
+  auto bulk = node::syncWith(*branch.engine, server.endpoint(), options);
+  const double bulkSeconds = secondsSince(start);
+  if (hub.engine->digestHex() != branch.engine->digestHex())
+    throw Failure("bench: hub and branch digests differ after the bulk sync");
+
+  log("raw LMDB write of the same records and index entries...");
+  double rawRate = 0;
+  {
+    RawInput raw = collectRawInput(*hub.store);
+    const auto rawDir = root / "bench-raw";
+    std::filesystem::remove_all(rawDir);
+    std::filesystem::create_directories(rawDir);
+    rawRate = rawLmdbRate(rawDir.string(), raw.records, raw.indexKeys, 100000);
+    std::filesystem::remove_all(rawDir);
+  }
+
+  log("catch-up: " + std::to_string(a.edits) + " offline edits at the branch, then a sync...");
+  std::mt19937_64 rng(9);
+  std::vector<sync::LocalOp> edits;
+  for (size_t i = 0; i < a.edits; ++i)
+    edits.push_back(sync::LocalOp{
+        sync::LocalOp::Kind::kUpdate,
+        ids[rng() % ids.size()],
+        {sync::Edit{uint16_t(CustomerField::phone), {}, "+358 50 " + std::to_string(1000000 + i)}},
+        "bench"});
+  branch.engine->submit(edits);
+  start = Clock::now();
+  auto catchUp = node::syncWith(*branch.engine, server.endpoint(), options);
+  const double catchUpMs = secondsSince(start) * 1000;
+  if (hub.engine->digestHex() != branch.engine->digestHex())
+    throw Failure("bench: hub and branch digests differ after the catch-up");
+
+  const double bulkRate = double(bulk.sent) / bulkSeconds;
+  nlohmann::json j = {{"customers", a.customers},
+                      {"bulk_changes", bulk.sent},
+                      {"bulk_seconds", bulkSeconds},
+                      {"bulk_changes_per_s", bulkRate},
+                      {"raw_lmdb_per_s", rawRate},
+                      {"bulk_vs_raw_ratio", bulkRate / rawRate},
+                      {"catch_up_edits", catchUp.sent},
+                      {"catch_up_ms", catchUpMs},
+                      {"setup_peak_rss_anon_mb", setupPeakMb},
+                      {"peak_rss_anon_mb", rss.peakMb()}};
+  if (a.json) {
+    printJson(j);
+    return;
+  }
+  std::printf("customers                        %llu\n",
+              static_cast<unsigned long long>(a.customers));
+  std::printf("bulk sync branch -> empty hub    %10.0f changes/s  (%.2f s, durable at the hub)\n",
+              bulkRate, bulkSeconds);
+  std::printf("raw LMDB, same records+indexes   %10.0f records/s\n", rawRate);
+  std::printf("ratio sync/raw                   %10.2f\n", bulkRate / rawRate);
+  std::printf("catch-up of %zu offline edits  %10.1f ms, connect to acknowledged\n", catchUp.sent,
+              catchUpMs);
+  std::printf("peak RssAnon (hub and branch in one process) %.1f MB\n", rss.peakMb());
+}
+
+}  // namespace
+
+void addSyncBenchCommand(CLI::App& bench) {
+  auto a = std::make_shared<SyncBenchArgs>();
+  auto* cmd = bench.add_subcommand("sync", "replication: bulk and catch-up over tcp://127.0.0.1");
+  cmd->add_option("--data", a->data, "scratch directory for the benchmark stores")->required();
+  cmd->add_option("--customers", a->customers, "customers at the branch (default 1000000)");
+  cmd->add_option("--edits", a->edits, "offline edits for the catch-up case (default 1000)");
+  cmd->add_flag("--json", a->json, "print the figures as one JSON object");
+  cmd->callback([a] { benchSync(*a); });
+}
+
+}  // namespace sitesync::cli
