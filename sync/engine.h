@@ -143,7 +143,9 @@ class Engine {
                           const Customer* before, bool numberAssigned) const;
   Result<std::string> nextAutoNumber(const storage::ReadTxn& txn, Batch& batch) const;
   Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
-  void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change);
+  // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.
+  void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change,
+               std::string_view encoded = {});
 
   storage::Store& store_;
   Clock& clock_;

@@ -1,4 +1,6 @@
 // The initiating side of replication: one session over a DEALER socket.
+#include <deque>
+
 #include "node/node.h"
 #include "node/src/transport.h"
 
@@ -18,7 +20,15 @@ class Session {
   // Sends `request` and returns the reply of type T; an error reply or a timeout throws.
   template <typename T>
   T request(const WireMessage& message) {
-    socket_.send(frame(message), zmq::send_flags::none);
+    send(message);
+    return receive<T>();
+  }
+
+  void send(const WireMessage& message) { socket_.send(frame(message), zmq::send_flags::none); }
+
+  // The next reply, which must be a T (replies come in the order of the requests).
+  template <typename T>
+  T receive() {
     if (!waitReadable(socket_, timeout_))
       throw SyncError("no answer from " + endpoint_ + " within " +
                       std::to_string(timeout_.count()) + " ms");
@@ -63,20 +73,27 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
   report.peerId = peer.siteId;
   // Changes made on either side during the session call for another round; a few suffice.
   for (int round = 0; round < 8; ++round) {
-    VersionVector peerVector = peer.vector;
+    // Push what the peer lacks, with up to kWindow batches in flight: this side reads its log
+    // while the peer applies the previous batch.
+    constexpr size_t kWindow = 4;
+    const VersionVector peerVector = peer.vector;
     uint64_t position = engine.firstPositionMissingFrom(peerVector);
-    for (;;) {  // push what the peer lacks
-      auto batch =
-          engine.changesMissingFrom(peerVector, position, options.batchChanges, options.batchBytes);
-      if (!batch.changes.empty()) {
-        const size_t n = batch.changes.size();
-        peerVector =
-            session.request<AckMsg>(ChangeBatchMsg{std::move(batch.changes), batch.complete})
-                .vector;
-        report.sent += n;
+    std::deque<size_t> inFlight;
+    bool readAll = false;
+    while (!readAll || !inFlight.empty()) {
+      while (!readAll && inFlight.size() < kWindow) {
+        auto batch = engine.changesMissingFrom(peerVector, position, options.batchChanges,
+                                               options.batchBytes);
+        readAll = batch.complete;
+        position = batch.nextPosition;
+        if (batch.changes.empty()) continue;
+        inFlight.push_back(batch.changes.size());
+        session.send(ChangeBatchMsg{std::move(batch.changes), batch.complete});
       }
-      if (batch.complete) break;
-      position = batch.nextPosition;
+      if (inFlight.empty()) break;
+      session.receive<AckMsg>();
+      report.sent += inFlight.front();
+      inFlight.pop_front();
     }
     uint64_t from = 0;
     for (;;) {  // pull what this node lacks

@@ -30,7 +30,7 @@ bool Engine::apply(WriteTxn& txn, const Change& change) {
   return true;
 }
 
-void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change) {
+void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::string_view encoded) {
   const uint64_t held = batch.vector.get(change.id.origin);
   if (change.id.seq <= held) return;  // already applied: applying is idempotent
   if (change.id.seq != held + 1)
@@ -94,9 +94,13 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change) {
                        "' is not supported by this version");
   }
 
-  encode(change, batch.encoded);
+  // A peer's change is logged byte for byte as its origin encoded it (and, later, signed it).
+  if (encoded.empty()) {
+    encode(change, batch.encoded);
+    encoded = batch.encoded;
+  }
   const uint64_t position = ++batch.lastLogPosition;
-  store_.appendLogAt(txn, position, change, batch.encoded);
+  store_.appendLogAt(txn, position, change, encoded);
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);

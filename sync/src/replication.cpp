@@ -52,12 +52,13 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   return store_.write([&](storage::WriteTxn& txn) {
     Batch batch(store_, txn);
     BatchReport report;
-    for (const auto& change : changes) {
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const Change& change = changes[i];
       if (batch.vector.contains(change.id)) {
         ++report.duplicates;
         continue;
       }
-      applyIn(txn, batch, change);
+      applyIn(txn, batch, change, encodedChanges[i]);
       ++report.applied;
     }
     if (report.applied > 0) batch.flush(store_, txn);
