@@ -9,7 +9,7 @@ namespace {
 // `sitesync serve` in the background; stopped with SIGTERM (a graceful shutdown) at the end.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& data) {
+  explicit ServeProcess(const std::string& data, const std::vector<std::string>& extra = {}) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
     posix_spawn_file_actions_t actions;
@@ -19,6 +19,7 @@ class ServeProcess {
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     std::vector<std::string> args = {SITESYNC_BINARY,    "serve", "--data", data, "--listen",
                                      "tcp://127.0.0.1:*"};
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -94,6 +95,48 @@ BOOST_FIXTURE_TEST_CASE(serve_on_a_malformed_endpoint_is_a_usage_error, Cli) {
   init();
   expectError(run("serve", "--data", data, "--listen", "not-an-endpoint"), 2,
               {"cannot listen", "not-an-endpoint"});
+}
+
+BOOST_FIXTURE_TEST_CASE(join_makes_a_new_site_holding_the_hubs_register, Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", hub, "--name", "Hub Customer").status == 0);
+  ServeProcess serving(hub);
+  json joined =
+      runJson("join", "--data", data, "--site", "Laptop", "--hub", serving.endpoint(), "--json");
+  BOOST_TEST(joined["received"] == 1);
+  BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+  BOOST_TEST(runJson("status", "--data", data, "--json")["site"] == "Laptop");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failed_join_leaves_nothing_behind, Cli) {
+  expectError(run("join", "--data", data, "--site", "Laptop", "--hub", "tcp://127.0.0.1:9",
+                  "--timeout", "0.3"),
+              1, {"join failed"});
+  BOOST_TEST(!fs::exists(data));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_change_written_by_another_process_reaches_the_peer_of_a_running_node,
+                        Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  init();
+  ServeProcess hubServing(hub);
+  ServeProcess branchServing(data, {"--peer", hubServing.endpoint()});
+  std::string id = add("Written Elsewhere");  // a separate process, while the node runs
+  // Wait for the condition, with a deadline (propagation is expected within milliseconds).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool arrived = false;
+  while (!arrived && std::chrono::steady_clock::now() < deadline) {
+    arrived = run("customer", "show", "--data", hub, id).status == 0;
+    if (!arrived) {
+      pollfd none{};
+      poll(&none, 0, 20);  // pace the polling; the loop waits for the condition above
+    }
+  }
+  BOOST_TEST(arrived);
+  BOOST_TEST(branchServing.stop() == 0);
+  BOOST_TEST(hubServing.stop() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

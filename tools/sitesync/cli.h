@@ -38,6 +38,7 @@ struct Site {
 };
 std::unique_ptr<Site> openSite(const std::string& dir);
 std::string defaultUser();
+SiteId newSiteId();  // random, never 0
 
 nlohmann::json customerJson(const Customer& c);
 nlohmann::json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,

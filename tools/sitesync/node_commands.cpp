@@ -1,6 +1,7 @@
 // `sitesync serve` and `sitesync sync`: running a node, and one replication session.
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -28,6 +29,8 @@ void logLine(const std::string& line) {
 
 struct NodeArgs {
   std::string data;
+  std::string site;
+  std::string hub;
   std::string listen;
   std::vector<std::string> peers;
   std::string peer;
@@ -56,8 +59,11 @@ void serveCommand(const NodeArgs& a) {
             << std::endl;
   // Outgoing sessions run beside the server loop, so two nodes that peer with each other never
   // wait on each other's answers.
+  // A session runs at least every second, and within ~20 ms of this node's log growing (a local
+  // write, from this or another process, or changes a peer pushed here, which are relayed).
+  auto logEnd = [&] { return site->engine->status().logEntries; };
   std::thread peering([&] {
-    while (!stopRequested) {
+    while (!stopRequested && !a.peers.empty()) {
       for (const auto& peer : a.peers) {
         try {
           auto r = node::syncWith(*site->engine, peer);
@@ -68,8 +74,9 @@ void serveCommand(const NodeArgs& a) {
           logLine("sync with " + peer + " failed: " + e.what());
         }
       }
-      for (int i = 0; i < 20 && !stopRequested; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the peering interval
+      const uint64_t seen = logEnd();
+      for (int i = 0; i < 50 && !stopRequested && logEnd() == seen; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the polling interval
     }
   });
   try {
@@ -108,6 +115,53 @@ void syncCommand(const NodeArgs& a) {
             << r.sent << ", received " << r.received << " changes\n";
 }
 
+// A new node (a new laptop) joins from the hub: a fresh site that takes the hub's whole register
+// in one session. (The snapshot bootstrap of the replication issue will replace the log replay.)
+void joinCommand(const NodeArgs& a) {
+  namespace fs = std::filesystem;
+  check(sync::validateSiteName(a.site));
+  if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
+  std::error_code ec;
+  if (fs::exists(fs::path(a.data) / "data.mdb", ec))
+    throw Failure("'" + a.data + "' already holds a store; join needs an empty directory");
+  const bool created = !fs::exists(a.data, ec);
+  fs::create_directories(a.data, ec);
+  if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
+  node::SyncReport r;
+  {
+    auto store = storage::Store::open(a.data);
+    sync::SystemClock clock;
+    const SiteId id = newSiteId();
+    check(sync::Engine::initialize(*store, clock, id, a.site, false));
+    sync::Engine engine(*store, clock);
+    node::SyncOptions options;
+    options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
+    std::string failure;
+    try {
+      r = node::syncWith(engine, a.hub, options);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (!failure.empty()) {  // a failed join leaves nothing behind
+      store.reset();
+      fs::remove(fs::path(a.data) / "data.mdb", ec);
+      fs::remove(fs::path(a.data) / "lock.mdb", ec);
+      if (created) fs::remove(a.data, ec);
+      throw Failure("join failed, nothing kept: " + failure);
+    }
+    if (a.json) {
+      printJson({{"site", a.site},
+                 {"site_id", siteIdToHex(id)},
+                 {"hub", r.peerName},
+                 {"received", r.received},
+                 {"vector", vectorJson(r.vector)}});
+      return;
+    }
+    std::cout << "joined '" << r.peerName << "' as '" << a.site << "' (" << siteIdToHex(id)
+              << "): received " << r.received << " changes\n";
+  }
+}
+
 }  // namespace
 
 void addNodeCommands(CLI::App& app) {
@@ -117,6 +171,14 @@ void addNodeCommands(CLI::App& app) {
   serve->add_option("--listen", a->listen, "ZeroMQ endpoint, e.g. tcp://0.0.0.0:7400")->required();
   serve->add_option("--peer", a->peers, "endpoint of a peer to sync with (repeatable)");
   serve->callback([a] { serveCommand(*a); });
+
+  auto* join = app.add_subcommand("join", "make DIR a new site holding the hub's register");
+  join->add_option("--data", a->data, "data directory (new or empty)")->required();
+  join->add_option("--site", a->site, "this site's name")->required();
+  join->add_option("--hub", a->hub, "the hub's endpoint")->required();
+  join->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
+  join->add_flag("--json", a->json, "JSON output");
+  join->callback([a] { joinCommand(*a); });
 
   auto* sync = app.add_subcommand("sync", "one session with a peer: both directions");
   sync->add_option("--data", a->data, "data directory")->required();

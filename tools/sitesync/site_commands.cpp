@@ -28,6 +28,13 @@ std::string defaultUser() {
   return "unknown";
 }
 
+SiteId newSiteId() {
+  std::random_device random;
+  SiteId id = 0;
+  while (id == 0) id = (uint64_t(random()) << 32) ^ random();
+  return id;
+}
+
 std::unique_ptr<Site> openSite(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -65,9 +72,7 @@ void initCommand(const SiteArgs& a) {
   }
   fs::create_directories(a.data, ec);
   if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
-  std::random_device random;
-  SiteId id = 0;
-  while (id == 0) id = (uint64_t(random()) << 32) ^ random();
+  const SiteId id = newSiteId();
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
   check(sync::Engine::initialize(*store, clock, id, a.site, a.hub));
