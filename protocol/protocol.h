@@ -336,6 +336,18 @@ struct Meta {
   bool operator==(const Meta&) const = default;
 };
 
+// A peer as this node last saw it (local bookkeeping).
+struct PeerState {
+  SiteId siteId = 0;
+  std::string name;
+  std::string endpoint;
+  uint64_t lastContactMillis = 0;
+  VersionVector vector;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  bool operator==(const PeerState&) const = default;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Codecs. encode* appends one unpacked Cap'n Proto message to `out` (cleared first); decode*
 // copies the bytes into an aligned scratch buffer (LMDB and ZeroMQ data are not 8-byte aligned),
@@ -346,6 +358,7 @@ void encode(const Settings& settings, std::string& out);
 void encode(const Change& change, std::string& out);
 void encode(const HistoryEntry& entry, std::string& out);
 void encode(const Meta& meta, std::string& out);
+void encode(const PeerState& peer, std::string& out);
 
 Customer decodeCustomer(std::string_view bytes);
 Settings decodeSettings(std::string_view bytes);
@@ -353,6 +366,7 @@ Change decodeChange(std::string_view bytes);
 ChangeId decodeChangeId(std::string_view bytes);  // reads only (origin, seq)
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
+PeerState decodePeerState(std::string_view bytes);
 
 // ---------------------------------------------------------------------------------------------
 // Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).

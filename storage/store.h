@@ -146,6 +146,11 @@ class Store {
   void appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition, const HistoryEntry& entry);
   std::vector<HistoryEntry> history(const ReadTxn& txn, RecordId id) const;
 
+  // --- peers this node had sessions with (local bookkeeping)
+  void putPeer(WriteTxn& txn, const PeerState& peer);
+  std::optional<PeerState> peer(const ReadTxn& txn, SiteId id) const;
+  std::vector<PeerState> peers(const ReadTxn& txn) const;
+
   StoreStats stats() const;
   const std::string& directory() const { return dir_; }
 

@@ -123,6 +123,12 @@ class Engine {
   // skipped. A malformed or out-of-order change throws and leaves the store as it was.
   BatchReport applyBatch(const std::vector<std::string>& encodedChanges);
 
+  // Records a session with a peer: its name, where it was reached (empty when it connected
+  // here), its vector, and the changes that moved; the time comes from this engine's clock.
+  void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
+                       const VersionVector& vector, uint64_t sent, uint64_t received);
+  std::vector<PeerState> peers() const;
+
   // --- reads
   std::optional<Customer> customer(RecordId id) const;
   // REF: an id ("<site hex>-<counter>") or "#NUMBER".

@@ -105,7 +105,11 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     }
     peer = hello();
     report.vector = engine.status().vector;
-    if (peer.vector == report.vector) return report;
+    if (peer.vector == report.vector) {
+      engine.notePeerSession(peer.siteId, peer.siteName, endpoint, peer.vector, report.sent,
+                             report.received);
+      return report;
+    }
   }
   throw SyncError("the peer at " + endpoint + " kept changing; vectors still differ");
 }

@@ -29,6 +29,7 @@ struct Server::Impl {
         say(why);
         return ErrorMsg{WireError::kVersionMismatch, why};
       }
+      engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
       auto status = engine.status();
       return HelloMsg{kProtocolVersion, status.meta.siteId, status.meta.siteName, status.meta.isHub,
                       status.vector};

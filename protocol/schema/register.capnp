@@ -231,6 +231,22 @@ struct HistoryEntry {
   seq @6 :UInt64;
 }
 
+struct KnownSeq {
+  origin @0 :UInt64;
+  seq @1 :UInt64;
+}
+
+struct PeerState {
+  # What this node knows of a peer it had a session with (local, never replicated).
+  siteId @0 :UInt64;
+  name @1 :Text;
+  endpoint @2 :Text;          # where this node reaches it; empty when the peer connected here
+  lastContact @3 :UInt64;     # wall-clock milliseconds
+  vector @4 :List(KnownSeq);  # the peer's vector at the end of the last session
+  sent @5 :UInt64;            # changes sent to it, all sessions
+  received @6 :UInt64;        # changes received from it
+}
+
 struct Meta {
   siteId @0 :UInt64;
   siteName @1 :Text;

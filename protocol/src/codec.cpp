@@ -290,4 +290,37 @@ Meta decodeMeta(std::string_view bytes) {
   });
 }
 
+void encode(const PeerState& p, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::PeerState>();
+  b.setSiteId(p.siteId);
+  b.setName(capnp::Text::Reader(p.name.data(), p.name.size()));
+  b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
+  b.setLastContact(p.lastContactMillis);
+  auto list = b.initVector(static_cast<unsigned>(p.vector.entries().size()));
+  unsigned i = 0;
+  for (const auto& [origin, seq] : p.vector.entries()) {
+    list[i].setOrigin(origin);
+    list[i].setSeq(seq);
+    ++i;
+  }
+  b.setSent(p.sent);
+  b.setReceived(p.received);
+  wire::toBytes(mb, out);
+}
+
+PeerState decodePeerState(std::string_view bytes) {
+  return wire::read<schema::PeerState>(bytes, [](schema::PeerState::Reader r) {
+    PeerState p;
+    p.siteId = r.getSiteId();
+    p.name = wire::text(r.getName());
+    p.endpoint = wire::text(r.getEndpoint());
+    p.lastContactMillis = r.getLastContact();
+    for (auto e : r.getVector()) p.vector.set(e.getOrigin(), e.getSeq());
+    p.sent = r.getSent();
+    p.received = r.getReceived();
+    return p;
+  });
+}
+
 }  // namespace sitesync

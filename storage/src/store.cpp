@@ -26,11 +26,12 @@ enum Table : size_t {
   kNameIndex,    // name token \0 id(16) -> ""
   kHistory,      // id(16) position(8) -> HistoryEntry
   kMetaTable,    // "meta" -> Meta, "settings" -> Settings
+  kPeers,        // site id(8) -> PeerState
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "records",   "log",         "change_index", "vector",  "index_number",
-    "index_ssn", "index_phone", "index_name",   "history", "meta"};
+    "records",     "log",        "change_index", "vector", "index_number", "index_ssn",
+    "index_phone", "index_name", "history",      "meta",   "peers"};
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
@@ -448,6 +449,28 @@ std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const 
     if (cursor.key().substr(0, 16) != prefix) break;
     out.push_back(decodeHistoryEntry(cursor.value()));
   }
+  return out;
+}
+
+// --- peers -------------------------------------------------------------------------------------
+
+void Store::putPeer(WriteTxn& txn, const PeerState& peer) {
+  std::string bytes;
+  encode(peer, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(peer.siteId), bytes);
+}
+
+std::optional<PeerState> Store::peer(const ReadTxn& txn, SiteId id) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(id), v)) return std::nullopt;
+  return decodePeerState(v);
+}
+
+std::vector<PeerState> Store::peers(const ReadTxn& txn) const {
+  std::vector<PeerState> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPeers]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.push_back(decodePeerState(cursor.value()));
   return out;
 }
 

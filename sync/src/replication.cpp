@@ -67,4 +67,24 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   });
 }
 
+void Engine::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
+                             const VersionVector& vector, uint64_t sent, uint64_t received) {
+  store_.write([&](storage::WriteTxn& txn) {
+    PeerState state = store_.peer(txn, peer).value_or(PeerState{});
+    state.siteId = peer;
+    state.name = name;
+    if (!endpoint.empty()) state.endpoint = endpoint;
+    state.lastContactMillis = clock_.nowMillis();
+    state.vector = vector;
+    state.sent += sent;
+    state.received += received;
+    store_.putPeer(txn, state);
+  });
+}
+
+std::vector<PeerState> Engine::peers() const {
+  auto txn = store_.read();
+  return store_.peers(txn);
+}
+
 }  // namespace sitesync::sync

@@ -131,4 +131,23 @@ BOOST_AUTO_TEST_CASE(garbage_and_wrong_versions_get_typed_errors_and_the_server_
   BOOST_TEST(report.received == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(both_sides_remember_the_peer_its_vector_and_last_contact) {
+  Node branch(0xb1, "branch"), hub(0x4b, "hub");
+  branch.add("Anna");
+  branch.clock.set(sitesync::testing::kTestEpochMillis + 5000);
+  Serving serving(hub);
+  node::syncWith(branch.engine, serving.endpoint(), quick());
+  auto known = branch.engine.peers();
+  BOOST_TEST_REQUIRE(known.size() == 1u);
+  BOOST_TEST(known[0].name == "hub");
+  BOOST_TEST(known[0].endpoint == serving.endpoint());
+  BOOST_TEST(known[0].sent == 1u);
+  BOOST_TEST(known[0].lastContactMillis == sitesync::testing::kTestEpochMillis + 5000);
+  BOOST_TEST((known[0].vector == branch.engine.status().vector));
+  auto seen = hub.engine.peers();
+  BOOST_TEST_REQUIRE(seen.size() == 1u);
+  BOOST_TEST(seen[0].name == "branch");
+  BOOST_TEST(seen[0].endpoint.empty());  // it connected to the hub
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -106,6 +106,32 @@ void settingsSet(const SiteArgs& a) {
   settingsShow(a);
 }
 
+// Changes this node holds that the peer did not have at the end of the last session.
+uint64_t pendingFor(const VersionVector& mine, const VersionVector& peer) {
+  uint64_t pending = 0;
+  for (const auto& [origin, seq] : mine.entries())
+    if (seq > peer.get(origin)) pending += seq - peer.get(origin);
+  return pending;
+}
+
+nlohmann::json peersJson(const Site& site, const VersionVector& mine) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& p : site.engine->peers()) {
+    nlohmann::json vector = nlohmann::json::object();
+    for (const auto& [origin, seq] : p.vector.entries()) vector[siteIdToHex(origin)] = seq;
+    list.push_back(
+        {{"name", p.name},
+         {"site_id", siteIdToHex(p.siteId)},
+         {"endpoint", p.endpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.endpoint)},
+         {"last_contact", Hlc::from(p.lastContactMillis, 0).toIso8601()},
+         {"vector", vector},
+         {"pending", pendingFor(mine, p.vector)},
+         {"sent", p.sent},
+         {"received", p.received}});
+  }
+  return list;
+}
+
 void statusCommand(const SiteArgs& a) {
   auto site = openSite(a.data);
   auto s = site->engine->status();
@@ -122,6 +148,7 @@ void statusCommand(const SiteArgs& a) {
                       {"last_seq", s.meta.lastSeq},
                       {"hlc", s.meta.lastHlc.toIso8601()},
                       {"vector", vector},
+                      {"peers", peersJson(*site, s.vector)},
                       {"file_bytes", stats.fileBytes},
                       {"map_bytes", stats.mapBytes}};
   if (a.json) {
@@ -141,6 +168,12 @@ void statusCommand(const SiteArgs& a) {
     return bytes >= (uint64_t(10) << 20) ? std::to_string(bytes >> 20) + " MiB"
                                          : std::to_string(bytes >> 10) + " KiB";
   };
+  for (const auto& p : j["peers"])
+    std::cout << "\npeer '" << p["name"].get<std::string>() << "' ("
+              << p["site_id"].get<std::string>() << ")"
+              << (p["endpoint"].is_null() ? "" : " at " + p["endpoint"].get<std::string>())
+              << ": last contact " << p["last_contact"].get<std::string>() << ", "
+              << p["pending"].get<uint64_t>() << " changes pending";
   std::cout << "\nstore: " << human(stats.fileBytes) << " on disk, map " << human(stats.mapBytes)
             << "\n";
 }
