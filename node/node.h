@@ -66,8 +66,10 @@ struct SyncOptions {
 struct SyncReport {
   std::string peerName;
   SiteId peerId = 0;
-  size_t sent = 0;       // changes the peer applied from us
-  size_t received = 0;   // changes we applied from the peer
+  size_t sent = 0;         // changes the peer applied from us
+  size_t received = 0;     // changes we applied from the peer
+  uint64_t bytesSent = 0;  // frames sent, as on the wire (before TCP/ZeroMQ framing)
+  uint64_t bytesReceived = 0;
   VersionVector vector;  // both sides' vector at the end
 };
 

@@ -24,7 +24,14 @@ class Session {
     return receive<T>();
   }
 
-  void send(const WireMessage& message) { socket_.send(frame(message), zmq::send_flags::none); }
+  void send(const WireMessage& message) {
+    zmq::message_t out = frame(message);
+    bytesSent += out.size();
+    socket_.send(out, zmq::send_flags::none);
+  }
+
+  uint64_t bytesSent = 0;
+  uint64_t bytesReceived = 0;
 
   // The next reply, which must be a T (replies come in the order of the requests).
   template <typename T>
@@ -34,6 +41,7 @@ class Session {
                       std::to_string(timeout_.count()) + " ms");
     zmq::message_t reply;
     (void)socket_.recv(reply, zmq::recv_flags::none);
+    bytesReceived += reply.size();
     WireMessage decoded;
     try {
       decoded = decodeWireMessage(reply.to_string_view());
@@ -108,6 +116,8 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     if (peer.vector == report.vector) {
       engine.notePeerSession(peer.siteId, peer.siteName, endpoint, peer.vector, report.sent,
                              report.received);
+      report.bytesSent = session.bytesSent;
+      report.bytesReceived = session.bytesReceived;
       return report;
     }
   }

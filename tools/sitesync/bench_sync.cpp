@@ -102,6 +102,12 @@ void benchSync(const SyncBenchArgs& a) {
   if (hub.engine->digestHex() != branch.engine->digestHex())
     throw Failure("bench: hub and branch digests differ after the catch-up");
 
+  // Wire cost of the catch-up: bytes sent per changed field, against the field values' bytes.
+  uint64_t payloadBytes = 0;
+  for (const auto& op : edits)
+    for (const auto& e : op.edits) payloadBytes += e.value.size();
+  const double bytesPerField = double(catchUp.bytesSent) / double(a.edits);
+  const double wireVsPayload = double(catchUp.bytesSent) / double(payloadBytes);
   const double bulkRate = double(bulk.sent) / bulkSeconds;
   nlohmann::json j = {{"customers", a.customers},
                       {"bulk_changes", bulk.sent},
@@ -111,6 +117,8 @@ void benchSync(const SyncBenchArgs& a) {
                       {"bulk_vs_raw_ratio", bulkRate / rawRate},
                       {"catch_up_edits", catchUp.sent},
                       {"catch_up_ms", catchUpMs},
+                      {"catch_up_wire_bytes_per_field", bytesPerField},
+                      {"catch_up_wire_vs_payload", wireVsPayload},
                       {"setup_peak_rss_anon_mb", setupPeakMb},
                       {"peak_rss_anon_mb", rss.peakMb()}};
   if (a.json) {
@@ -125,6 +133,8 @@ void benchSync(const SyncBenchArgs& a) {
   std::printf("ratio sync/raw                   %10.2f\n", bulkRate / rawRate);
   std::printf("catch-up of %zu offline edits  %10.1f ms, connect to acknowledged\n", catchUp.sent,
               catchUpMs);
+  std::printf("wire bytes per changed field      %10.1f  (%.1fx the field values' bytes)\n",
+              bytesPerField, wireVsPayload);
   std::printf("peak RssAnon (hub and branch in one process) %.1f MB\n", rss.peakMb());
 }
 
