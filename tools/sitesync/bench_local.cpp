@@ -67,35 +67,19 @@ void benchLocal(const BenchArgs& a) {
 
   // 2. Raw LMDB: the same record bytes and index entries, same commit size.
   log("raw LMDB write of the same records and index entries...");
-  std::vector<std::pair<std::string, std::string>> records;
-  std::vector<std::vector<std::string>> indexKeys;
+  RawInput raw = collectRawInput(*store);
+  // Lookup queries: a sample of the register's numbers, phones and name prefixes.
   std::vector<std::string> numbers, phones, nameQueries;
-  {
-    auto txn = store->read();
-    std::mt19937_64 pickRng(7);
-    store->forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
-      records.emplace_back(std::string(key), std::string(value));
-      Customer c = decodeCustomer(value);
-      std::vector<std::string> keys;
-      auto term = [&](const std::string& t) { return t + '\0' + std::string(key); };
-      keys.push_back(term(c.value(CustomerField::number)));
-      keys.push_back(term(storage::phoneDigits(c.value(CustomerField::phone))));
-      for (auto& t : storage::nameTokens(c.value(CustomerField::name))) keys.push_back(term(t));
-      std::swap(keys[2], keys.back());  // indexes 2 and 3 both hold name tokens
-      indexKeys.push_back(std::move(keys));
-      if (pickRng() % std::max<uint64_t>(1, a.customers / 20000) == 0) {
-        numbers.push_back(c.value(CustomerField::number));
-        phones.push_back(c.value(CustomerField::phone));
-        auto tokens = storage::nameTokens(c.value(CustomerField::name));
-        nameQueries.push_back(tokens.back().substr(0, 4));
-      }
-    });
+  std::mt19937_64 pickRng(7);
+  for (const auto& record : raw.records) {
+    if (pickRng() % std::max<uint64_t>(1, a.customers / 20000) != 0) continue;
+    Customer c = decodeCustomer(record.second);
+    numbers.push_back(c.value(CustomerField::number));
+    phones.push_back(c.value(CustomerField::phone));
+    nameQueries.push_back(storage::nameTokens(c.value(CustomerField::name)).back().substr(0, 4));
   }
-  const double rawRate = rawLmdbRate(rawDir.string(), records, indexKeys, a.batch);
-  records.clear();
-  records.shrink_to_fit();
-  indexKeys.clear();
-  indexKeys.shrink_to_fit();
+  const double rawRate = rawLmdbRate(rawDir.string(), raw.records, raw.indexKeys, a.batch);
+  raw = RawInput{};
   fs::remove_all(rawDir);
 
   // 3. Lookups over the full register: a read transaction, the index, every record found read
