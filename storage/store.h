@@ -32,7 +32,10 @@ class StoreError : public std::runtime_error {
 };
 
 struct Options {
-  uint64_t initialMapBytes = uint64_t(1) << 30;  // grows by doubling when full
+  // Address space only (the file grows with the data), so start large: growing the map needs no
+  // other transaction open in this process, which a multi-threaded node cannot promise at every
+  // moment. 16 GiB holds ~10M customers with their log; past it the map doubles.
+  uint64_t initialMapBytes = uint64_t(16) << 30;
   bool durable = true;                           // fsync on every commit
   bool readOnly = false;
 };
