@@ -79,6 +79,22 @@ struct SyncReport {
 SyncReport syncWith(sync::Engine& engine, const std::string& endpoint,
                     const SyncOptions& options = {});
 
+// Watches peers for news: one DEALER per peer that sends a watching hello every second; the peer
+// answers, and also sends a hello whenever its log grows (Server does). wait() returns the
+// indices of the peers whose vector shows changes this node lacks: the cue for a session.
+class PeerWatch {
+ public:
+  PeerWatch(sync::Engine& engine, std::vector<std::string> endpoints);
+  ~PeerWatch();
+  PeerWatch(const PeerWatch&) = delete;
+  PeerWatch& operator=(const PeerWatch&) = delete;
+  std::vector<size_t> wait(std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Serves peers on a ZeroMQ ROUTER socket bound to `endpoint` ("tcp://127.0.0.1:*" picks a
 // port). Bad messages are answered with a typed error and dropped; nothing is written from them.
 class Server {

@@ -379,6 +379,7 @@ struct HelloMsg {
   std::string siteName;
   bool isHub = false;
   VersionVector vector;
+  bool watch = false;  // ask to be told when the responder's log grows
 };
 struct ChangeBatchMsg {
   std::vector<std::string> changes;  // each one encoded Change, as stored

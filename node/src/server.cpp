@@ -1,5 +1,5 @@
 // The serving side of replication: one ROUTER socket, one thread, stateless requests.
-#include <sstream>
+#include <map>
 
 #include "node/node.h"
 #include "node/src/transport.h"
@@ -13,6 +13,10 @@ struct Server::Impl {
   zmq::socket_t socket{context, zmq::socket_type::router};
   size_t batchChanges = 2000;
   size_t batchBytes = size_t(4) << 20;
+  // Peers that said hello lately (soft state): told at once when this node's log grows.
+  std::map<std::string, std::chrono::steady_clock::time_point> watchers;
+  uint64_t notifiedLogEnd = 0;
+  std::string replyTo;  // identity of the request being answered
 
   Impl(sync::Engine& e, Log l) : engine(e), log(std::move(l)) {}
 
@@ -30,6 +34,7 @@ struct Server::Impl {
         return ErrorMsg{WireError::kVersionMismatch, why};
       }
       engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
+      if (hello->watch) watchers[replyTo] = std::chrono::steady_clock::now();
       auto status = engine.status();
       return HelloMsg{kProtocolVersion, status.meta.siteId, status.meta.siteName, status.meta.isHub,
                       status.vector};
@@ -49,6 +54,27 @@ struct Server::Impl {
                     "are requests"};
   }
 
+  // When the log has grown (a local write, another process's, or a peer's push), every peer that
+  // said hello in the last few seconds gets an unsolicited hello with the new vector: its cue to
+  // run a session. Peers gone quiet are forgotten.
+  void notifyWatchers() {
+    const auto status = engine.status();
+    if (status.logEntries == notifiedLogEnd) return;
+    notifiedLogEnd = status.logEntries;
+    const auto now = std::chrono::steady_clock::now();
+    const HelloMsg hello{kProtocolVersion, status.meta.siteId, status.meta.siteName,
+                         status.meta.isHub, status.vector};
+    for (auto it = watchers.begin(); it != watchers.end();) {
+      if (now - it->second > std::chrono::seconds(5)) {
+        it = watchers.erase(it);
+        continue;
+      }
+      socket.send(zmq::buffer(it->first), zmq::send_flags::sndmore);
+      socket.send(frame(hello), zmq::send_flags::none);
+      ++it;
+    }
+  }
+
   void handleOne() {
     std::vector<zmq::message_t> parts;
     for (;;) {
@@ -62,6 +88,7 @@ struct Server::Impl {
       say("dropped a request of " + std::to_string(parts.size()) + " frames");
       return;
     }
+    replyTo = parts[0].to_string();
     WireMessage reply;
     try {
       reply = answer(decodeWireMessage(parts[1].to_string_view()));
@@ -91,8 +118,10 @@ std::string Server::endpoint() const {
 }
 
 void Server::run(const std::atomic<bool>& stop) {
+  impl_->notifiedLogEnd = impl_->engine.status().logEntries;
   while (!stop.load()) {
-    if (waitReadable(impl_->socket, std::chrono::milliseconds(100))) impl_->handleOne();
+    if (waitReadable(impl_->socket, std::chrono::milliseconds(20))) impl_->handleOne();
+    impl_->notifyWatchers();
   }
 }
 

@@ -20,6 +20,9 @@ struct Hello {
   siteName @2 :Text;
   isHub @3 :Bool;
   vector @4 :List(VectorEntry);
+  watch @5 :Bool;   # "tell me when your log grows": the server then sends this socket an
+                    # unsolicited hello whenever it has new changes (for about 5 s after each
+                    # watching hello, so a watcher repeats it every second)
 }
 
 struct ChangeBatch {

@@ -52,6 +52,7 @@ void encode(const WireMessage& message, std::string& out) {
           b.setSiteId(m.siteId);
           b.setSiteName(capnp::Text::Reader(m.siteName.data(), m.siteName.size()));
           b.setIsHub(m.isHub);
+          b.setWatch(m.watch);
           putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
         } else if constexpr (std::is_same_v<T, ChangeBatchMsg>) {
           putBatch(root.initChanges(), m);
@@ -80,8 +81,9 @@ WireMessage decodeWireMessage(std::string_view bytes) {
     switch (r.which()) {
       case schema::Message::HELLO: {
         auto h = r.getHello();
-        return HelloMsg{h.getProtocolVersion(), h.getSiteId(), wire::text(h.getSiteName()),
-                        h.getIsHub(), getVector(h.getVector())};
+        return HelloMsg{h.getProtocolVersion(),      h.getSiteId(),
+                        wire::text(h.getSiteName()), h.getIsHub(),
+                        getVector(h.getVector()),    h.getWatch()};
       }
       case schema::Message::CHANGES:
         return getBatch(r.getChanges());

@@ -139,4 +139,29 @@ BOOST_FIXTURE_TEST_CASE(a_change_written_by_another_process_reaches_the_peer_of_
   BOOST_TEST(hubServing.stop() == 0);
 }
 
+BOOST_FIXTURE_TEST_CASE(running_nodes_relay_a_change_from_one_branch_through_the_hub_to_another,
+                        Cli) {
+  const std::string hub = (root / "hub").string(), other = (root / "other").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "Branch Turku").status == 0);
+  init();
+  ServeProcess hubServing(hub);
+  ServeProcess branchServing(data, {"--peer", hubServing.endpoint()});
+  ServeProcess otherServing(other, {"--peer", hubServing.endpoint()});
+  std::string id = add("Relayed Customer");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool arrived = false;
+  while (!arrived && std::chrono::steady_clock::now() < deadline) {
+    arrived = run("customer", "show", "--data", other, id).status == 0;
+    if (!arrived) {
+      pollfd none{};
+      poll(&none, 0, 20);  // pace the polling; the loop waits for the condition above
+    }
+  }
+  BOOST_TEST(arrived);
+  BOOST_TEST(otherServing.stop() == 0);
+  BOOST_TEST(branchServing.stop() == 0);
+  BOOST_TEST(hubServing.stop() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

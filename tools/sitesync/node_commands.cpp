@@ -59,24 +59,37 @@ void serveCommand(const NodeArgs& a) {
             << std::endl;
   // Outgoing sessions run beside the server loop, so two nodes that peer with each other never
   // wait on each other's answers.
-  // A session runs at least every second, and within ~20 ms of this node's log growing (a local
-  // write, from this or another process, or changes a peer pushed here, which are relayed).
+  // With every peer: a session at least every second, at once when this node's log grows (a
+  // local write, from this or another process, or changes received, which are relayed), and at
+  // once when a peer's watch says it holds changes this node lacks.
   auto logEnd = [&] { return site->engine->status().logEntries; };
+  auto session = [&](const std::string& peer) {
+    try {
+      auto r = node::syncWith(*site->engine, peer);
+      if (r.sent + r.received > 0)
+        logLine("synced with '" + r.peerName + "' at " + peer + ": sent " + std::to_string(r.sent) +
+                ", received " + std::to_string(r.received));
+    } catch (const std::exception& e) {
+      logLine("sync with " + peer + " failed: " + e.what());
+    }
+  };
   std::thread peering([&] {
-    while (!stopRequested && !a.peers.empty()) {
-      for (const auto& peer : a.peers) {
-        try {
-          auto r = node::syncWith(*site->engine, peer);
-          if (r.sent + r.received > 0)
-            logLine("synced with '" + r.peerName + "' at " + peer + ": sent " +
-                    std::to_string(r.sent) + ", received " + std::to_string(r.received));
-        } catch (const std::exception& e) {
-          logLine("sync with " + peer + " failed: " + e.what());
-        }
+    if (a.peers.empty()) return;
+    node::PeerWatch watch(*site->engine, a.peers);
+    uint64_t seen = UINT64_MAX;
+    auto lastRound = std::chrono::steady_clock::time_point{};
+    while (!stopRequested) {
+      auto news = watch.wait(std::chrono::milliseconds(20));
+      const uint64_t end = logEnd();
+      const bool all =
+          end != seen || std::chrono::steady_clock::now() - lastRound > std::chrono::seconds(1);
+      seen = end;  // before the sessions: what they bring in is relayed on the next pass
+      if (all) {
+        lastRound = std::chrono::steady_clock::now();
+        for (const auto& peer : a.peers) session(peer);
+      } else {
+        for (size_t i : news) session(a.peers[i]);
       }
-      const uint64_t seen = logEnd();
-      for (int i = 0; i < 50 && !stopRequested && logEnd() == seen; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the polling interval
     }
   });
   try {
