@@ -1,8 +1,8 @@
 // node: the running node around the engine: group commit of local writes from many threads, and
 // the ZeroMQ transport of replication. A Server answers peers on a ROUTER socket (stateless
 // requests: hello, push a batch, pull what I lack); syncWith runs one session from a DEALER
-// socket. First cut: pushes up to four batches in flight; no credits, server push, heartbeats
-// or snapshots yet (docs/protocol.md).
+// socket; PeerWatch hears when a peer's log grows. First cut: up to four pushed batches in flight;
+// no credit-based streaming, heartbeats or snapshots yet (docs/protocol.md).
 #pragma once
 
 #include <atomic>
