@@ -36,7 +36,7 @@ struct Options {
   // other transaction open in this process, which a multi-threaded node cannot promise at every
   // moment. 16 GiB holds ~10M customers with their log; past it the map doubles.
   uint64_t initialMapBytes = uint64_t(16) << 30;
-  bool durable = true;                           // fsync on every commit
+  bool durable = true;  // fsync on every commit
   bool readOnly = false;
 };
 
