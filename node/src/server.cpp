@@ -33,8 +33,12 @@ struct Server::Impl {
         say(why);
         return ErrorMsg{WireError::kVersionMismatch, why};
       }
-      engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
-      if (hello->watch) watchers[replyTo] = std::chrono::steady_clock::now();
+      // A watching hello comes every second from every watcher: it refreshes the watch only,
+      // without a durable write; sessions' hellos are recorded.
+      if (hello->watch)
+        watchers[replyTo] = std::chrono::steady_clock::now();
+      else
+        engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
       auto status = engine.status();
       return HelloMsg{kProtocolVersion, status.meta.siteId, status.meta.siteName, status.meta.isHub,
                       status.vector};
