@@ -62,6 +62,7 @@ struct SyncOptions {
   std::chrono::milliseconds timeout{10000};  // per request
   size_t batchChanges = 2000;
   size_t batchBytes = size_t(4) << 20;
+  bool pull = true;  // false: only send what the peer lacks (e.g. a fan-in measurement)
 };
 
 struct SyncReport {

@@ -103,6 +103,12 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
       report.sent += inFlight.front();
       inFlight.pop_front();
     }
+    if (!options.pull) {
+      report.vector = engine.status().vector;
+      report.bytesSent = session.bytesSent;
+      report.bytesReceived = session.bytesReceived;
+      return report;
+    }
     uint64_t from = 0;
     for (;;) {  // pull what this node lacks
       auto reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});

@@ -17,6 +17,8 @@ struct SyncBenchArgs {
   std::string data;
   uint64_t customers = 1000000;
   size_t edits = 1000;
+  size_t fanInBranches = 0;  // 0: skip the fan-in case
+  uint64_t fanInChanges = 20000;
   bool json = false;
 };
 
@@ -32,6 +34,51 @@ struct BenchNode {
     engine = std::make_unique<sync::Engine>(*store, clock);
   }
 };
+
+// Fan-in: `branches` branches with `changes` new customers each sync into one fresh hub at once.
+// Returns aggregate changes/s from the first connect to the last acknowledgement.
+double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t changes) {
+  std::vector<std::unique_ptr<BenchNode>> nodes;
+  for (size_t b = 0; b < branches; ++b) {
+    nodes.push_back(std::make_unique<BenchNode>(root / ("fan-in-" + std::to_string(b)),
+                                                0xfa000000000001ULL + b,
+                                                "branch " + std::to_string(b), false));
+    Generator gen(100 + b);
+    std::vector<sync::LocalOp> ops;
+    for (uint64_t i = 0; i < changes; ++i)
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+    nodes.back()->engine->submit(ops);
+  }
+  BenchNode hub(root / "fan-in-hub", 0xfa4b0000000001ULL, "hub", true);
+  std::atomic<bool> stop{false};
+  node::Server server(*hub.engine, "tcp://127.0.0.1:*");
+  std::thread serving([&] { server.run(stop); });
+  node::SyncOptions options;
+  options.timeout = std::chrono::milliseconds(300000);
+  options.pull = false;  // into the hub only: pulling 49 others' changes is another measurement
+  std::atomic<uint64_t> moved{0};
+  std::vector<std::string> failures(branches);
+  auto start = Clock::now();
+  std::vector<std::thread> sessions;
+  for (size_t b = 0; b < branches; ++b)
+    sessions.emplace_back([&, b] {
+      try {
+        moved += node::syncWith(*nodes[b]->engine, server.endpoint(), options).sent;
+      } catch (const std::exception& e) {
+        failures[b] = e.what();
+      }
+    });
+  for (auto& t : sessions) t.join();
+  const double seconds = secondsSince(start);
+  stop = true;
+  serving.join();
+  for (const auto& f : failures)
+    if (!f.empty()) throw Failure("bench: a fan-in session failed: " + f);
+  for (size_t b = 0; b < branches; ++b)
+    std::filesystem::remove_all(root / ("fan-in-" + std::to_string(b)));
+  std::filesystem::remove_all(root / "fan-in-hub");
+  return double(moved.load()) / seconds;
+}
 
 void benchSync(const SyncBenchArgs& a) {
   if (a.customers == 0) throw UsageError("--customers must be at least 1");
@@ -109,6 +156,12 @@ void benchSync(const SyncBenchArgs& a) {
   const double bytesPerField = double(catchUp.bytesSent) / double(a.edits);
   const double wireVsPayload = double(catchUp.bytesSent) / double(payloadBytes);
   const double bulkRate = double(bulk.sent) / bulkSeconds;
+  double fanIn = 0;
+  if (a.fanInBranches > 0) {
+    log("fan-in: " + std::to_string(a.fanInBranches) + " branches x " +
+        std::to_string(a.fanInChanges) + " changes into one hub at once...");
+    fanIn = fanInRate(root, a.fanInBranches, a.fanInChanges);
+  }
   nlohmann::json j = {{"customers", a.customers},
                       {"bulk_changes", bulk.sent},
                       {"bulk_seconds", bulkSeconds},
@@ -119,6 +172,8 @@ void benchSync(const SyncBenchArgs& a) {
                       {"catch_up_ms", catchUpMs},
                       {"catch_up_wire_bytes_per_field", bytesPerField},
                       {"catch_up_wire_vs_payload", wireVsPayload},
+                      {"fan_in_branches", a.fanInBranches},
+                      {"fan_in_changes_per_s", fanIn},
                       {"setup_peak_rss_anon_mb", setupPeakMb},
                       {"peak_rss_anon_mb", rss.peakMb()}};
   if (a.json) {
@@ -135,6 +190,9 @@ void benchSync(const SyncBenchArgs& a) {
               catchUpMs);
   std::printf("wire bytes per changed field      %10.1f  (%.1fx the field values' bytes)\n",
               bytesPerField, wireVsPayload);
+  if (a.fanInBranches > 0)
+    std::printf("fan-in, %zu branches at once       %10.0f changes/s (aggregate)\n",
+                a.fanInBranches, fanIn);
   std::printf("peak RssAnon (hub and branch in one process) %.1f MB\n", rss.peakMb());
 }
 
@@ -146,6 +204,9 @@ void addSyncBenchCommand(CLI::App& bench) {
   cmd->add_option("--data", a->data, "scratch directory for the benchmark stores")->required();
   cmd->add_option("--customers", a->customers, "customers at the branch (default 1000000)");
   cmd->add_option("--edits", a->edits, "offline edits for the catch-up case (default 1000)");
+  cmd->add_option("--fan-in", a->fanInBranches,
+                  "also run the fan-in case with this many branches (e.g. 50)");
+  cmd->add_option("--fan-in-changes", a->fanInChanges, "changes per fan-in branch (default 20000)");
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] { benchSync(*a); });
 }
