@@ -1,8 +1,7 @@
 // node: the running node around the engine: group commit of local writes from many threads, and
-// the ZeroMQ transport of replication. A Server answers peers on a ROUTER socket (stateless
-// requests: hello, push a batch, pull what I lack); syncWith runs one session from a DEALER
-// socket; PeerWatch hears when a peer's log grows. First cut: up to four pushed batches in flight;
-// no credit-based streaming, heartbeats or snapshots yet (docs/protocol.md).
+// the ZeroMQ transport of replication (docs/protocol.md). A Server is a running node: it answers
+// peers on a ROUTER socket and keeps streaming links to its configured peers; syncWith runs one
+// session from a DEALER socket (`sitesync sync`); bootstrapFrom takes a peer's snapshot (join).
 #pragma once
 
 #include <atomic>
@@ -14,9 +13,11 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sync/engine.h"
 
@@ -55,7 +56,13 @@ class GroupCommitter {
 // A session that could not complete: peer unreachable (timeout), refused, or incompatible.
 class SyncError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit SyncError(const std::string& what, std::optional<WireError> refusal = std::nullopt)
+      : std::runtime_error(what), refusal_(refusal) {}
+  // The peer's typed error, when it refused (rather than timing out or garbling).
+  std::optional<WireError> refusal() const { return refusal_; }
+
+ private:
+  std::optional<WireError> refusal_;
 };
 
 struct SyncOptions {
@@ -80,39 +87,71 @@ struct SyncReport {
 SyncReport syncWith(sync::Engine& engine, const std::string& endpoint,
                     const SyncOptions& options = {});
 
-// Watches peers for news: one DEALER per peer that sends a watching hello every second; the peer
-// answers, and also sends a hello whenever its log grows (Server does). wait() returns the
-// indices of the peers whose vector shows changes this node lacks: the cue for a session.
-class PeerWatch {
- public:
-  PeerWatch(sync::Engine& engine, std::vector<std::string> endpoints);
-  ~PeerWatch();
-  PeerWatch(const PeerWatch&) = delete;
-  PeerWatch& operator=(const PeerWatch&) = delete;
-  std::vector<size_t> wait(std::chrono::milliseconds timeout);
+using LogFn = std::function<void(const std::string&)>;
 
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+struct ServeOptions {
+  // Peers this node keeps a streaming link to (it connects; they may connect back too).
+  std::vector<std::string> peers;
+  size_t window = 4;  // credit: change batches a peer may have unacknowledged at this node
+  size_t batchChanges = 2000;
+  size_t batchBytes = size_t(4) << 20;
+  std::chrono::milliseconds heartbeat{1000};  // a quiet link sends a heartbeat this often
+  std::chrono::milliseconds deadAfter{4000};  // silence after which a link is dropped
+  std::chrono::milliseconds firstBackoff{100};  // reconnect delays double up to maxBackoff
+  std::chrono::milliseconds maxBackoff{5000};
+  std::chrono::milliseconds compactEvery{0};  // log compaction period (0: never)
 };
 
-// Serves peers on a ZeroMQ ROUTER socket bound to `endpoint` ("tcp://127.0.0.1:*" picks a
-// port). Bad messages are answered with a typed error and dropped; nothing is written from them.
+// What a running node knows of one link, for status and tests.
+struct LinkState {
+  bool outgoing = false;
+  std::string endpoint;  // outgoing links: where this node connects
+  bool up = false;       // hellos exchanged and not timed out
+  std::string peerName;
+  SiteId peerId = 0;
+  VersionVector peerVector;  // what the peer holds, as far as this node knows
+  uint64_t sent = 0;         // changes the peer acknowledged on this link
+  uint64_t received = 0;     // changes applied from it
+  size_t inFlight = 0;       // batches sent and not yet acknowledged
+  std::string lastError;
+};
+
+// A running node: a ZeroMQ ROUTER socket bound to `endpoint` ("tcp://127.0.0.1:*" picks a port)
+// answers peers, and one DEALER per configured peer keeps a streaming link: after the hellos
+// both sides push what the other lacks, in log order, with at most `window` batches in flight
+// (credit), and push new changes the moment the log grows (local writes from any process,
+// batches received, which is how a hub relays). Quiet links carry heartbeats; a silent one is
+// dropped and reconnected with backoff. Bad messages are answered with a typed error and
+// dropped; nothing is written from them. One thread (run) drives everything.
 class Server {
  public:
-  using Log = std::function<void(const std::string&)>;
-  Server(sync::Engine& engine, const std::string& endpoint, Log log = {});
+  using Log = LogFn;
+  Server(sync::Engine& engine, const std::string& endpoint, Log log = {},
+         ServeOptions options = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   std::string endpoint() const;  // as bound, with the actual port
-  // Answers requests until `stop` is true (checked at least every 100 ms).
+  // Runs until `stop` is true (checked at least every 20 ms); then waits up to a second for
+  // the batches in flight to be acknowledged, records the peers, and returns.
   void run(const std::atomic<bool>& stop);
+  std::vector<LinkState> links() const;  // safe from any thread
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Takes the snapshot of the node at `endpoint` into `engine`'s store, merging it with what the
+// store holds; resumes an interrupted one (Meta::snapshotNextKey). Throws SyncError.
+struct BootstrapReport {
+  std::string peerName;
+  size_t records = 0;
+  size_t chunks = 0;
+  uint64_t bytesReceived = 0;
+};
+BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
+                              const SyncOptions& options = {});
 
 }  // namespace sitesync::node

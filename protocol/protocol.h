@@ -118,6 +118,7 @@ class VersionVector {
   uint64_t get(SiteId origin) const;
   void set(SiteId origin, uint64_t seq) { entries_[origin] = seq; }
   bool contains(ChangeId id) const { return get(id.origin) >= id.seq; }
+  void clear() { entries_.clear(); }
   const std::map<SiteId, uint64_t>& entries() const { return entries_; }
   bool operator==(const VersionVector&) const = default;
 
@@ -333,6 +334,10 @@ struct Meta {
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
+  uint64_t deployment = 0;  // 0: not yet known (adopted from the first peer that has one)
+  bool snapshotPending = false;  // a join's snapshot is not complete yet
+  VersionVector snapshotVector;  // the snapshot's vector, held until the last chunk is in
+  std::string snapshotNextKey;   // where the next chunk starts
   bool operator==(const Meta&) const = default;
 };
 
@@ -371,7 +376,7 @@ PeerState decodePeerState(std::string_view bytes);
 // ---------------------------------------------------------------------------------------------
 // Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).
 
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 
 struct HelloMsg {
   uint32_t protocolVersion = kProtocolVersion;
@@ -379,7 +384,9 @@ struct HelloMsg {
   std::string siteName;
   bool isHub = false;
   VersionVector vector;
-  bool watch = false;  // ask to be told when the responder's log grows
+  uint64_t deployment = 0;  // 0: this node has not joined a deployment yet
+  bool stream = false;      // a streaming link: both sides push changes as they come
+  uint32_t credit = 0;      // stream: batches the peer may have in flight to the sender
 };
 struct ChangeBatchMsg {
   std::vector<std::string> changes;  // each one encoded Change, as stored
@@ -396,18 +403,43 @@ struct PullReplyMsg {
   ChangeBatchMsg batch;
   uint64_t nextPosition = 0;
 };
+struct HeartbeatMsg {
+  VersionVector vector;
+};
+struct SnapshotRequestMsg {
+  std::string afterKey;  // empty: from the first record
+  uint32_t maxBytes = 0;
+};
+struct SnapshotHistoryItem {
+  RecordId record;
+  std::string entry;  // encoded HistoryEntry
+};
+struct SnapshotChunkMsg {
+  VersionVector vector;           // the responder's vector when it read this chunk
+  Hlc lastHlc;                    // the responder's clock then
+  uint64_t deployment = 0;
+  std::string settings;           // encoded Settings (empty: defaults)
+  std::vector<std::string> records;  // encoded Customer, in id order, tombstones included
+  std::vector<SnapshotHistoryItem> history;  // the history of those records
+  std::string nextKey;            // pass back as afterKey
+  bool complete = false;
+};
 enum class WireError : uint8_t {
   kVersionMismatch = 0,
   kMalformed = 1,
   kCannotApply = 2,
   kNotInitialized = 3,
   kInternal = 4,
+  kDeploymentMismatch = 5,  // the peers belong to different deployments
+  kNoSession = 6,           // a request before a hello on this connection
+  kNeedSnapshot = 7,        // the responder's log no longer holds what the requester lacks
 };
 struct ErrorMsg {
   WireError code = WireError::kInternal;
   std::string message;
 };
-using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, PullMsg, PullReplyMsg, ErrorMsg>;
+using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, PullMsg, PullReplyMsg, ErrorMsg,
+                                 HeartbeatMsg, SnapshotRequestMsg, SnapshotChunkMsg>;
 
 void encode(const WireMessage& message, std::string& out);
 WireMessage decodeWireMessage(std::string_view bytes);

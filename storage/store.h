@@ -119,6 +119,11 @@ class Store {
   void forEachRecordBytes(
       const ReadTxn& txn,
       const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+  // The same from the first key after `afterKey` (empty: from the first record), until fn
+  // returns false. Keys are the 16-byte record ids.
+  void forEachRecordBytesAfter(
+      const ReadTxn& txn, std::string_view afterKey,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // Index lookups (live customers only). Numbers and SSNs match exactly; phones by normalised
   // digits (prefix); names by normalised token prefix, every query token must match a token.
@@ -147,7 +152,19 @@ class Store {
 
   // --- history of each customer card, oldest first
   void appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition, const HistoryEntry& entry);
+  // Oldest first: by (hlc, site, seq), whether an entry was written here or came in a snapshot.
   std::vector<HistoryEntry> history(const ReadTxn& txn, RecordId id) const;
+  // The stored (packed) entries of one record, as they are kept.
+  std::vector<std::string> historyBytes(const ReadTxn& txn, RecordId id) const;
+  // An entry that came with a snapshot: keyed by the change that made it (its site and seq),
+  // so that a second snapshot of the same record writes it once.
+  void putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& entry,
+                          std::string_view encoded);
+
+  // --- log compaction: removes the log entries before `position` and their change-index
+  // entries (the state they produced stays). Returns how many entries went.
+  uint64_t compactLogBefore(WriteTxn& txn, uint64_t position);
+  uint64_t firstLogPosition(const ReadTxn& txn) const;  // 0 when the log is empty
 
   // --- peers this node had sessions with (local bookkeeping)
   void putPeer(WriteTxn& txn, const PeerState& peer);

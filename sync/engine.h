@@ -92,9 +92,10 @@ class Engine {
  public:
   Engine(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
 
-  // Makes a fresh store a site. Fails if it already is one.
+  // Makes a fresh store a site. Fails if it already is one. `deployment`: the deployment id
+  // (a hub makes one at init); 0 for a site that adopts it from its first peer.
   static Status initialize(storage::Store& store, Clock& clock, SiteId siteId,
-                           const std::string& siteName, bool isHub);
+                           const std::string& siteName, bool isHub, uint64_t deployment = 0);
   // Whether the store has been initialised (holds a site).
   static bool isInitialized(const storage::Store& store);
 
@@ -128,6 +129,32 @@ class Engine {
   void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                        const VersionVector& vector, uint64_t sent, uint64_t received);
   std::vector<PeerState> peers() const;
+
+  // --- deployment: sites of different deployments never exchange changes
+  // Checks a peer's deployment id against this node's, adopting it when this node has none
+  // yet (0). Refused with a message naming both when they differ.
+  Status acceptDeployment(uint64_t peerDeployment, const std::string& peerName);
+  // The last position of the local log (0: empty); one cheap read, for polling.
+  uint64_t logEnd() const;
+  // Whether this node's log still holds every change `peer` lacks. False when some were
+  // compacted away (or this node itself came from a snapshot): the peer needs a snapshot.
+  bool logReaches(const VersionVector& peer) const;
+
+  // --- snapshots (bootstrap of a new node, or of one too far behind for its peers' logs)
+  // The records after `afterKey` (empty: from the first), tombstones included, with their
+  // history, up to about `maxBytes`; with this node's vector, clock, settings and deployment.
+  SnapshotChunkMsg snapshotChunk(std::string_view afterKey, size_t maxBytes) const;
+  // Merges a chunk into this store, empty or not, in one write transaction: each record field
+  // by field under the version rule (nothing this node holds is lost), settings likewise,
+  // history entries once. The first chunk's vector is held until the last chunk is in, then
+  // joined into this node's vector, so an interrupted bootstrap claims nothing; it resumes
+  // from Meta::snapshotNextKey.
+  void mergeSnapshotChunk(const SnapshotChunkMsg& chunk);
+
+  // --- log compaction (DESIGN.md section 5)
+  // Removes the oldest log entries that every registered peer (the peers table) holds; the
+  // state they produced stays. Nothing goes while no peer is registered. Returns the count.
+  uint64_t compactLog();
 
   // --- reads
   std::optional<Customer> customer(RecordId id) const;

@@ -49,7 +49,7 @@ class Session {
       throw SyncError("malformed reply from " + endpoint_ + ": " + e.what());
     }
     if (auto* error = std::get_if<ErrorMsg>(&decoded))
-      throw SyncError("peer at " + endpoint_ + " refused: " + error->message);
+      throw SyncError("peer at " + endpoint_ + " refused: " + error->message, error->code);
     if (auto* typed = std::get_if<T>(&decoded)) return std::move(*typed);
     throw SyncError("unexpected reply from " + endpoint_);
   }
@@ -63,19 +63,62 @@ class Session {
 
 }  // namespace
 
-SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const SyncOptions& options) {
-  Session session(endpoint, options.timeout);
+namespace {
+
+// Opens a session: hellos both ways, protocol version and deployment checked (a node without a
+// deployment adopts the peer's).
+HelloMsg openSession(sync::Engine& engine, Session& session, const std::string& endpoint) {
   const auto self = engine.status();
-  auto hello = [&] {
-    return session.request<HelloMsg>(HelloMsg{kProtocolVersion, self.meta.siteId,
-                                              self.meta.siteName, self.meta.isHub,
-                                              engine.status().vector});
-  };
-  HelloMsg peer = hello();
+  HelloMsg hello{kProtocolVersion, self.meta.siteId, self.meta.siteName,
+                 self.meta.isHub,  self.vector,      self.meta.deployment};
+  HelloMsg peer = session.request<HelloMsg>(hello);
   if (peer.protocolVersion != kProtocolVersion)
     throw SyncError("protocol version mismatch: peer '" + peer.siteName + "' speaks " +
-                    std::to_string(peer.protocolVersion) + ", this node speaks " +
-                    std::to_string(kProtocolVersion));
+                        std::to_string(peer.protocolVersion) + ", this node speaks " +
+                        std::to_string(kProtocolVersion),
+                    WireError::kVersionMismatch);
+  if (auto status = engine.acceptDeployment(peer.deployment, peer.siteName); !status.isOk())
+    throw SyncError(status.message() + " (peer at " + endpoint + ")",
+                    WireError::kDeploymentMismatch);
+  return peer;
+}
+
+// Pulls the peer's snapshot chunk by chunk into this store, asking for the next chunk before
+// merging the one in hand, so the peer reads while this node writes.
+BootstrapReport takeSnapshot(sync::Engine& engine, Session& session, const std::string& peerName) {
+  BootstrapReport report;
+  report.peerName = peerName;
+  constexpr uint32_t kChunkBytes = uint32_t(4) << 20;
+  session.send(SnapshotRequestMsg{engine.meta().snapshotNextKey, kChunkBytes});
+  for (;;) {
+    const uint64_t before = session.bytesReceived;
+    auto chunk = session.receive<SnapshotChunkMsg>();
+    report.bytesReceived += session.bytesReceived - before;
+    if (!chunk.complete) session.send(SnapshotRequestMsg{chunk.nextKey, kChunkBytes});
+    try {
+      engine.mergeSnapshotChunk(chunk);
+    } catch (const std::exception& e) {
+      throw SyncError(std::string("snapshot chunk refused: ") + e.what());
+    }
+    report.records += chunk.records.size();
+    ++report.chunks;
+    if (chunk.complete) return report;
+  }
+}
+
+}  // namespace
+
+BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
+                              const SyncOptions& options) {
+  Session session(endpoint, options.timeout);
+  HelloMsg peer = openSession(engine, session, endpoint);
+  return takeSnapshot(engine, session, peer.siteName);
+}
+
+SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const SyncOptions& options) {
+  Session session(endpoint, options.timeout);
+  HelloMsg peer = openSession(engine, session, endpoint);
+  auto hello = [&] { return openSession(engine, session, endpoint); };
   SyncReport report;
   report.peerName = peer.siteName;
   report.peerId = peer.siteId;
@@ -85,7 +128,9 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     // while the peer applies the previous batch.
     constexpr size_t kWindow = 4;
     const VersionVector peerVector = peer.vector;
-    uint64_t position = engine.firstPositionMissingFrom(peerVector);
+    // A peer this node's log cannot serve any more: it will take a snapshot from us (it asks).
+    const bool canPush = engine.logReaches(peerVector);
+    uint64_t position = canPush ? engine.firstPositionMissingFrom(peerVector) : engine.logEnd() + 1;
     std::deque<size_t> inFlight;
     bool readAll = false;
     while (!readAll || !inFlight.empty()) {
@@ -111,7 +156,16 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     }
     uint64_t from = 0;
     for (;;) {  // pull what this node lacks
-      auto reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});
+      PullReplyMsg reply;
+      try {
+        reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});
+      } catch (const SyncError& e) {
+        if (e.refusal() != WireError::kNeedSnapshot || from != 0) throw;
+        // Too far behind for the peer's log: this node's own changes went first (above);
+        // now its register is merged with the peer's snapshot, and the pull starts again.
+        report.received += takeSnapshot(engine, session, peer.siteName).records;
+        continue;
+      }
       if (!reply.batch.changes.empty())
         report.received += engine.applyBatch(reply.batch.changes).applied;
       if (reply.batch.complete) break;
@@ -119,6 +173,11 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     }
     peer = hello();
     report.vector = engine.status().vector;
+    if (!canPush && !(peer.vector == report.vector))
+      throw SyncError("'" + peer.siteName +
+                      "' lacks changes that this node's log no longer holds (compacted): it "
+                      "needs a snapshot, which a streaming link (`sitesync serve --peer`) takes "
+                      "by itself");
     if (peer.vector == report.vector) {
       engine.notePeerSession(peer.siteId, peer.siteName, endpoint, peer.vector, report.sent,
                              report.received);

@@ -260,4 +260,13 @@ struct Meta {
   activeCustomers @8 :UInt64;
   deactivatedCustomers @9 :UInt64;
   tombstones @10 :UInt64;
+  # The deployment this register belongs to: made by `init --hub`, adopted by every other site
+  # from its first peer that has one (0: not yet known). Sites of different deployments refuse
+  # each other.
+  deployment @11 :UInt64;
+  # An unfinished snapshot bootstrap (join): the snapshot's vector and where the next chunk
+  # starts, so that a second `join` resumes; empty once the snapshot is complete.
+  snapshotVector @12 :List(KnownSeq);
+  snapshotNextKey @13 :Data;
+  snapshotPending @14 :Bool;
 }

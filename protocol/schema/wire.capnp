@@ -6,7 +6,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("sitesync::schema");
 
-const protocolVersion :UInt32 = 1;
+const protocolVersion :UInt32 = 2;
 
 struct VectorEntry {
   origin @0 :UInt64;   # site id
@@ -20,9 +20,10 @@ struct Hello {
   siteName @2 :Text;
   isHub @3 :Bool;
   vector @4 :List(VectorEntry);
-  watch @5 :Bool;   # "tell me when your log grows": the server then sends this socket an
-                    # unsolicited hello whenever it has new changes (for about 5 s after each
-                    # watching hello, so a watcher repeats it every second)
+  watch @5 :Bool;       # protocol 1 only (watch notifications); ignored since streaming links
+  deployment @6 :UInt64;  # the sender's deployment id; 0 while it has none yet
+  stream @7 :Bool;      # open a streaming link (docs/protocol.md): both sides push changes
+  credit @8 :UInt32;    # stream: how many change batches the peer may have unacknowledged
 }
 
 struct ChangeBatch {
@@ -48,6 +49,35 @@ struct PullReply {
   nextPosition @1 :UInt64;   # pass back in the next Pull
 }
 
+struct Heartbeat {
+  # Sent on a streaming link that has been quiet for a second; silence for several seconds means
+  # the link is dead. Carries the sender's vector, so a peer that lost a batch sends it again.
+  vector @0 :List(VectorEntry);
+}
+
+struct SnapshotRequest {
+  # "Send me your register from this record on" (bootstrap of a new node, or of one too far
+  # behind for the responder's log).
+  afterKey @0 :Data;     # empty: from the first record; else the previous chunk's nextKey
+  maxBytes @1 :UInt32;   # about how large a chunk the requester wants (capped by the responder)
+}
+
+struct SnapshotHistory {
+  record @0 :Data;       # 16 bytes: the record id (site, counter), big-endian
+  entry @1 :Data;        # one HistoryEntry (register.capnp), packed
+}
+
+struct SnapshotChunk {
+  vector @0 :List(VectorEntry);  # the responder's vector when it read this chunk
+  lastHlc @1 :UInt64;
+  deployment @2 :UInt64;
+  settings @3 :Data;             # Settings (register.capnp), packed; empty: defaults
+  records @4 :List(Data);        # Customer records, packed, in id order, tombstones included
+  history @5 :List(SnapshotHistory);
+  nextKey @6 :Data;              # pass back as afterKey
+  complete @7 :Bool;             # no record after this chunk
+}
+
 struct Error {
   enum Code {
     protocolVersion @0;   # the peers speak different protocol versions
@@ -55,6 +85,9 @@ struct Error {
     cannotApply @2;       # a change that could not be applied (out of order, unknown target)
     notInitialized @3;
     internal @4;
+    deploymentMismatch @5;   # the peers belong to different deployments
+    noSession @6;            # a request on a connection that has not said hello (or timed out)
+    needSnapshot @7;         # the responder's log no longer reaches back to what is lacking
   }
   code @0 :Code;
   message @1 :Text;
@@ -68,5 +101,8 @@ struct Message {
     pull @3 :Pull;
     pullReply @4 :PullReply;
     error @5 :Error;
+    heartbeat @6 :Heartbeat;
+    snapshotRequest @7 :SnapshotRequest;
+    snapshotChunk @8 :SnapshotChunk;
   }
 }

@@ -269,6 +269,19 @@ void encode(const Meta& m, std::string& out) {
   b.setActiveCustomers(m.activeCustomers);
   b.setDeactivatedCustomers(m.deactivatedCustomers);
   b.setTombstones(m.tombstones);
+  b.setDeployment(m.deployment);
+  if (m.snapshotPending) {
+    b.setSnapshotPending(true);
+    auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
+    unsigned i = 0;
+    for (const auto& [origin, seq] : m.snapshotVector.entries()) {
+      list[i].setOrigin(origin);
+      list[i].setSeq(seq);
+      ++i;
+    }
+    b.setSnapshotNextKey(capnp::Data::Reader(
+        reinterpret_cast<const capnp::byte*>(m.snapshotNextKey.data()), m.snapshotNextKey.size()));
+  }
   wire::toBytes(mb, out);
 }
 
@@ -286,6 +299,11 @@ Meta decodeMeta(std::string_view bytes) {
     m.activeCustomers = r.getActiveCustomers();
     m.deactivatedCustomers = r.getDeactivatedCustomers();
     m.tombstones = r.getTombstones();
+    m.deployment = r.getDeployment();
+    m.snapshotPending = r.getSnapshotPending();
+    for (auto e : r.getSnapshotVector()) m.snapshotVector.set(e.getOrigin(), e.getSeq());
+    auto key = r.getSnapshotNextKey();
+    m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;
   });
 }

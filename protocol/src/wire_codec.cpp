@@ -38,6 +38,59 @@ ChangeBatchMsg getBatch(schema::ChangeBatch::Reader r) {
   return m;
 }
 
+capnp::Data::Reader bytes(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(s.data()), s.size());
+}
+std::string fromBytes(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+void putRecordId(std::string& out, RecordId id) {
+  for (uint64_t v : {id.site, id.counter})
+    for (int i = 7; i >= 0; --i) out.push_back(char((v >> (8 * i)) & 0xff));
+}
+RecordId getRecordId(capnp::Data::Reader d) {
+  if (d.size() != 16) throw DecodeError("a snapshot history record id must be 16 bytes");
+  uint64_t v[2] = {0, 0};
+  for (size_t i = 0; i < 16; ++i) v[i / 8] = (v[i / 8] << 8) | d[i];
+  return RecordId{v[0], v[1]};
+}
+
+void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& m) {
+  putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
+  b.setLastHlc(m.lastHlc.packed);
+  b.setDeployment(m.deployment);
+  b.setSettings(bytes(m.settings));
+  auto records = b.initRecords(unsigned(m.records.size()));
+  for (unsigned i = 0; i < m.records.size(); ++i) records.set(i, bytes(m.records[i]));
+  auto history = b.initHistory(unsigned(m.history.size()));
+  std::string id;
+  for (unsigned i = 0; i < m.history.size(); ++i) {
+    id.clear();
+    putRecordId(id, m.history[i].record);
+    history[i].setRecord(bytes(id));
+    history[i].setEntry(bytes(m.history[i].entry));
+  }
+  b.setNextKey(bytes(m.nextKey));
+  b.setComplete(m.complete);
+}
+
+SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
+  SnapshotChunkMsg m;
+  m.vector = getVector(r.getVector());
+  m.lastHlc = Hlc{r.getLastHlc()};
+  m.deployment = r.getDeployment();
+  m.settings = fromBytes(r.getSettings());
+  m.records.reserve(r.getRecords().size());
+  for (auto d : r.getRecords()) m.records.push_back(fromBytes(d));
+  m.history.reserve(r.getHistory().size());
+  for (auto h : r.getHistory())
+    m.history.push_back(SnapshotHistoryItem{getRecordId(h.getRecord()), fromBytes(h.getEntry())});
+  m.nextKey = fromBytes(r.getNextKey());
+  m.complete = r.getComplete();
+  return m;
+}
+
 }  // namespace
 
 void encode(const WireMessage& message, std::string& out) {
@@ -52,7 +105,9 @@ void encode(const WireMessage& message, std::string& out) {
           b.setSiteId(m.siteId);
           b.setSiteName(capnp::Text::Reader(m.siteName.data(), m.siteName.size()));
           b.setIsHub(m.isHub);
-          b.setWatch(m.watch);
+          b.setDeployment(m.deployment);
+          b.setStream(m.stream);
+          b.setCredit(m.credit);
           putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
         } else if constexpr (std::is_same_v<T, ChangeBatchMsg>) {
           putBatch(root.initChanges(), m);
@@ -66,6 +121,14 @@ void encode(const WireMessage& message, std::string& out) {
           auto b = root.initPullReply();
           putBatch(b.initBatch(), m.batch);
           b.setNextPosition(m.nextPosition);
+        } else if constexpr (std::is_same_v<T, HeartbeatMsg>) {
+          putVector(root.initHeartbeat().initVector(unsigned(m.vector.entries().size())), m.vector);
+        } else if constexpr (std::is_same_v<T, SnapshotRequestMsg>) {
+          auto b = root.initSnapshotRequest();
+          b.setAfterKey(bytes(m.afterKey));
+          b.setMaxBytes(m.maxBytes);
+        } else if constexpr (std::is_same_v<T, SnapshotChunkMsg>) {
+          putSnapshotChunk(root.initSnapshotChunk(), m);
         } else {
           auto b = root.initError();
           b.setCode(static_cast<schema::Error::Code>(m.code));
@@ -81,9 +144,16 @@ WireMessage decodeWireMessage(std::string_view bytes) {
     switch (r.which()) {
       case schema::Message::HELLO: {
         auto h = r.getHello();
-        return HelloMsg{h.getProtocolVersion(),      h.getSiteId(),
-                        wire::text(h.getSiteName()), h.getIsHub(),
-                        getVector(h.getVector()),    h.getWatch()};
+        HelloMsg hello;
+        hello.protocolVersion = h.getProtocolVersion();
+        hello.siteId = h.getSiteId();
+        hello.siteName = wire::text(h.getSiteName());
+        hello.isHub = h.getIsHub();
+        hello.vector = getVector(h.getVector());
+        hello.deployment = h.getDeployment();
+        hello.stream = h.getStream();
+        hello.credit = h.getCredit();
+        return hello;
       }
       case schema::Message::CHANGES:
         return getBatch(r.getChanges());
@@ -96,10 +166,17 @@ WireMessage decodeWireMessage(std::string_view bytes) {
                             r.getPullReply().getNextPosition()};
       case schema::Message::ERROR: {
         auto code = static_cast<uint16_t>(r.getError().getCode());
-        if (code > static_cast<uint16_t>(WireError::kInternal))
+        if (code > static_cast<uint16_t>(WireError::kNeedSnapshot))
           throw DecodeError("unknown error code " + std::to_string(code));
         return ErrorMsg{static_cast<WireError>(code), wire::text(r.getError().getMessage())};
       }
+      case schema::Message::HEARTBEAT:
+        return HeartbeatMsg{getVector(r.getHeartbeat().getVector())};
+      case schema::Message::SNAPSHOT_REQUEST:
+        return SnapshotRequestMsg{fromBytes(r.getSnapshotRequest().getAfterKey()),
+                                  r.getSnapshotRequest().getMaxBytes()};
+      case schema::Message::SNAPSHOT_CHUNK:
+        return getSnapshotChunk(r.getSnapshotChunk());
     }
     throw DecodeError("unknown message type");
   });

@@ -84,6 +84,12 @@ class Cursor {
     check(rc, "mdb_cursor_get");
     check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
   }
+  // Deletes the current item and moves to the one after it; false past the end. (After a
+  // delete LMDB leaves the cursor on the following item, and MDB_NEXT then does not skip it.)
+  bool eraseCurrent() {
+    check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
+    return move(MDB_val{0, nullptr}, MDB_NEXT);
+  }
   std::string_view key() const { return view(key_); }
   std::string_view value() const { return view(value_); }
 

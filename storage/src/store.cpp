@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <tuple>
 
 #include "storage/src/lmdb.h"
 #include "storage/store.h"
@@ -307,6 +308,16 @@ void Store::forEachRecordBytes(
   for (bool ok = cursor.first(); ok; ok = cursor.next()) fn(cursor.key(), cursor.value());
 }
 
+void Store::forEachRecordBytesAfter(
+    const ReadTxn& txn, std::string_view afterKey,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  bool ok = afterKey.empty() ? cursor.first() : cursor.seek(afterKey);
+  if (ok && !afterKey.empty() && cursor.key() == afterKey) ok = cursor.next();
+  for (; ok; ok = cursor.next())
+    if (!fn(cursor.key(), cursor.value())) break;
+}
+
 namespace {
 
 // Ids of index entries whose term equals `term` (exact) or starts with it (prefix).
@@ -443,13 +454,56 @@ void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
 
 std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const {
   std::vector<HistoryEntry> out;
+  for (const auto& bytes : historyBytes(txn, id)) out.push_back(decodeHistoryEntry(bytes));
+  // Entries from a snapshot are keyed by change, local ones by log position: order by time.
+  std::stable_sort(out.begin(), out.end(), [](const HistoryEntry& a, const HistoryEntry& b) {
+    return std::tie(a.at, a.site, a.seq) < std::tie(b.at, b.site, b.seq);
+  });
+  return out;
+}
+
+std::vector<std::string> Store::historyBytes(const ReadTxn& txn, RecordId id) const {
+  std::vector<std::string> out;
   std::string prefix = lmdb::idKey(id);
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
   for (bool ok = cursor.seek(prefix); ok; ok = cursor.next()) {
     if (cursor.key().substr(0, 16) != prefix) break;
-    out.push_back(decodeHistoryEntry(cursor.value()));
+    out.emplace_back(cursor.value());
   }
   return out;
+}
+
+void Store::putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& entry,
+                               std::string_view encoded) {
+  // id, then position 0 (before every local entry), then the change: unique per change.
+  std::string key = lmdb::idKey(id);
+  lmdb::appendU64(key, 0);
+  lmdb::appendU64(key, entry.site);
+  lmdb::appendU64(key, entry.seq);
+  lmdb::put(txn.raw(), impl_->dbi[kHistory], key, encoded);
+}
+
+// --- compaction --------------------------------------------------------------------------------
+
+uint64_t Store::firstLogPosition(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  return cursor.first() ? lmdb::readU64(cursor.key()) : 0;
+}
+
+uint64_t Store::compactLogBefore(WriteTxn& txn, uint64_t position) {
+  uint64_t removed = 0;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  std::string idKey;
+  for (bool ok = cursor.first(); ok && lmdb::readU64(cursor.key()) < position;) {
+    const ChangeId id = decodeChangeId(cursor.value());
+    idKey.clear();
+    lmdb::appendU64(idKey, id.origin);
+    lmdb::appendU64(idKey, id.seq);
+    lmdb::del(txn.raw(), impl_->dbi[kChangeIndex], idKey);
+    ok = cursor.eraseCurrent();
+    ++removed;
+  }
+  return removed;
 }
 
 // --- peers -------------------------------------------------------------------------------------

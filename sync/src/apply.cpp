@@ -11,17 +11,6 @@ namespace sitesync::sync {
 using storage::ReadTxn;
 using storage::WriteTxn;
 
-namespace {
-// Adds `delta` to the meta counter of the record's state (nothing for no record).
-void countState(Meta& meta, const Customer* c, int delta) {
-  if (!c) return;
-  uint64_t& counter = !c->isLive()                                       ? meta.tombstones
-                      : c->value(CustomerField::status) == "deactivated" ? meta.deactivatedCustomers
-                                                                         : meta.activeCustomers;
-  counter += uint64_t(int64_t(delta));
-}
-}  // namespace
-
 bool Engine::apply(WriteTxn& txn, const Change& change) {
   Batch batch(store_, txn);
   if (batch.vector.contains(change.id)) return false;

@@ -40,6 +40,15 @@ struct Engine::Batch {
   }
 };
 
+// Adds `delta` to the meta counter of the record's state (nothing for no record).
+inline void countState(Meta& meta, const Customer* c, int delta) {
+  if (!c) return;
+  uint64_t& counter = !c->isLive()                                       ? meta.tombstones
+                      : c->value(CustomerField::status) == "deactivated" ? meta.deactivatedCustomers
+                                                                         : meta.activeCustomers;
+  counter += uint64_t(int64_t(delta));
+}
+
 // The register a write targets (custom fields by name); throws ApplyError on an unknown field.
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key);
 

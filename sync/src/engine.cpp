@@ -20,7 +20,7 @@ Status validateSiteName(const std::string& name) {
 }
 
 Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::string& siteName,
-                          bool isHub) {
+                          bool isHub, uint64_t deployment) {
   if (siteId == 0) return Status(StatusCode::kInvalidArgument, "site id must not be 0");
   if (auto status = validateSiteName(siteName); !status.isOk()) return status;
   return store.write([&](WriteTxn& txn) -> Status {
@@ -31,6 +31,7 @@ Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::
     meta.siteId = siteId;
     meta.siteName = siteName;
     meta.isHub = isHub;
+    meta.deployment = deployment;
     meta.createdAtMillis = clock.nowMillis();
     meta.lastHlc = hlcTick(Hlc{}, meta.createdAtMillis);
     store.putMeta(txn, meta);

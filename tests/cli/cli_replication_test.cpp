@@ -104,9 +104,32 @@ BOOST_FIXTURE_TEST_CASE(join_makes_a_new_site_holding_the_hubs_register, Cli) {
   ServeProcess serving(hub);
   json joined =
       runJson("join", "--data", data, "--site", "Laptop", "--hub", serving.endpoint(), "--json");
-  BOOST_TEST(joined["received"] == 1);
+  BOOST_TEST(joined["snapshot_records"] == 1);
+  BOOST_TEST(joined["received"] == 0);  // the hub had nothing newer than its snapshot
   BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
-  BOOST_TEST(runJson("status", "--data", data, "--json")["site"] == "Laptop");
+  json status = runJson("status", "--data", data, "--json");
+  BOOST_TEST(status["site"] == "Laptop");
+  BOOST_TEST(status["deployment"] == runJson("status", "--data", hub, "--json")["deployment"]);
+  BOOST_TEST(status["snapshot_pending"] == false);
+  // The joined site has the customer's history, though its log never held the change.
+  json history = runJson("customer", "history", "--data", data, "#1000", "--json");
+  BOOST_TEST(history.size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(sites_of_two_deployments_refuse_each_other_in_one_line, Cli) {
+  const std::string hub = (root / "hub").string(), other = (root / "other-hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "Other HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", other, "--name", "Stranger").status == 0);
+  const std::string before = run("digest", "--data", hub).out;
+  ServeProcess serving(hub);
+  expectError(run("sync", "--data", other, "--peer", serving.endpoint(), "--timeout", "5"), 1,
+              {"deployment"});
+  BOOST_TEST(run("digest", "--data", hub).out == before);  // nothing of it written
+  init();  // a fresh branch still syncs with the hub, and adopts its deployment
+  BOOST_TEST(run("sync", "--data", data, "--peer", serving.endpoint()).status == 0);
+  BOOST_TEST(runJson("status", "--data", data, "--json")["deployment"] ==
+             runJson("status", "--data", hub, "--json")["deployment"]);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_failed_join_leaves_nothing_behind, Cli) {

@@ -5,55 +5,16 @@
 #include <zmq.hpp>
 
 #include "node/node.h"
-#include "tests/unit/test_support.h"
+#include "tests/unit/replication_fixture.h"
 
 using namespace sitesync;
-using sitesync::testing::TempDir;
-using sitesync::testing::TestClock;
 
 namespace {
-
-struct Node {
-  TempDir dir;
-  std::unique_ptr<storage::Store> store =
-      storage::Store::open(dir.path(), storage::Options{.durable = false});
-  TestClock clock;
-  sync::Engine engine{*store, clock};
-
-  Node(SiteId id, const std::string& name) {
-    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, id, name, false).isOk());
-  }
-  RecordId add(const std::string& name) {
-    auto r = engine.create({sync::Edit{uint16_t(CustomerField::name), {}, name}}, "tester");
-    BOOST_REQUIRE(r.isOk());
-    return r->id;
-  }
-};
-
-// A node serving on an ephemeral loopback port from its own thread for the test's duration.
-class Serving {
- public:
-  explicit Serving(Node& node)
-      : server_(node.engine, "tcp://127.0.0.1:*"), thread_([this] { server_.run(stop_); }) {}
-  ~Serving() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::string endpoint() const { return server_.endpoint(); }
-
- private:
-  std::atomic<bool> stop_{false};
-  node::Server server_;
-  std::thread thread_;
-};
-
+using Node = sitesync::testing::Site;
+using sitesync::testing::Serving;
 node::SyncOptions quick() {
-  node::SyncOptions o;
-  o.timeout = std::chrono::milliseconds(5000);
-  o.batchChanges = 7;  // several batches even for small tests
-  return o;
+  return sitesync::testing::quickSession();
 }
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(replication)
@@ -122,6 +83,12 @@ BOOST_AUTO_TEST_CASE(garbage_and_wrong_versions_get_typed_errors_and_the_server_
   other.add("Two");
   auto changes = other.engine.changesMissingFrom(VersionVector{}, 1, 10, 1 << 20).changes;
   encode(WireMessage{ChangeBatchMsg{{changes[1]}, true}}, forged);
+  auto noSession = ask(forged);  // before any hello on this connection
+  BOOST_TEST_REQUIRE(std::holds_alternative<ErrorMsg>(noSession));
+  BOOST_TEST(int(std::get<ErrorMsg>(noSession).code) == int(WireError::kNoSession));
+  std::string hello;
+  encode(WireMessage{HelloMsg{kProtocolVersion, 0xc3, "other", false, {}}}, hello);
+  BOOST_TEST_REQUIRE(std::holds_alternative<HelloMsg>(ask(hello)));
   auto cannot = ask(forged);
   BOOST_TEST_REQUIRE(std::holds_alternative<ErrorMsg>(cannot));
   BOOST_TEST(int(std::get<ErrorMsg>(cannot).code) == int(WireError::kCannotApply));

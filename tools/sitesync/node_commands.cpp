@@ -35,6 +35,7 @@ struct NodeArgs {
   std::vector<std::string> peers;
   std::string peer;
   double timeoutSeconds = 30;
+  double compactMinutes = 60;
   bool json = false;
 };
 
@@ -46,60 +47,21 @@ nlohmann::json vectorJson(const VersionVector& v) {
 
 void serveCommand(const NodeArgs& a) {
   auto site = openSite(a.data);
+  if (a.compactMinutes < 0) throw UsageError("--compact-every must not be negative");
+  node::ServeOptions options;
+  options.peers = a.peers;
+  options.compactEvery = std::chrono::milliseconds(int64_t(a.compactMinutes * 60000));
   std::unique_ptr<node::Server> listening;
   try {
-    listening = std::make_unique<node::Server>(*site->engine, a.listen, logLine);
+    listening = std::make_unique<node::Server>(*site->engine, a.listen, logLine, options);
   } catch (const zmq::error_t& e) {
     throw UsageError("cannot listen on '" + a.listen + "': " + e.what());
   }
-  node::Server& server = *listening;
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
-  std::cout << "serving '" << site->engine->meta().siteName << "' on " << server.endpoint()
+  std::cout << "serving '" << site->engine->meta().siteName << "' on " << listening->endpoint()
             << std::endl;
-  // Outgoing sessions run beside the server loop, so two nodes that peer with each other never
-  // wait on each other's answers.
-  // With every peer: a session at least every second, at once when this node's log grows (a
-  // local write, from this or another process, or changes received, which are relayed), and at
-  // once when a peer's watch says it holds changes this node lacks.
-  auto logEnd = [&] { return site->engine->status().logEntries; };
-  auto session = [&](const std::string& peer) {
-    try {
-      auto r = node::syncWith(*site->engine, peer);
-      if (r.sent + r.received > 0)
-        logLine("synced with '" + r.peerName + "' at " + peer + ": sent " + std::to_string(r.sent) +
-                ", received " + std::to_string(r.received));
-    } catch (const std::exception& e) {
-      logLine("sync with " + peer + " failed: " + e.what());
-    }
-  };
-  std::thread peering([&] {
-    if (a.peers.empty()) return;
-    node::PeerWatch watch(*site->engine, a.peers);
-    uint64_t seen = UINT64_MAX;
-    auto lastRound = std::chrono::steady_clock::time_point{};
-    while (!stopRequested) {
-      auto news = watch.wait(std::chrono::milliseconds(20));
-      const uint64_t end = logEnd();
-      const bool all =
-          end != seen || std::chrono::steady_clock::now() - lastRound > std::chrono::seconds(1);
-      seen = end;  // before the sessions: what they bring in is relayed on the next pass
-      if (all) {
-        lastRound = std::chrono::steady_clock::now();
-        for (const auto& peer : a.peers) session(peer);
-      } else {
-        for (size_t i : news) session(a.peers[i]);
-      }
-    }
-  });
-  try {
-    server.run(stopRequested);
-  } catch (...) {
-    stopRequested = true;
-    peering.join();
-    throw;
-  }
-  peering.join();
+  listening->run(stopRequested);
   logLine("stopped");
 }
 
@@ -128,51 +90,74 @@ void syncCommand(const NodeArgs& a) {
             << r.sent << ", received " << r.received << " changes\n";
 }
 
-// A new node (a new laptop) joins from the hub: a fresh site that takes the hub's whole register
-// in one session. (The snapshot bootstrap of the replication issue will replace the log replay.)
+// A new node (a new laptop) joins from the hub: a fresh site takes the hub's snapshot (chunk by
+// chunk, resumable), then the changes made since in one session.
 void joinCommand(const NodeArgs& a) {
   namespace fs = std::filesystem;
   check(sync::validateSiteName(a.site));
   if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
   std::error_code ec;
-  if (fs::exists(fs::path(a.data) / "data.mdb", ec))
-    throw Failure("'" + a.data + "' already holds a store; join needs an empty directory");
-  const bool created = !fs::exists(a.data, ec);
+  const bool hadStore = fs::exists(fs::path(a.data) / "data.mdb", ec);
+  const bool createdDir = !fs::exists(a.data, ec);
   fs::create_directories(a.data, ec);
   if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
+  auto store = storage::Store::open(a.data);
+  sync::SystemClock clock;
+  if (hadStore && sync::Engine::isInitialized(*store)) {
+    // Only an interrupted join of the same site resumes; anything else is refused.
+    sync::Engine existing(*store, clock);
+    const Meta meta = existing.meta();
+    if (!meta.snapshotPending || meta.siteName != a.site)
+      throw Failure("'" + a.data + "' already holds site '" + meta.siteName +
+                    "'; join needs an empty directory");
+  } else {
+    check(sync::Engine::initialize(*store, clock, newSiteId(), a.site, false));
+  }
+  sync::Engine engine(*store, clock);
+  const bool resuming = engine.meta().snapshotPending;
+  node::SyncOptions options;
+  options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
+  node::BootstrapReport snapshot;
   node::SyncReport r;
-  {
-    auto store = storage::Store::open(a.data);
-    sync::SystemClock clock;
-    const SiteId id = newSiteId();
-    check(sync::Engine::initialize(*store, clock, id, a.site, false));
-    sync::Engine engine(*store, clock);
-    node::SyncOptions options;
-    options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
-    std::string failure;
-    try {
-      r = node::syncWith(engine, a.hub, options);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (!failure.empty()) {  // a failed join leaves nothing behind
-      store.reset();
+  try {
+    snapshot = node::bootstrapFrom(engine, a.hub, options);
+  } catch (const std::exception& e) {
+    const auto status = engine.status();
+    if (status.meta.snapshotPending &&
+        status.customers + status.deactivated + status.tombstones > 0)
+      throw Failure("join interrupted: " + std::string(e.what()) +
+                    "; run the same command again to resume");
+    store.reset();  // nothing worth keeping: leave nothing behind
+    if (!hadStore) {
       fs::remove(fs::path(a.data) / "data.mdb", ec);
       fs::remove(fs::path(a.data) / "lock.mdb", ec);
-      if (created) fs::remove(a.data, ec);
-      throw Failure("join failed, nothing kept: " + failure);
+      if (createdDir) fs::remove(a.data, ec);
     }
-    if (a.json) {
-      printJson({{"site", a.site},
-                 {"site_id", siteIdToHex(id)},
-                 {"hub", r.peerName},
-                 {"received", r.received},
-                 {"vector", vectorJson(r.vector)}});
-      return;
-    }
-    std::cout << "joined '" << r.peerName << "' as '" << a.site << "' (" << siteIdToHex(id)
-              << "): received " << r.received << " changes\n";
+    throw Failure("join failed, nothing kept: " + std::string(e.what()));
   }
+  try {
+    r = node::syncWith(engine, a.hub, options);
+  } catch (const std::exception& e) {
+    throw Failure("joined from the hub's snapshot, but the catch-up session failed: " +
+                  std::string(e.what()) + "; run `sitesync sync --data " + a.data + " --peer " +
+                  a.hub + "`");
+  }
+  const Meta meta = engine.meta();
+  if (a.json) {
+    printJson({{"site", a.site},
+               {"site_id", siteIdToHex(meta.siteId)},
+               {"hub", r.peerName},
+               {"deployment", siteIdToHex(meta.deployment)},
+               {"resumed", resuming},
+               {"snapshot_records", snapshot.records},
+               {"snapshot_chunks", snapshot.chunks},
+               {"received", r.received},
+               {"vector", vectorJson(r.vector)}});
+    return;
+  }
+  std::cout << "joined '" << r.peerName << "' as '" << a.site << "' (" << siteIdToHex(meta.siteId)
+            << "): " << (resuming ? "resumed snapshot, " : "") << snapshot.records << " records in "
+            << snapshot.chunks << " snapshot chunks, then " << r.received << " changes\n";
 }
 
 }  // namespace
@@ -182,7 +167,10 @@ void addNodeCommands(CLI::App& app) {
   auto* serve = app.add_subcommand("serve", "run this site's node until SIGINT or SIGTERM");
   serve->add_option("--data", a->data, "data directory")->required();
   serve->add_option("--listen", a->listen, "ZeroMQ endpoint, e.g. tcp://0.0.0.0:7400")->required();
-  serve->add_option("--peer", a->peers, "endpoint of a peer to sync with (repeatable)");
+  serve->add_option("--peer", a->peers,
+                    "endpoint of a peer to keep a streaming link to (repeatable)");
+  serve->add_option("--compact-every", a->compactMinutes,
+                    "minutes between log compactions (entries every known peer holds; 0: never)");
   serve->callback([a] { serveCommand(*a); });
 
   auto* join = app.add_subcommand("join", "make DIR a new site holding the hub's register");

@@ -75,7 +75,7 @@ void initCommand(const SiteArgs& a) {
   const SiteId id = newSiteId();
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
-  check(sync::Engine::initialize(*store, clock, id, a.site, a.hub));
+  check(sync::Engine::initialize(*store, clock, id, a.site, a.hub, a.hub ? newSiteId() : 0));
   if (a.json)
     printJson({{"site", a.site}, {"site_id", siteIdToHex(id)}, {"hub", a.hub}, {"data", a.data}});
   else
@@ -138,25 +138,35 @@ void statusCommand(const SiteArgs& a) {
   auto stats = site->store->stats();
   nlohmann::json vector = nlohmann::json::object();
   for (const auto& [origin, seq] : s.vector.entries()) vector[siteIdToHex(origin)] = seq;
-  nlohmann::json j = {{"site", s.meta.siteName},
-                      {"site_id", siteIdToHex(s.meta.siteId)},
-                      {"hub", s.meta.isHub},
-                      {"customers", s.customers},
-                      {"deactivated", s.deactivated},
-                      {"tombstones", s.tombstones},
-                      {"log_entries", s.logEntries},
-                      {"last_seq", s.meta.lastSeq},
-                      {"hlc", s.meta.lastHlc.toIso8601()},
-                      {"vector", vector},
-                      {"peers", peersJson(*site, s.vector)},
-                      {"file_bytes", stats.fileBytes},
-                      {"map_bytes", stats.mapBytes}};
+  nlohmann::json j = {
+      {"site", s.meta.siteName},
+      {"site_id", siteIdToHex(s.meta.siteId)},
+      {"hub", s.meta.isHub},
+      {"deployment", s.meta.deployment ? nlohmann::json(siteIdToHex(s.meta.deployment))
+                                       : nlohmann::json(nullptr)},
+      {"snapshot_pending", s.meta.snapshotPending},
+      {"customers", s.customers},
+      {"deactivated", s.deactivated},
+      {"tombstones", s.tombstones},
+      {"log_entries", s.logEntries},
+      {"last_seq", s.meta.lastSeq},
+      {"hlc", s.meta.lastHlc.toIso8601()},
+      {"vector", vector},
+      {"peers", peersJson(*site, s.vector)},
+      {"file_bytes", stats.fileBytes},
+      {"map_bytes", stats.mapBytes}};
   if (a.json) {
     printJson(j);
     return;
   }
   std::cout << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
             << siteIdToHex(s.meta.siteId) << ")\n"
+            << "deployment: "
+            << (s.meta.deployment ? siteIdToHex(s.meta.deployment)
+                                  : "none yet (adopted at first sync)")
+            << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again"
+                                       : "")
+            << "\n"
             << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
             << s.tombstones << " tombstones\n"
             << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"

@@ -1,0 +1,205 @@
+// Snapshots, deployment identity and log compaction: the parts of replication that move state
+// rather than changes.
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+namespace {
+
+// The join of two states of one record under the version rule: each register keeps the write
+// with the larger version, the lifecycle likewise. Applying a change to either side and then
+// joining gives what joining and then applying gives, so a snapshot read at any moment merges
+// into any store without losing what that store holds.
+Customer joinRecords(const Customer& mine, const Customer& theirs) {
+  Customer out = mine;
+  for (size_t i = 0; i < kCustomerFieldCount; ++i)
+    if (theirs.fields[i].version > out.fields[i].version) out.fields[i] = theirs.fields[i];
+  for (const auto& [name, value] : theirs.customFields) {
+    auto& slot = out.customFields[name];
+    if (value.version > slot.version) slot = value;
+  }
+  if (theirs.lifecycleVersion > out.lifecycleVersion) {
+    out.lifecycle = theirs.lifecycle;
+    out.mergedInto = theirs.mergedInto;
+    out.lifecycleVersion = theirs.lifecycleVersion;
+  }
+  if (out.created.isNull()) out.created = theirs.created;
+  return out;
+}
+
+// A records-table key: the id's site and counter, big-endian (storage's key order).
+RecordId recordIdFromKey(std::string_view key) {
+  if (key.size() != 16) throw ApplyError("a record key is not 16 bytes");
+  uint64_t v[2] = {0, 0};
+  for (size_t i = 0; i < 16; ++i) v[i / 8] = (v[i / 8] << 8) | static_cast<unsigned char>(key[i]);
+  return RecordId{v[0], v[1]};
+}
+
+}  // namespace
+
+Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peerName) {
+  if (peerDeployment == 0) return Status::ok();
+  const uint64_t mine = meta().deployment;
+  if (mine == peerDeployment) return Status::ok();
+  if (mine != 0)
+    return Status(StatusCode::kFailedPrecondition,
+                  "peer '" + peerName + "' belongs to deployment " + siteIdToHex(peerDeployment) +
+                      ", this node to deployment " + siteIdToHex(mine) +
+                      ": they never exchange changes");
+  store_.write([&](WriteTxn& txn) {
+    auto m = store_.meta(txn);
+    if (m && m->deployment == 0) {
+      m->deployment = peerDeployment;
+      store_.putMeta(txn, *m);
+    }
+  });
+  return Status::ok();
+}
+
+uint64_t Engine::logEnd() const {
+  auto txn = store_.read();
+  return store_.lastLogPosition(txn);
+}
+
+bool Engine::logReaches(const VersionVector& peer) const {
+  auto txn = store_.read();
+  const VersionVector mine = store_.vector(txn);
+  for (const auto& [origin, held] : mine.entries()) {
+    const uint64_t peerHeld = peer.get(origin);
+    if (held > peerHeld && !store_.logPosition(txn, ChangeId{origin, peerHeld + 1})) return false;
+  }
+  return true;
+}
+
+SnapshotChunkMsg Engine::snapshotChunk(std::string_view afterKey, size_t maxBytes) const {
+  SnapshotChunkMsg chunk;
+  auto txn = store_.read();
+  auto m = store_.meta(txn);
+  if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
+  chunk.vector = store_.vector(txn);
+  chunk.lastHlc = m->lastHlc;
+  chunk.deployment = m->deployment;
+  chunk.settings = store_.settingsBytes(txn).value_or(std::string());
+  chunk.nextKey = std::string(afterKey);
+  chunk.complete = true;
+  size_t bytes = 0;
+  store_.forEachRecordBytesAfter(txn, afterKey, [&](std::string_view key, std::string_view value) {
+    if (!chunk.records.empty() && bytes >= maxBytes) {
+      chunk.complete = false;
+      return false;
+    }
+    chunk.records.emplace_back(value);
+    bytes += value.size() + key.size();
+    const RecordId id = recordIdFromKey(key);
+    for (auto& entry : store_.historyBytes(txn, id)) {
+      bytes += entry.size() + 16;
+      chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
+    }
+    chunk.nextKey = std::string(key);
+    return true;
+  });
+  return chunk;
+}
+
+void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
+  // Decode everything first: a malformed chunk is refused before any write.
+  std::vector<Customer> records;
+  records.reserve(chunk.records.size());
+  for (const auto& bytes : chunk.records) records.push_back(decodeCustomer(bytes));
+  std::vector<HistoryEntry> history;
+  history.reserve(chunk.history.size());
+  for (const auto& item : chunk.history) history.push_back(decodeHistoryEntry(item.entry));
+  std::optional<Settings> settings;
+  if (!chunk.settings.empty()) settings = decodeSettings(chunk.settings);
+  for (size_t i = 1; i < records.size(); ++i)
+    if (!(records[i - 1].id < records[i].id))
+      throw ApplyError("snapshot records are not in id order");
+
+  store_.write([&](WriteTxn& txn) {
+    Batch batch(store_, txn);
+    Meta& meta = batch.meta;
+    if (chunk.deployment != 0) {
+      if (meta.deployment != 0 && meta.deployment != chunk.deployment)
+        throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
+                         ", this node to " + siteIdToHex(meta.deployment));
+      meta.deployment = chunk.deployment;
+    }
+    if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds
+      meta.snapshotPending = true;
+      meta.snapshotVector = chunk.vector;
+    }
+    meta.lastHlc = std::max(meta.lastHlc, chunk.lastHlc);
+    if (settings) {
+      for (size_t i = 0; i < kSettingsFieldCount; ++i)
+        if (settings->fields[i].version > batch.settings.fields[i].version) {
+          batch.settings.fields[i] = settings->fields[i];
+          batch.settingsDirty = true;
+        }
+    }
+    // Which records this node held before (their history may already hold some entries).
+    std::set<RecordId> held;
+    for (const Customer& theirs : records) {
+      std::optional<Customer> before = store_.customer(txn, theirs.id);
+      if (before) held.insert(theirs.id);
+      Customer after = before ? joinRecords(*before, theirs) : theirs;
+      if (before && after == *before) continue;
+      countState(meta, before ? &*before : nullptr, -1);
+      countState(meta, &after, +1);
+      store_.putCustomer(txn, before ? &*before : nullptr, after);
+    }
+    std::set<std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>> seen;  // record, site, seq
+    RecordId loaded{};
+    for (size_t i = 0; i < history.size(); ++i) {
+      const RecordId id = chunk.history[i].record;
+      if (held.count(id) && !(loaded == id)) {  // entries this node already has, once per record
+        loaded = id;
+        for (const auto& e : store_.history(txn, id))
+          seen.insert({id.site, id.counter, e.site, e.seq});
+      }
+      if (held.count(id) && seen.count({id.site, id.counter, history[i].site, history[i].seq}))
+        continue;
+      store_.putSnapshotHistory(txn, id, history[i], chunk.history[i].entry);
+    }
+    meta.snapshotNextKey = chunk.nextKey;
+    if (chunk.complete) {
+      for (const auto& [origin, seq] : meta.snapshotVector.entries())
+        if (seq > batch.vector.get(origin)) {
+          batch.vector.set(origin, seq);
+          batch.vectorDirty.push_back(origin);
+        }
+      meta.lastSeq = std::max(meta.lastSeq, batch.vector.get(meta.siteId));
+      meta.snapshotPending = false;
+      meta.snapshotVector.clear();
+      meta.snapshotNextKey.clear();
+    }
+    batch.flush(store_, txn);
+  });
+}
+
+uint64_t Engine::compactLog() {
+  return store_.write([&](WriteTxn& txn) -> uint64_t {
+    auto peers = store_.peers(txn);
+    if (peers.empty()) return 0;
+    // The longest prefix of the log that every registered peer holds.
+    uint64_t until = 0;
+    store_.forEachLogBytes(txn, 1, [&](uint64_t position, std::string_view encoded) {
+      const ChangeId id = decodeChangeId(encoded);
+      for (const auto& peer : peers)
+        if (!peer.vector.contains(id)) return false;
+      until = position + 1;
+      return true;
+    });
+    return until ? store_.compactLogBefore(txn, until) : 0;
+  });
+}
+
+}  // namespace sitesync::sync
