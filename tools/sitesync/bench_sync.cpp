@@ -1,5 +1,13 @@
 // `sitesync bench sync`: replication figures over tcp://127.0.0.1 with real LMDB stores, each
 // beside the raw LMDB cost of the same data measured in the same run.
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -17,6 +25,7 @@ struct SyncBenchArgs {
   std::string data;
   uint64_t customers = 1000000;
   size_t edits = 1000;
+  size_t liveEdits = 1000;
   size_t fanInBranches = 0;  // 0: skip the fan-in case
   uint64_t fanInChanges = 20000;
   bool json = false;
@@ -34,6 +43,111 @@ struct BenchNode {
     engine = std::make_unique<sync::Engine>(*store, clock);
   }
 };
+
+// The hub as its own process (`sitesync serve` on its data directory), so that its memory is
+// measured alone: RssAnon of that process, sampled every 20 ms.
+class HubProcess {
+ public:
+  explicit HubProcess(const std::string& data) {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) throw Failure("bench: pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    std::vector<std::string> args = {self, "serve",    "--data",
+                                     data, "--listen", "tcp://127.0.0.1:*"};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, self.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    if (rc != 0) throw Failure("bench: cannot start the hub process");
+    std::string line;  // "serving 'hub' on tcp://127.0.0.1:PORT"
+    while (line.find('\n') == std::string::npos) {
+      pollfd fd{out[0], POLLIN, 0};
+      char buf[256];
+      ssize_t n = poll(&fd, 1, 10000) > 0 ? read(out[0], buf, sizeof buf) : 0;
+      if (n <= 0) {
+        close(out[0]);
+        throw Failure("bench: the hub process did not start serving");
+      }
+      line.append(buf, size_t(n));
+    }
+    close(out[0]);
+    endpoint_ = line.substr(line.find(" on ") + 4);
+    endpoint_.erase(endpoint_.find('\n'));
+    rss_ = std::make_unique<RssSampler>("/proc/" + std::to_string(pid_) + "/status");
+  }
+  ~HubProcess() {
+    rss_.reset();
+    kill(pid_, SIGTERM);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  double peakRssAnonMb() const { return rss_->peakMb(); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string endpoint_;
+  std::unique_ptr<RssSampler> rss_;
+};
+
+// Live: branches A and B keep streaming links to a hub (three running nodes, durable stores);
+// each edit at A is timed from the call that writes it until B shows the new value.
+Percentiles liveLatency(const std::filesystem::path& root, size_t edits, double& maxUs) {
+  BenchNode a(root / "live-a", 0x11a0000000000001ULL, "branch A", false);
+  BenchNode b(root / "live-b", 0x11b0000000000001ULL, "branch B", false);
+  BenchNode hub(root / "live-hub", 0x114b000000000001ULL, "hub", true);
+  std::vector<RecordId> ids;
+  Generator gen(7);
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(take(a.engine->create(gen.customer(uint64_t(i)), "bench")).id);
+  std::atomic<bool> stop{false};
+  node::Server hubNode(*hub.engine, "tcp://127.0.0.1:*");
+  node::ServeOptions toHub;
+  toHub.peers = {hubNode.endpoint()};
+  node::Server nodeA(*a.engine, "tcp://127.0.0.1:*", {}, toHub);
+  node::Server nodeB(*b.engine, "tcp://127.0.0.1:*", {}, toHub);
+  std::vector<std::thread> threads;
+  for (node::Server* n : {&hubNode, &nodeA, &nodeB})
+    threads.emplace_back([n, &stop] { n->run(stop); });
+  struct Stopper {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Stopper() {
+      stop = true;
+      for (auto& t : threads) t.join();
+    }
+  } stopper{stop, threads};
+  auto waitUntil = [](const std::function<bool()>& condition, const char* what) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (!condition())
+      if (Clock::now() > deadline) throw Failure(std::string("bench: live case: ") + what);
+  };
+  waitUntil([&] { return b.engine->customer(ids.back()).has_value(); },
+            "the first customers never reached branch B");
+  std::vector<double> us;
+  for (size_t i = 0; i < edits; ++i) {
+    const RecordId id = ids[i % ids.size()];
+    const std::string phone = "+358 44 " + std::to_string(2000000 + i);
+    const auto start = Clock::now();
+    take(a.engine->update(id, {sync::Edit{uint16_t(CustomerField::phone), {}, phone}}, "bench"));
+    waitUntil(
+        [&] {
+          auto c = b.engine->customer(id);
+          return c && c->value(CustomerField::phone) == phone;
+        },
+        "an edit never reached branch B");
+    us.push_back(secondsSince(start) * 1e6);
+  }
+  maxUs = *std::max_element(us.begin(), us.end());
+  return percentiles(us);
+}
 
 // Fan-in: `branches` branches with `changes` new customers each sync into one fresh hub at once.
 // Returns aggregate changes/s from the first connect to the last acknowledgement.
@@ -101,17 +215,7 @@ void benchSync(const SyncBenchArgs& a) {
   }
   const double setupPeakMb = rss.peakMb();
 
-  std::atomic<bool> stop{false};
-  node::Server server(*hub.engine, "tcp://127.0.0.1:*");
-  std::thread serving([&] { server.run(stop); });
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::thread& t;
-    ~Joiner() {
-      stop = true;
-      t.join();
-    }
-  } joiner{stop, serving};
+  HubProcess server((root / "bench-hub").string());
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(120000);
 
@@ -162,6 +266,12 @@ void benchSync(const SyncBenchArgs& a) {
         std::to_string(a.fanInChanges) + " changes into one hub at once...");
     fanIn = fanInRate(root, a.fanInBranches, a.fanInChanges);
   }
+  Percentiles live;
+  double liveMaxUs = 0;
+  if (a.liveEdits > 0) {
+    log("live: " + std::to_string(a.liveEdits) + " edits at branch A, each until visible at B...");
+    live = liveLatency(root, a.liveEdits, liveMaxUs);
+  }
   nlohmann::json j = {{"customers", a.customers},
                       {"bulk_changes", bulk.sent},
                       {"bulk_seconds", bulkSeconds},
@@ -174,6 +284,11 @@ void benchSync(const SyncBenchArgs& a) {
                       {"catch_up_wire_vs_payload", wireVsPayload},
                       {"fan_in_branches", a.fanInBranches},
                       {"fan_in_changes_per_s", fanIn},
+                      {"live_edits", a.liveEdits},
+                      {"live_p50_ms", live.p50 / 1000},
+                      {"live_p99_ms", live.p99 / 1000},
+                      {"live_max_ms", liveMaxUs / 1000},
+                      {"hub_peak_rss_anon_mb", server.peakRssAnonMb()},
                       {"setup_peak_rss_anon_mb", setupPeakMb},
                       {"peak_rss_anon_mb", rss.peakMb()}};
   if (a.json) {
@@ -193,7 +308,11 @@ void benchSync(const SyncBenchArgs& a) {
   if (a.fanInBranches > 0)
     std::printf("fan-in, %zu branches at once       %10.0f changes/s (aggregate)\n",
                 a.fanInBranches, fanIn);
-  std::printf("peak RssAnon (hub and branch in one process) %.1f MB\n", rss.peakMb());
+  if (a.liveEdits > 0)
+    std::printf("live A -> hub -> B, %zu edits       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                a.liveEdits, live.p50 / 1000, live.p99 / 1000, liveMaxUs / 1000);
+  std::printf("hub peak RssAnon (its own process) %.1f MB\n", server.peakRssAnonMb());
+  std::printf("bench process peak RssAnon         %.1f MB (branch, raw baseline)\n", rss.peakMb());
 }
 
 }  // namespace
@@ -204,6 +323,8 @@ void addSyncBenchCommand(CLI::App& bench) {
   cmd->add_option("--data", a->data, "scratch directory for the benchmark stores")->required();
   cmd->add_option("--customers", a->customers, "customers at the branch (default 1000000)");
   cmd->add_option("--edits", a->edits, "offline edits for the catch-up case (default 1000)");
+  cmd->add_option("--live-edits", a->liveEdits,
+                  "edits timed A -> hub -> B through running nodes (default 1000; 0: skip)");
   cmd->add_option("--fan-in", a->fanInBranches,
                   "also run the fan-in case with this many branches (e.g. 50)");
   cmd->add_option("--fan-in-changes", a->fanInChanges, "changes per fan-in branch (default 20000)");

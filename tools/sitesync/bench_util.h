@@ -26,8 +26,8 @@ inline double secondsSince(Clock::time_point t) {
 // Peak anonymous memory, sampled (the kernel reports only the current RssAnon).
 class RssSampler {
  public:
-  RssSampler()
-      : thread_([this] {
+  explicit RssSampler(std::string statusPath = "/proc/self/status")
+      : statusPath_(std::move(statusPath)), thread_([this] {
           while (!stop_) {
             peakKb_ = std::max(peakKb_.load(), currentKb());
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -38,8 +38,8 @@ class RssSampler {
     thread_.join();
   }
   double peakMb() const { return std::max(peakKb_.load(), currentKb()) / 1024.0; }
-  static uint64_t currentKb() {
-    std::ifstream in("/proc/self/status");
+  uint64_t currentKb() const {
+    std::ifstream in(statusPath_);
     std::string line;
     while (std::getline(in, line))
       if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8));
@@ -47,6 +47,7 @@ class RssSampler {
   }
 
  private:
+  std::string statusPath_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> peakKb_{0};
   std::thread thread_;
