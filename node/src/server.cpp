@@ -54,6 +54,7 @@ struct Server::Impl {
     Clock::time_point lastHeard{}, lastSent{}, helloSent{}, nextAttempt{}, lastNoted{};
     std::chrono::milliseconds backoff{0};
     uint64_t sent = 0, received = 0, notedSent = 0, notedReceived = 0;
+    VersionVector notedVector;
     std::string lastError;
     bool needSnapshot = false;  // the peer's log cannot serve this node: take a snapshot
     bool snapshotting = false;
@@ -144,6 +145,7 @@ struct Server::Impl {
                            link.received - link.notedReceived);
     link.notedSent = link.sent;
     link.notedReceived = link.received;
+    link.notedVector = link.peerVector;
     link.lastNoted = Clock::now();
   }
 
@@ -457,8 +459,11 @@ struct Server::Impl {
     auto beat = [&](Link& link) {
       if (link.up && now - link.lastSent >= options.heartbeat)
         sendTo(link, HeartbeatMsg{engine.status().vector});
-      if (link.up && now - link.lastNoted >= std::chrono::seconds(10) &&
-          (link.sent != link.notedSent || link.received != link.notedReceived))
+      // Once a burst has settled (nothing in flight), at most once a second per link: one small
+      // durable write, so that `status` shows what moved and what is pending.
+      if (link.up && link.inFlight.empty() && now - link.lastNoted >= std::chrono::seconds(1) &&
+          (link.sent != link.notedSent || link.received != link.notedReceived ||
+           !(link.peerVector == link.notedVector)))
         notePeer(link);
     };
     for (auto& link : outgoing) {
