@@ -95,8 +95,8 @@ struct ServeOptions {
   size_t window = 4;  // credit: change batches a peer may have unacknowledged at this node
   size_t batchChanges = 2000;
   size_t batchBytes = size_t(4) << 20;
-  std::chrono::milliseconds heartbeat{1000};  // a quiet link sends a heartbeat this often
-  std::chrono::milliseconds deadAfter{4000};  // silence after which a link is dropped
+  std::chrono::milliseconds heartbeat{1000};    // a quiet link sends a heartbeat this often
+  std::chrono::milliseconds deadAfter{4000};    // silence after which a link is dropped
   std::chrono::milliseconds firstBackoff{100};  // reconnect delays double up to maxBackoff
   std::chrono::milliseconds maxBackoff{5000};
   std::chrono::milliseconds compactEvery{0};  // log compaction period (0: never)

@@ -334,7 +334,7 @@ struct Meta {
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
-  uint64_t deployment = 0;  // 0: not yet known (adopted from the first peer that has one)
+  uint64_t deployment = 0;       // 0: not yet known (adopted from the first peer that has one)
   bool snapshotPending = false;  // a join's snapshot is not complete yet
   VersionVector snapshotVector;  // the snapshot's vector, held until the last chunk is in
   std::string snapshotNextKey;   // where the next chunk starts
@@ -415,13 +415,13 @@ struct SnapshotHistoryItem {
   std::string entry;  // encoded HistoryEntry
 };
 struct SnapshotChunkMsg {
-  VersionVector vector;           // the responder's vector when it read this chunk
-  Hlc lastHlc;                    // the responder's clock then
+  VersionVector vector;  // the responder's vector when it read this chunk
+  Hlc lastHlc;           // the responder's clock then
   uint64_t deployment = 0;
-  std::string settings;           // encoded Settings (empty: defaults)
-  std::vector<std::string> records;  // encoded Customer, in id order, tombstones included
+  std::string settings;                      // encoded Settings (empty: defaults)
+  std::vector<std::string> records;          // encoded Customer, in id order, tombstones included
   std::vector<SnapshotHistoryItem> history;  // the history of those records
-  std::string nextKey;            // pass back as afterKey
+  std::string nextKey;                       // pass back as afterKey
   bool complete = false;
 };
 enum class WireError : uint8_t {
