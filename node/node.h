@@ -87,8 +87,6 @@ struct SyncReport {
 SyncReport syncWith(sync::Engine& engine, const std::string& endpoint,
                     const SyncOptions& options = {});
 
-using LogFn = std::function<void(const std::string&)>;
-
 struct ServeOptions {
   // Peers this node keeps a streaming link to (it connects; they may connect back too).
   std::vector<std::string> peers;
@@ -125,7 +123,7 @@ struct LinkState {
 // dropped; nothing is written from them. One thread (run) drives everything.
 class Server {
  public:
-  using Log = LogFn;
+  using Log = std::function<void(const std::string&)>;
   Server(sync::Engine& engine, const std::string& endpoint, Log log = {},
          ServeOptions options = {});
   ~Server();
@@ -149,7 +147,6 @@ struct BootstrapReport {
   std::string peerName;
   size_t records = 0;
   size_t chunks = 0;
-  uint64_t bytesReceived = 0;
 };
 BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
                               const SyncOptions& options = {});

@@ -74,6 +74,7 @@ struct BatchReport {
   size_t applied = 0;
   size_t duplicates = 0;  // already held: re-sending is harmless
   VersionVector vector;   // this node's vector after the batch
+  VersionVector carried;  // per origin, the highest seq in the batch: what its sender holds
 };
 
 struct RegisterStatus {

@@ -72,14 +72,8 @@ HelloMsg openSession(sync::Engine& engine, Session& session, const std::string& 
   HelloMsg hello{kProtocolVersion, self.meta.siteId, self.meta.siteName,
                  self.meta.isHub,  self.vector,      self.meta.deployment};
   HelloMsg peer = session.request<HelloMsg>(hello);
-  if (peer.protocolVersion != kProtocolVersion)
-    throw SyncError("protocol version mismatch: peer '" + peer.siteName + "' speaks " +
-                        std::to_string(peer.protocolVersion) + ", this node speaks " +
-                        std::to_string(kProtocolVersion),
-                    WireError::kVersionMismatch);
-  if (auto status = engine.acceptDeployment(peer.deployment, peer.siteName); !status.isOk())
-    throw SyncError(status.message() + " (peer at " + endpoint + ")",
-                    WireError::kDeploymentMismatch);
+  if (auto refusal = refuseHello(engine, peer))
+    throw SyncError(refusal->message + " (peer at " + endpoint + ")", refusal->code);
   return peer;
 }
 
@@ -88,13 +82,10 @@ HelloMsg openSession(sync::Engine& engine, Session& session, const std::string& 
 BootstrapReport takeSnapshot(sync::Engine& engine, Session& session, const std::string& peerName) {
   BootstrapReport report;
   report.peerName = peerName;
-  constexpr uint32_t kChunkBytes = uint32_t(4) << 20;
-  session.send(SnapshotRequestMsg{engine.meta().snapshotNextKey, kChunkBytes});
+  session.send(SnapshotRequestMsg{engine.meta().snapshotNextKey, kSnapshotChunkBytes});
   for (;;) {
-    const uint64_t before = session.bytesReceived;
     auto chunk = session.receive<SnapshotChunkMsg>();
-    report.bytesReceived += session.bytesReceived - before;
-    if (!chunk.complete) session.send(SnapshotRequestMsg{chunk.nextKey, kChunkBytes});
+    if (!chunk.complete) session.send(SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes});
     try {
       engine.mergeSnapshotChunk(chunk);
     } catch (const std::exception& e) {

@@ -29,12 +29,6 @@ bool lacksSomething(const VersionVector& have, const VersionVector& want) {
                      [&](const auto& e) { return e.second > have.get(e.first); });
 }
 
-std::string versionMismatch(const HelloMsg& hello) {
-  return "protocol version mismatch: peer '" + hello.siteName + "' speaks " +
-         std::to_string(hello.protocolVersion) + ", this node speaks " +
-         std::to_string(kProtocolVersion);
-}
-
 }  // namespace
 
 struct Server::Impl {
@@ -186,9 +180,7 @@ struct Server::Impl {
   void aim(Link& link) {
     link.peerNeedsSnapshot = !engine.logReaches(link.peerVector);
     if (link.peerNeedsSnapshot) {
-      sendTo(link, ErrorMsg{WireError::kNeedSnapshot,
-                            "this node's log no longer holds every change you lack: "
-                            "take a snapshot"});
+      sendTo(link, needSnapshotError());
       return;
     }
     link.position = engine.firstPositionMissingFrom(link.peerVector);
@@ -211,7 +203,7 @@ struct Server::Impl {
         link.position > logEnd) {
       link.snapshotting = true;
       say("taking a snapshot from " + nameOf(link) + ": its log no longer reaches this node's");
-      sendTo(link, SnapshotRequestMsg{engine.meta().snapshotNextKey, uint32_t(4) << 20});
+      sendTo(link, SnapshotRequestMsg{engine.meta().snapshotNextKey, kSnapshotChunkBytes});
     }
   }
 
@@ -228,10 +220,7 @@ struct Server::Impl {
       auto report = engine.applyBatch(batch.changes);
       if (link) {
         link->received += report.applied;
-        for (const auto& bytes : batch.changes) {  // the sender holds what it sent
-          const ChangeId id = decodeChangeId(bytes);
-          if (id.seq > link->peerVector.get(id.origin)) link->peerVector.set(id.origin, id.seq);
-        }
+        joinInto(link->peerVector, report.carried);  // the sender holds what it sent
       }
       return AckMsg{report.vector};
     } catch (const DecodeError& e) {
@@ -243,16 +232,11 @@ struct Server::Impl {
     }
   }
 
+  // A refused hello is logged (both versions, or both deployments) on this side too.
   std::optional<ErrorMsg> checkHello(const HelloMsg& hello) {
-    if (hello.protocolVersion != kProtocolVersion) {
-      say(versionMismatch(hello));
-      return ErrorMsg{WireError::kVersionMismatch, versionMismatch(hello)};
-    }
-    if (auto status = engine.acceptDeployment(hello.deployment, hello.siteName); !status.isOk()) {
-      say("refused '" + hello.siteName + "': " + status.message());
-      return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
-    }
-    return std::nullopt;
+    auto refusal = refuseHello(engine, hello);
+    if (refusal) say("refused '" + hello.siteName + "': " + refusal->message);
+    return refusal;
   }
 
   // A message on a streaming link (either direction).
@@ -319,7 +303,7 @@ struct Server::Impl {
       return;
     }
     if (!chunk.complete) {
-      sendTo(link, SnapshotRequestMsg{chunk.nextKey, uint32_t(4) << 20});
+      sendTo(link, SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes});
       return;
     }
     link.snapshotting = false;
@@ -366,9 +350,7 @@ struct Server::Impl {
       reply(identity, applyBatch(*batch, nullptr));
     } else if (auto* pull = std::get_if<PullMsg>(&message)) {
       if (pull->fromPosition == 0 && !engine.logReaches(pull->vector)) {
-        reply(identity, ErrorMsg{WireError::kNeedSnapshot,
-                                 "this node's log no longer holds every change you lack: "
-                                 "take a snapshot"});
+        reply(identity, needSnapshotError());
         return;
       }
       uint64_t from =
@@ -435,15 +417,10 @@ struct Server::Impl {
       if (!message) continue;
       if (!link.up) {
         if (auto* hello = std::get_if<HelloMsg>(&*message)) {
-          if (hello->protocolVersion != kProtocolVersion) {
-            say(versionMismatch(*hello));
-            drop(link, versionMismatch(*hello));
-          } else if (auto st = engine.acceptDeployment(hello->deployment, hello->siteName);
-                     !st.isOk()) {
-            drop(link, st.message());
-          } else {
+          if (auto refusal = refuseHello(engine, *hello))  // drop() logs it
+            drop(link, refusal->message);
+          else
             establish(link, *hello);
-          }
         } else if (auto* error = std::get_if<ErrorMsg>(&*message)) {
           drop(link, "peer refused: " + error->message);
         }
@@ -456,9 +433,12 @@ struct Server::Impl {
   // Heartbeats, timeouts, reconnects, and the periodic bookkeeping.
   void tick() {
     const auto now = Clock::now();
+    std::optional<HeartbeatMsg> heartbeat;  // read once per pass, only when a link is due
     auto beat = [&](Link& link) {
-      if (link.up && now - link.lastSent >= options.heartbeat)
-        sendTo(link, HeartbeatMsg{engine.status().vector});
+      if (link.up && now - link.lastSent >= options.heartbeat) {
+        if (!heartbeat) heartbeat = HeartbeatMsg{engine.status().vector};
+        sendTo(link, *heartbeat);
+      }
       // Once a burst has settled (nothing in flight), at most once a second per link: one small
       // durable write, so that `status` shows what moved and what is pending.
       if (link.up && link.inFlight.empty() && now - link.lastNoted >= std::chrono::seconds(1) &&

@@ -8,11 +8,34 @@
 #include <string>
 
 #include "protocol/protocol.h"
+#include "sync/engine.h"
 
 namespace sitesync::node {
 
 // Hostile peers cannot make a node buffer more than this in one message.
 inline constexpr int64_t kMaxFrameBytes = int64_t(256) << 20;
+
+// Snapshot chunks are asked for in about this size (the responder caps it at 64 KiB..16 MiB).
+inline constexpr uint32_t kSnapshotChunkBytes = uint32_t(4) << 20;
+
+// What a node answers a peer its log can no longer serve (compacted, or itself from a snapshot).
+inline ErrorMsg needSnapshotError() {
+  return ErrorMsg{WireError::kNeedSnapshot,
+                  "this node's log no longer holds every change you lack: take a snapshot"};
+}
+
+// Checks a peer's hello, on either side of a connection: the protocol version, then the
+// deployment (a node without one adopts the peer's). The refusal names what differs.
+inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg& hello) {
+  if (hello.protocolVersion != kProtocolVersion)
+    return ErrorMsg{WireError::kVersionMismatch,
+                    "protocol version mismatch: peer '" + hello.siteName + "' speaks " +
+                        std::to_string(hello.protocolVersion) + ", this node speaks " +
+                        std::to_string(kProtocolVersion)};
+  if (auto status = engine.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
+    return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
+  return std::nullopt;
+}
 
 inline zmq::message_t frame(const WireMessage& message) {
   thread_local std::string bytes;

@@ -49,9 +49,13 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   std::vector<Change> changes;
   changes.reserve(encodedChanges.size());
   for (const auto& bytes : encodedChanges) changes.push_back(decodeChange(bytes));
+  VersionVector carried;
+  for (const Change& c : changes)
+    if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
   return store_.write([&](storage::WriteTxn& txn) {
     Batch batch(store_, txn);
     BatchReport report;
+    report.carried = carried;
     for (size_t i = 0; i < changes.size(); ++i) {
       const Change& change = changes[i];
       if (batch.vector.contains(change.id)) {

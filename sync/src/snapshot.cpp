@@ -1,8 +1,9 @@
 // Snapshots, deployment identity and log compaction: the parts of replication that move state
 // rather than changes.
 #include <algorithm>
+#include <map>
 #include <set>
-#include <tuple>
+#include <utility>
 
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
@@ -145,28 +146,24 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
           batch.settingsDirty = true;
         }
     }
-    // Which records this node held before (their history may already hold some entries).
-    std::set<RecordId> held;
+    // For records this node held before: the changes its history already records.
+    std::map<RecordId, std::set<std::pair<SiteId, uint64_t>>> recorded;
     for (const Customer& theirs : records) {
       std::optional<Customer> before = store_.customer(txn, theirs.id);
-      if (before) held.insert(theirs.id);
+      if (before) {
+        auto& changes = recorded[theirs.id];
+        for (const auto& e : store_.history(txn, theirs.id)) changes.insert({e.site, e.seq});
+      }
       Customer after = before ? joinRecords(*before, theirs) : theirs;
       if (before && after == *before) continue;
       countState(meta, before ? &*before : nullptr, -1);
       countState(meta, &after, +1);
       store_.putCustomer(txn, before ? &*before : nullptr, after);
     }
-    std::set<std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>> seen;  // record, site, seq
-    RecordId loaded{};
     for (size_t i = 0; i < history.size(); ++i) {
       const RecordId id = chunk.history[i].record;
-      if (held.count(id) && !(loaded == id)) {  // entries this node already has, once per record
-        loaded = id;
-        for (const auto& e : store_.history(txn, id))
-          seen.insert({id.site, id.counter, e.site, e.seq});
-      }
-      if (held.count(id) && seen.count({id.site, id.counter, history[i].site, history[i].seq}))
-        continue;
+      auto it = recorded.find(id);
+      if (it != recorded.end() && it->second.count({history[i].site, history[i].seq})) continue;
       store_.putSnapshotHistory(txn, id, history[i], chunk.history[i].entry);
     }
     meta.snapshotNextKey = chunk.nextKey;

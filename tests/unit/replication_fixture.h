@@ -69,7 +69,9 @@ class Serving {
   std::thread thread_;
 };
 
-// Waits until `condition` holds, checking every few milliseconds; false after `timeout`.
+// Waits until `condition` holds, false after `timeout`. The nodes run on other threads and
+// nothing signals "the digests are equal", so the condition is re-checked every 2 ms; the pause
+// only paces the checks (a busy loop would take a core from the nodes under test).
 inline bool eventually(const std::function<bool()>& condition,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
