@@ -98,12 +98,19 @@ struct Hlc {
   std::string toIso8601() const;
 };
 
-// Version of a field write: (hlc, origin), totally ordered.
+// Version of a field write: (hlc, origin), totally ordered. `seq` names the write's change,
+// (origin, seq), so that a node can tell whether it holds that change; it is carried along
+// and is not part of the order (one (hlc, origin) has one seq).
 struct Version {
   Hlc hlc;
   SiteId origin = 0;
+  uint64_t seq = 0;
   bool isNull() const { return hlc.packed == 0 && origin == 0; }
-  auto operator<=>(const Version&) const = default;
+  std::strong_ordering operator<=>(const Version& o) const {
+    if (auto c = hlc <=> o.hlc; c != 0) return c;
+    return origin <=> o.origin;
+  }
+  bool operator==(const Version& o) const { return hlc == o.hlc && origin == o.origin; }
 };
 
 struct ChangeId {
@@ -236,9 +243,28 @@ inline const FieldInfo& info(SettingsField f) {
 // ---------------------------------------------------------------------------------------------
 // The data model (DESIGN.md section 3) as plain values.
 
+// One value of a register: the write's value, version and seq at its origin (so its change id is
+// (version.origin, seq)).
+struct Head {
+  std::string value;
+  Version version;
+  uint64_t seq = 0;
+  bool operator==(const Head&) const = default;
+};
+
+// A multi-value register (DESIGN.md section 6): the heads are the writes no later write has
+// replaced. The one with the largest version is shown (`value`, `version`, `seq`); the others
+// are concurrent writes kept until someone resolves them: an open conflict.
 struct FieldValue {
   std::string value;  // empty: not set
   Version version;    // null: never written
+  uint64_t seq = 0;
+  std::vector<Head> others;  // largest version first
+  // Writes that a write applied here had replaced before they arrived (a batch can overtake
+  // another): when one arrives it is not a head. Empty once every change is in.
+  std::vector<Version> replacedEarly = {};
+  bool inConflict() const { return !others.empty(); }
+  Head shown() const { return Head{value, version, seq}; }
   bool operator==(const FieldValue&) const = default;
 };
 
@@ -257,6 +283,7 @@ struct Customer {
   const FieldValue& operator[](CustomerField f) const { return fields[size_t(f)]; }
   const std::string& value(CustomerField f) const { return fields[size_t(f)].value; }
   bool isLive() const { return lifecycle == Lifecycle::kLive; }
+  bool hasOpenConflicts() const;
   bool operator==(const Customer&) const = default;
 };
 
@@ -299,7 +326,8 @@ struct Change {
   std::vector<FieldWrite> writes;
   std::vector<RecordId> absorbed;
   std::string signature;
-  Version version() const { return Version{hlc, id.origin}; }
+  std::string note;  // why, when a machine made the change (e.g. the hub's renumbering)
+  Version version() const { return Version{hlc, id.origin, id.seq}; }
   bool operator==(const Change&) const = default;
 };
 
@@ -311,6 +339,15 @@ struct FieldChange {
   bool operator==(const FieldChange&) const = default;
 };
 
+// A conflict a change settled: the value that was shown and the concurrent one beside it.
+struct ClosedConflict {
+  uint16_t field = 0;
+  std::string key;
+  Head winner;
+  Head loser;
+  bool operator==(const ClosedConflict&) const = default;
+};
+
 struct HistoryEntry {
   Hlc at;
   SiteId site = 0;
@@ -319,6 +356,8 @@ struct HistoryEntry {
   Operation operation = Operation::kUpdate;
   std::vector<FieldChange> changes;
   std::vector<uint16_t> createdFields;
+  std::vector<ClosedConflict> closed;
+  std::string note;
   bool operator==(const HistoryEntry&) const = default;
 };
 
@@ -334,10 +373,11 @@ struct Meta {
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
-  uint64_t deployment = 0;       // 0: not yet known (adopted from the first peer that has one)
-  bool snapshotPending = false;  // a join's snapshot is not complete yet
-  VersionVector snapshotVector;  // the snapshot's vector, held until the last chunk is in
-  std::string snapshotNextKey;   // where the next chunk starts
+  uint64_t deployment = 0;        // 0: not yet known (adopted from the first peer that has one)
+  bool snapshotPending = false;   // a join's snapshot is not complete yet
+  VersionVector snapshotVector;   // the snapshot's vector, held until the last chunk is in
+  std::string snapshotNextKey;    // where the next chunk starts
+  uint64_t droppedForErased = 0;  // changes that arrived for an erased customer (not applied)
   bool operator==(const Meta&) const = default;
 };
 

@@ -161,6 +161,20 @@ class Store {
   void putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& entry,
                           std::string_view encoded);
 
+  // --- conflicts and erasure
+  // Records with an open conflict (some register has several heads), in id order.
+  std::vector<RecordId> withOpenConflicts(const ReadTxn& txn) const;
+  // Live customers that share a number / a normalised SSN, one group per value (scans the index).
+  std::vector<std::vector<RecordId>> sharedNumbers(const ReadTxn& txn) const;
+  std::vector<std::vector<RecordId>> sharedSsns(const ReadTxn& txn) const;
+  // Every history entry of every record, by record.
+  void forEachHistoryEntry(const ReadTxn& txn,
+                           const std::function<void(RecordId, const HistoryEntry&)>& fn) const;
+  // The right to be forgotten: removes the record's history and blanks the values and author
+  // of every logged change that targets it (the change ids stay, so the log still replicates).
+  // Returns how many log entries were rewritten.
+  uint64_t purgePersonalData(WriteTxn& txn, RecordId id);
+
   // --- log compaction: removes the log entries before `position` and their change-index
   // entries (the state they produced stays). Returns how many entries went.
   uint64_t compactLogBefore(WriteTxn& txn, uint64_t position);

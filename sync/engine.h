@@ -49,11 +49,13 @@ std::string customerFieldNamesList();  // "number, name, phone, ..."
 
 // A local operation, applied with others in one transaction by Engine::submit (group commit).
 struct LocalOp {
-  enum class Kind { kCreate, kUpdate, kSettings };
+  enum class Kind { kCreate, kUpdate, kSettings, kDelete, kRestore, kErase, kResolve };
   Kind kind = Kind::kCreate;
-  RecordId target;  // kUpdate
+  RecordId target;  // every kind but kCreate and kSettings
+  // kResolve: one edit, the field whose heads it settles and the value chosen.
   std::vector<Edit> edits;
-  std::string author;  // user id recorded in the change and the history ("who")
+  std::string author;     // user id recorded in the change and the history ("who")
+  std::string note = {};  // why, when a machine made it (the hub's renumbering)
 };
 
 struct OpResult {
@@ -75,6 +77,27 @@ struct BatchReport {
   size_t duplicates = 0;  // already held: re-sending is harmless
   VersionVector vector;   // this node's vector after the batch
   VersionVector carried;  // per origin, the highest seq in the batch: what its sender holds
+};
+
+// An open or resolved conflict (DESIGN.md section 6). kField: two concurrent writes of one field;
+// kDelete: an edit concurrent with a delete; kNumber: two live customers claim one number (the
+// smaller version keeps it, the hub renumbers the loser); kSsn: two live customers share a
+// social security number while ssn_unique is on (never merged by the machine).
+enum class ConflictKind { kField, kNumber, kSsn, kDelete };
+const char* conflictKindName(ConflictKind kind);
+
+struct ConflictInfo {
+  std::string id;  // the same on every node: a hash of the customer, field and losing write
+  ConflictKind kind = ConflictKind::kField;
+  RecordId customer;  // kNumber: the customer that loses the number
+  uint16_t field = 0;
+  std::string key;
+  Head winner;
+  Head loser;
+  RecordId other;  // kNumber, kSsn: the other customer
+  bool resolved = false;
+  HistoryEntry resolution;  // when resolved: the change that closed it
+  std::string chosen;       // when resolved: the value it kept
 };
 
 struct RegisterStatus {
@@ -104,6 +127,26 @@ class Engine {
   Result<Customer> update(RecordId id, const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> setActive(RecordId id, bool active, const std::string& author);
   Result<Settings> updateSettings(const std::vector<Edit>& edits, const std::string& author);
+  // Delete makes a tombstone (restore brings it back, with edits made concurrently); erase
+  // removes the customer's personal data for good, here and on every node it reaches.
+  Result<Customer> remove(RecordId id, const std::string& author);
+  Result<Customer> restore(RecordId id, const std::string& author);
+  Result<Customer> erase(RecordId id, const std::string& author);
+
+  // Open conflicts, and with `includeResolved` the ones resolved, with how.
+  std::vector<ConflictInfo> conflicts(bool includeResolved) const;
+  // Settles a conflict by its id: `take` a value, or keep the winner (nullopt). A field or
+  // delete conflict is closed on every node by the write this makes; a number conflict gives the
+  // loser `take` (or the next free number); an SSN conflict needs `take` (the corrected SSN).
+  Result<Customer> resolveConflict(std::string_view conflictId,
+                                   const std::optional<std::string>& take,
+                                   const std::string& author);
+  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "deleted", ...
+  std::vector<std::string> flags(const Customer& customer) const;
+  // Hub only: gives every live customer that lost its number to another (smaller version)
+  // claim the next free number, with an ordinary change whose history says why. Returns how
+  // many were renumbered. Run by applyBatch at the hub for the customers a batch numbered.
+  size_t renumberDuplicates(const std::vector<RecordId>& touched);
 
   // Group commit: every op in one write transaction (one fsync). Each op succeeds or is refused
   // on its own; a refused op writes nothing.
@@ -173,6 +216,9 @@ class Engine {
  private:
   struct Batch;
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  OpResult runRecordOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  bool applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
+                       HistoryEntry& history);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
                           const Customer* before, bool numberAssigned) const;
   Result<std::string> nextAutoNumber(const storage::ReadTxn& txn, Batch& batch) const;

@@ -21,6 +21,7 @@ struct Version {
   # (hlc, origin): a total order, the same on every node.
   hlc @0 :UInt64;     # physical milliseconds << 16 | logical counter
   origin @1 :UInt64;  # site id
+  seq @2 :UInt64;     # the write's change is (origin, seq); not part of the order
 }
 
 struct Field {
@@ -30,7 +31,18 @@ struct Field {
   value @0 :Text;
   hlc @1 :UInt64;
   origin @2 :UInt64;
-  # The conflict issue adds the other heads (concurrent writes kept) at new ordinals.
+  seq @3 :UInt64;           # seq of the write's change at its origin (0 with hlc/origin 0)
+  others @4 :List(Head);    # concurrent writes no later write has replaced: an open conflict
+  replacedEarly @5 :List(Version);  # writes replaced here before they arrived
+}
+
+struct Head {
+  # A value of a register that no write has replaced yet, beside the one shown (the head with
+  # the largest version). Several heads are an open conflict (DESIGN.md section 6).
+  value @0 :Text;
+  hlc @1 :UInt64;
+  origin @2 :UInt64;
+  seq @3 :UInt64;
 }
 
 enum Lifecycle {
@@ -206,6 +218,7 @@ struct Change {
   writes @6 :List(FieldWrite);
   absorbed @7 :List(RecordId);  # merge: customers absorbed into the target
   signature @8 :Data;       # origin's signature (security issue); empty until then
+  note @9 :Text;            # why, when a machine made it (the hub renumbering a duplicate)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +242,15 @@ struct HistoryEntry {
   changes @4 :List(FieldChange);
   createdFields @5 :List(UInt16);
   seq @6 :UInt64;
+  closed @7 :List(ClosedConflict);  # conflicts this change settled (a resolution)
+  note @8 :Text;                    # the change's note
+}
+
+struct ClosedConflict {
+  field @0 :UInt16;
+  key @1 :Text;
+  winner @2 :Head;          # the value shown while the conflict was open
+  loser @3 :Head;           # the concurrent value kept beside it
 }
 
 struct KnownSeq {
@@ -269,4 +291,5 @@ struct Meta {
   snapshotVector @12 :List(KnownSeq);
   snapshotNextKey @13 :Data;
   snapshotPending @14 :Bool;
+  droppedForErased @15 :UInt64;  # changes that arrived for an erased customer, not applied
 }

@@ -47,23 +47,59 @@ const std::array<uint32_t, kSettingsFieldCount>& settingsSlots() {
 }
 
 // A register whose version equals the record's creation version (most of them) is stored with
-// a zero version, which packs to nothing; reading restores it. `implicit` is null for Settings.
-void putField(schema::Field::Builder b, const FieldValue& v, const Version* implicit = nullptr) {
-  b.setValue(capnp::Text::Reader(v.value.data(), v.value.size()));
-  if (implicit && v.version == *implicit) return;
-  b.setHlc(v.version.hlc.packed);
-  b.setOrigin(v.version.origin);
+// a zero version and seq, which pack to nothing; reading restores them. `implicit` is null for
+// Settings.
+struct Implicit {
+  Version version;
+  uint64_t seq = 0;
+};
+
+void putHead(schema::Head::Builder b, const Head& h) {
+  b.setValue(capnp::Text::Reader(h.value.data(), h.value.size()));
+  b.setHlc(h.version.hlc.packed);
+  b.setOrigin(h.version.origin);
+  b.setSeq(h.seq);
 }
 
-FieldValue getField(schema::Field::Reader r, const Version* implicit = nullptr) {
-  Version v{Hlc{r.getHlc()}, r.getOrigin()};
-  if (implicit && v.isNull()) v = *implicit;
-  return FieldValue{wire::text(r.getValue()), v};
+Head getHead(schema::Head::Reader r) {
+  return Head{wire::text(r.getValue()), Version{Hlc{r.getHlc()}, r.getOrigin(), r.getSeq()},
+              r.getSeq()};
+}
+
+void putField(schema::Field::Builder b, const FieldValue& v, const Implicit* implicit = nullptr) {
+  b.setValue(capnp::Text::Reader(v.value.data(), v.value.size()));
+  if (!v.others.empty()) {
+    auto list = b.initOthers(static_cast<unsigned>(v.others.size()));
+    for (unsigned i = 0; i < v.others.size(); ++i) putHead(list[i], v.others[i]);
+  }
+  if (!v.replacedEarly.empty()) {
+    auto list = b.initReplacedEarly(static_cast<unsigned>(v.replacedEarly.size()));
+    for (unsigned i = 0; i < v.replacedEarly.size(); ++i)
+      wire::putVersion(list[i], v.replacedEarly[i]);
+  }
+  if (implicit && v.version == implicit->version && v.seq == implicit->seq) return;
+  b.setHlc(v.version.hlc.packed);
+  b.setOrigin(v.version.origin);
+  b.setSeq(v.seq);
+}
+
+FieldValue getField(schema::Field::Reader r, const Implicit* implicit = nullptr) {
+  FieldValue f{wire::text(r.getValue()), Version{Hlc{r.getHlc()}, r.getOrigin()}, r.getSeq(), {}};
+  if (implicit && f.version.isNull()) {
+    f.version = implicit->version;
+    f.seq = implicit->seq;
+  }
+  f.version.seq = f.seq;
+  for (auto v : r.getReplacedEarly()) f.replacedEarly.push_back(wire::getVersion(v));
+  auto others = r.getOthers();
+  f.others.reserve(others.size());
+  for (auto h : others) f.others.push_back(getHead(h));
+  return f;
 }
 
 template <size_t N>
 void putRegisters(capnp::AnyStruct::Builder any, const std::array<uint32_t, N>& slots,
-                  const std::array<FieldValue, N>& fields, const Version* implicit = nullptr) {
+                  const std::array<FieldValue, N>& fields, const Implicit* implicit = nullptr) {
   auto ptrs = any.getPointerSection();
   for (size_t i = 0; i < N; ++i)
     if (!fields[i].version.isNull())
@@ -72,13 +108,18 @@ void putRegisters(capnp::AnyStruct::Builder any, const std::array<uint32_t, N>& 
 
 template <size_t N>
 void getRegisters(capnp::AnyStruct::Reader any, const std::array<uint32_t, N>& slots,
-                  std::array<FieldValue, N>& fields, const Version* implicit = nullptr) {
+                  std::array<FieldValue, N>& fields, const Implicit* implicit = nullptr) {
   auto ptrs = any.getPointerSection();
   for (size_t i = 0; i < N; ++i) {
     if (slots[i] >= ptrs.size()) continue;  // written by an older schema
     auto p = ptrs[slots[i]];
     if (!p.isNull()) fields[i] = getField(p.template getAs<schema::Field>(), implicit);
   }
+}
+
+// A customer's creating change is (id.site, id.counter): the id is made from it.
+Implicit createdImplicit(const Customer& c) {
+  return Implicit{c.created, c.created.origin == c.id.site ? c.id.counter : 0};
 }
 
 }  // namespace
@@ -94,13 +135,14 @@ void encode(const Customer& c, std::string& out) {
   if (!c.mergedInto.isNull()) wire::putId(b.initMergedInto(), c.mergedInto);
   if (!c.lifecycleVersion.isNull()) wire::putVersion(b.initLifecycleVersion(), c.lifecycleVersion);
   wire::putVersion(b.initCreated(), c.created);
-  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), customerSlots(), c.fields, &c.created);
+  const Implicit implicit = createdImplicit(c);
+  putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), customerSlots(), c.fields, &implicit);
   if (!c.customFields.empty()) {
     auto list = b.initCustomFields(static_cast<unsigned>(c.customFields.size()));
     unsigned i = 0;
     for (const auto& [name, value] : c.customFields) {
       list[i].setName(capnp::Text::Reader(name.data(), name.size()));
-      putField(list[i].initField(), value, &c.created);
+      putField(list[i].initField(), value, &implicit);
       ++i;
     }
   }
@@ -118,9 +160,10 @@ Customer decodeCustomer(std::string_view bytes) {
     if (r.hasMergedInto()) c.mergedInto = wire::getId(r.getMergedInto());
     if (r.hasLifecycleVersion()) c.lifecycleVersion = wire::getVersion(r.getLifecycleVersion());
     c.created = wire::getVersion(r.getCreated());
-    getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields, &c.created);
+    const Implicit implicit = createdImplicit(c);
+    getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields, &implicit);
     for (auto cf : r.getCustomFields())
-      c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &c.created));
+      c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &implicit));
     return c;
   });
 }
@@ -177,6 +220,7 @@ void encode(const Change& c, std::string& out) {
     auto abs = b.initAbsorbed(static_cast<unsigned>(c.absorbed.size()));
     for (unsigned i = 0; i < c.absorbed.size(); ++i) wire::putId(abs[i], c.absorbed[i]);
   }
+  if (!c.note.empty()) b.setNote(capnp::Text::Reader(c.note.data(), c.note.size()));
   if (!c.signature.empty())
     b.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(c.signature.data()),
                                        c.signature.size()));
@@ -207,6 +251,7 @@ Change decodeChange(std::string_view bytes) {
     for (auto id : r.getAbsorbed()) c.absorbed.push_back(wire::getId(id));
     auto sig = r.getSignature();
     c.signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
+    c.note = wire::text(r.getNote());
     return c;
   });
 }
@@ -236,6 +281,17 @@ void encode(const HistoryEntry& h, std::string& out) {
     auto list = b.initCreatedFields(static_cast<unsigned>(h.createdFields.size()));
     for (unsigned i = 0; i < h.createdFields.size(); ++i) list.set(i, h.createdFields[i]);
   }
+  if (!h.note.empty()) b.setNote(capnp::Text::Reader(h.note.data(), h.note.size()));
+  if (!h.closed.empty()) {
+    auto list = b.initClosed(static_cast<unsigned>(h.closed.size()));
+    for (unsigned i = 0; i < h.closed.size(); ++i) {
+      const auto& cc = h.closed[i];
+      list[i].setField(cc.field);
+      if (!cc.key.empty()) list[i].setKey(capnp::Text::Reader(cc.key.data(), cc.key.size()));
+      putHead(list[i].initWinner(), cc.winner);
+      putHead(list[i].initLoser(), cc.loser);
+    }
+  }
   wire::toBytes(mb, out);
 }
 
@@ -251,6 +307,10 @@ HistoryEntry decodeHistoryEntry(std::string_view bytes) {
       h.changes.push_back(FieldChange{fc.getField(), wire::text(fc.getKey()),
                                       wire::text(fc.getOld()), wire::text(fc.getNew())});
     for (auto f : r.getCreatedFields()) h.createdFields.push_back(f);
+    for (auto cc : r.getClosed())
+      h.closed.push_back(ClosedConflict{cc.getField(), wire::text(cc.getKey()),
+                                        getHead(cc.getWinner()), getHead(cc.getLoser())});
+    h.note = wire::text(r.getNote());
     return h;
   });
 }
@@ -270,6 +330,7 @@ void encode(const Meta& m, std::string& out) {
   b.setDeactivatedCustomers(m.deactivatedCustomers);
   b.setTombstones(m.tombstones);
   b.setDeployment(m.deployment);
+  b.setDroppedForErased(m.droppedForErased);
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
     auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
@@ -300,6 +361,7 @@ Meta decodeMeta(std::string_view bytes) {
     m.deactivatedCustomers = r.getDeactivatedCustomers();
     m.tombstones = r.getTombstones();
     m.deployment = r.getDeployment();
+    m.droppedForErased = r.getDroppedForErased();
     m.snapshotPending = r.getSnapshotPending();
     for (auto e : r.getSnapshotVector()) m.snapshotVector.set(e.getOrigin(), e.getSeq());
     auto key = r.getSnapshotNextKey();

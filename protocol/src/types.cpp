@@ -41,6 +41,14 @@ std::optional<SiteId> siteIdFromHex(std::string_view hex) {
   return v;
 }
 
+bool Customer::hasOpenConflicts() const {
+  for (const auto& f : fields)
+    if (f.inConflict()) return true;
+  for (const auto& [name, f] : customFields)
+    if (f.inConflict()) return true;
+  return false;
+}
+
 std::string RecordId::toString() const {
   return siteIdToHex(site) + "-" + std::to_string(counter);
 }

@@ -74,9 +74,10 @@ inline RecordId getId(schema::RecordId::Reader r) {
 inline void putVersion(schema::Version::Builder b, Version v) {
   b.setHlc(v.hlc.packed);
   b.setOrigin(v.origin);
+  b.setSeq(v.seq);
 }
 inline Version getVersion(schema::Version::Reader r) {
-  return Version{Hlc{r.getHlc()}, r.getOrigin()};
+  return Version{Hlc{r.getHlc()}, r.getOrigin(), r.getSeq()};
 }
 
 // Limits for untrusted input: a message may not unpack to more than kMaxMessageWords (64 MiB),

@@ -28,11 +28,12 @@ enum Table : size_t {
   kHistory,      // id(16) position(8) -> HistoryEntry
   kMetaTable,    // "meta" -> Meta, "settings" -> Settings
   kPeers,        // site id(8) -> PeerState
+  kConflicts,    // id(16) -> "": records with an open conflict (a register with several heads)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
     "records",     "log",        "change_index", "vector", "index_number", "index_ssn",
-    "index_phone", "index_name", "history",      "meta",   "peers"};
+    "index_phone", "index_name", "history",      "meta",   "peers",        "conflicts"};
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
@@ -54,6 +55,8 @@ struct IndexEntry {
 
 std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::vector<IndexEntry> out;
+  // Open conflicts are listed whatever the record's state (an edit concurrent with a delete).
+  if (c.hasOpenConflicts()) out.push_back({kConflicts, lmdb::idKey(c.id)});
   if (!c.isLive()) return out;
   if (const auto& n = c.value(CustomerField::number); !n.empty())
     out.push_back({kNumberIndex, indexKey(n, c.id)});
@@ -481,6 +484,84 @@ void Store::putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& e
   lmdb::appendU64(key, entry.site);
   lmdb::appendU64(key, entry.seq);
   lmdb::put(txn.raw(), impl_->dbi[kHistory], key, encoded);
+}
+
+namespace {
+// Groups of records that share one term of an index (key: term \0 id), in term order.
+std::vector<std::vector<RecordId>> sharedTerms(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<std::vector<RecordId>> groups;
+  lmdb::Cursor cursor(txn, dbi);
+  std::string term;
+  std::vector<RecordId> group;
+  auto close = [&] {
+    if (group.size() > 1) groups.push_back(group);
+    group.clear();
+  };
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) {
+    std::string_view key = cursor.key();
+    if (key.size() < 17) continue;
+    std::string_view t = key.substr(0, key.size() - 17);
+    if (t != term) {
+      close();
+      term.assign(t);
+    }
+    group.push_back(lmdb::readId(key, key.size() - 16));
+  }
+  close();
+  return groups;
+}
+}  // namespace
+
+std::vector<std::vector<RecordId>> Store::sharedNumbers(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kNumberIndex]);
+}
+
+std::vector<std::vector<RecordId>> Store::sharedSsns(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kSsnIndex]);
+}
+
+std::vector<RecordId> Store::withOpenConflicts(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kConflicts]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) out.push_back(lmdb::readId(cursor.key()));
+  return out;
+}
+
+void Store::forEachHistoryEntry(
+    const ReadTxn& txn, const std::function<void(RecordId, const HistoryEntry&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    fn(lmdb::readId(cursor.key()), decodeHistoryEntry(cursor.value()));
+}
+
+uint64_t Store::purgePersonalData(WriteTxn& txn, RecordId id) {
+  const std::string prefix = lmdb::idKey(id);
+  std::vector<std::string> keys;
+  {
+    lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+    for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
+         ok = cursor.next())
+      keys.emplace_back(cursor.key());
+  }
+  uint64_t rewritten = 0;
+  std::string bytes;
+  for (const auto& key : keys) {
+    // Local entries are keyed id + log position; snapshot entries id + 0 + change.
+    const uint64_t position = lmdb::readU64(std::string_view(key).substr(16, 8));
+    std::string_view stored;
+    if (position != 0 && lmdb::get(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), stored)) {
+      Change change = decodeChange(stored);
+      if (change.target == id) {
+        change.author.clear();
+        for (auto& w : change.writes) w.value.clear();
+        encode(change, bytes);
+        lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), bytes);
+        ++rewritten;
+      }
+    }
+    lmdb::del(txn.raw(), impl_->dbi[kHistory], key);
+  }
+  return rewritten;
 }
 
 // --- compaction --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
+#include "sync/src/registers.h"
 
 namespace sitesync::sync {
 
@@ -40,44 +41,26 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
         if (w.field >= kSettingsFieldCount)
           throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
         auto& slot = batch.settings.fields[w.field];
-        if (version > slot.version) slot = FieldValue{w.value, version};
+        if (version > slot.version) slot = FieldValue{w.value, version, change.id.seq, {}};
       }
       batch.settingsDirty = true;
       break;
     case Operation::kCreate:
-    case Operation::kUpdate: {
-      touchesCustomer = true;
-      std::optional<Customer> before = store_.customer(txn, change.target);
-      if (!before && change.operation == Operation::kUpdate)
-        throw ApplyError("update of unknown customer " + change.target.toString());
-      Customer after;
-      if (before) {
-        after = *before;
-      } else {
-        after.id = change.target;
-        after.created = version;
+    case Operation::kUpdate:
+    case Operation::kDelete:
+    case Operation::kRestore:
+    case Operation::kErase:
+      touchesCustomer = applyToCustomer(txn, batch, change, history);
+      if (!touchesCustomer) {
+        // A change for an erased customer: dropped and counted, logged without its values so
+        // that the log still replicates its id.
+        Change blank = change;
+        blank.author.clear();
+        for (auto& w : blank.writes) w.value.clear();
+        encode(blank, batch.encoded);
+        encoded = batch.encoded;
       }
-      history.at = change.hlc;
-      history.site = change.id.origin;
-      history.seq = change.id.seq;
-      history.author = change.author;
-      history.operation = change.operation;
-      for (const auto& w : change.writes) {
-        FieldValue& slot = slotFor(after, w.field, w.key);
-        if (!(version > slot.version)) continue;  // a later write already holds the field
-        if (change.operation == Operation::kCreate && slot.version.isNull() &&
-            w.field != kCustomFieldCode)
-          history.createdFields.push_back(w.field);
-        else if (slot.value != w.value)
-          history.changes.push_back(FieldChange{w.field, w.key, slot.value, w.value});
-        slot = FieldValue{w.value, version};
-      }
-      std::sort(history.createdFields.begin(), history.createdFields.end());
-      countState(batch.meta, before ? &*before : nullptr, -1);
-      countState(batch.meta, &after, +1);
-      store_.putCustomer(txn, before ? &*before : nullptr, after);
       break;
-    }
     default:
       throw ApplyError(std::string("operation '") + operationName(change.operation) +
                        "' is not supported by this version");
@@ -93,6 +76,81 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
+}
+
+bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
+                             HistoryEntry& history) {
+  const Version version = change.version();
+  std::optional<Customer> before = store_.customer(txn, change.target);
+  if (!before && change.operation != Operation::kCreate)
+    throw ApplyError(std::string(operationName(change.operation)) + " of unknown customer " +
+                     change.target.toString());
+  if (before && before->lifecycle == Lifecycle::kErased) {
+    if (change.operation == Operation::kErase && version > before->lifecycleVersion) {
+      // Concurrent erasures: the fact kept is the largest, whatever the order they came in.
+      Customer after = *before;
+      after.lifecycleVersion = version;
+      store_.putCustomer(txn, &*before, after);
+      return true;
+    }
+    ++batch.meta.droppedForErased;
+    return false;
+  }
+  Customer after;
+  if (before) {
+    after = *before;
+  } else {
+    after.id = change.target;
+    after.created = version;
+  }
+  history.at = change.hlc;
+  history.site = change.id.origin;
+  history.seq = change.id.seq;
+  history.author = change.author;
+  history.operation = change.operation;
+  history.note = change.note;
+  std::vector<Head> removed;
+  for (const auto& w : change.writes) {
+    FieldValue& slot = slotFor(after, w.field, w.key);
+    const Head old = slot.shown();
+    const bool hadConflict = slot.inConflict();
+    if (!writeRegister(slot, Head{w.value, version, change.id.seq}, w.replaces, batch.vector,
+                       removed))
+      continue;
+    if (change.operation == Operation::kCreate && old.version.isNull() &&
+        w.field != kCustomFieldCode)
+      history.createdFields.push_back(w.field);
+    else if (slot.value != old.value)
+      history.changes.push_back(FieldChange{w.field, w.key, old.value, slot.value});
+    if (hadConflict)
+      for (const auto& loser : removed)
+        if (loser.version != old.version)
+          history.closed.push_back(ClosedConflict{w.field, w.key, old, loser});
+  }
+  std::sort(history.createdFields.begin(), history.createdFields.end());
+
+  // The lifecycle is one last-writer-wins register over delete and restore; erase is final.
+  auto setLifecycle = [&](Lifecycle next) {
+    if (version > after.lifecycleVersion) {
+      after.lifecycle = next;
+      after.lifecycleVersion = version;
+    }
+  };
+  if (change.operation == Operation::kDelete) setLifecycle(Lifecycle::kDeleted);
+  if (change.operation == Operation::kRestore) setLifecycle(Lifecycle::kLive);
+  if (change.operation == Operation::kErase) {
+    const Customer keep = after;
+    after = Customer{};
+    after.id = keep.id;
+    after.created = keep.created;
+    after.lifecycle = Lifecycle::kErased;
+    after.lifecycleVersion = version;         // a delete or restore before it leaves no trace
+    store_.purgePersonalData(txn, after.id);  // the erase's own entry is the fact that remains
+  }
+  countState(batch.meta, before ? &*before : nullptr, -1);
+  countState(batch.meta, &after, +1);
+  store_.putCustomer(txn, before ? &*before : nullptr, after);
+  return true;
 }
 
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {

@@ -5,6 +5,7 @@
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
+#include "sync/src/registers.h"
 
 namespace sitesync::sync {
 
@@ -48,14 +49,14 @@ bool Engine::isInitialized(const Store& store) {
 // Local operations
 
 Result<Customer> Engine::create(const std::vector<Edit>& edits, const std::string& author) {
-  auto results = submit({LocalOp{LocalOp::Kind::kCreate, {}, edits, author}});
+  auto results = submit({LocalOp{LocalOp::Kind::kCreate, {}, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
   return *customer(results[0].id);
 }
 
 Result<Customer> Engine::update(RecordId id, const std::vector<Edit>& edits,
                                 const std::string& author) {
-  auto results = submit({LocalOp{LocalOp::Kind::kUpdate, id, edits, author}});
+  auto results = submit({LocalOp{LocalOp::Kind::kUpdate, id, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
   return *customer(results[0].id);
 }
@@ -65,14 +66,33 @@ Result<Customer> Engine::setActive(RecordId id, bool active, const std::string& 
                 author);
 }
 
+Result<Customer> Engine::remove(RecordId id, const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kDelete, id, {}, author, {}}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(id);
+}
+
+Result<Customer> Engine::restore(RecordId id, const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kRestore, id, {}, author, {}}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(id);
+}
+
+Result<Customer> Engine::erase(RecordId id, const std::string& author) {
+  auto results = submit({LocalOp{LocalOp::Kind::kErase, id, {}, author, {}}});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(id);
+}
+
 Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const std::string& author) {
-  auto results = submit({LocalOp{LocalOp::Kind::kSettings, {}, edits, author}});
+  auto results = submit({LocalOp{LocalOp::Kind::kSettings, {}, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
   return settings();
 }
 
 std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
-  return store_.write([&](WriteTxn& txn) {
+  bool isHub = false;
+  std::vector<OpResult> outcome = store_.write([&](WriteTxn& txn) {
     Batch batch(store_, txn);
     std::vector<OpResult> results;
     results.reserve(ops.size());
@@ -82,8 +102,18 @@ std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
       anyChange |= results.back().changed;
     }
     if (anyChange) batch.flush(store_, txn);
+    isHub = batch.meta.isHub;
     return results;
   });
+  // A restore (or a resolution) at the hub can bring back a number another customer holds now.
+  if (isHub) {
+    std::vector<RecordId> touched;
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (outcome[i].changed && ops[i].kind != LocalOp::Kind::kSettings)
+        touched.push_back(outcome[i].id);
+    if (!touched.empty()) renumberDuplicates(touched);
+  }
+  return outcome;
 }
 
 Change Engine::makeChange(Batch& batch, Operation op, RecordId target,
@@ -150,6 +180,15 @@ const FieldValue* currentSlot(const Customer& c, uint16_t field, const std::stri
 }  // namespace
 
 OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+  switch (op.kind) {
+    case LocalOp::Kind::kDelete:
+    case LocalOp::Kind::kRestore:
+    case LocalOp::Kind::kErase:
+    case LocalOp::Kind::kResolve:
+      return runRecordOp(txn, batch, op);
+    default:
+      break;
+  }
   const std::string& author = op.author;
   OpResult result;
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
@@ -229,13 +268,14 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
 
   Change change = makeChange(batch, before ? Operation::kUpdate : Operation::kCreate,
                              before ? before->id : RecordId{}, author);
+  change.note = op.note;
   change.writes.reserve(edits.size());
   for (auto& e : edits) {
     FieldWrite w{e.field, std::move(e.key), std::move(e.value), {}};
+    // The author saw every head of the field (an open conflict is listed with the customer).
     if (before)
-      if (const FieldValue* cur = currentSlot(*before, w.field, w.key);
-          cur && !cur->version.isNull())
-        w.replaces.push_back(cur->version);
+      if (const FieldValue* cur = currentSlot(*before, w.field, w.key))
+        w.replaces = headVersions(*cur);
     change.writes.push_back(std::move(w));
   }
   applyIn(txn, batch, change);

@@ -52,7 +52,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
-  return store_.write([&](storage::WriteTxn& txn) {
+  BatchReport result = store_.write([&](storage::WriteTxn& txn) {
     Batch batch(store_, txn);
     BatchReport report;
     report.carried = carried;
@@ -69,6 +69,16 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
     report.vector = batch.vector;
     return report;
   });
+  // The hub settles duplicate customer numbers as soon as it sees them (DESIGN.md section 6).
+  if (result.applied > 0 && meta().isHub) {
+    // Any customer change can bring a number back into use (a delete, a restore, a resolution
+    // or a concurrent write all rewrite the number's register), so every target is checked.
+    std::vector<RecordId> numbered;
+    for (const Change& c : changes)
+      if (c.operation != Operation::kSettings) numbered.push_back(c.target);
+    if (!numbered.empty() && renumberDuplicates(numbered) > 0) result.vector = status().vector;
+  }
+  return result;
 }
 
 void Engine::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,

@@ -8,6 +8,7 @@
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
+#include "sync/src/registers.h"
 
 namespace sitesync::sync {
 
@@ -16,24 +17,41 @@ using storage::WriteTxn;
 
 namespace {
 
-// The join of two states of one record under the version rule: each register keeps the write
-// with the larger version, the lifecycle likewise. Applying a change to either side and then
-// joining gives what joining and then applying gives, so a snapshot read at any moment merges
-// into any store without losing what that store holds.
-Customer joinRecords(const Customer& mine, const Customer& theirs) {
+// The join of two states of one record, each with the vector of changes its side had seen: a
+// register keeps the heads both hold and the heads one side holds that the other has not seen
+// (a head the other side saw and no longer holds was replaced there); the lifecycle keeps the
+// larger version, erasure is final. Applying a change to either side and then joining gives what
+// joining and then applying gives, so a snapshot read at any moment merges into any store
+// without losing what that store holds.
+Customer joinRecords(const Customer& mine, const VersionVector& mineSeen, const Customer& theirs,
+                     const VersionVector& theirsSeen) {
   Customer out = mine;
+  if (out.created.isNull()) out.created = theirs.created;
+  if (mine.lifecycle == Lifecycle::kErased || theirs.lifecycle == Lifecycle::kErased) {
+    // Erasure is final: only the id and the fact remain.
+    Customer erased;
+    erased.id = mine.id;
+    erased.created = out.created;
+    erased.lifecycle = Lifecycle::kErased;
+    const bool both = mine.lifecycle == theirs.lifecycle;
+    erased.lifecycleVersion = both ? std::max(mine.lifecycleVersion, theirs.lifecycleVersion)
+                              : mine.lifecycle == Lifecycle::kErased ? mine.lifecycleVersion
+                                                                     : theirs.lifecycleVersion;
+    return erased;
+  }
   for (size_t i = 0; i < kCustomerFieldCount; ++i)
-    if (theirs.fields[i].version > out.fields[i].version) out.fields[i] = theirs.fields[i];
+    out.fields[i] = joinRegisters(mine.fields[i], mineSeen, theirs.fields[i], theirsSeen);
   for (const auto& [name, value] : theirs.customFields) {
-    auto& slot = out.customFields[name];
-    if (value.version > slot.version) slot = value;
+    static const FieldValue kNever;
+    auto it = mine.customFields.find(name);
+    out.customFields[name] = joinRegisters(it == mine.customFields.end() ? kNever : it->second,
+                                           mineSeen, value, theirsSeen);
   }
   if (theirs.lifecycleVersion > out.lifecycleVersion) {
     out.lifecycle = theirs.lifecycle;
     out.mergedInto = theirs.mergedInto;
     out.lifecycleVersion = theirs.lifecycleVersion;
   }
-  if (out.created.isNull()) out.created = theirs.created;
   return out;
 }
 
@@ -154,7 +172,7 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
         auto& changes = recorded[theirs.id];
         for (const auto& e : store_.history(txn, theirs.id)) changes.insert({e.site, e.seq});
       }
-      Customer after = before ? joinRecords(*before, theirs) : theirs;
+      Customer after = before ? joinRecords(*before, batch.vector, theirs, chunk.vector) : theirs;
       if (before && after == *before) continue;
       countState(meta, before ? &*before : nullptr, -1);
       countState(meta, &after, +1);

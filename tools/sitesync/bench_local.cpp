@@ -57,7 +57,7 @@ void benchLocal(const BenchArgs& a) {
     auto prep = Clock::now();
     std::vector<sync::LocalOp> ops;
     for (uint64_t i = from; i < std::min(a.customers, from + a.batch); ++i)
-      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
     prepSeconds += secondsSince(prep);
     for (const auto& r : engine.submit(ops)) check(r.status);
   }
@@ -130,8 +130,9 @@ void benchLocal(const BenchArgs& a) {
     for (int w = 0; w < writers; ++w)
       threads.emplace_back([&, w] {
         for (auto& edits : inputs[w])
-          check(committer.submit(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, edits, "bench"})
-                    .status);
+          check(
+              committer.submit(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, edits, "bench", {}})
+                  .status);
       });
     for (auto& t : threads) t.join();
     commits = committer.commits();

@@ -160,7 +160,7 @@ double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t ch
     Generator gen(100 + b);
     std::vector<sync::LocalOp> ops;
     for (uint64_t i = 0; i < changes; ++i)
-      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
     nodes.back()->engine->submit(ops);
   }
   BenchNode hub(root / "fan-in-hub", 0xfa4b0000000001ULL, "hub", true);
@@ -210,7 +210,7 @@ void benchSync(const SyncBenchArgs& a) {
   for (uint64_t from = 0; from < a.customers; from += 100000) {
     std::vector<sync::LocalOp> ops;
     for (uint64_t i = from; i < std::min(a.customers, from + 100000); ++i)
-      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench"});
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
     for (const auto& r : branch.engine->submit(ops)) ids.push_back(r.id);
   }
   const double setupPeakMb = rss.peakMb();

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -50,7 +51,8 @@ void printJson(const nlohmann::json& j);
 std::string displayStatus(const Customer& c);
 
 void addCustomerCommands(CLI::App& app);
-void addSiteCommands(CLI::App& app);  // init, settings, digest, status
+void addConflictCommands(CLI::App& app);  // conflicts list, resolve
+void addSiteCommands(CLI::App& app);      // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
 void addNodeCommands(CLI::App& app);  // serve, sync
 void addSyncBenchCommand(CLI::App& bench);

@@ -1,4 +1,5 @@
-// `sitesync customer ...`: add, edit, show, history, deactivate, reactivate, list, search.
+// `sitesync customer ...`: add, edit, show, history, deactivate, reactivate, delete, restore,
+// erase, list, search.
 #include <iostream>
 
 #include "tools/sitesync/cli.h"
@@ -50,6 +51,7 @@ Customer displayed(const Site& site, Customer c) {
 nlohmann::json displayedJson(const Site& site, const Customer& c) {
   auto j = customerJson(displayed(site, c));
   if (!c.value(CustomerField::ssn).empty() && j["ssn"].is_null()) j["ssn_hidden"] = true;
+  for (const auto& flag : site.engine->flags(c)) j["flags"].push_back(flag);
   return j;
 }
 
@@ -123,6 +125,18 @@ void setActiveCommand(const CustomerArgs& a, bool active) {
   output(a, *site, take(site->engine->setActive(id, active, a.user)));
 }
 
+void lifecycleCommand(const CustomerArgs& a, Operation op) {
+  auto site = openSite(a.data);
+  RecordId id = take(site->engine->resolve(a.ref));
+  Customer c = op == Operation::kDelete    ? take(site->engine->remove(id, a.user))
+               : op == Operation::kRestore ? take(site->engine->restore(id, a.user))
+                                           : take(site->engine->erase(id, a.user));
+  if (a.json)
+    printJson(displayedJson(*site, c));
+  else
+    std::cout << c.id.toString() << " " << displayStatus(c) << "\n";
+}
+
 void listCommand(const CustomerArgs& a, const Site& site, const std::vector<Customer>& customers) {
   if (a.json) {
     auto arr = nlohmann::json::array();
@@ -176,6 +190,13 @@ void addCustomerCommands(CLI::App& app) {
        [](const CustomerArgs& x) { setActiveCommand(x, false); }},
       {"reactivate", "make a deactivated customer active again",
        [](const CustomerArgs& x) { setActiveCommand(x, true); }},
+      {"delete", "delete (a tombstone on every site; an admin can restore)",
+       [](const CustomerArgs& x) { lifecycleCommand(x, Operation::kDelete); }},
+      {"restore", "bring back a deleted customer, with edits made concurrently with the delete",
+       [](const CustomerArgs& x) { lifecycleCommand(x, Operation::kRestore); }},
+      {"erase",
+       "erase the customer's personal data for good (record, history, stored log) on every site",
+       [](const CustomerArgs& x) { lifecycleCommand(x, Operation::kErase); }},
   };
   for (const auto& s : simple) {
     auto* cmd = withData(customer->add_subcommand(s.name, s.help), *a);

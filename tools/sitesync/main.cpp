@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "sitesync 0.1.0");
   cli::addSiteCommands(app);
   cli::addCustomerCommands(app);
+  cli::addConflictCommands(app);
   cli::addNodeCommands(app);
   cli::addBenchCommands(app);
   try {

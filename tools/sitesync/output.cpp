@@ -12,7 +12,7 @@ std::string displayStatus(const Customer& c) {
     case Lifecycle::kDeleted:
       return "deleted";
     case Lifecycle::kErased:
-      return "deleted";
+      return "erased";
     case Lifecycle::kMerged:
       return "merged";
     case Lifecycle::kLive:
@@ -109,6 +109,8 @@ void printCustomer(const Customer& c) {
   }
   for (const auto& [name, v] : c.customFields)
     if (!v.value.empty()) std::cout << "custom." << name << ": " << v.value << "\n";
+  if (c.hasOpenConflicts())
+    std::cout << "open conflicts: see `sitesync conflicts list` (concurrent values kept)\n";
 }
 
 void printCustomerLine(const Customer& c) {

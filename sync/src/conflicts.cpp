@@ -1,0 +1,271 @@
+// The conflict list (DESIGN.md section 6): concurrent heads of one field, edits concurrent with
+// a delete, customer numbers claimed twice and shared social security numbers. All of it is
+// derived from the replicated state, so every node with the same changes lists the same
+// conflicts under the same ids. Also the derived flags and the hub's renumbering.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+#include "sync/src/registers.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+const char* conflictKindName(ConflictKind kind) {
+  switch (kind) {
+    case ConflictKind::kField:
+      return "field";
+    case ConflictKind::kNumber:
+      return "number";
+    case ConflictKind::kSsn:
+      return "ssn";
+    case ConflictKind::kDelete:
+      return "delete";
+  }
+  return "field";
+}
+
+namespace {
+
+// 12 hex digits of SHA-256 over what identifies the conflict: short enough to type.
+std::string conflictId(std::string_view kind, RecordId customer, uint16_t field,
+                       const std::string& key, Version a, Version b) {
+  if (b < a) std::swap(a, b);
+  std::string text(kind);
+  text += '/' + customer.toString() + '/' + std::to_string(field) + '/' + key;
+  for (Version v : {a, b}) text += '/' + std::to_string(v.hlc.packed) + ':' + siteIdToHex(v.origin);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL SHA-256 unavailable");
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 6; ++i) {
+    id.push_back(hex[digest[i] >> 4]);
+    id.push_back(hex[digest[i] & 15]);
+  }
+  return id;
+}
+
+// Which of several customers claiming one value keeps it: the smaller version of that field's
+// write (then the smaller id), the same rule on every node.
+std::vector<Customer> byClaim(const storage::Store& store, const ReadTxn& txn,
+                              const std::vector<RecordId>& ids, CustomerField field) {
+  std::vector<Customer> out;
+  for (RecordId id : ids)
+    if (auto c = store.customer(txn, id)) out.push_back(std::move(*c));
+  std::sort(out.begin(), out.end(), [field](const Customer& a, const Customer& b) {
+    return std::tie(a[field].version, a.id) < std::tie(b[field].version, b.id);
+  });
+  return out;
+}
+
+void addClaimConflicts(std::vector<ConflictInfo>& out, const std::vector<Customer>& claimants,
+                       ConflictKind kind, CustomerField field) {
+  for (size_t i = 1; i < claimants.size(); ++i) {
+    const Customer& keeper = claimants.front();
+    const Customer& loser = claimants[i];
+    ConflictInfo info;
+    info.kind = kind;
+    info.customer = loser.id;
+    info.field = uint16_t(field);
+    info.winner = keeper[field].shown();
+    info.loser = loser[field].shown();
+    info.other = keeper.id;
+    info.id = conflictId(conflictKindName(kind), loser.id, info.field, {}, info.winner.version,
+                         info.loser.version);
+    out.push_back(std::move(info));
+  }
+}
+
+}  // namespace
+
+std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
+  std::vector<ConflictInfo> out;
+  auto txn = store_.read();
+  for (RecordId id : store_.withOpenConflicts(txn)) {
+    auto c = store_.customer(txn, id);
+    if (!c) continue;
+    auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
+      for (const Head& other : r.others) {
+        ConflictInfo info;
+        info.customer = c->id;
+        info.field = field;
+        info.key = key;
+        info.winner = r.shown();
+        info.loser = other;
+        // An edit concurrent with a delete: the delete stands, whichever version is larger.
+        if (c->lifecycle == Lifecycle::kDeleted && (info.winner.version == c->lifecycleVersion ||
+                                                    info.loser.version == c->lifecycleVersion)) {
+          info.kind = ConflictKind::kDelete;
+          if (info.loser.version == c->lifecycleVersion) std::swap(info.winner, info.loser);
+        }
+        info.id = conflictId("field", c->id, field, key, info.winner.version, info.loser.version);
+        out.push_back(std::move(info));
+      }
+    };
+    for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
+      if (c->fields[f].inConflict()) list(f, {}, c->fields[f]);
+    for (const auto& [name, r] : c->customFields)
+      if (r.inConflict()) list(kCustomFieldCode, name, r);
+  }
+  for (const auto& group : store_.sharedNumbers(txn))
+    addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::number),
+                      ConflictKind::kNumber, CustomerField::number);
+  if (store_.settings(txn).getBool(SettingsField::ssnUnique))
+    for (const auto& group : store_.sharedSsns(txn))
+      addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::ssn), ConflictKind::kSsn,
+                        CustomerField::ssn);
+  if (!includeResolved) return out;
+
+  store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& entry) {
+    for (const auto& closed : entry.closed) {
+      ConflictInfo info;
+      info.kind =
+          entry.operation == Operation::kRestore ? ConflictKind::kDelete : ConflictKind::kField;
+      info.customer = id;
+      info.field = closed.field;
+      info.key = closed.key;
+      info.winner = closed.winner;
+      info.loser = closed.loser;
+      info.id = conflictId("field", id, closed.field, closed.key, closed.winner.version,
+                           closed.loser.version);
+      info.resolved = true;
+      info.resolution = entry;
+      info.chosen = closed.winner.value;
+      for (const auto& fc : entry.changes)
+        if (fc.field == closed.field && fc.key == closed.key) info.chosen = fc.newValue;
+      out.push_back(std::move(info));
+    }
+    if (entry.operation == Operation::kUpdate && !entry.note.empty())
+      for (const auto& fc : entry.changes)
+        if (fc.field == uint16_t(CustomerField::number)) {
+          ConflictInfo info;
+          info.kind = ConflictKind::kNumber;
+          info.customer = id;
+          info.field = fc.field;
+          info.loser = Head{fc.oldValue, {}, 0};
+          info.resolved = true;
+          info.resolution = entry;
+          info.chosen = fc.newValue;
+          info.id = conflictId("number", id, fc.field, {}, Version{entry.at, entry.site}, {});
+          out.push_back(std::move(info));
+        }
+  });
+  return out;
+}
+
+std::vector<std::string> Engine::flags(const Customer& c) const {
+  std::vector<std::string> out;
+  if (c.hasOpenConflicts()) out.push_back("in_conflict");
+  if (!c.isLive()) return out;
+  auto txn = store_.read();
+  const std::string& number = c.value(CustomerField::number);
+  if (number.empty()) {
+    out.push_back("number_pending");
+  } else {
+    auto claimants = byClaim(store_, txn, store_.findByNumber(txn, number), CustomerField::number);
+    if (claimants.size() > 1 && claimants.front().id != c.id) out.push_back("duplicate_number");
+  }
+  const std::string& ssn = c.value(CustomerField::ssn);
+  if (!ssn.empty() && store_.settings(txn).getBool(SettingsField::ssnUnique) &&
+      store_.findBySsn(txn, ssn).size() > 1)
+    out.push_back("possible_duplicate");
+  return out;
+}
+
+Result<Customer> Engine::resolveConflict(std::string_view conflictId,
+                                         const std::optional<std::string>& take,
+                                         const std::string& author) {
+  std::optional<ConflictInfo> found;
+  for (auto& c : conflicts(false))
+    if (c.id == conflictId) found = std::move(c);
+  if (!found)
+    return Status(StatusCode::kNotFound, "no open conflict " + std::string(conflictId) +
+                                             " (see `sitesync conflicts list`)");
+  const ConflictInfo& c = *found;
+  if (take) {
+    const ValueKind kind =
+        c.field < kCustomerFieldCount ? customerFields()[c.field].kind : ValueKind::kText;
+    if (auto why = validateValue(kind, *take); !why.empty())
+      return Status(StatusCode::kInvalidArgument, "--take: " + why);
+  }
+  std::vector<OpResult> results;
+  switch (c.kind) {
+    case ConflictKind::kField:
+    case ConflictKind::kDelete:
+      results = submit({LocalOp{LocalOp::Kind::kResolve,
+                                c.customer,
+                                {Edit{c.field, c.key, take ? *take : c.winner.value}},
+                                author,
+                                {}}});
+      break;
+    case ConflictKind::kNumber:
+      if (!take) {
+        renumberDuplicates({c.customer});
+        return *customer(c.customer);
+      }
+      results = submit(
+          {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
+      break;
+    case ConflictKind::kSsn:
+      if (!take)
+        return Status(StatusCode::kInvalidArgument,
+                      "a shared social security number is settled by correcting one "
+                      "(--take SSN) or by merging the two customers");
+      results = submit(
+          {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
+      break;
+  }
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(c.customer);
+}
+
+size_t Engine::renumberDuplicates(const std::vector<RecordId>& touched) {
+  // Read first: in the common case (no duplicate) nothing is written.
+  std::vector<std::pair<RecordId, std::string>> losers;
+  {
+    auto txn = store_.read();
+    for (RecordId id : touched) {
+      auto c = store_.customer(txn, id);
+      if (!c || !c->isLive() || c->value(CustomerField::number).empty()) continue;
+      const std::string& number = c->value(CustomerField::number);
+      auto holders = store_.findByNumber(txn, number);
+      if (holders.size() < 2) continue;
+      auto claimants = byClaim(store_, txn, holders, CustomerField::number);
+      for (size_t i = 1; i < claimants.size(); ++i)
+        losers.emplace_back(claimants[i].id, "duplicate number " + number +
+                                                 ": the earlier claim, customer " +
+                                                 claimants.front().id.toString() +
+                                                 ", keeps it; renumbered by the hub");
+    }
+  }
+  std::sort(losers.begin(), losers.end());
+  losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
+  if (losers.empty()) return 0;
+  return store_.write([&](WriteTxn& txn) {
+    Batch batch(store_, txn);
+    size_t renumbered = 0;
+    for (const auto& [id, why] : losers) {
+      auto number = nextAutoNumber(txn, batch);
+      if (!number.isOk()) break;
+      OpResult r = runOp(txn, batch,
+                         LocalOp{LocalOp::Kind::kUpdate,
+                                 id,
+                                 {Edit{uint16_t(CustomerField::number), {}, number.value()}},
+                                 "hub",
+                                 why});
+      renumbered += r.changed ? 1 : 0;
+    }
+    if (renumbered > 0) batch.flush(store_, txn);
+    return renumbered;
+  });
+}
+
+}  // namespace sitesync::sync

@@ -1,0 +1,112 @@
+// Local record-wide operations: delete, restore, erase, and the resolution of a conflict. Each
+// becomes one change that names the heads its author saw (DESIGN.md section 6), so a delete or
+// a resolution creates no conflict by itself and a write made without seeing it stays a head.
+#include <optional>
+
+#include "sync/engine.h"
+#include "sync/src/batch.h"
+#include "sync/src/registers.h"
+
+namespace sitesync::sync {
+
+using storage::WriteTxn;
+
+namespace {
+
+// Calls fn(field, key, register) for every written register of the customer.
+template <typename Fn>
+void forEachRegister(const Customer& c, Fn&& fn) {
+  for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
+    if (!c.fields[f].version.isNull()) fn(f, std::string(), c.fields[f]);
+  for (const auto& [name, value] : c.customFields)
+    if (!value.version.isNull()) fn(kCustomFieldCode, name, value);
+}
+
+Status refused(StatusCode code, std::string message) {
+  return Status(code, std::move(message));
+}
+
+}  // namespace
+
+OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+  OpResult result;
+  result.id = op.target;
+  std::optional<Customer> before = store_.customer(txn, op.target);
+  if (!before) {
+    result.status = refused(StatusCode::kNotFound, "no customer " + op.target.toString());
+    return result;
+  }
+  const Customer& c = *before;
+  const std::string name = "customer " + c.id.toString();
+  if (c.lifecycle == Lifecycle::kErased) {
+    result.status = refused(StatusCode::kFailedPrecondition, name + " is erased");
+    return result;
+  }
+  Operation operation = Operation::kUpdate;
+  std::vector<FieldWrite> writes;
+  switch (op.kind) {
+    case LocalOp::Kind::kDelete:
+      if (!c.isLive()) {
+        result.status = refused(StatusCode::kFailedPrecondition, name + " is already deleted");
+        return result;
+      }
+      operation = Operation::kDelete;
+      // The delete replaces every value its author saw: an edit made without seeing it stays
+      // beside it as a conflict, it never resurrects the customer by itself.
+      forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+        writes.push_back(FieldWrite{f, key, r.value, headVersions(r)});
+      });
+      break;
+    case LocalOp::Kind::kRestore:
+      if (c.lifecycle != Lifecycle::kDeleted) {
+        result.status = refused(StatusCode::kFailedPrecondition,
+                                name + " is not deleted (only a deleted customer is restored)");
+        return result;
+      }
+      operation = Operation::kRestore;
+      // Edits made concurrently with the delete come back: for each field in conflict, the
+      // latest head that is not the delete's own.
+      forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+        if (!r.inConflict()) return;
+        std::string value = r.value;
+        for (const auto& h : headsOf(r))  // largest first
+          if (h.version != c.lifecycleVersion) {
+            value = h.value;
+            break;
+          }
+        writes.push_back(FieldWrite{f, key, std::move(value), headVersions(r)});
+      });
+      break;
+    case LocalOp::Kind::kErase:
+      operation = Operation::kErase;
+      break;
+    case LocalOp::Kind::kResolve: {
+      if (op.edits.size() != 1) {
+        result.status = refused(StatusCode::kInvalidArgument, "a resolution settles one field");
+        return result;
+      }
+      const Edit& e = op.edits.front();
+      Customer probe = c;
+      const FieldValue& r = slotFor(probe, e.field, e.key);
+      if (!r.inConflict()) {
+        result.status = refused(StatusCode::kFailedPrecondition,
+                                "that field of " + name + " has no open conflict");
+        return result;
+      }
+      writes.push_back(FieldWrite{e.field, e.key, e.value, headVersions(r)});
+      break;
+    }
+    default:
+      result.status = refused(StatusCode::kInternal, "not a record operation");
+      return result;
+  }
+  Change change = makeChange(batch, operation, c.id, op.author);
+  change.writes = std::move(writes);
+  change.note = op.note;
+  applyIn(txn, batch, change);
+  result.changed = true;
+  result.change = change.id;
+  return result;
+}
+
+}  // namespace sitesync::sync
