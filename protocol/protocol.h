@@ -331,6 +331,10 @@ struct Change {
   bool operator==(const Change&) const = default;
 };
 
+// Erasure (the right to be forgotten): blanks the values and the author of a change, keeping
+// its id, target and the versions it replaced, so that the log still replicates.
+void stripPersonalData(Change& change);
+
 struct FieldChange {
   uint16_t field = 0;
   std::string key;

@@ -41,6 +41,11 @@ std::optional<SiteId> siteIdFromHex(std::string_view hex) {
   return v;
 }
 
+void stripPersonalData(Change& change) {
+  change.author.clear();
+  for (auto& w : change.writes) w.value.clear();
+}
+
 bool Customer::hasOpenConflicts() const {
   for (const auto& f : fields)
     if (f.inConflict()) return true;

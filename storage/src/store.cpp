@@ -552,8 +552,7 @@ uint64_t Store::purgePersonalData(WriteTxn& txn, RecordId id) {
     if (position != 0 && lmdb::get(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), stored)) {
       Change change = decodeChange(stored);
       if (change.target == id) {
-        change.author.clear();
-        for (auto& w : change.writes) w.value.clear();
+        stripPersonalData(change);
         encode(change, bytes);
         lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), bytes);
         ++rewritten;

@@ -55,8 +55,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
         // A change for an erased customer: dropped and counted, logged without its values so
         // that the log still replicates its id.
         Change blank = change;
-        blank.author.clear();
-        for (auto& w : blank.writes) w.value.clear();
+        stripPersonalData(blank);
         encode(blank, batch.encoded);
         encoded = batch.encoded;
       }
@@ -150,6 +149,10 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
   countState(batch.meta, before ? &*before : nullptr, -1);
   countState(batch.meta, &after, +1);
   store_.putCustomer(txn, before ? &*before : nullptr, after);
+  const std::string& number = after.value(CustomerField::number);
+  if (batch.meta.isHub && after.isLive() && !number.empty() &&
+      (!before || !before->isLive() || before->value(CustomerField::number) != number))
+    batch.numberClaims.emplace_back(after.id, number);
   return true;
 }
 

@@ -44,13 +44,7 @@ std::string conflictId(std::string_view kind, RecordId customer, uint16_t field,
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("OpenSSL SHA-256 unavailable");
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 6; ++i) {
-    id.push_back(hex[digest[i] >> 4]);
-    id.push_back(hex[digest[i] & 15]);
-  }
-  return id;
+  return toHex(digest, 6);
 }
 
 // Which of several customers claiming one value keeps it: the smaller version of that field's

@@ -91,7 +91,7 @@ Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const st
 }
 
 std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
-  bool isHub = false;
+  std::vector<RecordId> shared;
   std::vector<OpResult> outcome = store_.write([&](WriteTxn& txn) {
     Batch batch(store_, txn);
     std::vector<OpResult> results;
@@ -102,17 +102,11 @@ std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
       anyChange |= results.back().changed;
     }
     if (anyChange) batch.flush(store_, txn);
-    isHub = batch.meta.isHub;
+    shared = batch.sharedNumberClaims(store_, txn);
     return results;
   });
-  // A restore (or a resolution) at the hub can bring back a number another customer holds now.
-  if (isHub) {
-    std::vector<RecordId> touched;
-    for (size_t i = 0; i < ops.size(); ++i)
-      if (outcome[i].changed && ops[i].kind != LocalOp::Kind::kSettings)
-        touched.push_back(outcome[i].id);
-    if (!touched.empty()) renumberDuplicates(touched);
-  }
+  // A restore or a resolution at the hub can bring back a number another customer holds now.
+  if (!shared.empty()) renumberDuplicates(shared);
   return outcome;
 }
 
@@ -167,14 +161,6 @@ std::vector<Edit> lastAssignmentWins(const std::vector<Edit>& edits) {
     if (!overridden) out.push_back(edits[i]);
   }
   return out;
-}
-
-const FieldValue* currentSlot(const Customer& c, uint16_t field, const std::string& key) {
-  if (field == kCustomFieldCode) {
-    auto it = c.customFields.find(key);
-    return it == c.customFields.end() ? nullptr : &it->second;
-  }
-  return &c.fields[field];
 }
 
 }  // namespace
@@ -241,7 +227,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   std::vector<Edit> edits;
   edits.reserve(requested.size() + 2);
   for (auto& e : requested) {
-    const FieldValue* cur = before ? currentSlot(*before, e.field, e.key) : nullptr;
+    const FieldValue* cur = before ? findSlot(*before, e.field, e.key) : nullptr;
     if (before && (cur ? cur->value : std::string()) == e.value) continue;  // already so
     if (!before && e.value.empty()) continue;
     slotFor(after, e.field, e.key).value = e.value;
@@ -274,7 +260,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     FieldWrite w{e.field, std::move(e.key), std::move(e.value), {}};
     // The author saw every head of the field (an open conflict is listed with the customer).
     if (before)
-      if (const FieldValue* cur = currentSlot(*before, w.field, w.key))
+      if (const FieldValue* cur = findSlot(*before, w.field, w.key))
         w.replaces = headVersions(*cur);
     change.writes.push_back(std::move(w));
   }

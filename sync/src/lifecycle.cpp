@@ -1,7 +1,6 @@
 // Local record-wide operations: delete, restore, erase, and the resolution of a conflict. Each
 // becomes one change that names the heads its author saw (DESIGN.md section 6), so a delete or
 // a resolution creates no conflict by itself and a write made without seeing it stays a head.
-#include <optional>
 
 #include "sync/engine.h"
 #include "sync/src/batch.h"
@@ -86,14 +85,13 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
         return result;
       }
       const Edit& e = op.edits.front();
-      Customer probe = c;
-      const FieldValue& r = slotFor(probe, e.field, e.key);
-      if (!r.inConflict()) {
+      const FieldValue* r = findSlot(c, e.field, e.key);
+      if (!r || !r->inConflict()) {
         result.status = refused(StatusCode::kFailedPrecondition,
                                 "that field of " + name + " has no open conflict");
         return result;
       }
-      writes.push_back(FieldWrite{e.field, e.key, e.value, headVersions(r)});
+      writes.push_back(FieldWrite{e.field, e.key, e.value, headVersions(*r)});
       break;
     }
     default:

@@ -6,6 +6,7 @@
 
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
 
 namespace sitesync::sync {
 
@@ -204,13 +205,7 @@ std::string Engine::digestHex() const {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int outLen = 0;
   EVP_DigestFinal_ex(ctx.get(), out, &outLen);
-  static const char* hex = "0123456789abcdef";
-  std::string text;
-  for (unsigned i = 0; i < outLen; ++i) {
-    text.push_back(hex[out[i] >> 4]);
-    text.push_back(hex[out[i] & 15]);
-  }
-  return text;
+  return toHex(out, outLen);
 }
 
 }  // namespace sitesync::sync

@@ -52,6 +52,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
+  std::vector<RecordId> shared;
   BatchReport result = store_.write([&](storage::WriteTxn& txn) {
     Batch batch(store_, txn);
     BatchReport report;
@@ -67,17 +68,11 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
     }
     if (report.applied > 0) batch.flush(store_, txn);
     report.vector = batch.vector;
+    shared = batch.sharedNumberClaims(store_, txn);
     return report;
   });
   // The hub settles duplicate customer numbers as soon as it sees them (DESIGN.md section 6).
-  if (result.applied > 0 && meta().isHub) {
-    // Any customer change can bring a number back into use (a delete, a restore, a resolution
-    // or a concurrent write all rewrite the number's register), so every target is checked.
-    std::vector<RecordId> numbered;
-    for (const Change& c : changes)
-      if (c.operation != Operation::kSettings) numbered.push_back(c.target);
-    if (!numbered.empty() && renumberDuplicates(numbered) > 0) result.vector = status().vector;
-  }
+  if (!shared.empty() && renumberDuplicates(shared) > 0) result.vector = status().vector;
   return result;
 }
 

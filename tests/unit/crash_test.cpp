@@ -220,8 +220,10 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_write_loses_no_commit_and_leaves_no_half_writte
 
 BOOST_AUTO_TEST_CASE(store_accepts_writes_after_a_sigkill) {
   startWriter();
-  BOOST_REQUIRE(awaitCommits(3).size() == 3u);
-  stopChild();
+  const size_t commits = awaitCommits(3).size();
+  const int status = stopChild();
+  BOOST_REQUIRE_MESSAGE(commits == 3u,
+                        "the writer reported " << commits << " commits; wait status " << status);
 
   auto store = Store::open(dir.path());
   Engine engine(*store, clock);
