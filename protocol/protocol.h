@@ -306,6 +306,7 @@ enum class Operation : uint8_t {
   kSettings = 6,
   kJournal = 7,
   kDiscountUsage = 8,
+  kLease = 9,  // the hub leases a block of automatic customer numbers to a site
 };
 const char* operationName(Operation op);
 
@@ -317,6 +318,18 @@ struct FieldWrite {
   bool operator==(const FieldWrite&) const = default;
 };
 
+// A block of automatic customer numbers, first to last inclusive, that the hub leased to one
+// site (DESIGN.md section 6). Blocks never overlap: the hub hands them out in ascending order.
+struct NumberLease {
+  SiteId site = 0;  // 0: none
+  uint64_t first = 0;
+  uint64_t last = 0;
+  Version version;  // the lease change's (unset inside the change itself)
+  uint64_t size() const { return last - first + 1; }
+  bool holds(uint64_t number) const { return site != 0 && first <= number && number <= last; }
+  bool operator==(const NumberLease& o) const = default;
+};
+
 struct Change {
   ChangeId id;
   Hlc hlc;
@@ -326,7 +339,8 @@ struct Change {
   std::vector<FieldWrite> writes;
   std::vector<RecordId> absorbed;
   std::string signature;
-  std::string note;  // why, when a machine made the change (e.g. the hub's renumbering)
+  std::string note;   // why, when a machine made the change (e.g. the hub's renumbering)
+  NumberLease lease;  // operation kLease
   Version version() const { return Version{hlc, id.origin, id.seq}; }
   bool operator==(const Change&) const = default;
 };
@@ -465,6 +479,7 @@ struct SnapshotChunkMsg {
   std::string settings;                      // encoded Settings (empty: defaults)
   std::vector<std::string> records;          // encoded Customer, in id order, tombstones included
   std::vector<SnapshotHistoryItem> history;  // the history of those records
+  std::vector<NumberLease> leases;           // first chunk only: every number block leased
   std::string nextKey;                       // pass back as afterKey
   bool complete = false;
 };

@@ -175,6 +175,16 @@ class Store {
   // Returns how many log entries were rewritten.
   uint64_t purgePersonalData(WriteTxn& txn, RecordId id);
 
+  // --- automatic customer numbers (DESIGN.md section 6)
+  // The number blocks the hub leased (replicated), by first number. A lease already held is
+  // kept; the same first number from two leases keeps the larger version.
+  void putLease(WriteTxn& txn, const NumberLease& lease);
+  std::vector<NumberLease> leases(const ReadTxn& txn) const;
+  std::optional<NumberLease> leaseHolding(const ReadTxn& txn, uint64_t number) const;
+  std::optional<NumberLease> lastLease(const ReadTxn& txn) const;  // the highest block
+  // Live customers created while their site had no number left, in id order.
+  std::vector<RecordId> withPendingNumbers(const ReadTxn& txn) const;
+
   // --- log compaction: removes the log entries before `position` and their change-index
   // entries (the state they produced stays). Returns how many entries went.
   uint64_t compactLogBefore(WriteTxn& txn, uint64_t position);

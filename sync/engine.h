@@ -49,7 +49,19 @@ std::string customerFieldNamesList();  // "number, name, phone, ..."
 
 // A local operation, applied with others in one transaction by Engine::submit (group commit).
 struct LocalOp {
-  enum class Kind { kCreate, kUpdate, kSettings, kDelete, kRestore, kErase, kResolve };
+  // kAssignNumber: a customer waiting for a number gets the next automatic one; kRenumber: the
+  // hub gives a customer that lost its number to an earlier claim a new one (`note`: why).
+  enum class Kind {
+    kCreate,
+    kUpdate,
+    kSettings,
+    kDelete,
+    kRestore,
+    kErase,
+    kResolve,
+    kAssignNumber,
+    kRenumber
+  };
   Kind kind = Kind::kCreate;
   RecordId target;  // every kind but kCreate and kSettings
   // kResolve: one edit, the field whose heads it settles and the value chosen.
@@ -100,6 +112,19 @@ struct ConflictInfo {
   std::string chosen;       // when resolved: the value it kept
 };
 
+// This site's automatic numbering: its blocks, the next number, what is left.
+struct NumbersReport {
+  bool standalone = false;  // no deployment yet: numbers from next_number, no blocks
+  bool isHub = false;
+  uint64_t blockSize = 0;
+  uint64_t next = 0;                   // 0: none left (new customers wait for a number)
+  uint64_t left = 0;                   // numbers not yet handed out in this site's blocks
+  std::vector<NumberLease> blocks;     // this site's, ascending
+  std::vector<uint64_t> leftPerBlock;  // beside blocks
+  std::vector<RecordId> pending;       // this site's customers waiting for a number
+  size_t leasedBlocks = 0;             // every site's blocks
+};
+
 struct RegisterStatus {
   Meta meta;
   uint64_t customers = 0;  // live
@@ -147,6 +172,15 @@ class Engine {
   // claim the next free number, with an ordinary change whose history says why. Returns how
   // many were renumbered. Run by applyBatch at the hub for the customers a batch numbered.
   size_t renumberDuplicates(const std::vector<RecordId>& touched);
+
+  // --- automatic customer numbers (DESIGN.md section 6)
+  // Hub only: leases `site` two blocks of number_block_size numbers if it holds none (run when
+  // a site says hello). Later blocks follow as the hub sees the site use its newest one.
+  // Returns how many blocks were leased.
+  size_t ensureLeases(SiteId site);
+  // Gives this site's customers that wait for a number one from its blocks. Returns how many.
+  size_t fillPendingNumbers();
+  NumbersReport numbers() const;
 
   // Group commit: every op in one write transaction (one fsync). Each op succeeds or is refused
   // on its own; a refused op writes nothing.
@@ -210,18 +244,32 @@ class Engine {
   Settings settings() const;
   Meta meta() const;
   RegisterStatus status() const;
-  // SHA-256 over the canonical replicated state (records incl. tombstones, settings), hex.
+  // SHA-256 over the canonical replicated state (records incl. tombstones, settings, number
+  // leases), hex.
   std::string digestHex() const;
 
  private:
   struct Batch;
+  struct FollowUp;
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   OpResult runRecordOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   bool applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
                        HistoryEntry& history);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
-                          const Customer* before, bool numberAssigned) const;
-  Result<std::string> nextAutoNumber(const storage::ReadTxn& txn, Batch& batch) const;
+                          const Customer* before, bool machineNumbered) const;
+  // The next automatic number: from the site's leased blocks (the hub leases itself one when
+  // it runs out), or from next_number at a standalone site. Empty: none left, number pending.
+  Result<std::string> nextAutoNumber(storage::WriteTxn& txn, Batch& batch);
+  void applyLease(storage::WriteTxn& txn, Batch& batch, const Change& change);
+  // Hub: notes the blocks a site needs: one of its customers waits for a number, or its
+  // create used its newest block.
+  void noteNumberUse(const storage::ReadTxn& txn, Batch& batch, const Change& change,
+                     const Customer* before, const Customer& after) const;
+  // Hub: makes a lease change for `site` within `txn`.
+  NumberLease issueLease(storage::WriteTxn& txn, Batch& batch, SiteId site);
+  // What a committed transaction left to do (renumbering, leases, pending numbers); returns
+  // whether it wrote anything.
+  bool followUp(const FollowUp& work);
   Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
   // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.
   void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change,

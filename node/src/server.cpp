@@ -161,6 +161,7 @@ struct Server::Impl {
 
   // The peer's hello: both sides now know each other's vector; streaming starts.
   void establish(Link& link, const HelloMsg& hello) {
+    leaseNumbersTo(hello);
     link.up = true;
     link.peerId = hello.siteId;
     link.peerName = hello.siteName;
@@ -173,6 +174,19 @@ struct Server::Impl {
     aim(link);
     say("link with " + nameOf(link) + " up");
     notePeer(link);
+  }
+
+  // At the hub: a site that holds no block of customer numbers yet gets its first ones, before
+  // this node says what it holds (so they travel in this session).
+  void leaseNumbersTo(const HelloMsg& hello) {
+    if (hello.isHub) return;
+    try {
+      if (size_t blocks = engine.ensureLeases(hello.siteId))
+        say("leased " + std::to_string(blocks) + " customer number blocks to '" + hello.siteName +
+            "'");
+    } catch (const std::exception& e) {
+      say("could not lease customer numbers to '" + hello.siteName + "': " + e.what());
+    }
   }
 
   // Points the link's stream at the first change the peer lacks; a peer this node's log can no
@@ -336,6 +350,7 @@ struct Server::Impl {
       }
       sessions[identity] = Clock::now();
       engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
+      leaseNumbersTo(*hello);
       reply(identity, selfHello(false));
       return;
     }

@@ -197,6 +197,15 @@ enum Operation {
   settings @6;      # writes are Settings fields; target is unused
   journal @7;       # add or edit a journal entry
   discountUsage @8;
+  lease @9;         # the hub leases a block of customer numbers to a site; see `lease`
+}
+
+struct NumberLease {
+  # A block of automatic customer numbers, first to last inclusive, that the hub gave one site.
+  site @0 :UInt64;
+  first @1 :UInt64;
+  last @2 :UInt64;
+  version @3 :Version;      # in a snapshot: the lease change's; unset inside a Change
 }
 
 struct FieldWrite {
@@ -219,6 +228,7 @@ struct Change {
   absorbed @7 :List(RecordId);  # merge: customers absorbed into the target
   signature @8 :Data;       # origin's signature (security issue); empty until then
   note @9 :Text;            # why, when a machine made it (the hub renumbering a duplicate)
+  lease @10 :NumberLease;   # operation lease: the block
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -76,6 +76,18 @@ struct SnapshotChunk {
   history @5 :List(SnapshotHistory);
   nextKey @6 :Data;              # pass back as afterKey
   complete @7 :Bool;             # no record after this chunk
+  leases @8 :List(LeasedBlock);  # first chunk only: every number block leased so far
+}
+
+struct LeasedBlock {
+  # A customer number block the hub leased to a site (register.capnp NumberLease), with the
+  # version of the lease change.
+  site @0 :UInt64;
+  first @1 :UInt64;
+  last @2 :UInt64;
+  hlc @3 :UInt64;
+  origin @4 :UInt64;
+  seq @5 :UInt64;
 }
 
 struct Error {

@@ -221,6 +221,12 @@ void encode(const Change& c, std::string& out) {
     for (unsigned i = 0; i < c.absorbed.size(); ++i) wire::putId(abs[i], c.absorbed[i]);
   }
   if (!c.note.empty()) b.setNote(capnp::Text::Reader(c.note.data(), c.note.size()));
+  if (c.lease.site != 0) {
+    auto lease = b.initLease();
+    lease.setSite(c.lease.site);
+    lease.setFirst(c.lease.first);
+    lease.setLast(c.lease.last);
+  }
   if (!c.signature.empty())
     b.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(c.signature.data()),
                                        c.signature.size()));
@@ -233,7 +239,7 @@ Change decodeChange(std::string_view bytes) {
     c.id = ChangeId{r.getOrigin(), r.getSeq()};
     c.hlc = Hlc{r.getHlc()};
     auto op = static_cast<uint16_t>(r.getOperation());
-    if (op > static_cast<uint16_t>(Operation::kDiscountUsage))
+    if (op > static_cast<uint16_t>(Operation::kLease))
       throw DecodeError("unknown operation " + std::to_string(op));
     c.operation = static_cast<Operation>(op);
     c.target = wire::getId(r.getTarget());
@@ -252,6 +258,10 @@ Change decodeChange(std::string_view bytes) {
     auto sig = r.getSignature();
     c.signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
     c.note = wire::text(r.getNote());
+    if (r.hasLease()) {
+      auto lease = r.getLease();
+      c.lease = NumberLease{lease.getSite(), lease.getFirst(), lease.getLast(), {}};
+    }
     return c;
   });
 }

@@ -164,6 +164,8 @@ const char* operationName(Operation op) {
       return "merge";
     case Operation::kSettings:
       return "settings";
+    case Operation::kLease:
+      return "lease";
     case Operation::kJournal:
       return "journal";
     case Operation::kDiscountUsage:

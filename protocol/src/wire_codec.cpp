@@ -73,6 +73,16 @@ void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& 
   }
   b.setNextKey(bytes(m.nextKey));
   b.setComplete(m.complete);
+  auto leases = b.initLeases(unsigned(m.leases.size()));
+  for (unsigned i = 0; i < m.leases.size(); ++i) {
+    const NumberLease& l = m.leases[i];
+    leases[i].setSite(l.site);
+    leases[i].setFirst(l.first);
+    leases[i].setLast(l.last);
+    leases[i].setHlc(l.version.hlc.packed);
+    leases[i].setOrigin(l.version.origin);
+    leases[i].setSeq(l.version.seq);
+  }
 }
 
 SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
@@ -88,6 +98,12 @@ SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
     m.history.push_back(SnapshotHistoryItem{getRecordId(h.getRecord()), fromBytes(h.getEntry())});
   m.nextKey = fromBytes(r.getNextKey());
   m.complete = r.getComplete();
+  for (auto l : r.getLeases()) {
+    if (l.getSite() == 0 || l.getFirst() > l.getLast())
+      throw DecodeError("a snapshot holds a malformed number lease");
+    m.leases.push_back(NumberLease{l.getSite(), l.getFirst(), l.getLast(),
+                                   Version{Hlc{l.getHlc()}, l.getOrigin(), l.getSeq()}});
+  }
   return m;
 }
 

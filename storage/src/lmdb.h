@@ -71,6 +71,7 @@ class Cursor {
   bool first() { return move(MDB_val{0, nullptr}, MDB_FIRST); }
   bool last() { return move(MDB_val{0, nullptr}, MDB_LAST); }
   bool next() { return move(MDB_val{0, nullptr}, MDB_NEXT); }
+  bool prev() { return move(MDB_val{0, nullptr}, MDB_PREV); }
   // Inserts or overwrites; the cursor stays on the new item.
   void put(std::string_view key, std::string_view value) {
     MDB_val k = val(key), v = val(value);

@@ -17,23 +17,26 @@ namespace {
 
 // Table names are part of the on-disk format.
 enum Table : size_t {
-  kRecords,      // id(16) -> Customer
-  kLog,          // position(8) -> Change, in local apply order
-  kChangeIndex,  // origin(8) seq(8) -> position(8)
-  kVector,       // origin(8) -> seq(8)
-  kNumberIndex,  // number \0 id(16) -> ""
-  kSsnIndex,     // normalised ssn \0 id(16) -> ""
-  kPhoneIndex,   // phone digits \0 id(16) -> ""
-  kNameIndex,    // name token \0 id(16) -> ""
-  kHistory,      // id(16) position(8) -> HistoryEntry
-  kMetaTable,    // "meta" -> Meta, "settings" -> Settings
-  kPeers,        // site id(8) -> PeerState
-  kConflicts,    // id(16) -> "": records with an open conflict (a register with several heads)
+  kRecords,         // id(16) -> Customer
+  kLog,             // position(8) -> Change, in local apply order
+  kChangeIndex,     // origin(8) seq(8) -> position(8)
+  kVector,          // origin(8) -> seq(8)
+  kNumberIndex,     // number \0 id(16) -> ""
+  kSsnIndex,        // normalised ssn \0 id(16) -> ""
+  kPhoneIndex,      // phone digits \0 id(16) -> ""
+  kNameIndex,       // name token \0 id(16) -> ""
+  kHistory,         // id(16) position(8) -> HistoryEntry
+  kMetaTable,       // "meta" -> Meta, "settings" -> Settings
+  kPeers,           // site id(8) -> PeerState
+  kConflicts,       // id(16) -> "": records with an open conflict (a register with several heads)
+  kLeases,          // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
+  kPendingNumbers,  // id(16) -> "": live customers still waiting for an automatic number
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "records",     "log",        "change_index", "vector", "index_number", "index_ssn",
-    "index_phone", "index_name", "history",      "meta",   "peers",        "conflicts"};
+    "records",   "log",         "change_index", "vector",         "index_number",
+    "index_ssn", "index_phone", "index_name",   "history",        "meta",
+    "peers",     "conflicts",   "leases",       "pending_numbers"};
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
@@ -60,6 +63,8 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
   if (!c.isLive()) return out;
   if (const auto& n = c.value(CustomerField::number); !n.empty())
     out.push_back({kNumberIndex, indexKey(n, c.id)});
+  else
+    out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
   if (const auto& s = c.value(CustomerField::ssn); !s.empty())
     out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
   for (auto f : {CustomerField::phone, CustomerField::phone2}) {
@@ -525,6 +530,63 @@ std::vector<RecordId> Store::withOpenConflicts(const ReadTxn& txn) const {
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kConflicts]);
   for (bool ok = cursor.first(); ok; ok = cursor.next()) out.push_back(lmdb::readId(cursor.key()));
   return out;
+}
+
+std::vector<RecordId> Store::withPendingNumbers(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPendingNumbers]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) out.push_back(lmdb::readId(cursor.key()));
+  return out;
+}
+
+namespace {
+
+NumberLease readLease(std::string_view key, std::string_view value) {
+  if (key.size() != 8 || value.size() != 40) throw StoreError(0, "malformed number lease entry");
+  return NumberLease{
+      lmdb::readU64(value, 0), lmdb::readU64(key), lmdb::readU64(value, 8),
+      Version{Hlc{lmdb::readU64(value, 16)}, lmdb::readU64(value, 24), lmdb::readU64(value, 32)}};
+}
+
+}  // namespace
+
+void Store::putLease(WriteTxn& txn, const NumberLease& lease) {
+  const std::string key = lmdb::u64Key(lease.first);
+  std::string_view held;
+  if (lmdb::get(txn.raw(), impl_->dbi[kLeases], key, held) &&
+      !(readLease(key, held).version < lease.version))
+    return;  // the same lease again (or, from two hubs, the larger version keeps the block)
+  std::string value;
+  for (uint64_t v :
+       {lease.site, lease.last, lease.version.hlc.packed, lease.version.origin, lease.version.seq})
+    lmdb::appendU64(value, v);
+  lmdb::put(txn.raw(), impl_->dbi[kLeases], key, value);
+}
+
+std::vector<NumberLease> Store::leases(const ReadTxn& txn) const {
+  std::vector<NumberLease> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLeases]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.push_back(readLease(cursor.key(), cursor.value()));
+  return out;
+}
+
+std::optional<NumberLease> Store::leaseHolding(const ReadTxn& txn, uint64_t number) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLeases]);
+  // The block with the greatest first number <= number: the one after it starts past number.
+  bool ok = cursor.seek(lmdb::u64Key(number));
+  if (ok && lmdb::readU64(cursor.key()) == number) return readLease(cursor.key(), cursor.value());
+  ok = ok ? cursor.prev() : cursor.last();
+  if (!ok) return std::nullopt;
+  NumberLease lease = readLease(cursor.key(), cursor.value());
+  if (!lease.holds(number)) return std::nullopt;
+  return lease;
+}
+
+std::optional<NumberLease> Store::lastLease(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLeases]);
+  if (!cursor.last()) return std::nullopt;
+  return readLease(cursor.key(), cursor.value());
 }
 
 void Store::forEachHistoryEntry(

@@ -45,6 +45,9 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
       }
       batch.settingsDirty = true;
       break;
+    case Operation::kLease:
+      applyLease(txn, batch, change);
+      break;
     case Operation::kCreate:
     case Operation::kUpdate:
     case Operation::kDelete:
@@ -75,6 +78,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
+  ++batch.applied;
 }
 
 bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
@@ -153,6 +157,11 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
   if (batch.meta.isHub && after.isLive() && !number.empty() &&
       (!before || !before->isLive() || before->value(CustomerField::number) != number))
     batch.numberClaims.emplace_back(after.id, number);
+  // One of this site's customers is live without a number (created with none left, or
+  // restored): it gets one as soon as this site has one.
+  if (after.isLive() && number.empty() && after.id.site == batch.meta.siteId)
+    batch.leaseArrived = true;
+  if (batch.meta.isHub) noteNumberUse(txn, batch, change, before ? &*before : nullptr, after);
   return true;
 }
 
@@ -168,7 +177,7 @@ FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
 // origin, under the settings that origin had).
 
 Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
-                                const Customer* before, bool numberAssigned) const {
+                                const Customer* before, bool machineNumbered) const {
   const Settings& s = batch.settings;
   auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
   if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
@@ -189,9 +198,9 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
     return invalid("a phone or an e-mail is required by the settings (require_phone_or_email)");
 
   const std::string& number = after.value(CustomerField::number);
-  // An automatic number was found free just now; a typed one must be checked.
+  // An automatic number was found free just now (or is pending); a typed one must be checked.
   const bool numberChanged =
-      !numberAssigned && (!before || before->value(CustomerField::number) != number);
+      !machineNumbered && (!before || before->value(CustomerField::number) != number);
   if (numberChanged) {
     if (number.empty()) return invalid("the customer number cannot be cleared");
     const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);
@@ -216,32 +225,6 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
                           " (settings: ssn_unique=true)");
   }
   return Status::ok();
-}
-
-Result<std::string> Engine::nextAutoNumber(const ReadTxn& txn, Batch& batch) const {
-  const Settings& s = batch.settings;
-  if (!s.getBool(SettingsField::autoNumber))
-    return Status(StatusCode::kInvalidArgument,
-                  "a customer number is required: automatic numbering is off (auto_number=false)");
-  const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);
-  const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
-  uint64_t candidate =
-      std::max(batch.meta.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber));
-  uint64_t smallest = 1;
-  for (uint64_t i = 1; i < minLen && smallest < UINT64_MAX / 10; ++i) smallest *= 10;
-  candidate = std::max(candidate, smallest);
-  for (;;) {
-    std::string text = std::to_string(candidate);
-    if (text.size() > maxLen)
-      return Status(StatusCode::kFailedPrecondition,
-                    "automatic numbering has run past " + std::to_string(maxLen) +
-                        " digits: raise number_max_length or type a number");
-    if (store_.findByNumber(txn, text).empty()) {
-      batch.meta.nextAutoNumber = candidate + 1;
-      return text;
-    }
-    ++candidate;  // a typed number took it
-  }
 }
 
 }  // namespace sitesync::sync

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,11 @@
 #include "sync/src/apply_error.h"
 
 namespace sitesync::sync {
+
+struct LeaseDemand {
+  uint64_t pending = 0;        // its customers that became live without a number here
+  bool startedNewest = false;  // it numbered a customer from its newest block
+};
 
 // State loaded once per transaction and written back once at its end, so a batch of thousands
 // of changes reads and writes meta, settings and vector once.
@@ -25,6 +32,14 @@ struct Engine::Batch {
   // Hub only: customers whose number came into use in this transaction (a new number, or a
   // record that became live), to check for a second claim before the commit.
   std::vector<std::pair<RecordId, std::string>> numberClaims;
+  size_t applied = 0;  // changes applied in this transaction
+  // Hub only: per site, the blocks of numbers it needs: customers of it that wait for a number
+  // (pending), and whether its creates started its newest block; each site's newest block is
+  // read once per transaction when first needed.
+  std::map<SiteId, LeaseDemand> leaseDemand;
+  std::optional<std::map<SiteId, NumberLease>> newestLeases;
+  // A block for this site arrived, or one of its customers waits for a number: number them.
+  bool leaseArrived = false;
 
   Batch(const storage::Store& store, const storage::ReadTxn& txn) {
     auto m = store.meta(txn);
@@ -35,14 +50,18 @@ struct Engine::Batch {
     lastLogPosition = store.lastLogPosition(txn);
   }
 
-  // The claims of this transaction on a number another live customer holds too: the hub
-  // renumbers the later claims (Engine::renumberDuplicates) once it has committed.
-  std::vector<RecordId> sharedNumberClaims(const storage::Store& store,
-                                           const storage::ReadTxn& txn) const {
-    std::vector<RecordId> shared;
-    for (const auto& [id, number] : numberClaims)
-      if (store.findByNumber(txn, number).size() > 1) shared.push_back(id);
-    return shared;
+  // What is left to do once this transaction has committed (Engine::followUp): the claims on
+  // a number another live customer holds too (the hub renumbers the later claims), the leases
+  // sites need, and pending numbers.
+  FollowUp followUp(const storage::Store& store, const storage::ReadTxn& txn) const;
+
+  const std::map<SiteId, NumberLease>& newestLeaseBySite(const storage::Store& store,
+                                                         const storage::ReadTxn& txn) {
+    if (!newestLeases) {
+      newestLeases.emplace();
+      for (const NumberLease& l : store.leases(txn)) (*newestLeases)[l.site] = l;
+    }
+    return *newestLeases;
   }
 
   void flush(storage::Store& store, storage::WriteTxn& txn) {
@@ -53,6 +72,23 @@ struct Engine::Batch {
     for (SiteId origin : vectorDirty) store.setVectorEntry(txn, origin, vector.get(origin));
   }
 };
+
+struct Engine::FollowUp {
+  std::vector<RecordId> sharedNumbers;
+  std::map<SiteId, LeaseDemand> leaseDemand;
+  bool leaseArrived = false;
+  bool any() const { return !sharedNumbers.empty() || !leaseDemand.empty() || leaseArrived; }
+};
+
+inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
+                                                const storage::ReadTxn& txn) const {
+  FollowUp work;
+  for (const auto& [id, number] : numberClaims)
+    if (store.findByNumber(txn, number).size() > 1) work.sharedNumbers.push_back(id);
+  work.leaseDemand = leaseDemand;
+  work.leaseArrived = leaseArrived;
+  return work;
+}
 
 // Lowercase hex of `n` bytes (digests and conflict ids).
 inline std::string toHex(const unsigned char* bytes, size_t n) {

@@ -243,23 +243,12 @@ size_t Engine::renumberDuplicates(const std::vector<RecordId>& touched) {
   std::sort(losers.begin(), losers.end());
   losers.erase(std::unique(losers.begin(), losers.end()), losers.end());
   if (losers.empty()) return 0;
-  return store_.write([&](WriteTxn& txn) {
-    Batch batch(store_, txn);
-    size_t renumbered = 0;
-    for (const auto& [id, why] : losers) {
-      auto number = nextAutoNumber(txn, batch);
-      if (!number.isOk()) break;
-      OpResult r = runOp(txn, batch,
-                         LocalOp{LocalOp::Kind::kUpdate,
-                                 id,
-                                 {Edit{uint16_t(CustomerField::number), {}, number.value()}},
-                                 "hub",
-                                 why});
-      renumbered += r.changed ? 1 : 0;
-    }
-    if (renumbered > 0) batch.flush(store_, txn);
-    return renumbered;
-  });
+  std::vector<LocalOp> ops;
+  for (auto& [id, why] : losers)
+    ops.push_back(LocalOp{LocalOp::Kind::kRenumber, id, {}, "hub", std::move(why)});
+  size_t renumbered = 0;
+  for (const OpResult& r : submit(ops)) renumbered += r.changed ? 1 : 0;
+  return renumbered;
 }
 
 }  // namespace sitesync::sync

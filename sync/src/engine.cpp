@@ -91,22 +91,18 @@ Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const st
 }
 
 std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
-  std::vector<RecordId> shared;
+  FollowUp work;
   std::vector<OpResult> outcome = store_.write([&](WriteTxn& txn) {
     Batch batch(store_, txn);
     std::vector<OpResult> results;
     results.reserve(ops.size());
-    bool anyChange = false;
-    for (const auto& op : ops) {
-      results.push_back(runOp(txn, batch, op));
-      anyChange |= results.back().changed;
-    }
-    if (anyChange) batch.flush(store_, txn);
-    shared = batch.sharedNumberClaims(store_, txn);
+    for (const auto& op : ops) results.push_back(runOp(txn, batch, op));
+    if (batch.applied > 0) batch.flush(store_, txn);
+    work = batch.followUp(store_, txn);
     return results;
   });
   // A restore or a resolution at the hub can bring back a number another customer holds now.
-  if (!shared.empty()) renumberDuplicates(shared);
+  if (work.any()) followUp(work);
   return outcome;
 }
 
@@ -172,6 +168,14 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     case LocalOp::Kind::kErase:
     case LocalOp::Kind::kResolve:
       return runRecordOp(txn, batch, op);
+    case LocalOp::Kind::kAssignNumber:  // unless it was numbered meanwhile
+      if (auto c = store_.customer(txn, op.target);
+          !c || !c->isLive() || !c->value(CustomerField::number).empty())
+        return OpResult{};
+      break;
+    case LocalOp::Kind::kRenumber:
+      if (auto c = store_.customer(txn, op.target); !c || !c->isLive()) return OpResult{};
+      break;
     default:
       break;
   }
@@ -208,7 +212,9 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   }
 
   std::optional<Customer> before;
-  if (op.kind == LocalOp::Kind::kUpdate) {
+  const bool assignNumber =
+      op.kind == LocalOp::Kind::kAssignNumber || op.kind == LocalOp::Kind::kRenumber;
+  if (op.kind == LocalOp::Kind::kUpdate || assignNumber) {
     before = store_.customer(txn, op.target);
     if (!before) {
       result.status = Status(StatusCode::kNotFound, "no customer " + op.target.toString());
@@ -233,22 +239,28 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     slotFor(after, e.field, e.key).value = e.value;
     edits.push_back(std::move(e));
   }
+  // The machine numbers a new customer that has no typed number (or, when the site has no
+  // number left, leaves it pending), and one it is asked to renumber.
+  const bool machineNumbered =
+      assignNumber || (!before && after.value(CustomerField::number).empty());
   const uint64_t savedAutoNumber = batch.meta.nextAutoNumber;
-  if (!before && after.value(CustomerField::number).empty()) {
+  if (machineNumbered) {
     auto number = nextAutoNumber(txn, batch);
     if (!number.isOk()) {
       result.status = number.status();
       return result;
     }
-    edits.push_back(Edit{uint16_t(CustomerField::number), {}, number.value()});
-    after[CustomerField::number].value = number.value();
+    if (assignNumber && number->empty()) return result;  // still none left
+    if (!number->empty()) {
+      edits.push_back(Edit{uint16_t(CustomerField::number), {}, number.value()});
+      after[CustomerField::number].value = number.value();
+    }
   }
   if (!before && after.value(CustomerField::status).empty()) {
     edits.push_back(Edit{uint16_t(CustomerField::status), {}, "active"});
     after[CustomerField::status].value = "active";
   }
-  const bool numberAssigned = batch.meta.nextAutoNumber != savedAutoNumber;
-  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr, numberAssigned);
+  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr, machineNumbered);
   if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
   if (!result.status.isOk() || edits.empty()) return result;
 

@@ -202,6 +202,9 @@ std::string Engine::digestHex() const {
     feed(value);
   });
   feed(store_.settingsBytes(txn).value_or(std::string()));
+  for (const NumberLease& l : store_.leases(txn))
+    feed(siteIdToHex(l.site) + " " + std::to_string(l.first) + "-" + std::to_string(l.last) + " " +
+         std::to_string(l.version.hlc.packed) + " " + siteIdToHex(l.version.origin));
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int outLen = 0;
   EVP_DigestFinal_ex(ctx.get(), out, &outLen);

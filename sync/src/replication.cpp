@@ -52,7 +52,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
-  std::vector<RecordId> shared;
+  FollowUp work;
   BatchReport result = store_.write([&](storage::WriteTxn& txn) {
     Batch batch(store_, txn);
     BatchReport report;
@@ -68,11 +68,12 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
     }
     if (report.applied > 0) batch.flush(store_, txn);
     report.vector = batch.vector;
-    shared = batch.sharedNumberClaims(store_, txn);
+    work = batch.followUp(store_, txn);
     return report;
   });
-  // The hub settles duplicate customer numbers as soon as it sees them (DESIGN.md section 6).
-  if (!shared.empty() && renumberDuplicates(shared) > 0) result.vector = status().vector;
+  // The hub settles duplicate customer numbers and leases blocks as soon as it sees the need;
+  // a site numbers its waiting customers as soon as a block arrives (DESIGN.md section 6).
+  if (work.any() && followUp(work)) result.vector = status().vector;
   return result;
 }
 

@@ -110,6 +110,7 @@ SnapshotChunkMsg Engine::snapshotChunk(std::string_view afterKey, size_t maxByte
   chunk.settings = store_.settingsBytes(txn).value_or(std::string());
   chunk.nextKey = std::string(afterKey);
   chunk.complete = true;
+  if (afterKey.empty()) chunk.leases = store_.leases(txn);
   size_t bytes = 0;
   store_.forEachRecordBytesAfter(txn, afterKey, [&](std::string_view key, std::string_view value) {
     if (!chunk.records.empty() && bytes >= maxBytes) {
@@ -143,9 +144,17 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     if (!(records[i - 1].id < records[i].id))
       throw ApplyError("snapshot records are not in id order");
 
+  for (const NumberLease& l : chunk.leases)
+    if (l.site == 0 || l.first == 0 || l.first > l.last || l.version.isNull())
+      throw ApplyError("the snapshot holds a malformed number lease");
+  bool leaseArrived = false;
   store_.write([&](WriteTxn& txn) {
     Batch batch(store_, txn);
     Meta& meta = batch.meta;
+    for (const NumberLease& l : chunk.leases) {
+      store_.putLease(txn, l);
+      leaseArrived |= l.site == meta.siteId;
+    }
     if (chunk.deployment != 0) {
       if (meta.deployment != 0 && meta.deployment != chunk.deployment)
         throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
@@ -198,6 +207,7 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     }
     batch.flush(store_, txn);
   });
+  if (leaseArrived) fillPendingNumbers();
 }
 
 uint64_t Engine::compactLog() {

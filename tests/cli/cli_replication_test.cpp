@@ -142,9 +142,10 @@ BOOST_FIXTURE_TEST_CASE(sync_with_a_serving_hub_exchanges_both_ways_and_serve_st
   json report = runJson("sync", "--data", data, "--peer", serving.endpoint(), "--json");
   BOOST_TEST(report["peer"] == "HQ");
   BOOST_TEST(report["sent"] == 1);
-  // Both sites numbered their customer 1000 on their own: the hub's customer and the hub's
-  // renumbering of the branch's (the later claim) come back.
-  BOOST_TEST(report["received"] == 2);
+  // The branch numbered its customer 1000 alone (it had not joined yet), as did the hub: the
+  // hub's customer, the hub's block, the branch's first two blocks and the hub's renumbering
+  // of the branch's customer (the later claim) come back.
+  BOOST_TEST(report["received"] == 5);
   BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
   json branchCustomer = runJson("customer", "show", "--data", hub, id, "--json");
   BOOST_TEST(branchCustomer["name"] == "Branch Customer");
@@ -254,6 +255,36 @@ BOOST_FIXTURE_TEST_CASE(running_nodes_relay_a_change_from_one_branch_through_the
   BOOST_TEST(otherServing.stop() == 0);
   BOOST_TEST(branchServing.stop() == 0);
   BOOST_TEST(hubServing.stop() == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(numbers_shows_the_blocks_the_hub_leased_and_pending_numbers_get_filled,
+                        Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("settings", "set", "--data", hub, "number_block_size=2").status == 0);
+  init();
+  BOOST_TEST(runJson("numbers", "--data", data, "--json")["standalone"] == true);
+  ServeProcess serving(hub);
+  BOOST_TEST_REQUIRE(run("sync", "--data", data, "--peer", serving.endpoint()).status == 0);
+  json numbers = runJson("numbers", "--data", data, "--json");
+  BOOST_TEST(numbers["standalone"] == false);
+  BOOST_TEST(numbers["blocks"].size() == 2u);
+  BOOST_TEST(numbers["left"] == 4);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(add("Customer " + std::to_string(i)));
+  json waiting = runJson("customer", "show", "--data", data, ids[4], "--json");
+  BOOST_TEST(waiting["number"] == "");
+  BOOST_TEST(waiting["flags"].dump().find("number_pending") != std::string::npos);
+  BOOST_TEST(runJson("numbers", "--data", data, "--json")["pending"].size() == 1u);
+
+  BOOST_TEST_REQUIRE(run("sync", "--data", data, "--peer", serving.endpoint()).status == 0);
+  json numbered = runJson("customer", "show", "--data", data, ids[4], "--json");
+  BOOST_TEST(numbered["number"] != "");
+  BOOST_TEST(numbered["flags"].dump().find("number_pending") == std::string::npos);
+  BOOST_TEST(runJson("numbers", "--data", data, "--json")["pending"].empty());
+  BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+  BOOST_TEST(serving.stop() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,8 +24,9 @@ struct Site {
   TestClock clock;
   sync::Engine engine{*store, clock};
 
-  Site(SiteId id, const std::string& name, uint64_t deployment = 0) {
-    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, id, name, false, deployment).isOk());
+  // `isHub`: the deployment's hub, which renumbers the loser of a duplicate number claim.
+  Site(SiteId id, const std::string& name, uint64_t deployment = 0, bool isHub = false) {
+    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, id, name, isHub, deployment).isOk());
   }
   RecordId add(const std::string& name) {
     auto r = engine.create({sync::Edit{uint16_t(CustomerField::name), {}, name}}, "tester");

@@ -9,7 +9,9 @@
 //   3. no two live customers share a number once the hub's renumbering has propagated;
 //   4. nothing is lost: every write is a current head of its field, or a later write whose
 //      author had seen it replaced it (erased customers excepted);
-//   5. no deleted or erased customer shows as live.
+//   5. no deleted or erased customer shows as live;
+//   6. no customer still waits for a number (sites that ran out of their leased blocks got
+//      new ones from the hub and numbered them).
 // SITESYNC_SIM_SEED=N replays one seed; SITESYNC_SIM_SEEDS=N runs seeds 1..N (default 500).
 #include <stdlib.h>
 
@@ -92,13 +94,16 @@ class Simulation {
       node->open();
       node->clock.set(kStart + node->skew);
       auto st = Engine::initialize(*node->store, node->clock, node->id, "site" + std::to_string(i),
-                                   i == 0, i == 0 ? 0xD0D0 : 0);
+                                   i == 0, 0xD0D0);
       if (!st.isOk()) return "init: " + st.message();
       nodes_.push_back(std::move(node));
     }
     if (pick(2))
       nodes_[0]->engine->updateSettings({Edit{uint16_t(SettingsField::ssnUnique), {}, "true"}},
                                         "admin");
+    // Small number blocks: sites run out offline and create customers with numbers pending.
+    nodes_[0]->engine->updateSettings(
+        {Edit{uint16_t(SettingsField::numberBlockSize), {}, std::to_string(2 + pick(6))}}, "admin");
     const size_t steps = 300 + pick(400);
     for (size_t s = 0; s < steps; ++s) step();
     heal();
@@ -203,6 +208,8 @@ class Simulation {
   // A sender plans what the receiver lacks (its vector, as a hello would carry it) and puts
   // the batches on the network.
   void send(size_t from, size_t to, size_t maxChanges) {
+    // A session with the hub starts with a hello: a site without number blocks gets some.
+    if (from == 0 || to == 0) nodes_[0]->engine->ensureLeases(nodes_[from == 0 ? to : from]->id);
     auto& sender = *nodes_[from]->engine;
     const VersionVector lacks = nodes_[to]->engine->status().vector;
     uint64_t position = sender.firstPositionMissingFrom(lacks);
@@ -317,7 +324,7 @@ class Simulation {
       for (const auto& w : c.writes)
         replaced[{c.target, w.field, w.key}].insert(w.replaces.begin(), w.replaces.end());
     for (const auto& c : all) {
-      if (c.operation == Operation::kSettings) continue;
+      if (c.operation == Operation::kSettings || c.operation == Operation::kLease) continue;
       auto record = hub.engine->customer(c.target);
       if (!record) return "4. customer " + c.target.toString() + " is missing";
       if (record->lifecycle == Lifecycle::kErased) continue;
@@ -339,11 +346,27 @@ class Simulation {
     }
 
     for (auto& node : nodes_)
-      for (const auto& c : node->engine->list(true))
+      for (const auto& c : node->engine->list(true)) {
         if (!c.isLive()) return "5. " + c.id.toString() + " is not live but is listed";
+        // 6. Every customer got a number once its site had a block again.
+        if (c.value(CustomerField::number).empty())
+          return "6. " + c.id.toString() + " still waits for a number" + numbersOf(c.id.site);
+      }
     BOOST_TEST_MESSAGE(nodes_.size() << " nodes, " << all.size() << " changes, "
                                      << hub.engine->conflicts(false).size() << " open and "
                                      << hub.engine->conflicts(true).size() << " all conflicts");
+    return {};
+  }
+
+  std::string numbersOf(SiteId site) {
+    for (auto& node : nodes_)
+      if (node->id == site) {
+        auto r = node->engine->numbers();
+        std::ostringstream out;
+        out << " (its site holds " << r.blocks.size() << " blocks, " << r.left << " left, next "
+            << r.next << ", " << r.pending.size() << " pending)";
+        return out.str();
+      }
     return {};
   }
 

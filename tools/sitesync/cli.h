@@ -52,6 +52,7 @@ std::string displayStatus(const Customer& c);
 
 void addCustomerCommands(CLI::App& app);
 void addConflictCommands(CLI::App& app);  // conflicts list, resolve
+void addNumberCommands(CLI::App& app);    // numbers
 void addSiteCommands(CLI::App& app);      // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
 void addNodeCommands(CLI::App& app);  // serve, sync

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   cli::addSiteCommands(app);
   cli::addCustomerCommands(app);
   cli::addConflictCommands(app);
+  cli::addNumberCommands(app);
   cli::addNodeCommands(app);
   cli::addBenchCommands(app);
   try {

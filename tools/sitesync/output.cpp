@@ -114,8 +114,9 @@ void printCustomer(const Customer& c) {
 }
 
 void printCustomerLine(const Customer& c) {
-  std::cout << c.id.toString() << "  #" << c.value(CustomerField::number) << "  "
-            << c.value(CustomerField::name) << "  " << c.value(CustomerField::phone) << "  "
+  const std::string& number = c.value(CustomerField::number);
+  std::cout << c.id.toString() << "  " << (number.empty() ? "(number pending)" : "#" + number)
+            << "  " << c.value(CustomerField::name) << "  " << c.value(CustomerField::phone) << "  "
             << c.value(CustomerField::email) << "  " << displayStatus(c) << "\n";
 }
 

@@ -1,0 +1,245 @@
+// Automatic customer numbers (DESIGN.md section 6): the hub leases blocks of numbers to sites
+// as replicated changes, each site numbers its new customers from its own blocks (so automatic
+// numbers never collide), and a site out of numbers leaves the number pending until its next
+// block arrives. A site that has not joined a deployment yet numbers from next_number alone.
+#include <algorithm>
+#include <charconv>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+namespace {
+
+// A customer number as an integer; nullopt for anything that is not plain decimal digits
+// without a leading zero (those never come from a block).
+std::optional<uint64_t> numberValue(std::string_view text) {
+  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// The smallest number with `digits` digits (1 for 1 digit).
+uint64_t smallestWithDigits(uint64_t digits) {
+  uint64_t smallest = 1;
+  for (uint64_t i = 1; i < digits && smallest < UINT64_MAX / 10; ++i) smallest *= 10;
+  return smallest;
+}
+
+bool isStandalone(const Meta& meta) {
+  return !meta.isHub && meta.deployment == 0;
+}
+
+}  // namespace
+
+Result<std::string> Engine::nextAutoNumber(WriteTxn& txn, Batch& batch) {
+  const Settings& s = batch.settings;
+  if (!s.getBool(SettingsField::autoNumber))
+    return Status(StatusCode::kInvalidArgument,
+                  "a customer number is required: automatic numbering is off (auto_number=false)");
+  const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
+  const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
+  auto tooLong = [&](uint64_t n) {
+    return std::to_string(n).size() > maxLen
+               ? Status(StatusCode::kFailedPrecondition,
+                        "automatic numbering has run past " + std::to_string(maxLen) +
+                            " digits: raise number_max_length or type a number")
+               : Status::ok();
+  };
+  auto isFree = [&](uint64_t n) { return store_.findByNumber(txn, std::to_string(n)).empty(); };
+
+  if (isStandalone(batch.meta)) {
+    uint64_t candidate =
+        std::max({batch.meta.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber), smallest});
+    for (;; ++candidate) {  // a typed number may have taken one
+      if (auto st = tooLong(candidate); !st.isOk()) return st;
+      if (isFree(candidate)) {
+        batch.meta.nextAutoNumber = candidate + 1;
+        return std::to_string(candidate);
+      }
+    }
+  }
+
+  const SiteId me = batch.meta.siteId;
+  uint64_t cursor = std::max(batch.meta.nextAutoNumber, smallest);
+  for (;;) {
+    std::optional<NumberLease> block = store_.leaseHolding(txn, cursor);
+    if (!block || block->site != me) {
+      // Past this site's current block: its next one above the cursor, if any.
+      block.reset();
+      for (const NumberLease& l : store_.leases(txn))
+        if (l.site == me && l.first > cursor) {
+          block = l;
+          break;
+        }
+      if (!block) {
+        if (!batch.meta.isHub) return std::string();  // pending until the next block
+        block = issueLease(txn, batch, me);           // the hub leases to itself
+      }
+      cursor = std::max(block->first, smallest);
+      if (cursor > block->last) continue;
+    }
+    for (uint64_t n = cursor; n <= block->last; ++n) {
+      if (auto st = tooLong(n); !st.isOk()) return st;
+      if (isFree(n)) {
+        batch.meta.nextAutoNumber = n + 1;
+        return std::to_string(n);
+      }
+    }
+    cursor = block->last + 1;
+  }
+}
+
+void Engine::applyLease(WriteTxn& txn, Batch& batch, const Change& change) {
+  NumberLease lease = change.lease;
+  if (lease.site == 0 || lease.first == 0 || lease.first > lease.last)
+    throw ApplyError("lease change " + siteIdToHex(change.id.origin) + ":" +
+                     std::to_string(change.id.seq) + " holds no valid number block");
+  lease.version = change.version();
+  store_.putLease(txn, lease);
+  if (lease.site == batch.meta.siteId) batch.leaseArrived = true;
+  if (batch.newestLeases) {
+    NumberLease& newest = (*batch.newestLeases)[lease.site];
+    if (newest.site == 0 || newest.first < lease.first) newest = lease;
+  }
+}
+
+void Engine::noteNumberUse(const ReadTxn& txn, Batch& batch, const Change& change,
+                           const Customer* before, const Customer& after) const {
+  const std::string& number = after.value(CustomerField::number);
+  if (after.isLive() && number.empty()) {
+    const bool waitedBefore =
+        before && before->isLive() && before->value(CustomerField::number).empty();
+    if (!waitedBefore && after.id.site != batch.meta.siteId)
+      ++batch.leaseDemand[after.id.site].pending;
+    return;
+  }
+  if (change.operation != Operation::kCreate || change.id.origin == batch.meta.siteId) return;
+  auto n = numberValue(number);
+  if (!n) return;
+  const auto& newest = batch.newestLeaseBySite(store_, txn);
+  auto it = newest.find(change.id.origin);
+  // Numbered from its newest block after it had received it: it starts its last block.
+  if (it != newest.end() && it->second.holds(*n) && change.hlc > it->second.version.hlc)
+    batch.leaseDemand[change.id.origin].startedNewest = true;
+}
+
+NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
+  const Settings& s = batch.settings;
+  const uint64_t size = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
+  uint64_t first = std::max(s.getUnsigned(SettingsField::nextNumber),
+                            smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength)));
+  if (auto last = store_.lastLease(txn)) first = std::max(first, last->last + 1);
+  // Numbers given before blocks existed (a site numbering alone) or typed: skip blocks that
+  // start or end on a number in use, so a block is not born half used.
+  auto inUse = [&](uint64_t n) { return !store_.findByNumber(txn, std::to_string(n)).empty(); };
+  for (int skipped = 0; skipped < 100000 && (inUse(first) || inUse(first + size - 1)); ++skipped)
+    first += size;
+  Change change = makeChange(batch, Operation::kLease, RecordId{}, "hub");
+  change.target = RecordId{};
+  change.lease = NumberLease{site, first, first + size - 1, {}};
+  change.note = "number block " + std::to_string(first) + "-" + std::to_string(first + size - 1) +
+                " leased to site " + siteIdToHex(site);
+  applyIn(txn, batch, change);
+  NumberLease issued = change.lease;
+  issued.version = change.version();
+  return issued;
+}
+
+size_t Engine::ensureLeases(SiteId site) {
+  if (!meta().isHub) return 0;
+  {
+    auto txn = store_.read();
+    for (const NumberLease& l : store_.leases(txn))
+      if (l.site == site) return 0;
+  }
+  return store_.write([&](WriteTxn& txn) -> size_t {
+    Batch batch(store_, txn);
+    issueLease(txn, batch, site);
+    issueLease(txn, batch, site);
+    batch.flush(store_, txn);
+    return 2;
+  });
+}
+
+bool Engine::followUp(const FollowUp& work) {
+  bool wrote = false;
+  if (!work.sharedNumbers.empty()) wrote |= renumberDuplicates(work.sharedNumbers) > 0;
+  if (!work.leaseDemand.empty()) {
+    store_.write([&](WriteTxn& txn) {
+      Batch batch(store_, txn);
+      const uint64_t size =
+          std::max<uint64_t>(1, batch.settings.getUnsigned(SettingsField::numberBlockSize));
+      const auto& newest = batch.newestLeaseBySite(store_, txn);
+      for (const auto& [site, demand] : work.leaseDemand) {
+        // Enough for every customer that waits, and one block to spare; a first contact gets
+        // two blocks.
+        uint64_t blocks = (demand.pending + size - 1) / size + 1;
+        if (!newest.count(site)) blocks = std::max<uint64_t>(blocks, 2);
+        for (uint64_t i = 0; i < blocks; ++i) issueLease(txn, batch, site);
+      }
+      batch.flush(store_, txn);
+    });
+    wrote = true;
+  }
+  if (work.leaseArrived) wrote |= fillPendingNumbers() > 0;
+  return wrote;
+}
+
+size_t Engine::fillPendingNumbers() {
+  const SiteId me = meta().siteId;
+  std::vector<LocalOp> ops;
+  {
+    auto txn = store_.read();
+    // Only the site that created a customer numbers it: two sites filling one would collide.
+    for (RecordId id : store_.withPendingNumbers(txn))
+      if (id.site == me)
+        ops.push_back(LocalOp{LocalOp::Kind::kAssignNumber,
+                              id,
+                              {},
+                              "sitesync",
+                              "numbered from a block leased after the customer was created"});
+  }
+  if (ops.empty()) return 0;
+  size_t numbered = 0;
+  for (const OpResult& r : submit(ops)) numbered += r.changed ? 1 : 0;
+  return numbered;
+}
+
+NumbersReport Engine::numbers() const {
+  NumbersReport report;
+  auto txn = store_.read();
+  const Meta m = *store_.meta(txn);
+  const Settings s = store_.settings(txn);
+  report.standalone = isStandalone(m);
+  report.isHub = m.isHub;
+  report.blockSize = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
+  const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
+  for (RecordId id : store_.withPendingNumbers(txn))
+    if (id.site == m.siteId) report.pending.push_back(id);
+  if (report.standalone) {
+    report.next = std::max({m.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber), smallest});
+    return report;
+  }
+  const uint64_t cursor = std::max(m.nextAutoNumber, smallest);
+  for (const NumberLease& l : store_.leases(txn)) {
+    ++report.leasedBlocks;
+    if (l.site != m.siteId) continue;
+    const uint64_t from = std::max(cursor, l.first);
+    const uint64_t left = from > l.last ? 0 : l.last - from + 1;
+    report.blocks.push_back(l);
+    report.leftPerBlock.push_back(left);
+    report.left += left;
+    if (report.next == 0 && left > 0) report.next = from;
+  }
+  return report;
+}
+
+}  // namespace sitesync::sync
