@@ -182,6 +182,11 @@ class Store {
   std::vector<NumberLease> leases(const ReadTxn& txn) const;
   std::optional<NumberLease> leaseHolding(const ReadTxn& txn, uint64_t number) const;
   std::optional<NumberLease> lastLease(const ReadTxn& txn) const;  // the highest block
+  // Merges: the customers merged straight into `survivor`; the merged customers that had
+  // `number` (their numbers stay reserved, and finding one finds its survivor).
+  std::vector<RecordId> absorbedInto(const ReadTxn& txn, RecordId survivor) const;
+  std::vector<RecordId> mergeSurvivors(const ReadTxn& txn) const;  // with any absorbed
+  std::vector<RecordId> findAbsorbedByNumber(const ReadTxn& txn, std::string_view number) const;
   // Live customers created while their site had no number left, in id order.
   std::vector<RecordId> withPendingNumbers(const ReadTxn& txn) const;
 

@@ -60,7 +60,8 @@ struct LocalOp {
     kErase,
     kResolve,
     kAssignNumber,
-    kRenumber
+    kRenumber,
+    kMerge
   };
   Kind kind = Kind::kCreate;
   RecordId target;  // every kind but kCreate and kSettings
@@ -68,6 +69,9 @@ struct LocalOp {
   std::vector<Edit> edits;
   std::string author;     // user id recorded in the change and the history ("who")
   std::string note = {};  // why, when a machine made it (the hub's renumbering)
+  // kMerge: the customers merged into `target`; `edits` are the values chosen where the
+  // default (the survivor's own, else the first absorbed one's that is set) is not wanted.
+  std::vector<RecordId> absorbed = {};
 };
 
 struct OpResult {
@@ -166,6 +170,13 @@ class Engine {
   Result<Customer> resolveConflict(std::string_view conflictId,
                                    const std::optional<std::string>& take,
                                    const std::string& author);
+  // Merges `absorbed` into `survivor` (DESIGN.md section 6): `take` picks, per field, the
+  // customer whose value the survivor keeps (default: its own, else the first absorbed one's
+  // that is set). The absorbed become tombstones pointing to the survivor; their history, and
+  // changes made to them later elsewhere, show on the survivor.
+  Result<Customer> merge(RecordId survivor, const std::vector<RecordId>& absorbed,
+                         const std::vector<std::pair<Edit, RecordId>>& take,
+                         const std::string& author);
   // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "deleted", ...
   std::vector<std::string> flags(const Customer& customer) const;
   // Hub only: gives every live customer that lost its number to another (smaller version)
@@ -241,6 +252,8 @@ class Engine {
   std::vector<Customer> list(bool includeDeactivated) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
   std::vector<HistoryEntry> history(RecordId id) const;
+  // The customers merged into `id` (directly or through a chain): their history is its too.
+  std::vector<RecordId> mergedInto(RecordId id) const;
   Settings settings() const;
   Meta meta() const;
   RegisterStatus status() const;
@@ -253,6 +266,24 @@ class Engine {
   struct FollowUp;
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   OpResult runRecordOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  OpResult runMerge(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  // What a customer shows: its registers joined with those of every customer merged into it
+  // (their concurrent writes stay beside the merge's as conflicts).
+  Customer view(const storage::ReadTxn& txn, Customer record) const;
+  // Every customer merged into `id`, directly or through a chain.
+  std::vector<RecordId> absorbedSet(const storage::ReadTxn& txn, RecordId id) const;
+  // The customer `id` ends in: itself, or the last survivor of the merges it went into.
+  RecordId survivorOf(const storage::ReadTxn& txn, RecordId id) const;
+  // A change's writes reach the customers merged into its target too; a merge makes them
+  // tombstones pointing to the target, and an erase erases them.
+  // Returns whether the customer was there to reach (not erased).
+  bool applyToAbsorbed(storage::WriteTxn& txn, Batch& batch, const Change& change, RecordId id);
+  bool applyToAbsorbedOf(storage::WriteTxn& txn, Batch& batch, const Change& change);
+  // Concurrent merges that form a cycle (A into B here, B into A there) leave every customer of
+  // the cycle merged; read as if the merges were taken in version order, the customer absorbed
+  // by the cycle's newest merge stays: this returns it when `start` leads into a cycle. (A
+  // function of the replicated state, so every node reads the same survivor.)
+  std::optional<RecordId> cycleSurvivor(const storage::ReadTxn& txn, RecordId start) const;
   bool applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
                        HistoryEntry& history);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,

@@ -17,26 +17,35 @@ namespace {
 
 // Table names are part of the on-disk format.
 enum Table : size_t {
-  kRecords,         // id(16) -> Customer
-  kLog,             // position(8) -> Change, in local apply order
-  kChangeIndex,     // origin(8) seq(8) -> position(8)
-  kVector,          // origin(8) -> seq(8)
-  kNumberIndex,     // number \0 id(16) -> ""
-  kSsnIndex,        // normalised ssn \0 id(16) -> ""
-  kPhoneIndex,      // phone digits \0 id(16) -> ""
-  kNameIndex,       // name token \0 id(16) -> ""
-  kHistory,         // id(16) position(8) -> HistoryEntry
-  kMetaTable,       // "meta" -> Meta, "settings" -> Settings
-  kPeers,           // site id(8) -> PeerState
-  kConflicts,       // id(16) -> "": records with an open conflict (a register with several heads)
-  kLeases,          // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
-  kPendingNumbers,  // id(16) -> "": live customers still waiting for an automatic number
+  kRecords,          // id(16) -> Customer
+  kLog,              // position(8) -> Change, in local apply order
+  kChangeIndex,      // origin(8) seq(8) -> position(8)
+  kVector,           // origin(8) -> seq(8)
+  kNumberIndex,      // number \0 id(16) -> ""
+  kSsnIndex,         // normalised ssn \0 id(16) -> ""
+  kPhoneIndex,       // phone digits \0 id(16) -> ""
+  kNameIndex,        // name token \0 id(16) -> ""
+  kHistory,          // id(16) position(8) -> HistoryEntry
+  kMetaTable,        // "meta" -> Meta, "settings" -> Settings
+  kPeers,            // site id(8) -> PeerState
+  kConflicts,        // id(16) -> "": records with an open conflict (a register with several heads)
+  kLeases,           // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
+  kPendingNumbers,   // id(16) -> "": live customers still waiting for an automatic number
+  kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
+  kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "records",   "log",         "change_index", "vector",         "index_number",
-    "index_ssn", "index_phone", "index_name",   "history",        "meta",
-    "peers",     "conflicts",   "leases",       "pending_numbers"};
+    "records",      "log",
+    "change_index", "vector",
+    "index_number", "index_ssn",
+    "index_phone",  "index_name",
+    "history",      "meta",
+    "peers",        "conflicts",
+    "leases",       "pending_numbers",
+    "absorbed",     "index_absorbed_number"};
+
+static_assert(kTableNames.back() != nullptr, "every table needs a name");
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
@@ -60,6 +69,12 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::vector<IndexEntry> out;
   // Open conflicts are listed whatever the record's state (an edit concurrent with a delete).
   if (c.hasOpenConflicts()) out.push_back({kConflicts, lmdb::idKey(c.id)});
+  if (c.lifecycle == Lifecycle::kMerged && !c.mergedInto.isNull()) {
+    out.push_back({kAbsorbed, lmdb::idKey(c.mergedInto) + lmdb::idKey(c.id)});
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kAbsorbedNumbers, indexKey(n, c.id)});
+    std::sort(out.begin(), out.end());
+  }
   if (!c.isLive()) return out;
   if (const auto& n = c.value(CustomerField::number); !n.empty())
     out.push_back({kNumberIndex, indexKey(n, c.id)});
@@ -117,7 +132,7 @@ Store::~Store() = default;
 std::unique_ptr<Store> Store::open(const std::string& dir, const Options& options) {
   auto impl = std::make_unique<Impl>();
   check(mdb_env_create(&impl->env), "mdb_env_create");
-  check(mdb_env_set_maxdbs(impl->env, 16), "mdb_env_set_maxdbs");
+  check(mdb_env_set_maxdbs(impl->env, 32), "mdb_env_set_maxdbs");
   check(mdb_env_set_maxreaders(impl->env, 256), "mdb_env_set_maxreaders");
   // A map never shrinks below what the file already holds: LMDB adopts the larger size.
   check(mdb_env_set_mapsize(impl->env, options.initialMapBytes), "mdb_env_set_mapsize");
@@ -532,6 +547,31 @@ std::vector<RecordId> Store::withOpenConflicts(const ReadTxn& txn) const {
   return out;
 }
 
+std::vector<RecordId> Store::absorbedInto(const ReadTxn& txn, RecordId survivor) const {
+  std::vector<RecordId> out;
+  const std::string prefix = lmdb::idKey(survivor);
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAbsorbed]);
+  for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
+       ok = cursor.next())
+    out.push_back(lmdb::readId(cursor.key(), 16));
+  return out;
+}
+
+std::vector<RecordId> Store::mergeSurvivors(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAbsorbed]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) {
+    RecordId survivor = lmdb::readId(cursor.key());
+    if (out.empty() || out.back() != survivor) out.push_back(survivor);
+  }
+  return out;
+}
+
+std::vector<RecordId> Store::findAbsorbedByNumber(const ReadTxn& txn,
+                                                  std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kAbsorbedNumbers], number, true, SIZE_MAX);
+}
+
 std::vector<RecordId> Store::withPendingNumbers(const ReadTxn& txn) const {
   std::vector<RecordId> out;
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPendingNumbers]);
@@ -613,7 +653,9 @@ uint64_t Store::purgePersonalData(WriteTxn& txn, RecordId id) {
     std::string_view stored;
     if (position != 0 && lmdb::get(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), stored)) {
       Change change = decodeChange(stored);
-      if (change.target == id) {
+      // A change that also reached customers merged into this one keeps its values: they are
+      // those customers' values too, and every node must apply the same ones.
+      if (change.target == id && change.absorbed.empty()) {
         stripPersonalData(change);
         encode(change, bytes);
         lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), bytes);

@@ -53,8 +53,10 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
     case Operation::kDelete:
     case Operation::kRestore:
     case Operation::kErase:
+    case Operation::kMerge:
+      batch.keepValues = false;
       touchesCustomer = applyToCustomer(txn, batch, change, history);
-      if (!touchesCustomer) {
+      if (!touchesCustomer && !batch.keepValues) {
         // A change for an erased customer: dropped and counted, logged without its values so
         // that the log still replicates its id.
         Change blank = change;
@@ -94,9 +96,12 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
       Customer after = *before;
       after.lifecycleVersion = version;
       store_.putCustomer(txn, &*before, after);
+      applyToAbsorbedOf(txn, batch, change);
       return true;
     }
-    ++batch.meta.droppedForErased;
+    // The customers merged into it are customers of their own: what reaches them still applies.
+    batch.keepValues = applyToAbsorbedOf(txn, batch, change);
+    if (!batch.keepValues) ++batch.meta.droppedForErased;
     return false;
   }
   Customer after;
@@ -112,6 +117,11 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
   history.author = change.author;
   history.operation = change.operation;
   history.note = change.note;
+  if (change.operation == Operation::kMerge) {
+    std::string ids;
+    for (RecordId id : change.absorbed) ids += (ids.empty() ? "" : ", ") + id.toString();
+    history.note = "merged " + ids + " into this customer";
+  }
   std::vector<Head> removed;
   for (const auto& w : change.writes) {
     FieldValue& slot = slotFor(after, w.field, w.key);
@@ -137,22 +147,19 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
     if (version > after.lifecycleVersion) {
       after.lifecycle = next;
       after.lifecycleVersion = version;
+      after.mergedInto = RecordId{};
     }
   };
   if (change.operation == Operation::kDelete) setLifecycle(Lifecycle::kDeleted);
   if (change.operation == Operation::kRestore) setLifecycle(Lifecycle::kLive);
   if (change.operation == Operation::kErase) {
-    const Customer keep = after;
-    after = Customer{};
-    after.id = keep.id;
-    after.created = keep.created;
-    after.lifecycle = Lifecycle::kErased;
-    after.lifecycleVersion = version;         // a delete or restore before it leaves no trace
+    after = erasedRecord(after, version);     // a delete or restore before it leaves no trace
     store_.purgePersonalData(txn, after.id);  // the erase's own entry is the fact that remains
   }
   countState(batch.meta, before ? &*before : nullptr, -1);
   countState(batch.meta, &after, +1);
   store_.putCustomer(txn, before ? &*before : nullptr, after);
+  applyToAbsorbedOf(txn, batch, change);
   const std::string& number = after.value(CustomerField::number);
   if (batch.meta.isHub && after.isLive() && !number.empty() &&
       (!before || !before->isLive() || before->value(CustomerField::number) != number))

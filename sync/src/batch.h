@@ -33,6 +33,8 @@ struct Engine::Batch {
   // record that became live), to check for a second claim before the commit.
   std::vector<std::pair<RecordId, std::string>> numberClaims;
   size_t applied = 0;  // changes applied in this transaction
+  // The change at hand reached customers merged into an erased one: it is logged as it came.
+  bool keepValues = false;
   // Hub only: per site, the blocks of numbers it needs: customers of it that wait for a number
   // (pending), and whether its creates started its newest block; each site's newest block is
   // read once per transaction when first needed.
@@ -109,6 +111,16 @@ inline void countState(Meta& meta, const Customer* c, int delta) {
                       : c->value(CustomerField::status) == "deactivated" ? meta.deactivatedCustomers
                                                                          : meta.activeCustomers;
   counter += uint64_t(int64_t(delta));
+}
+
+// What an erasure leaves of a customer: its id and the fact of erasure.
+inline Customer erasedRecord(const Customer& c, Version erasure) {
+  Customer after;
+  after.id = c.id;
+  after.created = c.created;
+  after.lifecycle = Lifecycle::kErased;
+  after.lifecycleVersion = erasure;
+  return after;
 }
 
 // The register a write targets (custom fields by name); throws ApplyError on an unknown field.

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "sync/engine.h"
@@ -83,9 +84,16 @@ void addClaimConflicts(std::vector<ConflictInfo>& out, const std::vector<Custome
 std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
   std::vector<ConflictInfo> out;
   auto txn = store_.read();
-  for (RecordId id : store_.withOpenConflicts(txn)) {
+  // A conflict in a merged customer's register is the survivor's: list each survivor once.
+  std::set<RecordId> shown;
+  std::vector<RecordId> candidates = store_.withOpenConflicts(txn);
+  for (RecordId id : store_.mergeSurvivors(txn)) candidates.push_back(id);
+  for (RecordId held : candidates) {
+    const RecordId id = survivorOf(txn, held);
+    if (!shown.insert(id).second) continue;
     auto c = store_.customer(txn, id);
     if (!c) continue;
+    c = view(txn, std::move(*c));
     auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
       for (const Head& other : r.others) {
         ConflictInfo info;

@@ -168,6 +168,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     case LocalOp::Kind::kErase:
     case LocalOp::Kind::kResolve:
       return runRecordOp(txn, batch, op);
+    case LocalOp::Kind::kMerge:
+      return runMerge(txn, batch, op);
     case LocalOp::Kind::kAssignNumber:  // unless it was numbered meanwhile
       if (auto c = store_.customer(txn, op.target);
           !c || !c->isLive() || !c->value(CustomerField::number).empty())
@@ -220,6 +222,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
       result.status = Status(StatusCode::kNotFound, "no customer " + op.target.toString());
       return result;
     }
+    before = view(txn, std::move(*before));  // what the author sees, merged customers included
     if (!before->isLive()) {
       result.status = Status(StatusCode::kFailedPrecondition,
                              "customer " + op.target.toString() + " is deleted or merged");
@@ -267,6 +270,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   Change change = makeChange(batch, before ? Operation::kUpdate : Operation::kCreate,
                              before ? before->id : RecordId{}, author);
   change.note = op.note;
+  if (before) change.absorbed = absorbedSet(txn, before->id);
   change.writes.reserve(edits.size());
   for (auto& e : edits) {
     FieldWrite w{e.field, std::move(e.key), std::move(e.value), {}};

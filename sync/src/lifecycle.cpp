@@ -12,15 +12,6 @@ using storage::WriteTxn;
 
 namespace {
 
-// Calls fn(field, key, register) for every written register of the customer.
-template <typename Fn>
-void forEachRegister(const Customer& c, Fn&& fn) {
-  for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
-    if (!c.fields[f].version.isNull()) fn(f, std::string(), c.fields[f]);
-  for (const auto& [name, value] : c.customFields)
-    if (!value.version.isNull()) fn(kCustomFieldCode, name, value);
-}
-
 Status refused(StatusCode code, std::string message) {
   return Status(code, std::move(message));
 }
@@ -35,6 +26,13 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     result.status = refused(StatusCode::kNotFound, "no customer " + op.target.toString());
     return result;
   }
+  if (before->lifecycle == Lifecycle::kMerged) {
+    result.status = refused(StatusCode::kFailedPrecondition,
+                            "customer " + op.target.toString() + " was merged into " +
+                                survivorOf(txn, op.target).toString() + ": use that customer");
+    return result;
+  }
+  before = view(txn, std::move(*before));
   const Customer& c = *before;
   const std::string name = "customer " + c.id.toString();
   if (c.lifecycle == Lifecycle::kErased) {
@@ -101,6 +99,7 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   Change change = makeChange(batch, operation, c.id, op.author);
   change.writes = std::move(writes);
   change.note = op.note;
+  change.absorbed = absorbedSet(txn, c.id);
   applyIn(txn, batch, change);
   result.changed = true;
   result.change = change.id;

@@ -88,7 +88,9 @@ Result<Edit> parseSettingsAssignment(std::string_view assignment) {
 
 std::optional<Customer> Engine::customer(RecordId id) const {
   auto txn = store_.read();
-  return store_.customer(txn, id);
+  auto c = store_.customer(txn, id);
+  if (!c) return c;
+  return view(txn, std::move(*c));
 }
 
 Result<RecordId> Engine::resolve(std::string_view ref) const {
@@ -96,8 +98,12 @@ Result<RecordId> Engine::resolve(std::string_view ref) const {
     auto number = ref.substr(1);
     auto txn = store_.read();
     auto ids = store_.findByNumber(txn, number);
-    if (ids.empty())
+    if (ids.empty()) {
+      // The number of a merged customer finds the customer it went into.
+      auto merged = store_.findAbsorbedByNumber(txn, number);
+      if (!merged.empty()) return survivorOf(txn, merged.front());
       return Status(StatusCode::kNotFound, "no live customer has number " + std::string(number));
+    }
     if (ids.size() > 1) {
       std::string list;
       for (auto id : ids) list += (list.empty() ? "" : ", ") + id.toString();
@@ -121,8 +127,11 @@ std::vector<Customer> Engine::list(bool includeDeactivated) const {
   std::vector<Customer> out;
   auto txn = store_.read();
   store_.forEachCustomer(txn, [&](const Customer& c) {
-    if (c.isLive() && (includeDeactivated || c.value(CustomerField::status) != "deactivated"))
-      out.push_back(c);
+    if (!c.isLive() && c.lifecycle != Lifecycle::kMerged) return true;
+    Customer shown = view(txn, c);  // a merged customer may be a merge cycle's survivor
+    if (shown.isLive() &&
+        (includeDeactivated || shown.value(CustomerField::status) != "deactivated"))
+      out.push_back(std::move(shown));
     return true;
   });
   return out;
@@ -141,19 +150,28 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
   const bool digitsOnly =
       !trimmed.empty() &&
       std::all_of(trimmed.begin(), trimmed.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digitsOnly) add(store_.findByNumber(txn, trimmed));
+  if (digitsOnly) {
+    add(store_.findByNumber(txn, trimmed));
+    for (RecordId merged : store_.findAbsorbedByNumber(txn, trimmed))
+      add({survivorOf(txn, merged)});
+  }
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
     add(store_.findByPhone(txn, query, limit));
   add(store_.searchName(txn, query, limit));
   std::vector<Customer> out;
   for (auto id : ids)
-    if (auto c = store_.customer(txn, id)) out.push_back(std::move(*c));
+    if (auto c = store_.customer(txn, id)) out.push_back(view(txn, std::move(*c)));
   return out;
 }
 
 std::vector<HistoryEntry> Engine::history(RecordId id) const {
   auto txn = store_.read();
   return store_.history(txn, id);
+}
+
+std::vector<RecordId> Engine::mergedInto(RecordId id) const {
+  auto txn = store_.read();
+  return absorbedSet(txn, id);
 }
 
 Settings Engine::settings() const {

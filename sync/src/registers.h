@@ -3,11 +3,21 @@
 // conflict. Every function here depends only on the set of writes, not on their order.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "protocol/protocol.h"
 
 namespace sitesync::sync {
+
+// Calls fn(field, key, register) for every written register of the customer.
+template <typename Fn>
+void forEachRegister(const Customer& c, Fn&& fn) {
+  for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
+    if (!c.fields[f].version.isNull()) fn(f, std::string(), c.fields[f]);
+  for (const auto& [name, value] : c.customFields)
+    if (!value.version.isNull()) fn(kCustomFieldCode, name, value);
+}
 
 // Every head of the register, the shown one first (none for a field never written).
 std::vector<Head> headsOf(const FieldValue& register_);

@@ -2,14 +2,15 @@
 // engine over real LMDB stores and exchange change batches through a simulated network that
 // drops, duplicates and reorders them, with partitions, skewed clocks and restarts from disk.
 // Each seed drives random edits, typed duplicate numbers, shared SSNs, deletes, restores,
-// erasures and resolutions; after the network heals it checks the guarantees:
+// erasures, merges (racing ones form cycles) and resolutions; after the network heals it checks the
+// guarantees:
 //   1. every node's digest is equal;
 //   2. the state equals a reference built from scratch from the set of changes, applied in
 //      another (causal) order;
 //   3. no two live customers share a number once the hub's renumbering has propagated;
 //   4. nothing is lost: every write is a current head of its field, or a later write whose
 //      author had seen it replaced it (erased customers excepted);
-//   5. no deleted or erased customer shows as live;
+//   5. no deleted, erased or merged customer shows as live;
 //   6. no customer still waits for a number (sites that ran out of their leased blocks got
 //      new ones from the hub and numbered them).
 // SITESYNC_SIM_SEED=N replays one seed; SITESYNC_SIM_SEEDS=N runs seeds 1..N (default 500).
@@ -192,6 +193,21 @@ class Simulation {
       if (!all.empty()) node.engine->erase(all[pick(all.size())].id, user);
       return;
     }
+    if (kind < 97) {  // merge one or two live customers into another (sites race to merge)
+      auto live = customers(node, true);
+      if (live.size() < 2) return;
+      const size_t survivor = pick(live.size());
+      std::vector<RecordId> absorbed;
+      for (size_t k = 0; k < 1 + pick(2); ++k) {
+        const size_t other = pick(live.size());
+        if (other != survivor) absorbed.push_back(live[other].id);
+      }
+      std::vector<std::pair<Edit, RecordId>> take;
+      if (!absorbed.empty() && chance(50))
+        take.push_back({Edit{uint16_t(CustomerField::phone), {}, {}}, absorbed.front()});
+      if (!absorbed.empty()) node.engine->merge(live[survivor].id, absorbed, take, user);
+      return;
+    }
     auto open = node.engine->conflicts(false);  // resolve one
     if (open.empty()) return;
     const auto& c = open[pick(open.size())];
@@ -320,9 +336,13 @@ class Simulation {
 
     // 4. Every write is a head of its field, or was replaced by a write that had seen it.
     std::map<std::tuple<RecordId, uint16_t, std::string>, std::set<Version>> replaced;
+    // A change's writes reach its target and the customers merged into it that it names.
     for (const auto& c : all)
-      for (const auto& w : c.writes)
+      for (const auto& w : c.writes) {
         replaced[{c.target, w.field, w.key}].insert(w.replaces.begin(), w.replaces.end());
+        for (RecordId absorbed : c.absorbed)
+          replaced[{absorbed, w.field, w.key}].insert(w.replaces.begin(), w.replaces.end());
+      }
     for (const auto& c : all) {
       if (c.operation == Operation::kSettings || c.operation == Operation::kLease) continue;
       auto record = hub.engine->customer(c.target);
@@ -421,6 +441,26 @@ class Simulation {
               }
         }
       }
+      if (::getenv("SIM_TRACE"))
+        for (const auto& ch : logOf(a))
+          if (ch.target == ra[i].id ||
+              std::find(ch.absorbed.begin(), ch.absorbed.end(), ra[i].id) != ch.absorbed.end()) {
+            out << "\n  change " << siteIdToHex(ch.id.origin).substr(12) << ":" << ch.id.seq
+                << " op " << int(ch.operation) << " hlc " << ch.hlc.packed << " target "
+                << ch.target.toString() << " absorbed";
+            for (RecordId x : ch.absorbed) out << " " << x.toString();
+          }
+      if (::getenv("SIM_TRACE"))
+        for (size_t k = 0; k < ra.size(); ++k)
+          if (ra[k].lifecycle != rb[k].lifecycle || ra[k].mergedInto != rb[k].mergedInto ||
+              ra[k].lifecycle == Lifecycle::kMerged)
+            out << "\n  " << ra[k].id.toString() << " " << int(ra[k].lifecycle) << "->"
+                << ra[k].mergedInto.toString() << "@" << ra[k].lifecycleVersion.hlc.packed << " vs "
+                << int(rb[k].lifecycle) << "->" << rb[k].mergedInto.toString() << "@"
+                << rb[k].lifecycleVersion.hlc.packed;
+      out << "\n  merged into " << ra[i].mergedInto.toString() << " / "
+          << rb[i].mergedInto.toString() << " at " << ra[i].lifecycleVersion.hlc.packed << " / "
+          << rb[i].lifecycleVersion.hlc.packed;
       out << " (record " << ra[i].id.toString() << ": lifecycle " << int(ra[i].lifecycle) << "/"
           << int(rb[i].lifecycle);
       auto heads = [](const FieldValue& r) {

@@ -1,5 +1,5 @@
 // `sitesync customer ...`: add, edit, show, history, deactivate, reactivate, delete, restore,
-// erase, list, search.
+// erase, merge, list, search.
 #include <iostream>
 
 #include "tools/sitesync/cli.h"
@@ -18,6 +18,9 @@ struct CustomerArgs {
   bool all = false;
   std::string query;
   size_t limit = 50;
+  std::string into;                   // merge: the survivor
+  std::vector<std::string> absorbed;  // merge: the customers merged into it
+  std::vector<std::string> takes;     // merge: FIELD=REF
 };
 
 std::string fieldHelp() {
@@ -97,6 +100,16 @@ void historyCommand(const CustomerArgs& a) {
   RecordId id = take(site->engine->resolve(a.ref));
   auto customer = *site->engine->customer(id);
   auto j = historyJson(customer, site->engine->history(id), site->engine->meta());
+  // The history of the customers merged into this one moves with them.
+  for (RecordId merged : site->engine->mergedInto(id))
+    for (auto entry : historyJson(*site->engine->customer(merged), site->engine->history(merged),
+                                  site->engine->meta())) {
+      entry["customer"] = merged.toString();
+      j.push_back(std::move(entry));
+    }
+  std::stable_sort(j.begin(), j.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
+    return x["at"].get<std::string>() < y["at"].get<std::string>();
+  });
   if (!site->engine->settings().getBool(SettingsField::ssnShown))
     for (auto& entry : j)
       for (auto& change : entry["changes"])
@@ -111,7 +124,11 @@ void historyCommand(const CustomerArgs& a) {
   for (const auto& entry : j) {
     std::cout << entry["at"].get<std::string>() << "  " << entry["operation"].get<std::string>()
               << "  by " << entry["user"].get<std::string>() << " at "
-              << entry["site"].get<std::string>() << "\n";
+              << entry["site"].get<std::string>()
+              << (entry.contains("customer")
+                      ? "  (customer " + entry["customer"].get<std::string>() + ", merged here)"
+                      : std::string())
+              << "\n";
     for (const auto& ch : entry["changes"])
       std::cout << "    " << ch["field"].get<std::string>() << ": \""
                 << ch["old"].get<std::string>() << "\" -> \"" << ch["new"].get<std::string>()
@@ -135,6 +152,36 @@ void lifecycleCommand(const CustomerArgs& a, Operation op) {
     printJson(displayedJson(*site, c));
   else
     std::cout << c.id.toString() << " " << displayStatus(c) << "\n";
+}
+
+void mergeCommand(const CustomerArgs& a) {
+  auto site = openSite(a.data);
+  const RecordId survivor = take(site->engine->resolve(a.into));
+  std::vector<RecordId> absorbed;
+  for (const auto& ref : a.absorbed) absorbed.push_back(take(site->engine->resolve(ref)));
+  std::vector<std::pair<sync::Edit, RecordId>> takes;
+  for (const auto& t : a.takes) {
+    const size_t eq = t.find('=');
+    if (eq == std::string::npos)
+      throw UsageError("--take wants FIELD=REF (e.g. phone=#1001), got '" + t + "'");
+    const std::string field = t.substr(0, eq);
+    sync::Edit edit;
+    if (field.rfind("custom.", 0) == 0 && field.size() > 7) {
+      edit = sync::Edit{kCustomFieldCode, field.substr(7), {}};
+    } else if (auto f = customerFieldByName(field)) {
+      edit = sync::Edit{uint16_t(*f), {}, {}};
+    } else {
+      throw UsageError("unknown field '" + field +
+                       "' in --take; fields: " + sync::customerFieldNamesList());
+    }
+    takes.emplace_back(edit, take(site->engine->resolve(t.substr(eq + 1))));
+  }
+  Customer merged = take(site->engine->merge(survivor, absorbed, takes, a.user));
+  if (a.json)
+    printJson(displayedJson(*site, merged));
+  else
+    std::cout << "merged " << absorbed.size() << " customer" << (absorbed.size() == 1 ? "" : "s")
+              << " into " << merged.id.toString() << "\n";
 }
 
 void listCommand(const CustomerArgs& a, const Site& site, const std::vector<Customer>& customers) {
@@ -207,6 +254,20 @@ void addCustomerCommands(CLI::App& app) {
     auto run = s.run;
     cmd->callback([a, run] { run(*a); });
   }
+
+  auto* merge = withData(
+      customer->add_subcommand("merge",
+                               "merge duplicate customers into one (the others become tombstones "
+                               "pointing to it; their history and numbers follow it)"),
+      *a);
+  merge->add_option("--into", a->into, "the customer that stays (id or #NUMBER)")->required();
+  merge->add_option("REF", a->absorbed, "the customers merged into it")->required();
+  merge->add_option("--take", a->takes,
+                    "FIELD=REF: keep that customer's value of FIELD (default: the survivor's "
+                    "own, else the first merged one's that is set; repeatable)");
+  merge->add_option("--user", a->user, "who makes the change");
+  merge->add_flag("--json", a->json, "print the merged customer as JSON");
+  merge->callback([a] { mergeCommand(*a); });
 
   auto* list = withData(customer->add_subcommand("list", "list customers"), *a);
   list->add_flag("--all", a->all, "include deactivated customers");

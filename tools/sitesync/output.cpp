@@ -14,7 +14,7 @@ std::string displayStatus(const Customer& c) {
     case Lifecycle::kErased:
       return "erased";
     case Lifecycle::kMerged:
-      return "merged";
+      return "merged into " + c.mergedInto.toString();
     case Lifecycle::kLive:
       break;
   }

@@ -1,0 +1,258 @@
+// Merges of duplicate customers (DESIGN.md section 6). A merge is a change on the survivor
+// whose writes (the chosen value of every field, replacing every value its author saw on the
+// survivor and on the absorbed customers) reach the absorbed customers too, and which makes
+// them tombstones pointing to the survivor. The absorbed keep their registers: a write made
+// to one of them without seeing the merge lands there beside the merge's own and shows on the
+// survivor as a conflict. Every rule here is a function of the set of changes.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+#include "sync/src/batch.h"
+#include "sync/src/registers.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+namespace {
+
+// Merge chains are short; a bound keeps a corrupt store from looping.
+constexpr size_t kMaxChain = 1000;
+
+Status refused(StatusCode code, std::string message) {
+  return Status(code, std::move(message));
+}
+
+}  // namespace
+
+std::vector<RecordId> Engine::absorbedSet(const ReadTxn& txn, RecordId id) const {
+  std::vector<RecordId> out;
+  std::set<RecordId> seen{id};
+  std::vector<RecordId> todo{id};
+  while (!todo.empty() && out.size() < kMaxChain) {
+    RecordId next = todo.back();
+    todo.pop_back();
+    for (RecordId a : store_.absorbedInto(txn, next))
+      if (seen.insert(a).second) {
+        out.push_back(a);
+        todo.push_back(a);
+      }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+RecordId Engine::survivorOf(const ReadTxn& txn, RecordId id) const {
+  if (auto inCycle = cycleSurvivor(txn, id)) return *inCycle;
+  RecordId at = id;
+  for (size_t i = 0; i < kMaxChain; ++i) {
+    auto c = store_.customer(txn, at);
+    if (!c || c->lifecycle != Lifecycle::kMerged || c->mergedInto.isNull()) return at;
+    at = c->mergedInto;
+  }
+  return at;
+}
+
+Customer Engine::view(const ReadTxn& txn, Customer record) const {
+  if (record.lifecycle == Lifecycle::kErased) return record;
+  if (record.lifecycle == Lifecycle::kMerged && cycleSurvivor(txn, record.id) == record.id) {
+    record.lifecycle = Lifecycle::kLive;  // the void merge of a cycle (see cycleSurvivor)
+    record.mergedInto = RecordId{};
+  }
+  for (RecordId id : absorbedSet(txn, record.id)) {
+    auto absorbed = store_.customer(txn, id);
+    if (!absorbed || absorbed->lifecycle == Lifecycle::kErased) continue;
+    forEachRegister(*absorbed, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+      if (f == uint16_t(CustomerField::number)) return;  // reserved, not the survivor's
+      FieldValue& mine = f == kCustomFieldCode ? record.customFields[key] : record.fields[f];
+      std::vector<Head> heads = headsOf(mine);
+      for (const Head& h : headsOf(r)) heads.push_back(h);
+      setHeads(mine, std::move(heads));  // one head per version
+    });
+  }
+  return record;
+}
+
+bool Engine::applyToAbsorbedOf(WriteTxn& txn, Batch& batch, const Change& change) {
+  bool reached = false;
+  for (RecordId id : change.absorbed)
+    if (id != change.target) reached |= applyToAbsorbed(txn, batch, change, id);
+  return reached;
+}
+
+bool Engine::applyToAbsorbed(WriteTxn& txn, Batch& batch, const Change& change, RecordId id) {
+  const Version version = change.version();
+  std::optional<Customer> before = store_.customer(txn, id);
+  if (!before)
+    throw ApplyError(std::string(operationName(change.operation)) + " names unknown customer " +
+                     id.toString());
+  if (before->lifecycle == Lifecycle::kErased) {  // erase is final; the largest one is kept
+    if (change.operation == Operation::kErase && version > before->lifecycleVersion) {
+      Customer after = *before;
+      after.lifecycleVersion = version;
+      store_.putCustomer(txn, &*before, after);
+    }
+    return false;
+  }
+  Customer after = *before;
+  std::vector<Head> removed;
+  for (const auto& w : change.writes)
+    if (w.field != uint16_t(CustomerField::number))  // an absorbed number stays reserved
+      writeRegister(slotFor(after, w.field, w.key), Head{w.value, version, change.id.seq},
+                    w.replaces, batch.vector, removed);
+  if (change.operation == Operation::kMerge && version > after.lifecycleVersion) {
+    after.lifecycle = Lifecycle::kMerged;
+    after.lifecycleVersion = version;
+    after.mergedInto = change.target;
+  }
+  if (change.operation == Operation::kErase) {
+    after = erasedRecord(after, version);
+    store_.purgePersonalData(txn, after.id);
+  }
+  if (after == *before) return true;
+  countState(batch.meta, &*before, -1);
+  countState(batch.meta, &after, +1);
+  store_.putCustomer(txn, &*before, after);
+  return true;
+}
+
+std::optional<RecordId> Engine::cycleSurvivor(const ReadTxn& txn, RecordId start) const {
+  std::vector<Customer> chain;
+  RecordId at = start;
+  for (size_t i = 0; i < kMaxChain; ++i) {
+    auto c = store_.customer(txn, at);
+    if (!c || c->lifecycle != Lifecycle::kMerged || c->mergedInto.isNull()) return std::nullopt;
+    auto again =
+        std::find_if(chain.begin(), chain.end(), [&](const Customer& x) { return x.id == c->id; });
+    if (again != chain.end()) {
+      // The cycle is [again, end): the customer absorbed by its newest merge stays.
+      auto newest = std::max_element(again, chain.end(), [](const Customer& a, const Customer& b) {
+        return a.lifecycleVersion < b.lifecycleVersion;
+      });
+      return newest->id;
+    }
+    chain.push_back(std::move(*c));
+    at = chain.back().mergedInto;
+  }
+  return std::nullopt;
+}
+
+OpResult Engine::runMerge(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+  OpResult result;
+  result.id = op.target;
+  auto load = [&](RecordId id) -> std::optional<Customer> {
+    auto c = store_.customer(txn, id);
+    if (!c) {
+      result.status = refused(StatusCode::kNotFound, "no customer " + id.toString());
+      return std::nullopt;
+    }
+    Customer shown = view(txn, std::move(*c));
+    if (!shown.isLive()) {
+      result.status = refused(StatusCode::kFailedPrecondition,
+                              "customer " + id.toString() + " is deleted, erased or merged");
+      return std::nullopt;
+    }
+    return shown;
+  };
+  if (op.absorbed.empty()) {
+    result.status = refused(StatusCode::kInvalidArgument, "name the customers to merge");
+    return result;
+  }
+  auto survivor = load(op.target);
+  if (!survivor) return result;
+  std::vector<Customer> absorbed;
+  for (RecordId id : op.absorbed) {
+    if (id == op.target) {
+      result.status = refused(StatusCode::kInvalidArgument,
+                              "customer " + id.toString() + " cannot be merged into itself");
+      return result;
+    }
+    if (std::any_of(absorbed.begin(), absorbed.end(),
+                    [&](const Customer& c) { return c.id == id; }))
+      continue;
+    auto c = load(id);
+    if (!c) return result;
+    absorbed.push_back(std::move(*c));
+  }
+
+  // Every register any of them holds, with the versions the author sees there.
+  struct Slot {
+    std::string chosen;
+    bool chosenSet = false;
+    std::vector<Version> replaces;
+    bool absorbedHolds = false;
+  };
+  std::map<std::pair<uint16_t, std::string>, Slot> slots;
+  auto collect = [&](const Customer& c, bool isSurvivor) {
+    forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+      if (!isSurvivor && f == uint16_t(CustomerField::number)) return;  // stays reserved
+      Slot& slot = slots[{f, key}];
+      for (const Version& v : headVersions(r)) slot.replaces.push_back(v);
+      if (!isSurvivor) slot.absorbedHolds = true;
+      if (!slot.chosenSet && !r.value.empty()) {  // the survivor's own, else the first set
+        slot.chosen = r.value;
+        slot.chosenSet = true;
+      }
+    });
+  };
+  collect(*survivor, true);
+  for (const auto& c : absorbed) collect(c, false);
+  for (const Edit& e : op.edits) {
+    Slot& slot = slots[{e.field, e.key}];
+    slot.chosen = e.value;
+    slot.chosenSet = true;
+  }
+
+  Change change = makeChange(batch, Operation::kMerge, op.target, op.author);
+  change.note = op.note;
+  for (auto& [where, slot] : slots) {
+    const FieldValue* mine = findSlot(*survivor, where.first, where.second);
+    const bool unchanged = mine && mine->value == slot.chosen && !mine->inConflict();
+    if (unchanged && !slot.absorbedHolds) continue;
+    std::sort(slot.replaces.begin(), slot.replaces.end());
+    slot.replaces.erase(std::unique(slot.replaces.begin(), slot.replaces.end()),
+                        slot.replaces.end());
+    change.writes.push_back(FieldWrite{where.first, where.second, slot.chosen, slot.replaces});
+  }
+  // The writes reach everything the author sees on these customers: the absorbed and the
+  // customers merged into any of them before.
+  std::set<RecordId> reach;
+  for (const auto& c : absorbed) {
+    reach.insert(c.id);
+    for (RecordId id : absorbedSet(txn, c.id)) reach.insert(id);
+  }
+  for (RecordId id : absorbedSet(txn, op.target)) reach.insert(id);
+  change.absorbed.assign(reach.begin(), reach.end());
+  applyIn(txn, batch, change);
+  result.changed = true;
+  result.change = change.id;
+  return result;
+}
+
+Result<Customer> Engine::merge(RecordId survivor, const std::vector<RecordId>& absorbed,
+                               const std::vector<std::pair<Edit, RecordId>>& take,
+                               const std::string& author) {
+  LocalOp op{LocalOp::Kind::kMerge, survivor, {}, author, {}, absorbed};
+  {
+    auto txn = store_.read();
+    for (const auto& [edit, from] : take) {
+      if (from != survivor && std::find(absorbed.begin(), absorbed.end(), from) == absorbed.end())
+        return Status(StatusCode::kInvalidArgument,
+                      "--take names customer " + from.toString() + ", which is not merged here");
+      auto c = store_.customer(txn, from);
+      if (!c) return Status(StatusCode::kNotFound, "no customer " + from.toString());
+      const Customer shown = view(txn, std::move(*c));
+      const FieldValue* r = findSlot(shown, edit.field, edit.key);
+      op.edits.push_back(Edit{edit.field, edit.key, r ? r->value : std::string()});
+    }
+  }
+  auto results = submit({op});
+  if (!results[0].status.isOk()) return results[0].status;
+  return *customer(survivor);
+}
+
+}  // namespace sitesync::sync
