@@ -187,7 +187,7 @@ class Store {
   std::vector<RecordId> absorbedInto(const ReadTxn& txn, RecordId survivor) const;
   std::vector<RecordId> mergeSurvivors(const ReadTxn& txn) const;  // with any absorbed
   std::vector<RecordId> findAbsorbedByNumber(const ReadTxn& txn, std::string_view number) const;
-  // Live customers created while their site had no number left, in id order.
+  // Customers created while their site had no number left (live or merged), in id order.
   std::vector<RecordId> withPendingNumbers(const ReadTxn& txn) const;
 
   // --- log compaction: removes the log entries before `position` and their change-index

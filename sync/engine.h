@@ -121,12 +121,15 @@ struct NumbersReport {
   bool standalone = false;  // no deployment yet: numbers from next_number, no blocks
   bool isHub = false;
   uint64_t blockSize = 0;
-  uint64_t next = 0;                   // 0: none left (new customers wait for a number)
-  uint64_t left = 0;                   // numbers not yet handed out in this site's blocks
-  std::vector<NumberLease> blocks;     // this site's, ascending
-  std::vector<uint64_t> leftPerBlock;  // beside blocks
-  std::vector<RecordId> pending;       // this site's customers waiting for a number
-  size_t leasedBlocks = 0;             // every site's blocks
+  uint64_t next = 0;  // 0: none left (new customers wait for a number)
+  uint64_t left = 0;  // numbers not yet handed out in this site's blocks
+  struct Block {
+    NumberLease lease;
+    uint64_t left = 0;  // numbers of it not yet handed out
+  };
+  std::vector<Block> blocks;      // this site's, ascending
+  std::vector<RecordId> pending;  // this site's customers waiting for a number
+  size_t leasedBlocks = 0;        // every site's blocks
 };
 
 struct RegisterStatus {
@@ -273,19 +276,20 @@ class Engine {
   // Every customer merged into `id`, directly or through a chain.
   std::vector<RecordId> absorbedSet(const storage::ReadTxn& txn, RecordId id) const;
   // The customer `id` ends in: itself, or the last survivor of the merges it went into.
+  // Concurrent merges that form a cycle (A into B here, B into A there) leave every customer of
+  // it stored as merged; the one absorbed by the cycle's newest merge is read as the survivor
+  // (a function of the replicated state, so every node reads the same one).
   RecordId survivorOf(const storage::ReadTxn& txn, RecordId id) const;
   // A change's writes reach the customers merged into its target too; a merge makes them
   // tombstones pointing to the target, and an erase erases them.
   // Returns whether the customer was there to reach (not erased).
   bool applyToAbsorbed(storage::WriteTxn& txn, Batch& batch, const Change& change, RecordId id);
   bool applyToAbsorbedOf(storage::WriteTxn& txn, Batch& batch, const Change& change);
-  // Concurrent merges that form a cycle (A into B here, B into A there) leave every customer of
-  // the cycle merged; read as if the merges were taken in version order, the customer absorbed
-  // by the cycle's newest merge stays: this returns it when `start` leads into a cycle. (A
-  // function of the replicated state, so every node reads the same survivor.)
-  std::optional<RecordId> cycleSurvivor(const storage::ReadTxn& txn, RecordId start) const;
-  bool applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
-                       HistoryEntry& history);
+  // What a customer change reached: its target, only customers merged into its (erased)
+  // target, or nothing (dropped: its target is erased).
+  enum class Reached { kTarget, kAbsorbedOnly, kNothing };
+  Reached applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
+                          HistoryEntry& history);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
                           const Customer* before, bool machineNumbered) const;
   // The next automatic number: from the site's leased blocks (the hub leases itself one when

@@ -30,7 +30,7 @@ enum Table : size_t {
   kPeers,            // site id(8) -> PeerState
   kConflicts,        // id(16) -> "": records with an open conflict (a register with several heads)
   kLeases,           // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
-  kPendingNumbers,   // id(16) -> "": live customers still waiting for an automatic number
+  kPendingNumbers,   // id(16) -> "": live (or merged) customers without a number yet
   kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
   kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
   kTableCount
@@ -73,6 +73,8 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
     out.push_back({kAbsorbed, lmdb::idKey(c.mergedInto) + lmdb::idKey(c.id)});
     if (const auto& n = c.value(CustomerField::number); !n.empty())
       out.push_back({kAbsorbedNumbers, indexKey(n, c.id)});
+    else  // it may be read as the survivor of a merge cycle, which then needs a number
+      out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
     std::sort(out.begin(), out.end());
   }
   if (!c.isLive()) return out;

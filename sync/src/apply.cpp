@@ -53,10 +53,10 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
     case Operation::kDelete:
     case Operation::kRestore:
     case Operation::kErase:
-    case Operation::kMerge:
-      batch.keepValues = false;
-      touchesCustomer = applyToCustomer(txn, batch, change, history);
-      if (!touchesCustomer && !batch.keepValues) {
+    case Operation::kMerge: {
+      const Reached reached = applyToCustomer(txn, batch, change, history);
+      touchesCustomer = reached == Reached::kTarget;
+      if (reached == Reached::kNothing) {
         // A change for an erased customer: dropped and counted, logged without its values so
         // that the log still replicates its id.
         Change blank = change;
@@ -65,6 +65,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
         encoded = batch.encoded;
       }
       break;
+    }
     default:
       throw ApplyError(std::string("operation '") + operationName(change.operation) +
                        "' is not supported by this version");
@@ -83,8 +84,8 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   ++batch.applied;
 }
 
-bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
-                             HistoryEntry& history) {
+Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
+                                        HistoryEntry& history) {
   const Version version = change.version();
   std::optional<Customer> before = store_.customer(txn, change.target);
   if (!before && change.operation != Operation::kCreate)
@@ -97,12 +98,12 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
       after.lifecycleVersion = version;
       store_.putCustomer(txn, &*before, after);
       applyToAbsorbedOf(txn, batch, change);
-      return true;
+      return Reached::kTarget;
     }
     // The customers merged into it are customers of their own: what reaches them still applies.
-    batch.keepValues = applyToAbsorbedOf(txn, batch, change);
-    if (!batch.keepValues) ++batch.meta.droppedForErased;
-    return false;
+    if (applyToAbsorbedOf(txn, batch, change)) return Reached::kAbsorbedOnly;
+    ++batch.meta.droppedForErased;
+    return Reached::kNothing;
   }
   Customer after;
   if (before) {
@@ -167,9 +168,9 @@ bool Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
   // One of this site's customers is live without a number (created with none left, or
   // restored): it gets one as soon as this site has one.
   if (after.isLive() && number.empty() && after.id.site == batch.meta.siteId)
-    batch.leaseArrived = true;
+    batch.fillPending = true;
   if (batch.meta.isHub) noteNumberUse(txn, batch, change, before ? &*before : nullptr, after);
-  return true;
+  return Reached::kTarget;
 }
 
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {

@@ -33,15 +33,13 @@ struct Engine::Batch {
   // record that became live), to check for a second claim before the commit.
   std::vector<std::pair<RecordId, std::string>> numberClaims;
   size_t applied = 0;  // changes applied in this transaction
-  // The change at hand reached customers merged into an erased one: it is logged as it came.
-  bool keepValues = false;
   // Hub only: per site, the blocks of numbers it needs: customers of it that wait for a number
   // (pending), and whether its creates started its newest block; each site's newest block is
   // read once per transaction when first needed.
   std::map<SiteId, LeaseDemand> leaseDemand;
   std::optional<std::map<SiteId, NumberLease>> newestLeases;
   // A block for this site arrived, or one of its customers waits for a number: number them.
-  bool leaseArrived = false;
+  bool fillPending = false;
 
   Batch(const storage::Store& store, const storage::ReadTxn& txn) {
     auto m = store.meta(txn);
@@ -78,8 +76,8 @@ struct Engine::Batch {
 struct Engine::FollowUp {
   std::vector<RecordId> sharedNumbers;
   std::map<SiteId, LeaseDemand> leaseDemand;
-  bool leaseArrived = false;
-  bool any() const { return !sharedNumbers.empty() || !leaseDemand.empty() || leaseArrived; }
+  bool fillPending = false;
+  bool any() const { return !sharedNumbers.empty() || !leaseDemand.empty() || fillPending; }
 };
 
 inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
@@ -88,7 +86,7 @@ inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
   for (const auto& [id, number] : numberClaims)
     if (store.findByNumber(txn, number).size() > 1) work.sharedNumbers.push_back(id);
   work.leaseDemand = leaseDemand;
-  work.leaseArrived = leaseArrived;
+  work.fillPending = fillPending;
   return work;
 }
 

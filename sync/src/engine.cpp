@@ -172,7 +172,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
       return runMerge(txn, batch, op);
     case LocalOp::Kind::kAssignNumber:  // unless it was numbered meanwhile
       if (auto c = store_.customer(txn, op.target);
-          !c || !c->isLive() || !c->value(CustomerField::number).empty())
+          !c || !view(txn, *c).isLive() || !c->value(CustomerField::number).empty())
         return OpResult{};
       break;
     case LocalOp::Kind::kRenumber:

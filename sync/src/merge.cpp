@@ -47,20 +47,33 @@ std::vector<RecordId> Engine::absorbedSet(const ReadTxn& txn, RecordId id) const
 }
 
 RecordId Engine::survivorOf(const ReadTxn& txn, RecordId id) const {
-  if (auto inCycle = cycleSurvivor(txn, id)) return *inCycle;
+  std::vector<Customer> chain;
   RecordId at = id;
   for (size_t i = 0; i < kMaxChain; ++i) {
     auto c = store_.customer(txn, at);
     if (!c || c->lifecycle != Lifecycle::kMerged || c->mergedInto.isNull()) return at;
-    at = c->mergedInto;
+    auto again =
+        std::find_if(chain.begin(), chain.end(), [&](const Customer& x) { return x.id == c->id; });
+    if (again != chain.end()) {
+      // Concurrent merges formed a cycle, [again, end): taken in version order, a merge whose
+      // survivor was already absorbed follows it, so the customer absorbed by the cycle's
+      // newest merge stays.
+      return std::max_element(again, chain.end(),
+                              [](const Customer& a, const Customer& b) {
+                                return a.lifecycleVersion < b.lifecycleVersion;
+                              })
+          ->id;
+    }
+    chain.push_back(std::move(*c));
+    at = chain.back().mergedInto;
   }
   return at;
 }
 
 Customer Engine::view(const ReadTxn& txn, Customer record) const {
   if (record.lifecycle == Lifecycle::kErased) return record;
-  if (record.lifecycle == Lifecycle::kMerged && cycleSurvivor(txn, record.id) == record.id) {
-    record.lifecycle = Lifecycle::kLive;  // the void merge of a cycle (see cycleSurvivor)
+  if (record.lifecycle == Lifecycle::kMerged && survivorOf(txn, record.id) == record.id) {
+    record.lifecycle = Lifecycle::kLive;  // the survivor of a merge cycle (see survivorOf)
     record.mergedInto = RecordId{};
   }
   for (RecordId id : absorbedSet(txn, record.id)) {
@@ -81,6 +94,8 @@ bool Engine::applyToAbsorbedOf(WriteTxn& txn, Batch& batch, const Change& change
   bool reached = false;
   for (RecordId id : change.absorbed)
     if (id != change.target) reached |= applyToAbsorbed(txn, batch, change, id);
+  // A merge can close a cycle whose survivor still waits for a number (see survivorOf).
+  if (change.operation == Operation::kMerge) batch.fillPending = true;
   return reached;
 }
 
@@ -118,27 +133,6 @@ bool Engine::applyToAbsorbed(WriteTxn& txn, Batch& batch, const Change& change, 
   countState(batch.meta, &after, +1);
   store_.putCustomer(txn, &*before, after);
   return true;
-}
-
-std::optional<RecordId> Engine::cycleSurvivor(const ReadTxn& txn, RecordId start) const {
-  std::vector<Customer> chain;
-  RecordId at = start;
-  for (size_t i = 0; i < kMaxChain; ++i) {
-    auto c = store_.customer(txn, at);
-    if (!c || c->lifecycle != Lifecycle::kMerged || c->mergedInto.isNull()) return std::nullopt;
-    auto again =
-        std::find_if(chain.begin(), chain.end(), [&](const Customer& x) { return x.id == c->id; });
-    if (again != chain.end()) {
-      // The cycle is [again, end): the customer absorbed by its newest merge stays.
-      auto newest = std::max_element(again, chain.end(), [](const Customer& a, const Customer& b) {
-        return a.lifecycleVersion < b.lifecycleVersion;
-      });
-      return newest->id;
-    }
-    chain.push_back(std::move(*c));
-    at = chain.back().mergedInto;
-  }
-  return std::nullopt;
 }
 
 OpResult Engine::runMerge(WriteTxn& txn, Batch& batch, const LocalOp& op) {

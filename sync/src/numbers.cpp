@@ -104,7 +104,7 @@ void Engine::applyLease(WriteTxn& txn, Batch& batch, const Change& change) {
                      std::to_string(change.id.seq) + " holds no valid number block");
   lease.version = change.version();
   store_.putLease(txn, lease);
-  if (lease.site == batch.meta.siteId) batch.leaseArrived = true;
+  if (lease.site == batch.meta.siteId) batch.fillPending = true;
   if (batch.newestLeases) {
     NumberLease& newest = (*batch.newestLeases)[lease.site];
     if (newest.site == 0 || newest.first < lease.first) newest = lease;
@@ -160,13 +160,11 @@ size_t Engine::ensureLeases(SiteId site) {
     for (const NumberLease& l : store_.leases(txn))
       if (l.site == site) return 0;
   }
-  return store_.write([&](WriteTxn& txn) -> size_t {
-    Batch batch(store_, txn);
-    issueLease(txn, batch, site);
-    issueLease(txn, batch, site);
-    batch.flush(store_, txn);
-    return 2;
-  });
+  // A site with no block asks for none yet: the first-contact rule of followUp leases two.
+  FollowUp work;
+  work.leaseDemand[site] = LeaseDemand{};
+  followUp(work);
+  return 2;
 }
 
 bool Engine::followUp(const FollowUp& work) {
@@ -189,7 +187,7 @@ bool Engine::followUp(const FollowUp& work) {
     });
     wrote = true;
   }
-  if (work.leaseArrived) wrote |= fillPendingNumbers() > 0;
+  if (work.fillPending) wrote |= fillPendingNumbers() > 0;
   return wrote;
 }
 
@@ -223,7 +221,8 @@ NumbersReport Engine::numbers() const {
   report.blockSize = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
   const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
   for (RecordId id : store_.withPendingNumbers(txn))
-    if (id.site == m.siteId) report.pending.push_back(id);
+    if (id.site == m.siteId && view(txn, *store_.customer(txn, id)).isLive())
+      report.pending.push_back(id);
   if (report.standalone) {
     report.next = std::max({m.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber), smallest});
     return report;
@@ -234,8 +233,7 @@ NumbersReport Engine::numbers() const {
     if (l.site != m.siteId) continue;
     const uint64_t from = std::max(cursor, l.first);
     const uint64_t left = from > l.last ? 0 : l.last - from + 1;
-    report.blocks.push_back(l);
-    report.leftPerBlock.push_back(left);
+    report.blocks.push_back({l, left});
     report.left += left;
     if (report.next == 0 && left > 0) report.next = from;
   }

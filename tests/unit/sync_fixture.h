@@ -61,6 +61,14 @@ Edit setting(SettingsField field, const std::string& value) {
   return Edit{uint16_t(field), {}, value};
 }
 
+// Everything `from` holds that `to` lacks, in one batch, as one session would carry it.
+inline void ship(Engine& from, Engine& to) {
+  const VersionVector lacks = to.status().vector;
+  auto batch =
+      from.changesMissingFrom(lacks, from.firstPositionMissingFrom(lacks), 100000, size_t(1) << 30);
+  if (!batch.changes.empty()) to.applyBatch(batch.changes);
+}
+
 struct SyncFixture {
   Site a{kSiteA, "branch-a"};
 

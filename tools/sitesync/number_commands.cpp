@@ -18,11 +18,11 @@ void numbersCommand(const NumbersArgs& a) {
   auto site = openSite(a.data);
   const sync::NumbersReport r = site->engine->numbers();
   json blocks = json::array();
-  for (size_t i = 0; i < r.blocks.size(); ++i)
-    blocks.push_back({{"first", r.blocks[i].first},
-                      {"last", r.blocks[i].last},
-                      {"left", r.leftPerBlock[i]},
-                      {"leased_at", r.blocks[i].version.hlc.toIso8601()}});
+  for (const auto& b : r.blocks)
+    blocks.push_back({{"first", b.lease.first},
+                      {"last", b.lease.last},
+                      {"left", b.left},
+                      {"leased_at", b.lease.version.hlc.toIso8601()}});
   json pending = json::array();
   for (RecordId id : r.pending) pending.push_back(id.toString());
   if (a.json) {
@@ -44,9 +44,8 @@ void numbersCommand(const NumbersArgs& a) {
   } else {
     std::cout << r.blocks.size() << " number blocks, " << r.left << " numbers left"
               << (r.next ? ", next " + std::to_string(r.next) : std::string(", none left")) << "\n";
-    for (size_t i = 0; i < r.blocks.size(); ++i)
-      std::cout << "  " << r.blocks[i].first << "-" << r.blocks[i].last << "  " << r.leftPerBlock[i]
-                << " left\n";
+    for (const auto& b : r.blocks)
+      std::cout << "  " << b.lease.first << "-" << b.lease.last << "  " << b.left << " left\n";
   }
   if (r.isHub) std::cout << r.leasedBlocks << " blocks leased to all sites\n";
   if (!r.pending.empty())
