@@ -28,6 +28,8 @@ struct SyncBenchArgs {
   size_t liveEdits = 1000;
   size_t fanInBranches = 0;  // 0: skip the fan-in case
   uint64_t fanInChanges = 20000;
+  uint64_t conflictCustomers = 100000;  // 0: skip the conflicting case
+  size_t conflictEdits = 20000;
   bool json = false;
 };
 
@@ -194,6 +196,95 @@ double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t ch
   return double(moved.load()) / seconds;
 }
 
+// Conflicting: branches A and B hold the same `customers` (through the hub), then each edits
+// the phone of `edits` customers offline; a tenth of B's edits hit customers A edited too
+// (concurrent writes of one field), the rest others. Each pushes into the hub: A's push is the
+// conflict-free baseline, B's push makes every tenth change a conflict; then B pulls A's edits
+// (the same tenth conflicts there). All three must end with equal digests and the same list.
+struct ConflictFigures {
+  double cleanPerS = 0;     // A's push: no conflicts
+  double conflictPerS = 0;  // B's push: 10% of the changes conflict at the hub
+  double pullPerS = 0;      // B's pull of A's edits: 10% conflict at B
+  size_t conflicts = 0;     // open conflicts at the end, on every node
+};
+ConflictFigures conflictRates(const std::filesystem::path& root, uint64_t customers, size_t edits) {
+  if (edits * 2 > customers)
+    throw UsageError("--conflict-edits must be at most half of --conflict-customers");
+  BenchNode a(root / "conflict-a", 0xc0a0000000000001ULL, "branch A", false);
+  BenchNode b(root / "conflict-b", 0xc0b0000000000001ULL, "branch B", false);
+  BenchNode hub(root / "conflict-hub", 0xc04b000000000001ULL, "hub", true);
+  std::atomic<bool> stop{false};
+  node::Server server(*hub.engine, "tcp://127.0.0.1:*");
+  std::thread serving([&] { server.run(stop); });
+  struct Stopper {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Stopper() {
+      stop = true;
+      thread.join();
+    }
+  } stopper{stop, serving};
+  node::SyncOptions options;
+  options.timeout = std::chrono::milliseconds(120000);
+
+  Generator gen(11);
+  std::vector<RecordId> ids;
+  for (uint64_t from = 0; from < customers; from += 100000) {
+    std::vector<sync::LocalOp> ops;
+    for (uint64_t i = from; i < std::min(customers, from + 100000); ++i)
+      ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
+    for (const auto& r : a.engine->submit(ops)) ids.push_back(r.id);
+  }
+  node::syncWith(*a.engine, server.endpoint(), options);
+  node::syncWith(*b.engine, server.endpoint(), options);
+
+  std::mt19937_64 rng(5);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  auto phoneEdit = [](RecordId id, const std::string& phone) {
+    return sync::LocalOp{sync::LocalOp::Kind::kUpdate,
+                         id,
+                         {sync::Edit{uint16_t(CustomerField::phone), {}, phone}},
+                         "bench"};
+  };
+  std::vector<sync::LocalOp> atA, atB;
+  const size_t conflicting = edits / 10;
+  for (size_t i = 0; i < edits; ++i) {
+    atA.push_back(phoneEdit(ids[i], "+358 41 " + std::to_string(1000000 + i)));
+    // B's first tenth edits A's customers; the rest come from the other half of the register.
+    const RecordId target = i < conflicting ? ids[i] : ids[edits + i];
+    atB.push_back(phoneEdit(target, "+358 42 " + std::to_string(1000000 + i)));
+  }
+  a.engine->submit(atA);
+  b.engine->submit(atB);
+
+  options.pull = false;
+  auto start = Clock::now();
+  const size_t fromA = node::syncWith(*a.engine, server.endpoint(), options).sent;
+  ConflictFigures out;
+  out.cleanPerS = double(fromA) / secondsSince(start);
+  start = Clock::now();
+  const size_t fromB = node::syncWith(*b.engine, server.endpoint(), options).sent;
+  out.conflictPerS = double(fromB) / secondsSince(start);
+  options.pull = true;
+  start = Clock::now();
+  const size_t pulledByB = node::syncWith(*b.engine, server.endpoint(), options).received;
+  out.pullPerS = double(pulledByB) / secondsSince(start);
+  node::syncWith(*a.engine, server.endpoint(), options);
+  if (fromA != edits || fromB != edits || pulledByB != edits)
+    throw Failure("bench: conflicting case: not every edit moved");
+  const std::string digest = hub.engine->digestHex();
+  if (a.engine->digestHex() != digest || b.engine->digestHex() != digest)
+    throw Failure("bench: conflicting case: digests differ after the syncs");
+  out.conflicts = hub.engine->conflicts(false).size();
+  if (out.conflicts != conflicting || a.engine->conflicts(false).size() != conflicting ||
+      b.engine->conflicts(false).size() != conflicting)
+    throw Failure("bench: conflicting case: expected " + std::to_string(conflicting) +
+                  " open conflicts on every node, the hub has " + std::to_string(out.conflicts));
+  for (const char* dir : {"conflict-a", "conflict-b", "conflict-hub"})
+    std::filesystem::remove_all(root / dir);
+  return out;
+}
+
 void benchSync(const SyncBenchArgs& a) {
   if (a.customers == 0) throw UsageError("--customers must be at least 1");
   const std::filesystem::path root(a.data);
@@ -266,6 +357,12 @@ void benchSync(const SyncBenchArgs& a) {
         std::to_string(a.fanInChanges) + " changes into one hub at once...");
     fanIn = fanInRate(root, a.fanInBranches, a.fanInChanges);
   }
+  ConflictFigures conflict;
+  if (a.conflictCustomers > 0) {
+    log("conflicting: 2 branches x " + std::to_string(a.conflictEdits) +
+        " offline edits, 10% of them concurrent writes of one field...");
+    conflict = conflictRates(root, a.conflictCustomers, a.conflictEdits);
+  }
   Percentiles live;
   double liveMaxUs = 0;
   if (a.liveEdits > 0) {
@@ -284,6 +381,11 @@ void benchSync(const SyncBenchArgs& a) {
                       {"catch_up_wire_vs_payload", wireVsPayload},
                       {"fan_in_branches", a.fanInBranches},
                       {"fan_in_changes_per_s", fanIn},
+                      {"conflict_edits", a.conflictCustomers > 0 ? a.conflictEdits : 0},
+                      {"conflict_free_push_changes_per_s", conflict.cleanPerS},
+                      {"conflict_10pct_push_changes_per_s", conflict.conflictPerS},
+                      {"conflict_10pct_pull_changes_per_s", conflict.pullPerS},
+                      {"conflict_open_conflicts", conflict.conflicts},
                       {"live_edits", a.liveEdits},
                       {"live_p50_ms", live.p50 / 1000},
                       {"live_p99_ms", live.p99 / 1000},
@@ -308,6 +410,12 @@ void benchSync(const SyncBenchArgs& a) {
   if (a.fanInBranches > 0)
     std::printf("fan-in, %zu branches at once       %10.0f changes/s (aggregate)\n",
                 a.fanInBranches, fanIn);
+  if (a.conflictCustomers > 0) {
+    std::printf("push of %zu edits, no conflicts   %10.0f changes/s\n", a.conflictEdits,
+                conflict.cleanPerS);
+    std::printf("push of %zu edits, 10%% conflict  %10.0f changes/s  (pull: %.0f/s; %zu open)\n",
+                a.conflictEdits, conflict.conflictPerS, conflict.pullPerS, conflict.conflicts);
+  }
   if (a.liveEdits > 0)
     std::printf("live A -> hub -> B, %zu edits       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
                 a.liveEdits, live.p50 / 1000, live.p99 / 1000, liveMaxUs / 1000);
@@ -328,6 +436,11 @@ void addSyncBenchCommand(CLI::App& bench) {
   cmd->add_option("--fan-in", a->fanInBranches,
                   "also run the fan-in case with this many branches (e.g. 50)");
   cmd->add_option("--fan-in-changes", a->fanInChanges, "changes per fan-in branch (default 20000)");
+  cmd->add_option("--conflict-customers", a->conflictCustomers,
+                  "customers in the conflicting case (default 100000; 0: skip it)");
+  cmd->add_option("--conflict-edits", a->conflictEdits,
+                  "offline edits per branch in the conflicting case, 10% of them conflicting "
+                  "(default 20000)");
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] { benchSync(*a); });
 }
