@@ -152,6 +152,7 @@ enum class ValueKind {
   kLanguage,   // 2-3 lowercase letters
   kUnsigned,   // settings: non-negative integer
   kFieldList,  // settings: comma-separated customer field names
+  kNote,       // a journal note: UTF-8, several lines (newlines and tabs), up to 16 KB
 };
 
 struct FieldInfo {
@@ -201,6 +202,20 @@ enum class CustomerField : uint16_t {
 inline constexpr size_t kCustomerFieldCount = 28;
 // Field code of a custom field write (FieldWrite::key holds the custom field's name).
 inline constexpr uint16_t kCustomFieldCode = 28;
+// Field codes of the card's collections (DESIGN.md section 3): every attribute of an element is
+// a register of its own, keyed "<element id>/<attribute>", so concurrent edits of one contact's
+// phone are a conflict like any field's while elements added at two sites both stay. A discount
+// card's usages are write-once registers "<card id>/usage/<usage id>" = "<cents>|<visit>":
+// append-only, so two sites spending from one card offline both count.
+inline constexpr uint16_t kContactCode = 29;   // name phone email send_service_protocol ...
+inline constexpr uint16_t kJournalCode = 30;   // text author at deleted
+inline constexpr uint16_t kDiscountCode = 31;  // type value_cents price_paid_cents valid_until
+inline constexpr uint16_t kFirstElementCode = kContactCode;
+inline constexpr uint16_t kLastElementCode = kDiscountCode;
+inline bool isElementCode(uint16_t code) {
+  return code >= kFirstElementCode && code <= kLastElementCode;
+}
+const char* elementKindName(uint16_t code);  // "contact", "journal", "discount"; else nullptr
 
 #define SITESYNC_SETTINGS_FIELDS(X)                                                         \
   X(0, requiredFields, "required_fields", kFieldList, "",                                   \
@@ -270,6 +285,20 @@ struct FieldValue {
 
 enum class Lifecycle : uint8_t { kLive = 0, kDeleted = 1, kMerged = 2, kErased = 3 };
 
+// A register key of a collection element, parsed: "<element>/<attribute>", or for a usage of a
+// discount card "<card>/usage/<usage>" (attribute "usage").
+struct ElementKey {
+  uint16_t code = 0;
+  RecordId element;
+  std::string attribute;
+  RecordId usage;
+  std::string toString() const;  // the register key
+};
+// Nullopt unless `key` is well-formed for `code` (a known attribute of that kind of element).
+std::optional<ElementKey> parseElementKey(uint16_t code, std::string_view key);
+// The kind of value an attribute holds (a usage's "<cents>|<visit>" is kText).
+ValueKind elementValueKind(uint16_t code, std::string_view attribute);
+
 struct Customer {
   RecordId id;
   Lifecycle lifecycle = Lifecycle::kLive;
@@ -278,6 +307,8 @@ struct Customer {
   Version created;
   std::array<FieldValue, kCustomerFieldCount> fields;
   std::map<std::string, FieldValue> customFields;  // name -> register, sorted
+  // Contacts, journal and discount cards: (field code, "<element>/<attribute>") -> register.
+  std::map<std::pair<uint16_t, std::string>, FieldValue> elements;
 
   FieldValue& operator[](CustomerField f) { return fields[size_t(f)]; }
   const FieldValue& operator[](CustomerField f) const { return fields[size_t(f)]; }

@@ -61,7 +61,8 @@ struct LocalOp {
     kResolve,
     kAssignNumber,
     kRenumber,
-    kMerge
+    kMerge,
+    kElement
   };
   Kind kind = Kind::kCreate;
   RecordId target;  // every kind but kCreate and kSettings
@@ -72,6 +73,10 @@ struct LocalOp {
   // kMerge: the customers merged into `target`; `edits` are the values chosen where the
   // default (the survivor's own, else the first absorbed one's that is set) is not wanted.
   std::vector<RecordId> absorbed = {};
+  // kElement: the contact, journal entry or discount card of `target` that `edits` change
+  // (field: the kind's code, key: the attribute); null adds a new one. A card's usage is the
+  // attribute "usage" with the value "<cents>|<visit>".
+  RecordId element = {};
 };
 
 struct OpResult {
@@ -79,7 +84,29 @@ struct OpResult {
   RecordId id;           // the customer created or updated
   bool changed = false;  // false: nothing to write (values already as requested)
   ChangeId change;       // when changed
+  RecordId element;      // kElement: the element added or changed (a usage: the usage's id)
 };
+
+// A contact, journal entry or discount card of a customer, read from its registers.
+struct CardElement {
+  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode
+  RecordId id;
+  std::map<std::string, std::string> attributes;  // the shown values that are set
+  bool inConflict = false;                        // an attribute has concurrent values
+  struct Usage {
+    RecordId id;
+    int64_t amountCents = 0;
+    std::string visit;
+    Hlc at;
+    SiteId site = 0;
+  };
+  std::vector<Usage> usages;  // discount cards, in id order
+  int64_t balanceCents = 0;   // discount cards: value_cents minus every usage
+  // A removed contact or a deleted journal entry (kept, so that replicas converge).
+  bool gone() const;
+};
+// The customer's contacts, journal entries and discount cards, by kind then id.
+std::vector<CardElement> cardElements(const Customer& customer);
 
 // Replication planning: a run of this node's log that a peer lacks, as stored (encoded) bytes.
 struct OutgoingBatch {
@@ -180,7 +207,23 @@ class Engine {
   Result<Customer> merge(RecordId survivor, const std::vector<RecordId>& absorbed,
                          const std::vector<std::pair<Edit, RecordId>>& take,
                          const std::string& author);
-  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "deleted", ...
+  // --- the card's collections: contacts, journal entries, discount cards (DESIGN.md 3, 6)
+  // Adds one to a live customer; `attributes` are Edits with field = the kind's code and key =
+  // the attribute (contact: name phone email send_service_protocol send_work_orders; journal:
+  // text; discount: type value_cents price_paid_cents valid_until). Returns the new id.
+  Result<RecordId> addElement(RecordId customer, uint16_t kind, const std::vector<Edit>& attributes,
+                              const std::string& author);
+  // Changes attributes of one. A journal entry's text only within journal_edit_window_hours of
+  // its writing; deleting it ("deleted=true") within journal_delete_window_hours; a contact is
+  // removed with "removed=true".
+  Result<Customer> editElement(RecordId customer, uint16_t kind, RecordId element,
+                               const std::vector<Edit>& attributes, const std::string& author);
+  // Spends from a discount card (refused beyond its balance here; two sites spending offline
+  // both count, and an overdrawn card is flagged). Returns the usage's id.
+  Result<RecordId> useDiscount(RecordId customer, RecordId card, uint64_t amountCents,
+                               const std::string& visit, const std::string& author);
+
+  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "discount_overdrawn"
   std::vector<std::string> flags(const Customer& customer) const;
   // Hub only: gives every live customer that lost its number to another (smaller version)
   // claim the next free number, with an ordinary change whose history says why. Returns how
@@ -270,6 +313,10 @@ class Engine {
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   OpResult runRecordOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
   OpResult runMerge(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  OpResult runElementOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
+  // Applies a local change to a customer, whose writes reach every customer merged into it
+  // (the author saw their registers joined into it), and notes it in `result`.
+  void commitToCustomer(storage::WriteTxn& txn, Batch& batch, Change& change, OpResult& result);
   // What a customer shows: its registers joined with those of every customer merged into it
   // (their concurrent writes stay beside the merge's as conflicts).
   Customer view(const storage::ReadTxn& txn, Customer record) const;

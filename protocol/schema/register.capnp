@@ -141,12 +141,28 @@ struct Customer {
   primaryTherapist @31 :Field;        # user id
   secondaryTherapist @32 :Field;      # user id
 
-  # Collections (element-wise registers; filled by later capabilities, shape fixed now).
+  # Collections. technicians, contacts, journal and discounts are never written: the first
+  # design of their shape, left in place because ordinals are never reused. Contacts, journal
+  # entries and discount cards live in `elements`, one register per attribute.
   technicians @33 :List(TechnicianAssignment);
   contacts @34 :List(Contact);
   customFields @35 :List(CustomField);   # sorted by name
   journal @36 :List(JournalEntry);       # sorted by id
   discounts @37 :List(Discount);         # sorted by id
+  elements @38 :List(ElementRegister);   # sorted by (kind, key)
+}
+
+struct ElementRegister {
+  # One attribute of an element of a customer's collections, as a register of its own.
+  # kind: 29 contact (name, phone, email, send_service_protocol, send_work_orders, removed),
+  #       30 journal entry (text, author, at, deleted),
+  #       31 discount card (type, value_cents, price_paid_cents, valid_until, usage/<id>).
+  # key: "<element id>/<attribute>"; the element id is made like a RecordId from the site and
+  # seq of the change that added it. A card's usage is "<card id>/usage/<usage id>", written once,
+  # value "<amount in cents>|<visit>": usages are append-only.
+  kind @0 :UInt16;
+  key @1 :Text;
+  field @2 :Field;
 }
 
 enum CustomerField {
@@ -158,6 +174,8 @@ enum CustomerField {
   mailStreet @20; mailPostalCode @21; mailCity @22; mailCountry @23;
   newsletter @24; dataProtectionAccepted @25; primaryTherapist @26; secondaryTherapist @27;
   customField @28;   # key = the custom field's name
+  # 29 contact, 30 journal, 31 discount: FieldWrite.field values beyond this enum, whose key is
+  # "<element id>/<attribute>" (see ElementRegister).
 }
 
 enum SettingsField {

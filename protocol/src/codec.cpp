@@ -146,6 +146,16 @@ void encode(const Customer& c, std::string& out) {
       ++i;
     }
   }
+  if (!c.elements.empty()) {
+    auto list = b.initElements(static_cast<unsigned>(c.elements.size()));
+    unsigned i = 0;
+    for (const auto& [where, value] : c.elements) {
+      list[i].setKind(where.first);
+      list[i].setKey(capnp::Text::Reader(where.second.data(), where.second.size()));
+      putField(list[i].initField(), value, &implicit);
+      ++i;
+    }
+  }
   wire::toBytes(mb, out);
 }
 
@@ -164,6 +174,12 @@ Customer decodeCustomer(std::string_view bytes) {
     getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields, &implicit);
     for (auto cf : r.getCustomFields())
       c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &implicit));
+    for (auto e : r.getElements()) {
+      if (!isElementCode(e.getKind()))
+        throw DecodeError("unknown collection kind " + std::to_string(e.getKind()));
+      c.elements.emplace(std::make_pair(e.getKind(), wire::text(e.getKey())),
+                         getField(e.getField(), &implicit));
+    }
     return c;
   });
 }

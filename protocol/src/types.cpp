@@ -1,4 +1,5 @@
 // Vocabulary types, field tables and value validation.
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -51,7 +52,66 @@ bool Customer::hasOpenConflicts() const {
     if (f.inConflict()) return true;
   for (const auto& [name, f] : customFields)
     if (f.inConflict()) return true;
+  for (const auto& [where, f] : elements)
+    if (f.inConflict()) return true;
   return false;
+}
+
+const char* elementKindName(uint16_t code) {
+  switch (code) {
+    case kContactCode:
+      return "contact";
+    case kJournalCode:
+      return "journal";
+    case kDiscountCode:
+      return "discount";
+    default:
+      return nullptr;
+  }
+}
+
+std::optional<ElementKey> parseElementKey(uint16_t code, std::string_view key) {
+  static const std::vector<std::string_view> contact = {
+      "name", "phone", "email", "send_service_protocol", "send_work_orders", "removed"};
+  static const std::vector<std::string_view> journal = {"text", "author", "at", "deleted"};
+  static const std::vector<std::string_view> discount = {"type", "value_cents", "price_paid_cents",
+                                                         "valid_until"};
+  const auto slash = key.find('/');
+  if (slash == std::string_view::npos || key.size() > 128) return std::nullopt;
+  auto element = RecordId::parse(key.substr(0, slash));
+  if (!element || element->isNull()) return std::nullopt;
+  ElementKey out{code, *element, std::string(key.substr(slash + 1)), {}};
+  const std::vector<std::string_view>* names = code == kContactCode    ? &contact
+                                               : code == kJournalCode  ? &journal
+                                               : code == kDiscountCode ? &discount
+                                                                       : nullptr;
+  if (!names) return std::nullopt;
+  if (code == kDiscountCode && out.attribute.rfind("usage/", 0) == 0) {
+    auto usage = RecordId::parse(std::string_view(out.attribute).substr(6));
+    if (!usage || usage->isNull()) return std::nullopt;
+    out.attribute = "usage";
+    out.usage = *usage;
+    return out;
+  }
+  if (std::find(names->begin(), names->end(), out.attribute) == names->end()) return std::nullopt;
+  return out;
+}
+
+ValueKind elementValueKind(uint16_t code, std::string_view attribute) {
+  if (attribute == "phone") return ValueKind::kPhone;
+  if (attribute == "email") return ValueKind::kEmail;
+  if (attribute == "valid_until") return ValueKind::kDate;
+  if (attribute == "at") return ValueKind::kTimestamp;
+  if (attribute == "value_cents" || attribute == "price_paid_cents") return ValueKind::kUnsigned;
+  if (attribute == "send_service_protocol" || attribute == "send_work_orders" ||
+      attribute == "removed" || attribute == "deleted")
+    return ValueKind::kBool;
+  if (code == kJournalCode && attribute == "text") return ValueKind::kNote;
+  return ValueKind::kText;
+}
+
+std::string ElementKey::toString() const {
+  return element.toString() + "/" + attribute + (usage.isNull() ? "" : "/" + usage.toString());
 }
 
 std::string RecordId::toString() const {
@@ -218,6 +278,7 @@ bool isValidUtf8(std::string_view text) {
 namespace {
 
 constexpr size_t kMaxValueBytes = 1000;
+constexpr size_t kMaxNoteBytes = 16384;
 
 bool validDate(std::string_view v) {
   if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
@@ -249,12 +310,20 @@ bool validTimestamp(std::string_view v) {
 
 std::string validateValue(ValueKind kind, std::string_view v) {
   if (!isValidUtf8(v)) return "is not valid UTF-8";
+  if (kind == ValueKind::kNote) {  // a journal note: several lines, up to 16 KB
+    if (v.size() > kMaxNoteBytes) return "is longer than 16384 bytes";
+    for (char c : v)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+        return "contains a control character";
+    return {};
+  }
   if (v.size() > kMaxValueBytes) return "is longer than 1000 bytes";
   for (char c : v)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
   if (v.empty()) return {};  // clearing a field is always well-formed
   switch (kind) {
     case ValueKind::kText:
+    case ValueKind::kNote:
       return {};
     case ValueKind::kDigits:
       return allOf(v, isDigit) ? "" : "must contain digits only";

@@ -53,7 +53,9 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
     case Operation::kDelete:
     case Operation::kRestore:
     case Operation::kErase:
-    case Operation::kMerge: {
+    case Operation::kMerge:
+    case Operation::kJournal:
+    case Operation::kDiscountUsage: {
       const Reached reached = applyToCustomer(txn, batch, change, history);
       touchesCustomer = reached == Reached::kTarget;
       if (reached == Reached::kNothing) {
@@ -132,7 +134,7 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
                        removed))
       continue;
     if (change.operation == Operation::kCreate && old.version.isNull() &&
-        w.field != kCustomFieldCode)
+        w.field < kCustomerFieldCount)
       history.createdFields.push_back(w.field);
     else if (slot.value != old.value)
       history.changes.push_back(FieldChange{w.field, w.key, old.value, slot.value});
@@ -175,6 +177,12 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
 
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
   if (field == kCustomFieldCode) return c.customFields[key];
+  if (isElementCode(field)) {
+    if (!parseElementKey(field, key))
+      throw ApplyError("change writes a malformed " + std::string(elementKindName(field)) +
+                       " key '" + key.substr(0, 64) + "'");
+    return c.elements[{field, key}];
+  }
   if (field >= kCustomerFieldCount)
     throw ApplyError("change writes unknown customer field " + std::to_string(field));
   return c.fields[field];

@@ -129,6 +129,10 @@ inline const FieldValue* findSlot(const Customer& c, uint16_t field, const std::
     auto it = c.customFields.find(key);
     return it == c.customFields.end() ? nullptr : &it->second;
   }
+  if (isElementCode(field)) {
+    auto it = c.elements.find({field, key});
+    return it == c.elements.end() ? nullptr : &it->second;
+  }
   return field < kCustomerFieldCount ? &c.fields[field] : nullptr;
 }
 

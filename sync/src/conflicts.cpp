@@ -116,6 +116,8 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
       if (c->fields[f].inConflict()) list(f, {}, c->fields[f]);
     for (const auto& [name, r] : c->customFields)
       if (r.inConflict()) list(kCustomFieldCode, name, r);
+    for (const auto& [where, r] : c->elements)
+      if (r.inConflict()) list(where.first, where.second, r);
   }
   for (const auto& group : store_.sharedNumbers(txn))
     addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::number),
@@ -179,6 +181,12 @@ std::vector<std::string> Engine::flags(const Customer& c) const {
   if (!ssn.empty() && store_.settings(txn).getBool(SettingsField::ssnUnique) &&
       store_.findBySsn(txn, ssn).size() > 1)
     out.push_back("possible_duplicate");
+  // Two sites spending from one card offline both count: an overdrawn card is flagged.
+  for (const CardElement& e : cardElements(c))
+    if (e.kind == kDiscountCode && e.balanceCents < 0) {
+      out.push_back("discount_overdrawn");
+      break;
+    }
   return out;
 }
 
@@ -193,8 +201,10 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
                                              " (see `sitesync conflicts list`)");
   const ConflictInfo& c = *found;
   if (take) {
-    const ValueKind kind =
-        c.field < kCustomerFieldCount ? customerFields()[c.field].kind : ValueKind::kText;
+    const auto element = parseElementKey(c.field, c.key);
+    const ValueKind kind = c.field < kCustomerFieldCount ? customerFields()[c.field].kind
+                           : element ? elementValueKind(c.field, element->attribute)
+                                     : ValueKind::kText;
     if (auto why = validateValue(kind, *take); !why.empty())
       return Status(StatusCode::kInvalidArgument, "--take: " + why);
   }

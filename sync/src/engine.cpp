@@ -170,6 +170,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
       return runRecordOp(txn, batch, op);
     case LocalOp::Kind::kMerge:
       return runMerge(txn, batch, op);
+    case LocalOp::Kind::kElement:
+      return runElementOp(txn, batch, op);
     case LocalOp::Kind::kAssignNumber:  // unless it was numbered meanwhile
       if (auto c = store_.customer(txn, op.target);
           !c || !view(txn, *c).isLive() || !c->value(CustomerField::number).empty())

@@ -99,11 +99,15 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   Change change = makeChange(batch, operation, c.id, op.author);
   change.writes = std::move(writes);
   change.note = op.note;
-  change.absorbed = absorbedSet(txn, c.id);
+  commitToCustomer(txn, batch, change, result);
+  return result;
+}
+
+void Engine::commitToCustomer(WriteTxn& txn, Batch& batch, Change& change, OpResult& result) {
+  change.absorbed = absorbedSet(txn, change.target);
   applyIn(txn, batch, change);
   result.changed = true;
   result.change = change.id;
-  return result;
 }
 
 }  // namespace sitesync::sync

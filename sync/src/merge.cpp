@@ -81,7 +81,7 @@ Customer Engine::view(const ReadTxn& txn, Customer record) const {
     if (!absorbed || absorbed->lifecycle == Lifecycle::kErased) continue;
     forEachRegister(*absorbed, [&](uint16_t f, const std::string& key, const FieldValue& r) {
       if (f == uint16_t(CustomerField::number)) return;  // reserved, not the survivor's
-      FieldValue& mine = f == kCustomFieldCode ? record.customFields[key] : record.fields[f];
+      FieldValue& mine = slotFor(record, f, key);
       std::vector<Head> heads = headsOf(mine);
       for (const Head& h : headsOf(r)) heads.push_back(h);
       setHeads(mine, std::move(heads));  // one head per version
@@ -184,6 +184,9 @@ OpResult Engine::runMerge(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   auto collect = [&](const Customer& c, bool isSurvivor) {
     forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
       if (!isSurvivor && f == uint16_t(CustomerField::number)) return;  // stays reserved
+      // Contacts, journal entries and cards move to the survivor by the view's join (their
+      // ids are unique): the merge writes none of them.
+      if (isElementCode(f)) return;
       Slot& slot = slots[{f, key}];
       for (const Version& v : headVersions(r)) slot.replaces.push_back(v);
       if (!isSurvivor) slot.absorbedHolds = true;

@@ -17,6 +17,8 @@ void forEachRegister(const Customer& c, Fn&& fn) {
     if (!c.fields[f].version.isNull()) fn(f, std::string(), c.fields[f]);
   for (const auto& [name, value] : c.customFields)
     if (!value.version.isNull()) fn(kCustomFieldCode, name, value);
+  for (const auto& [where, value] : c.elements)
+    if (!value.version.isNull()) fn(where.first, where.second, value);
 }
 
 // Every head of the register, the shown one first (none for a field never written).

@@ -47,6 +47,12 @@ Customer joinRecords(const Customer& mine, const VersionVector& mineSeen, const 
     out.customFields[name] = joinRegisters(it == mine.customFields.end() ? kNever : it->second,
                                            mineSeen, value, theirsSeen);
   }
+  for (const auto& [where, value] : theirs.elements) {
+    static const FieldValue kNever;
+    auto it = mine.elements.find(where);
+    out.elements[where] =
+        joinRegisters(it == mine.elements.end() ? kNever : it->second, mineSeen, value, theirsSeen);
+  }
   if (theirs.lifecycleVersion > out.lifecycleVersion) {
     out.lifecycle = theirs.lifecycle;
     out.mergedInto = theirs.mergedInto;

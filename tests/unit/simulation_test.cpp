@@ -80,6 +80,13 @@ std::vector<Change> logOf(const SimNode& node) {
   return out;
 }
 
+// Rare paths the schedules reached, over all seeds (the test checks that they were reached).
+struct Probes {
+  size_t elementConflicts = 0;  // concurrent edits of one contact's or entry's attribute
+  size_t overdrawnCards = 0;    // cards spent from at two sites offline beyond their value
+};
+Probes probes;
+
 class Simulation {
  public:
   explicit Simulation(uint64_t seed) : rng_(seed) {}
@@ -168,9 +175,10 @@ class Simulation {
       node.engine->create(edits, user);
       return;
     }
-    if (kind < 85) {  // edit a live customer, sometimes its number
+    if (kind < 85) {  // edit a live customer, sometimes its number or its collections
       auto live = customers(node, true);
       if (live.empty()) return;
+      if (chance(25)) return cardOp(node, live[pick(live.size())].id, user);
       std::vector<Edit> edits{randomEdit()};
       if (chance(30)) edits.push_back(randomEdit());
       if (chance(5))
@@ -219,6 +227,46 @@ class Simulation {
         !validateValue(customerFields()[c.field].kind, *take).empty())
       take.reset();
     node.engine->resolveConflict(c.id, take, user);
+  }
+
+  // Contacts, journal entries and discount cards: added, edited concurrently (one contact's
+  // phone), deleted, spent from at several sites.
+  void cardOp(SimNode& node, RecordId id, const std::string& user) {
+    auto& engine = *node.engine;
+    const auto shown = engine.customer(id);
+    if (!shown) return;
+    const auto elements = sync::cardElements(*shown);
+    const size_t what = pick(6);
+    if (what == 0 || elements.empty()) {
+      engine.addElement(id, kContactCode, {Edit{kContactCode, "name", "Contact " + user}}, user);
+    } else if (what == 1) {
+      engine.addElement(id, kJournalCode, {Edit{kJournalCode, "text", "note\nby " + user}}, user);
+    } else if (what == 2) {
+      engine.addElement(id, kDiscountCode,
+                        {Edit{kDiscountCode, "type", "value card"},
+                         Edit{kDiscountCode, "value_cents", std::to_string(500 + pick(500))}},
+                        user);
+    } else {
+      const auto& e = elements[pick(elements.size())];
+      if (e.kind == kDiscountCode) {
+        // Half of what is left or more: two sites doing so offline overdraw the card.
+        if (e.balanceCents > 0)
+          engine.useDiscount(id, e.id, uint64_t(e.balanceCents) * (50 + pick(51)) / 100 + 1,
+                             "visit", user);
+      } else if (e.kind == kContactCode) {
+        const bool remove = chance(10);
+        engine.editElement(id, kContactCode, e.id,
+                           {Edit{kContactCode, remove ? "removed" : "phone",
+                                 remove ? "true" : "040 " + std::to_string(100 + pick(5))}},
+                           user);
+      } else {
+        const bool remove = chance(15);
+        engine.editElement(id, kJournalCode, e.id,
+                           {Edit{kJournalCode, remove ? "deleted" : "text",
+                                 remove ? "true" : "edited by " + user}},
+                           user);
+      }
+    }
   }
 
   // A sender plans what the receiver lacks (its vector, as a hello would carry it) and puts
@@ -353,6 +401,9 @@ class Simulation {
         if (w.field == kCustomFieldCode) {
           auto it = record->customFields.find(w.key);
           if (it != record->customFields.end()) r = &it->second;
+        } else if (isElementCode(w.field)) {
+          auto it = record->elements.find({w.field, w.key});
+          if (it != record->elements.end()) r = &it->second;
         } else {
           r = &record->fields[w.field];
         }
@@ -372,6 +423,11 @@ class Simulation {
         if (c.value(CustomerField::number).empty())
           return "6. " + c.id.toString() + " still waits for a number" + numbersOf(c.id.site);
       }
+    // Rare paths this run reached (checked over all seeds: the schedules must reach them).
+    for (const auto& c : hub.engine->conflicts(false))
+      probes.elementConflicts += isElementCode(c.field);
+    for (const auto& c : hub.engine->list(true))
+      for (const auto& e : sync::cardElements(c)) probes.overdrawnCards += e.balanceCents < 0;
     BOOST_TEST_MESSAGE(nodes_.size() << " nodes, " << all.size() << " changes, "
                                      << hub.engine->conflicts(false).size() << " open and "
                                      << hub.engine->conflicts(true).size() << " all conflicts");
@@ -482,6 +538,7 @@ class Simulation {
 
   std::mt19937_64 rng_;
   uint64_t now_ = kStart;
+
   std::vector<std::unique_ptr<SimNode>> nodes_;
   std::deque<Message> network_;
   std::set<std::pair<size_t, size_t>> down_;
@@ -514,6 +571,12 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
                         << " ./build/tests/unit_tests --run_test=simulation");
   }
   BOOST_TEST(failed == 0u);
+  if (last - first >= 100) {  // enough schedules to reach the rare paths
+    BOOST_TEST(probes.elementConflicts > 0u);
+    BOOST_TEST(probes.overdrawnCards > 0u);
+  }
+  BOOST_TEST_MESSAGE("probes: " << probes.elementConflicts << " element conflicts, "
+                                << probes.overdrawnCards << " overdrawn cards");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

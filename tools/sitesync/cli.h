@@ -49,11 +49,15 @@ void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);
 void printJson(const nlohmann::json& j);
 std::string displayStatus(const Customer& c);
+std::string formatCents(int64_t cents);
+// "phone", "custom.colour", "contact.<id>/phone": a register's name for people.
+std::string fieldDisplayName(uint16_t code, const std::string& key);  // "12.50", "-3.05"
 
 void addCustomerCommands(CLI::App& app);
-void addConflictCommands(CLI::App& app);  // conflicts list, resolve
-void addNumberCommands(CLI::App& app);    // numbers
-void addSiteCommands(CLI::App& app);      // init, settings, digest, status
+void addCardCommands(CLI::App& customer);  // customer contact|journal|discount ...
+void addConflictCommands(CLI::App& app);   // conflicts list, resolve
+void addNumberCommands(CLI::App& app);     // numbers
+void addSiteCommands(CLI::App& app);       // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
 void addNodeCommands(CLI::App& app);  // serve, sync
 void addSyncBenchCommand(CLI::App& bench);

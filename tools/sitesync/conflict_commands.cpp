@@ -19,12 +19,6 @@ struct ConflictArgs {
   bool json = false;
 };
 
-std::string fieldName(uint16_t code, const std::string& key) {
-  if (code == kCustomFieldCode) return "custom." + key;
-  if (code < kCustomerFieldCount) return customerFields()[code].cliName;
-  return "field#" + std::to_string(code);
-}
-
 json headJson(const Head& h, bool hide) {
   json j;
   j["value"] = hide && !h.value.empty() ? json("(hidden)") : json(h.value);
@@ -39,7 +33,7 @@ json conflictJson(const sync::ConflictInfo& c, bool hideSsn) {
   j["id"] = c.id;
   j["kind"] = sync::conflictKindName(c.kind);
   j["customer"] = c.customer.toString();
-  j["field"] = fieldName(c.field, c.key);
+  j["field"] = fieldDisplayName(c.field, c.key);
   j["winner"] = headJson(c.winner, hide);
   j["loser"] = headJson(c.loser, hide);
   j["other_customer"] = c.other.isNull() ? json(nullptr) : json(c.other.toString());

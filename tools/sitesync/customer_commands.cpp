@@ -288,6 +288,8 @@ void addCustomerCommands(CLI::App& app) {
     auto site = openSite(a->data);
     listCommand(*a, *site, site->engine->search(a->query, a->limit));
   });
+
+  addCardCommands(*customer);
 }
 
 }  // namespace sitesync::cli

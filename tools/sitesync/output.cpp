@@ -43,17 +43,54 @@ json customerJson(const Customer& c) {
   j["contacts"] = json::array();
   j["journal"] = json::array();
   j["discounts"] = json::array();
+  for (const auto& e : sync::cardElements(c)) {
+    if (e.gone()) continue;
+    json element = {{"id", e.id.toString()}};
+    for (const auto& [attribute, value] : e.attributes)
+      switch (elementValueKind(e.kind, attribute)) {
+        case ValueKind::kBool:
+          element[attribute] = value == "true";
+          break;
+        case ValueKind::kUnsigned:
+          element[attribute] = std::stoll(value);
+          break;
+        default:
+          element[attribute] = value;
+      }
+    if (e.inConflict) element["in_conflict"] = true;
+    if (e.kind == kDiscountCode) {
+      element["balance_cents"] = e.balanceCents;
+      element["overdrawn"] = e.balanceCents < 0;
+      element["usages"] = json::array();
+      for (const auto& u : e.usages)
+        element["usages"].push_back({{"id", u.id.toString()},
+                                     {"amount_cents", u.amountCents},
+                                     {"visit", u.visit},
+                                     {"at", u.at.toIso8601()},
+                                     {"site", siteIdToHex(u.site)}});
+    }
+    j[e.kind == kContactCode   ? "contacts"
+      : e.kind == kJournalCode ? "journal"
+                               : "discounts"]
+        .push_back(std::move(element));
+  }
   j["technicians"] = json::array();
   return j;
 }
 
-namespace {
-std::string fieldName(uint16_t code, const std::string& key) {
+std::string formatCents(int64_t cents) {
+  const uint64_t magnitude = cents < 0 ? uint64_t(-cents) : uint64_t(cents);
+  std::string fraction = std::to_string(magnitude % 100);
+  if (fraction.size() < 2) fraction.insert(0, "0");
+  return (cents < 0 ? "-" : "") + std::to_string(magnitude / 100) + "." + fraction;
+}
+
+std::string fieldDisplayName(uint16_t code, const std::string& key) {
   if (code == kCustomFieldCode) return "custom." + key;
+  if (isElementCode(code)) return std::string(elementKindName(code)) + "." + key;
   if (code < kCustomerFieldCount) return customerFields()[code].cliName;
   return "field#" + std::to_string(code);
 }
-}  // namespace
 
 json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,
                  const Meta& meta) {
@@ -73,11 +110,12 @@ json historyJson(const Customer& current, const std::vector<HistoryEntry>& entri
           break;
         }
       }
-      changes.push_back({{"field", fieldName(field, {})}, {"old", ""}, {"new", value}});
+      changes.push_back({{"field", fieldDisplayName(field, {})}, {"old", ""}, {"new", value}});
     }
     for (const auto& fc : e.changes)
-      changes.push_back(
-          {{"field", fieldName(fc.field, fc.key)}, {"old", fc.oldValue}, {"new", fc.newValue}});
+      changes.push_back({{"field", fieldDisplayName(fc.field, fc.key)},
+                         {"old", fc.oldValue},
+                         {"new", fc.newValue}});
     std::string site = e.site == meta.siteId ? meta.siteName : siteIdToHex(e.site);
     out.push_back({{"at", e.at.toIso8601()},
                    {"site", site},
@@ -109,6 +147,39 @@ void printCustomer(const Customer& c) {
   }
   for (const auto& [name, v] : c.customFields)
     if (!v.value.empty()) std::cout << "custom." << name << ": " << v.value << "\n";
+  for (const auto& e : sync::cardElements(c)) {
+    if (e.gone()) continue;
+    auto attr = [&](const char* name) {
+      auto it = e.attributes.find(name);
+      return it == e.attributes.end() ? std::string() : it->second;
+    };
+    if (e.kind == kContactCode) {
+      std::cout << "contact " << e.id.toString() << ": " << attr("name");
+      for (const char* name : {"phone", "email"})
+        if (!attr(name).empty()) std::cout << ", " << attr(name);
+      if (attr("send_service_protocol") == "true") std::cout << " [service protocol]";
+      if (attr("send_work_orders") == "true") std::cout << " [work orders]";
+      std::cout << "\n";
+    } else if (e.kind == kJournalCode) {
+      std::cout << "journal " << e.id.toString() << " " << attr("at") << " by " << attr("author")
+                << ":\n";
+      std::string text = attr("text");
+      size_t start = 0;
+      while (start <= text.size()) {
+        size_t nl = text.find('\n', start);
+        std::cout << "    " << text.substr(start, nl == std::string::npos ? nl : nl - start)
+                  << "\n";
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+      }
+    } else {
+      std::cout << "discount " << e.id.toString() << ": " << attr("type") << ", value "
+                << formatCents(std::stoll("0" + attr("value_cents"))) << ", balance "
+                << formatCents(e.balanceCents) << (e.balanceCents < 0 ? " (OVERDRAWN)" : "")
+                << (attr("valid_until").empty() ? "" : ", valid until " + attr("valid_until"))
+                << ", " << e.usages.size() << " usage" << (e.usages.size() == 1 ? "" : "s") << "\n";
+    }
+  }
   if (c.hasOpenConflicts())
     std::cout << "open conflicts: see `sitesync conflicts list` (concurrent values kept)\n";
 }
