@@ -112,7 +112,8 @@ class Store {
   // --- customer records and their indexes
   std::optional<Customer> customer(const ReadTxn& txn, RecordId id) const;
   // Writes `after` and brings every index from `before`'s entries (nullptr: new record) to
-  // `after`'s. Only live customers are indexed.
+  // `after`'s. Numbers and SSNs of live customers are indexed; phones and names of live and
+  // merged ones (a merged one is found as its survivor).
   void putCustomer(WriteTxn& txn, const Customer* before, const Customer& after);
   // Visits records in id order; fn returns false to stop.
   void forEachCustomer(const ReadTxn& txn, const std::function<bool(const Customer&)>& fn) const;

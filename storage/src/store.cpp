@@ -77,19 +77,29 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
       out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
     std::sort(out.begin(), out.end());
   }
-  if (!c.isLive()) return out;
+  // Phones and names of live and merged customers are searchable: a merged one's are found as
+  // its survivor (they may hold values only it has, written offline before the merge was seen,
+  // and a merge cycle's survivor is stored as merged).
+  const bool searchable = c.isLive() || c.lifecycle == Lifecycle::kMerged;
+  if (searchable) {
+    for (auto f : {CustomerField::phone, CustomerField::phone2}) {
+      auto digits = phoneDigits(c.value(f));
+      if (!digits.empty()) out.push_back({kPhoneIndex, indexKey(digits, c.id)});
+    }
+    for (auto& token : nameTokens(c.value(CustomerField::name)))
+      out.push_back({kNameIndex, indexKey(token, c.id)});
+  }
+  if (!c.isLive()) {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
   if (const auto& n = c.value(CustomerField::number); !n.empty())
     out.push_back({kNumberIndex, indexKey(n, c.id)});
   else
     out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
   if (const auto& s = c.value(CustomerField::ssn); !s.empty())
     out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
-  for (auto f : {CustomerField::phone, CustomerField::phone2}) {
-    auto digits = phoneDigits(c.value(f));
-    if (!digits.empty()) out.push_back({kPhoneIndex, indexKey(digits, c.id)});
-  }
-  for (auto& token : nameTokens(c.value(CustomerField::name)))
-    out.push_back({kNameIndex, indexKey(token, c.id)});
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

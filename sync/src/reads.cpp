@@ -140,10 +140,13 @@ std::vector<Customer> Engine::list(bool includeDeactivated) const {
 std::vector<Customer> Engine::search(std::string_view query, size_t limit) const {
   auto txn = store_.read();
   std::vector<RecordId> ids;
+  // A merged customer is found as its survivor (a merge cycle's survivor is its own).
   auto add = [&](const std::vector<RecordId>& found) {
-    for (auto id : found)
+    for (auto held : found) {
+      const RecordId id = survivorOf(txn, held);
       if (ids.size() < limit && std::find(ids.begin(), ids.end(), id) == ids.end())
         ids.push_back(id);
+    }
   };
   std::string trimmed(query);
   if (!trimmed.empty() && trimmed[0] == '#') trimmed.erase(0, 1);
@@ -152,15 +155,16 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
       std::all_of(trimmed.begin(), trimmed.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digitsOnly) {
     add(store_.findByNumber(txn, trimmed));
-    for (RecordId merged : store_.findAbsorbedByNumber(txn, trimmed))
-      add({survivorOf(txn, merged)});
+    add(store_.findAbsorbedByNumber(txn, trimmed));
   }
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
     add(store_.findByPhone(txn, query, limit));
   add(store_.searchName(txn, query, limit));
   std::vector<Customer> out;
   for (auto id : ids)
-    if (auto c = store_.customer(txn, id)) out.push_back(view(txn, std::move(*c)));
+    if (auto c = store_.customer(txn, id))
+      if (Customer shown = view(txn, std::move(*c)); shown.isLive())
+        out.push_back(std::move(shown));
   return out;
 }
 

@@ -63,7 +63,27 @@ BOOST_AUTO_TEST_CASE(concurrent_merges_a_into_b_and_b_into_a_leave_one_survivor_
     auto live = site->engine.list(true);
     BOOST_REQUIRE(live.size() == 1u);
     BOOST_TEST((live[0].id == x.id));
+    // Stored as merged, it is still found by name, once.
+    auto found = site->engine.search("lind", 10);
+    BOOST_REQUIRE(found.size() == 1u);
+    BOOST_TEST((found[0].id == x.id));
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_phone_typed_offline_on_a_customer_merged_meanwhile_finds_the_survivor) {
+  Site b{kSiteB, "laptop"};
+  Customer s = created(a, "Anna Lind");
+  Customer x = created(a, "Anna Lindh");
+  ship(a.engine, b.engine);
+  BOOST_REQUIRE(a.engine.merge(s.id, {x.id}, {}, "hq").isOk());
+  updated(b, x.id, {set(CustomerField::phone, "040 765 4321")});
+  ship(b.engine, a.engine);
+  auto found = a.engine.search("0407654321", 10);
+  BOOST_REQUIRE(found.size() == 1u);
+  BOOST_TEST((found[0].id == s.id));
+  BOOST_REQUIRE(a.engine.remove(s.id, "hq").isOk());  // a deleted survivor is not found
+  BOOST_TEST(a.engine.search("0407654321", 10).empty());
+  BOOST_TEST(a.engine.search("lindh", 10).empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_chain_of_merges_resolves_to_the_last_survivor) {
