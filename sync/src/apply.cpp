@@ -125,14 +125,46 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
     for (RecordId id : change.absorbed) ids += (ids.empty() ? "" : ", ") + id.toString();
     history.note = "merged " + ids + " into this customer";
   }
+  // The customers merged into the target: their registers show on it, so a write that settles
+  // a conflict between theirs and its own closes that conflict too (recorded in the history).
+  // (A merge itself settles nothing: the customers it absorbs were not merged here before.)
+  std::vector<Customer> absorbed;
+  if (change.operation != Operation::kMerge)
+    for (RecordId id : change.absorbed)
+      if (id != change.target)
+        if (auto c = store_.customer(txn, id); c && c->lifecycle != Lifecycle::kErased)
+          absorbed.push_back(std::move(*c));
   std::vector<Head> removed;
   for (const auto& w : change.writes) {
     FieldValue& slot = slotFor(after, w.field, w.key);
-    const Head old = slot.shown();
-    const bool hadConflict = slot.inConflict();
+    Head old = slot.shown();
+    bool hadConflict = slot.inConflict();
+    // Heads of the merged customers' registers that its own lacks (the number stays theirs).
+    std::vector<Head> absorbedHeads;
+    if (w.field != uint16_t(CustomerField::number)) {
+      std::vector<Head> known = headsOf(slot);
+      auto isKnown = [&](const Head& h) {
+        return std::any_of(known.begin(), known.end(),
+                           [&](const Head& x) { return x.version == h.version; });
+      };
+      for (const Customer& c : absorbed)
+        if (const FieldValue* r = findSlot(c, w.field, w.key))
+          for (const Head& h : headsOf(*r))
+            if (!isKnown(h)) {
+              known.push_back(h);
+              absorbedHeads.push_back(h);
+              if (old.version.isNull() || old.version < h.version) old = h;  // the one shown
+            }
+      hadConflict |= !absorbedHeads.empty() && known.size() > 1;
+    }
     if (!writeRegister(slot, Head{w.value, version, change.id.seq}, w.replaces, batch.vector,
                        removed))
       continue;
+    for (const Head& h : absorbedHeads)
+      if (std::find(w.replaces.begin(), w.replaces.end(), h.version) != w.replaces.end() &&
+          std::none_of(removed.begin(), removed.end(),
+                       [&](const Head& x) { return x.version == h.version; }))
+        removed.push_back(h);
     if (change.operation == Operation::kCreate && old.version.isNull() &&
         w.field < kCustomerFieldCount)
       history.createdFields.push_back(w.field);

@@ -48,6 +48,31 @@ BOOST_AUTO_TEST_CASE(an_edit_made_offline_to_a_customer_merged_meanwhile_shows_o
   BOOST_TEST(b.engine.conflicts(false).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(resolving_a_conflict_with_a_late_edit_of_a_merged_customer_is_recorded) {
+  Site b{kSiteB, "laptop"};
+  Customer s = created(a, "Anna Lind", {set(CustomerField::phone, "040 111")});
+  Customer x = created(a, "Anna Lindh");
+  ship(a.engine, b.engine);
+  BOOST_REQUIRE(a.engine.merge(s.id, {x.id}, {}, "hq").isOk());
+  b.clock.set(kT0 + 1000);
+  updated(b, x.id, {set(CustomerField::phone, "040 999")});
+  ship(b.engine, a.engine);
+  ship(a.engine, b.engine);
+  auto open = a.engine.conflicts(false);
+  BOOST_REQUIRE(open.size() == 1u);
+  BOOST_REQUIRE(a.engine.resolveConflict(open[0].id, std::nullopt, "hq").isOk());
+  ship(a.engine, b.engine);
+  for (Site* site : {&a, &b}) {
+    BOOST_TEST(site->engine.conflicts(false).empty());
+    auto all = site->engine.conflicts(true);
+    BOOST_REQUIRE(all.size() == 1u);
+    BOOST_TEST(all[0].resolved);
+    BOOST_TEST(all[0].id == open[0].id);
+    BOOST_TEST(all[0].chosen == "040 999");
+  }
+  BOOST_TEST(a.engine.customer(s.id)->value(CustomerField::phone) == "040 999");
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_merges_a_into_b_and_b_into_a_leave_one_survivor_everywhere) {
   Site b{kSiteB, "branch-b"};
   Customer x = created(a, "Anna Lind");
