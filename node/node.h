@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,11 +66,33 @@ class SyncError : public std::runtime_error {
   std::optional<WireError> refusal_;
 };
 
+// --- link security (DESIGN.md section 7)
+// A node's CURVE key pair, Z85 (40 characters each). The secret key lives in DIR/node.key,
+// mode 0600; a key file that others may read is refused.
+struct Identity {
+  std::string publicKey;
+  std::string secretKey;
+};
+class SecurityError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// DIR's key pair; throws SecurityError (one line: what to do) if missing, malformed or exposed.
+Identity loadIdentity(const std::string& dataDir);
+// Makes DIR's key pair unless it has one (creating DIR); returns it.
+Identity ensureIdentity(const std::string& dataDir);
+bool isPublicKey(std::string_view z85);            // 40 Z85 characters decoding to 32 bytes
+std::string keyFingerprint(std::string_view z85);  // its first 8 characters, for logs
+
 struct SyncOptions {
   std::chrono::milliseconds timeout{10000};  // per request
   size_t batchChanges = 2000;
   size_t batchBytes = size_t(4) << 20;
   bool pull = true;  // false: only send what the peer lacks (e.g. a fan-in measurement)
+  // CURVE: this node's keys and the key the server must prove (from the allow list); without
+  // them the link is plain TCP (a node whose allow list was never configured).
+  std::optional<Identity> identity;
+  std::string serverKey;
 };
 
 struct SyncReport {
@@ -98,6 +121,10 @@ struct ServeOptions {
   std::chrono::milliseconds firstBackoff{100};  // reconnect delays double up to maxBackoff
   std::chrono::milliseconds maxBackoff{5000};
   std::chrono::milliseconds compactEvery{0};  // log compaction period (0: never)
+  // This node's keys. Once its allow list is configured (the first `peers add`, also while it
+  // runs) every link is CURVE: only allowed keys connect here, and an outgoing link expects the
+  // key the allow list gives for its endpoint. Without an identity links stay plain TCP.
+  std::optional<Identity> identity;
 };
 
 // What a running node knows of one link, for status and tests.
@@ -131,6 +158,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::string endpoint() const;  // as bound, with the actual port
+  bool secure() const;           // links are CURVE, allowed keys only
   // Runs until `stop` is true (checked at least every 20 ms); then waits up to a second for
   // the batches in flight to be acknowledged, records the peers, and returns.
   void run(const std::atomic<bool>& stop);

@@ -442,6 +442,15 @@ struct PeerState {
   bool operator==(const PeerState&) const = default;
 };
 
+// A peer on this node's allow list (local bookkeeping; node/ enforces it on every link).
+struct AllowedPeer {
+  std::string name;
+  std::string publicKey;  // CURVE, Z85 (40 characters)
+  std::string endpoint;   // where it listens, when this node connects to it; empty otherwise
+  uint64_t addedAtMillis = 0;
+  bool operator==(const AllowedPeer&) const = default;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Codecs. encode* appends one unpacked Cap'n Proto message to `out` (cleared first); decode*
 // copies the bytes into an aligned scratch buffer (LMDB and ZeroMQ data are not 8-byte aligned),
@@ -453,6 +462,7 @@ void encode(const Change& change, std::string& out);
 void encode(const HistoryEntry& entry, std::string& out);
 void encode(const Meta& meta, std::string& out);
 void encode(const PeerState& peer, std::string& out);
+void encode(const AllowedPeer& peer, std::string& out);
 
 Customer decodeCustomer(std::string_view bytes);
 Settings decodeSettings(std::string_view bytes);
@@ -461,6 +471,7 @@ ChangeId decodeChangeId(std::string_view bytes);  // reads only (origin, seq)
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
 PeerState decodePeerState(std::string_view bytes);
+AllowedPeer decodeAllowedPeer(std::string_view bytes);
 
 // ---------------------------------------------------------------------------------------------
 // Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).
@@ -523,6 +534,7 @@ enum class WireError : uint8_t {
   kDeploymentMismatch = 5,  // the peers belong to different deployments
   kNoSession = 6,           // a request before a hello on this connection
   kNeedSnapshot = 7,        // the responder's log no longer holds what the requester lacks
+  kNotAllowed = 8,          // the sender's key is not (or no longer) on the allow list
 };
 struct ErrorMsg {
   WireError code = WireError::kInternal;

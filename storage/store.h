@@ -201,6 +201,13 @@ class Store {
   std::optional<PeerState> peer(const ReadTxn& txn, SiteId id) const;
   std::vector<PeerState> peers(const ReadTxn& txn) const;
 
+  // --- the allow list: the peers this node accepts, by name (local; node/ enforces it)
+  void putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer);  // adds or replaces
+  bool removeAllowedPeer(WriteTxn& txn, std::string_view name);  // false: no such peer
+  std::vector<AllowedPeer> allowedPeers(const ReadTxn& txn) const;
+  // Whether a peer was ever allowed (removing every one does not open the node again).
+  bool allowListConfigured(const ReadTxn& txn) const;
+
   StoreStats stats() const;
   const std::string& directory() const { return dir_; }
 

@@ -265,6 +265,15 @@ class Engine {
                        const VersionVector& vector, uint64_t sent, uint64_t received);
   std::vector<PeerState> peers() const;
 
+  // --- the allow list (DESIGN.md section 7): kept here, enforced on every link by node/
+  // Adds a peer or replaces the one of that name; no two peers share a key.
+  Status allowPeer(const AllowedPeer& peer);
+  Status revokePeer(const std::string& name);  // kNotFound: no such peer
+  std::vector<AllowedPeer> allowedPeers() const;
+  // Whether a peer was ever allowed: until then links are not encrypted (a new, unconfigured
+  // node); from then on only allowed keys connect, even once every peer has been removed.
+  bool allowListConfigured() const;
+
   // --- deployment: sites of different deployments never exchange changes
   // Checks a peer's deployment id against this node's, adopting it when this node has none
   // yet (0). Refused with a message naming both when they differ.

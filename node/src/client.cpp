@@ -1,7 +1,10 @@
 // The initiating side of replication: one session over a DEALER socket.
+#include <atomic>
+#include <cstring>
 #include <deque>
 
 #include "node/node.h"
+#include "node/src/security.h"
 #include "node/src/transport.h"
 
 namespace sitesync::node {
@@ -10,10 +13,20 @@ namespace {
 
 class Session {
  public:
-  Session(const std::string& endpoint, std::chrono::milliseconds timeout)
-      : endpoint_(endpoint), timeout_(timeout) {
+  Session(const std::string& endpoint, const SyncOptions& options)
+      : endpoint_(endpoint), timeout_(options.timeout) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    if (options.identity) makeCurveClient(socket_, *options.identity, options.serverKey);
+    // A refused or mismatched handshake only shows as an event: watch for it, so that the
+    // user hears why instead of waiting for a timeout.
+    static std::atomic<unsigned> monitors{0};
+    const std::string monitorAt = "inproc://session-monitor-" + std::to_string(monitors++);
+    if (zmq_socket_monitor(socket_.handle(), monitorAt.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
+      monitor_.connect(monitorAt);
+    secure_ = options.identity.has_value();
     socket_.connect(endpoint);
   }
 
@@ -36,7 +49,7 @@ class Session {
   // The next reply, which must be a T (replies come in the order of the requests).
   template <typename T>
   T receive() {
-    if (!waitReadable(socket_, timeout_))
+    if (!waitForReply())
       throw SyncError("no answer from " + endpoint_ + " within " +
                       std::to_string(timeout_.count()) + " ms");
     zmq::message_t reply;
@@ -55,10 +68,48 @@ class Session {
   }
 
  private:
+  // Waits for a reply until the timeout; a failed handshake throws at once.
+  bool waitForReply() {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      try {
+        zmq::poll(items, 2, left);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return false;
+        throw;
+      }
+      if (items[0].revents & ZMQ_POLLIN) return true;
+      if (items[1].revents & ZMQ_POLLIN) {
+        zmq::message_t event, address;
+        (void)monitor_.recv(event, zmq::recv_flags::none);
+        if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
+        uint16_t code = 0;
+        if (event.size() >= 2) std::memcpy(&code, event.data(), 2);
+        if (code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+          throw SyncError("the peer at " + endpoint_ +
+                              " refused this node's key: ask its admin to run `sitesync peers add "
+                              "--key` with the key `sitesync keys show` prints here",
+                          WireError::kNotAllowed);
+        throw SyncError("the handshake with " + endpoint_ + " failed: " +
+                        (secure_
+                             ? "it does not answer with the key the allow list gives for it (or it "
+                               "does not use CURVE)"
+                             : "it requires CURVE: add it with `sitesync peers add --endpoint`"));
+      }
+    }
+  }
+
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  bool secure_ = false;
   zmq::context_t context_{1};
   zmq::socket_t socket_{context_, zmq::socket_type::dealer};
+  zmq::socket_t monitor_{context_, zmq::socket_type::pair};
 };
 
 }  // namespace
@@ -101,13 +152,13 @@ BootstrapReport takeSnapshot(sync::Engine& engine, Session& session, const std::
 
 BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
                               const SyncOptions& options) {
-  Session session(endpoint, options.timeout);
+  Session session(endpoint, options);
   HelloMsg peer = openSession(engine, session, endpoint);
   return takeSnapshot(engine, session, peer.siteName);
 }
 
 SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const SyncOptions& options) {
-  Session session(endpoint, options.timeout);
+  Session session(endpoint, options);
   HelloMsg peer = openSession(engine, session, endpoint);
   auto hello = [&] { return openSession(engine, session, endpoint); };
   SyncReport report;

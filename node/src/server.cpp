@@ -6,6 +6,7 @@
 #include <map>
 
 #include "node/node.h"
+#include "node/src/security.h"
 #include "node/src/transport.h"
 
 namespace sitesync::node {
@@ -35,8 +36,9 @@ struct Server::Impl {
   // One streaming link, in either direction.
   struct Link {
     bool outgoing = false;
-    std::string endpoint;                   // outgoing: where this node connects
-    std::string identity;                   // incoming: the ROUTER's routing id
+    std::string endpoint;  // outgoing: where this node connects
+    std::string identity;  // incoming: the ROUTER's routing id
+    std::string key;       // the peer's CURVE public key (outgoing: the one expected; empty: plain)
     std::unique_ptr<zmq::socket_t> socket;  // outgoing: this link's DEALER (null while waiting)
     bool up = false;
     SiteId peerId = 0;
@@ -60,6 +62,13 @@ struct Server::Impl {
   ServeOptions options;
   zmq::context_t context{1};
   zmq::socket_t router{context, zmq::socket_type::router};
+  // Security: with an identity and a configured allow list every link is CURVE and only
+  // allowed keys connect (the ZAP handler); until the list is configured links are plain.
+  AllowList allowed{engine};
+  bool secure = false;
+  std::unique_ptr<zmq::socket_t> zap;
+  std::string senderKeyOfCurrent;  // the key the message being handled was sent with
+  Clock::time_point lastAllowRefresh = Clock::now();
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
   std::map<std::string, Clock::time_point> sessions;      // one-shot sessions, by routing id
@@ -121,9 +130,20 @@ struct Server::Impl {
   // --- link lifecycle ----------------------------------------------------------------------------
 
   void connect(Link& link) {
+    link.key.clear();
+    if (secure) {
+      const AllowedPeer* peer = allowed.byEndpoint(link.endpoint);
+      if (!peer) {
+        drop(link, "no peer on the allow list listens at " + link.endpoint +
+                       " (sitesync peers add --endpoint)");
+        return;
+      }
+      link.key = peer->publicKey;
+    }
     link.socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer);
     link.socket->set(zmq::sockopt::linger, 0);
     link.socket->set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    if (secure) makeCurveClient(*link.socket, *options.identity, link.key);
     link.socket->connect(link.endpoint);
     link.up = false;
     link.inFlight.clear();
@@ -342,6 +362,7 @@ struct Server::Impl {
       if (hello->stream) {
         auto link = std::make_unique<Link>();
         link->identity = identity;
+        link->key = senderKeyOfCurrent;
         Link& added = *link;
         incoming[identity] = std::move(link);
         sendTo(added, selfHello(true));
@@ -419,6 +440,21 @@ struct Server::Impl {
       }
       const std::string identity = parts[0].to_string();
       auto it = incoming.find(identity);
+      if (secure) {
+        // Admitted at the handshake, the key may have been revoked since.
+        senderKeyOfCurrent = senderKey(parts[1]);
+        if (!allowed.byKey(senderKeyOfCurrent)) {
+          say("dropped a message from key " + keyFingerprint(senderKeyOfCurrent) +
+              "..., no longer on the allow list");
+          reply(identity, ErrorMsg{WireError::kNotAllowed, "this node no longer allows your key"});
+          if (it != incoming.end()) {
+            drop(*it->second, "its key was removed from the allow list");
+            incoming.erase(it);
+          }
+          sessions.erase(identity);
+          continue;
+        }
+      }
       auto message =
           decodeOrComplain(parts[1], it == incoming.end() ? nullptr : it->second.get(), &identity);
       if (message) onRouterMessage(identity, std::move(*message));
@@ -488,10 +524,71 @@ struct Server::Impl {
     }
     for (auto it = sessions.begin(); it != sessions.end();)
       it = now - it->second > kSessionIdle ? sessions.erase(it) : std::next(it);
+    if (now - lastAllowRefresh >= std::chrono::milliseconds(500)) {
+      lastAllowRefresh = now;
+      if (allowed.refresh()) onAllowListChanged();
+    }
     if (options.compactEvery.count() > 0 && now - lastCompaction > options.compactEvery) {
       lastCompaction = now;
       if (uint64_t removed = engine.compactLog())
         say("compacted " + std::to_string(removed) + " log entries every peer holds");
+    }
+  }
+
+  // The CLI changed the allow list (from another process): the first peer allowed makes every
+  // link CURVE from now on; a revoked key loses its links at once; an outgoing link whose
+  // expected key changed reconnects with the new one.
+  void onAllowListChanged() {
+    if (!options.identity) return;
+    if (!secure && allowed.configured()) {
+      say("the allow list is configured: links are CURVE from now on, only allowed keys");
+      secure = true;
+      for (auto& [id, link] : incoming) drop(*link, "the node now requires CURVE");
+      incoming.clear();
+      sessions.clear();
+      for (auto& link : outgoing) drop(*link, "the node now requires CURVE");
+      bindRouter(router.get(zmq::sockopt::last_endpoint));
+      return;
+    }
+    for (auto it = incoming.begin(); it != incoming.end();) {
+      if (secure && !allowed.byKey(it->second->key)) {
+        drop(*it->second, "its key was removed from the allow list");
+        it = incoming.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& link : outgoing) {
+      const AllowedPeer* peer = allowed.byEndpoint(link->endpoint);
+      if (link->socket && secure && (!peer || peer->publicKey != link->key)) {
+        drop(*link, peer ? "its key on the allow list changed" : "it left the allow list");
+        link->nextAttempt = Clock::now();
+      }
+    }
+  }
+
+  // (Re)creates the ROUTER, CURVE with the ZAP handler when secure, and binds it. A re-bind of
+  // the same port can briefly find the old listener still closing: it retries for a second.
+  void bindRouter(const std::string& endpoint) {
+    router = zmq::socket_t(context, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    if (secure) {
+      if (!zap) {
+        zap = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
+        zap->set(zmq::sockopt::linger, 0);
+        zap->bind("inproc://zeromq.zap.01");
+      }
+      makeCurveServer(router, *options.identity);
+    }
+    for (int attempt = 0;; ++attempt) {
+      try {
+        router.bind(endpoint);
+        return;
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EADDRINUSE || attempt >= 50) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     }
   }
 
@@ -505,6 +602,8 @@ struct Server::Impl {
   // about a millisecond), handle them, push what the log gained, keep the links alive.
   void step() {
     std::vector<zmq::pollitem_t> items{{router.handle(), 0, ZMQ_POLLIN, 0}};
+    if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
+    const size_t firstLink = items.size();
     std::vector<Link*> polled;
     for (auto& link : outgoing)
       if (link->socket) {
@@ -519,9 +618,10 @@ struct Server::Impl {
       return;  // a signal: the caller checks its stop flag
     }
     std::lock_guard lock(stateMutex);
+    if (zap && (items[1].revents & ZMQ_POLLIN)) answerZap(*zap, allowed, log);
     if (items[0].revents & ZMQ_POLLIN) readRouter();
     for (size_t i = 0; i < polled.size(); ++i)
-      if (items[i + 1].revents & ZMQ_POLLIN) readOutgoing(*polled[i]);
+      if (items[firstLink + i].revents & ZMQ_POLLIN) readOutgoing(*polled[i]);
     logEnd = engine.logEnd();
     pumpAll();
     tick();
@@ -530,9 +630,13 @@ struct Server::Impl {
 
 Server::Server(sync::Engine& engine, const std::string& endpoint, Log log, ServeOptions options)
     : impl_(std::make_unique<Impl>(engine, std::move(log), std::move(options))) {
-  impl_->router.set(zmq::sockopt::linger, 0);
-  impl_->router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
-  impl_->router.bind(endpoint);
+  impl_->secure = impl_->options.identity.has_value() && impl_->allowed.configured();
+  impl_->bindRouter(endpoint);
+}
+
+bool Server::secure() const {
+  std::lock_guard lock(impl_->stateMutex);
+  return impl_->secure;
 }
 
 Server::~Server() = default;

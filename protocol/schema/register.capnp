@@ -297,6 +297,15 @@ struct PeerState {
   received @6 :UInt64;        # changes received from it
 }
 
+struct AllowedPeer {
+  # A peer this node accepts (local, never replicated): its CURVE public key (Z85, 40
+  # characters), and where it listens when this node connects to it.
+  name @0 :Text;
+  publicKey @1 :Text;
+  endpoint @2 :Text;        # empty: it connects here
+  addedAt @3 :UInt64;       # wall-clock milliseconds
+}
+
 struct Meta {
   siteId @0 :UInt64;
   siteName @1 :Text;

@@ -100,6 +100,7 @@ struct Error {
     deploymentMismatch @5;   # the peers belong to different deployments
     noSession @6;            # a request on a connection that has not said hello (or timed out)
     needSnapshot @7;         # the responder's log no longer reaches back to what is lacking
+    notAllowed @8;           # the sender's key is not (or no longer) on the allow list
   }
   code @0 :Code;
   message @1 :Text;

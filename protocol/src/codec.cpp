@@ -429,4 +429,21 @@ PeerState decodePeerState(std::string_view bytes) {
   });
 }
 
+void encode(const AllowedPeer& p, std::string& out) {
+  wire::Builder mb;
+  auto b = mb.initRoot<schema::AllowedPeer>();
+  b.setName(capnp::Text::Reader(p.name.data(), p.name.size()));
+  b.setPublicKey(capnp::Text::Reader(p.publicKey.data(), p.publicKey.size()));
+  b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
+  b.setAddedAt(p.addedAtMillis);
+  wire::toBytes(mb, out);
+}
+
+AllowedPeer decodeAllowedPeer(std::string_view bytes) {
+  return wire::read<schema::AllowedPeer>(bytes, [](schema::AllowedPeer::Reader r) {
+    return AllowedPeer{wire::text(r.getName()), wire::text(r.getPublicKey()),
+                       wire::text(r.getEndpoint()), r.getAddedAt()};
+  });
+}
+
 }  // namespace sitesync

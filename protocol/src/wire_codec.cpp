@@ -182,7 +182,7 @@ WireMessage decodeWireMessage(std::string_view bytes) {
                             r.getPullReply().getNextPosition()};
       case schema::Message::ERROR: {
         auto code = static_cast<uint16_t>(r.getError().getCode());
-        if (code > static_cast<uint16_t>(WireError::kNeedSnapshot))
+        if (code > static_cast<uint16_t>(WireError::kNotAllowed))
           throw DecodeError("unknown error code " + std::to_string(code));
         return ErrorMsg{static_cast<WireError>(code), wire::text(r.getError().getMessage())};
       }

@@ -33,6 +33,7 @@ enum Table : size_t {
   kPendingNumbers,   // id(16) -> "": live (or merged) customers without a number yet
   kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
   kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
+  kAllowed,          // name -> AllowedPeer: the peers this node accepts (local)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
@@ -43,12 +44,15 @@ constexpr std::array<const char*, kTableCount> kTableNames = {
     "history",      "meta",
     "peers",        "conflicts",
     "leases",       "pending_numbers",
-    "absorbed",     "index_absorbed_number"};
+    "absorbed",     "index_absorbed_number",
+    "allowed"};
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
+// Set once the first peer is allowed, never cleared: from then on only allowed peers connect.
+constexpr std::string_view kAllowListKey = "allow_list_configured";
 
 std::string indexKey(std::string_view term, RecordId id) {
   std::string k;
@@ -722,6 +726,35 @@ std::vector<PeerState> Store::peers(const ReadTxn& txn) const {
   for (bool ok = cursor.first(); ok; ok = cursor.next())
     out.push_back(decodePeerState(cursor.value()));
   return out;
+}
+
+// --- the allow list ----------------------------------------------------------------------------
+
+void Store::putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer) {
+  std::string bytes;
+  encode(peer, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kAllowed], peer.name, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, "1");
+}
+
+bool Store::removeAllowedPeer(WriteTxn& txn, std::string_view name) {
+  std::string_view held;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kAllowed], name, held)) return false;
+  lmdb::del(txn.raw(), impl_->dbi[kAllowed], name);
+  return true;
+}
+
+std::vector<AllowedPeer> Store::allowedPeers(const ReadTxn& txn) const {
+  std::vector<AllowedPeer> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAllowed]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.push_back(decodeAllowedPeer(cursor.value()));
+  return out;
+}
+
+bool Store::allowListConfigured(const ReadTxn& txn) const {
+  std::string_view v;
+  return lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, v);
 }
 
 // --- stats -------------------------------------------------------------------------------------

@@ -98,3 +98,36 @@ std::vector<PeerState> Engine::peers() const {
 }
 
 }  // namespace sitesync::sync
+
+namespace sitesync::sync {
+
+Status Engine::allowPeer(const AllowedPeer& peer) {
+  return store_.write([&](storage::WriteTxn& txn) -> Status {
+    for (const AllowedPeer& held : store_.allowedPeers(txn))
+      if (held.publicKey == peer.publicKey && held.name != peer.name)
+        return Status(StatusCode::kAlreadyExists,
+                      "that key is already allowed as peer '" + held.name + "'");
+    store_.putAllowedPeer(txn, peer);
+    return Status::ok();
+  });
+}
+
+Status Engine::revokePeer(const std::string& name) {
+  return store_.write([&](storage::WriteTxn& txn) -> Status {
+    if (!store_.removeAllowedPeer(txn, name))
+      return Status(StatusCode::kNotFound, "no peer named '" + name + "' on the allow list");
+    return Status::ok();
+  });
+}
+
+std::vector<AllowedPeer> Engine::allowedPeers() const {
+  auto txn = store_.read();
+  return store_.allowedPeers(txn);
+}
+
+bool Engine::allowListConfigured() const {
+  auto txn = store_.read();
+  return store_.allowListConfigured(txn);
+}
+
+}  // namespace sitesync::sync

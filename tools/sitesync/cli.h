@@ -60,6 +60,18 @@ void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status
 void addBenchCommands(CLI::App& app);
 void addNodeCommands(CLI::App& app);  // serve, sync
+void addKeyCommands(CLI::App& app);   // keys show, peers add|remove|list
+
+// Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
+// it must prove (empty: plain TCP, only while this node's allow list was never configured).
+struct ResolvedPeer {
+  std::string endpoint;
+  std::string key;
+};
+ResolvedPeer resolvePeer(const sync::Engine& engine, const std::string& peer);
+bool isEndpoint(const std::string& text);  // "tcp://host:7400" and the like
+// This node's keys for its links (made if a store from before keys existed has none).
+node::Identity linkIdentity(const std::string& dataDir);
 void addSyncBenchCommand(CLI::App& bench);
 
 }  // namespace sitesync::cli

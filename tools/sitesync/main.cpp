@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   cli::addConflictCommands(app);
   cli::addNumberCommands(app);
   cli::addNodeCommands(app);
+  cli::addKeyCommands(app);
   cli::addBenchCommands(app);
   try {
     app.parse(argc, argv);

@@ -49,7 +49,9 @@ void serveCommand(const NodeArgs& a) {
   auto site = openSite(a.data);
   if (a.compactMinutes < 0) throw UsageError("--compact-every must not be negative");
   node::ServeOptions options;
-  options.peers = a.peers;
+  for (const auto& peer : a.peers)
+    options.peers.push_back(resolvePeer(*site->engine, peer).endpoint);
+  options.identity = linkIdentity(a.data);
   options.compactEvery = std::chrono::milliseconds(int64_t(a.compactMinutes * 60000));
   std::unique_ptr<node::Server> listening;
   try {
@@ -61,6 +63,10 @@ void serveCommand(const NodeArgs& a) {
   std::signal(SIGTERM, onStopSignal);
   std::cout << "serving '" << site->engine->meta().siteName << "' on " << listening->endpoint()
             << std::endl;
+  if (!listening->secure())
+    logLine(
+        "links are not encrypted: no peer is on this node's allow list yet (the first "
+        "`sitesync peers add` makes every link CURVE, allowed keys only)");
   listening->run(stopRequested);
   logLine("stopped");
 }
@@ -70,13 +76,18 @@ void syncCommand(const NodeArgs& a) {
   auto site = openSite(a.data);
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
+  const ResolvedPeer peer = resolvePeer(*site->engine, a.peer);
+  if (!peer.key.empty()) {
+    options.identity = linkIdentity(a.data);
+    options.serverKey = peer.key;
+  }
   node::SyncReport r;
   try {
-    r = node::syncWith(*site->engine, a.peer, options);
+    r = node::syncWith(*site->engine, peer.endpoint, options);
   } catch (const node::SyncError& e) {
     throw Failure(e.what());
   } catch (const zmq::error_t& e) {
-    throw UsageError("cannot connect to '" + a.peer + "': " + e.what());
+    throw UsageError("cannot connect to '" + peer.endpoint + "': " + e.what());
   }
   if (a.json) {
     printJson({{"peer", r.peerName},
@@ -103,6 +114,9 @@ void joinCommand(const NodeArgs& a) {
   if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
+  // The hub by name or endpoint, from the allow list a new laptop may already hold (`peers add`
+  // before `join`); then the link is CURVE with this node's keys.
+  const ResolvedPeer hub = resolvePeer(sync::Engine(*store, clock), a.hub);
   if (hadStore && sync::Engine::isInitialized(*store)) {
     // Only an interrupted join of the same site resumes; anything else is refused.
     sync::Engine existing(*store, clock);
@@ -117,10 +131,14 @@ void joinCommand(const NodeArgs& a) {
   const bool resuming = engine.meta().snapshotPending;
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
+  if (!hub.key.empty()) {
+    options.identity = linkIdentity(a.data);
+    options.serverKey = hub.key;
+  }
   node::BootstrapReport snapshot;
   node::SyncReport r;
   try {
-    snapshot = node::bootstrapFrom(engine, a.hub, options);
+    snapshot = node::bootstrapFrom(engine, hub.endpoint, options);
   } catch (const std::exception& e) {
     const auto status = engine.status();
     if (status.meta.snapshotPending &&
@@ -136,13 +154,14 @@ void joinCommand(const NodeArgs& a) {
     throw Failure("join failed, nothing kept: " + std::string(e.what()));
   }
   try {
-    r = node::syncWith(engine, a.hub, options);
+    r = node::syncWith(engine, hub.endpoint, options);
   } catch (const std::exception& e) {
     throw Failure("joined from the hub's snapshot, but the catch-up session failed: " +
                   std::string(e.what()) + "; run `sitesync sync --data " + a.data + " --peer " +
                   a.hub + "`");
   }
   const Meta meta = engine.meta();
+  linkIdentity(a.data);  // a joined site has its key pair like an initialised one
   if (a.json) {
     printJson({{"site", a.site},
                {"site_id", siteIdToHex(meta.siteId)},
@@ -168,7 +187,8 @@ void addNodeCommands(CLI::App& app) {
   serve->add_option("--data", a->data, "data directory")->required();
   serve->add_option("--listen", a->listen, "ZeroMQ endpoint, e.g. tcp://0.0.0.0:7400")->required();
   serve->add_option("--peer", a->peers,
-                    "endpoint of a peer to keep a streaming link to (repeatable)");
+                    "a peer to keep a streaming link to: its name on the allow list or its "
+                    "endpoint (repeatable)");
   serve->add_option("--compact-every", a->compactMinutes,
                     "minutes between log compactions (entries every known peer holds; 0: never)");
   serve->callback([a] { serveCommand(*a); });
@@ -176,14 +196,16 @@ void addNodeCommands(CLI::App& app) {
   auto* join = app.add_subcommand("join", "make DIR a new site holding the hub's register");
   join->add_option("--data", a->data, "data directory (new or empty)")->required();
   join->add_option("--site", a->site, "this site's name")->required();
-  join->add_option("--hub", a->hub, "the hub's endpoint")->required();
+  join->add_option("--hub", a->hub, "the hub: its name on the allow list, or its endpoint")
+      ->required();
   join->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
   join->add_flag("--json", a->json, "JSON output");
   join->callback([a] { joinCommand(*a); });
 
   auto* sync = app.add_subcommand("sync", "one session with a peer: both directions");
   sync->add_option("--data", a->data, "data directory")->required();
-  sync->add_option("--peer", a->peer, "the peer's endpoint, e.g. tcp://hub.example:7400")
+  sync->add_option("--peer", a->peer,
+                   "the peer: its name on the allow list, or its endpoint (tcp://hub:7400)")
       ->required();
   sync->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
   sync->add_flag("--json", a->json, "JSON output");

@@ -35,6 +35,14 @@ SiteId newSiteId() {
   return id;
 }
 
+node::Identity linkIdentity(const std::string& dataDir) {
+  try {
+    return node::ensureIdentity(dataDir);
+  } catch (const node::SecurityError& e) {
+    throw Failure(e.what());
+  }
+}
+
 std::unique_ptr<Site> openSite(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -76,8 +84,13 @@ void initCommand(const SiteArgs& a) {
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
   check(sync::Engine::initialize(*store, clock, id, a.site, a.hub, a.hub ? newSiteId() : 0));
+  const node::Identity keys = linkIdentity(a.data);
   if (a.json)
-    printJson({{"site", a.site}, {"site_id", siteIdToHex(id)}, {"hub", a.hub}, {"data", a.data}});
+    printJson({{"site", a.site},
+               {"site_id", siteIdToHex(id)},
+               {"hub", a.hub},
+               {"data", a.data},
+               {"public_key", keys.publicKey}});
   else
     std::cout << "initialised " << (a.hub ? "hub" : "site") << " '" << a.site << "' ("
               << siteIdToHex(id) << ") in " << a.data << "\n";

@@ -1,0 +1,163 @@
+// Link security: key files, CURVE socket options, the ZAP handler and the allow list.
+#include "node/src/security.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace sitesync::node {
+
+namespace {
+
+std::string keyFile(const std::string& dataDir) {
+  return (std::filesystem::path(dataDir) / "node.key").string();
+}
+
+std::string publicOf(const std::string& secretKey) {
+  std::array<char, 41> pub{};
+  if (zmq_curve_public(pub.data(), secretKey.c_str()) != 0)
+    throw SecurityError("the secret key is malformed (not 40 Z85 characters)");
+  return std::string(pub.data(), 40);
+}
+
+std::string modeText(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", unsigned(mode & 07777));
+  return text;
+}
+
+}  // namespace
+
+bool isPublicKey(std::string_view z85) {
+  if (z85.size() != 40) return false;
+  std::array<uint8_t, 32> raw{};
+  const std::string text(z85);
+  return zmq_z85_decode(raw.data(), text.c_str()) != nullptr;
+}
+
+std::string keyFingerprint(std::string_view z85) {
+  return std::string(z85.substr(0, 8));
+}
+
+Identity loadIdentity(const std::string& dataDir) {
+  const std::string path = keyFile(dataDir);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw SecurityError("no key pair in " + dataDir + " (" + path +
+                        " is missing): run `sitesync init` there first");
+  if ((st.st_mode & 077) != 0)
+    throw SecurityError(path + " may be read by others (mode " + modeText(st.st_mode) +
+                        "): run `chmod 600 " + path + "`");
+  std::ifstream in(path);
+  std::string secret;
+  if (!std::getline(in, secret) || secret.size() != 40)
+    throw SecurityError(path + " does not hold a secret key (40 Z85 characters)");
+  return Identity{publicOf(secret), secret};
+}
+
+Identity ensureIdentity(const std::string& dataDir) {
+  const std::string path = keyFile(dataDir);
+  if (::access(path.c_str(), F_OK) == 0) return loadIdentity(dataDir);
+  std::array<char, 41> pub{}, secret{};
+  if (zmq_curve_keypair(pub.data(), secret.data()) != 0)
+    throw SecurityError("cannot make a CURVE key pair (libzmq built without CURVE?)");
+  std::filesystem::create_directories(dataDir);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw SecurityError("cannot create " + path + ": " + std::strerror(errno));
+  const std::string line = std::string(secret.data(), 40) + "\n";
+  const bool written =
+      ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    ::unlink(path.c_str());
+    throw SecurityError("cannot write " + path + ": " + std::strerror(errno));
+  }
+  return Identity{std::string(pub.data(), 40), std::string(secret.data(), 40)};
+}
+
+bool AllowList::refresh() {
+  bool configured = engine_.allowListConfigured();
+  std::vector<AllowedPeer> peers = engine_.allowedPeers();
+  if (configured == configured_ && peers == peers_) return false;
+  configured_ = configured;
+  peers_ = std::move(peers);
+  return true;
+}
+
+const AllowedPeer* AllowList::byKey(const std::string& publicKey) const {
+  for (const auto& p : peers_)
+    if (p.publicKey == publicKey) return &p;
+  return nullptr;
+}
+
+const AllowedPeer* AllowList::byEndpoint(const std::string& endpoint) const {
+  for (const auto& p : peers_)
+    if (!p.endpoint.empty() && p.endpoint == endpoint) return &p;
+  return nullptr;
+}
+
+void makeCurveServer(zmq::socket_t& socket, const Identity& self) {
+  socket.set(zmq::sockopt::curve_server, 1);
+  socket.set(zmq::sockopt::curve_secretkey, self.secretKey);
+  socket.set(zmq::sockopt::zap_domain, "sitesync");
+}
+
+void makeCurveClient(zmq::socket_t& socket, const Identity& self, const std::string& serverKey) {
+  socket.set(zmq::sockopt::curve_serverkey, serverKey);
+  socket.set(zmq::sockopt::curve_publickey, self.publicKey);
+  socket.set(zmq::sockopt::curve_secretkey, self.secretKey);
+}
+
+void answerZap(zmq::socket_t& zap, const AllowList& allowed,
+               const std::function<void(const std::string&)>& log) {
+  for (;;) {
+    std::vector<zmq::message_t> request;
+    for (;;) {
+      zmq::message_t part;
+      if (!zap.recv(part, zmq::recv_flags::dontwait)) break;
+      const bool more = part.more();
+      request.push_back(std::move(part));
+      if (!more) break;
+    }
+    if (request.empty()) return;
+    // version, request id, domain, address, routing id, mechanism, credentials...
+    std::string userId, status = "400", text = "this node does not allow that key";
+    if (request.size() >= 7 && request[5].to_string() == "CURVE" && request[6].size() == 32) {
+      std::array<char, 41> z85{};
+      zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(request[6].data()), 32);
+      const std::string key(z85.data(), 40);
+      if (const AllowedPeer* peer = allowed.byKey(key)) {
+        status = "200";
+        text = "OK";
+        userId = key;
+        (void)peer;
+      } else if (log) {
+        log("refused a connection from " + request[3].to_string() + ": key " + keyFingerprint(key) +
+            "... is not on the allow list (sitesync peers add)");
+      }
+    } else if (log) {
+      log("refused a connection that did not offer a CURVE key");
+    }
+    const std::string version = "1.0";
+    const std::string requestId = request.size() > 1 ? request[1].to_string() : std::string();
+    zap.send(zmq::buffer(version), zmq::send_flags::sndmore);
+    zap.send(zmq::buffer(requestId), zmq::send_flags::sndmore);
+    zap.send(zmq::buffer(status), zmq::send_flags::sndmore);
+    zap.send(zmq::buffer(text), zmq::send_flags::sndmore);
+    zap.send(zmq::buffer(userId), zmq::send_flags::sndmore);
+    zap.send(zmq::buffer(std::string()), zmq::send_flags::none);
+  }
+}
+
+std::string senderKey(const zmq::message_t& message) {
+  const char* id = zmq_msg_gets(const_cast<zmq_msg_t*>(message.handle()), "User-Id");
+  return id ? std::string(id) : std::string();
+}
+
+}  // namespace sitesync::node
