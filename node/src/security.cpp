@@ -1,6 +1,8 @@
 // Link security: key files, CURVE socket options, the ZAP handler and the allow list.
 #include "node/src/security.h"
 
+#include "node/src/transport.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,14 +119,7 @@ void makeCurveClient(zmq::socket_t& socket, const Identity& self, const std::str
 void answerZap(zmq::socket_t& zap, const AllowList& allowed,
                const std::function<void(const std::string&)>& log) {
   for (;;) {
-    std::vector<zmq::message_t> request;
-    for (;;) {
-      zmq::message_t part;
-      if (!zap.recv(part, zmq::recv_flags::dontwait)) break;
-      const bool more = part.more();
-      request.push_back(std::move(part));
-      if (!more) break;
-    }
+    std::vector<zmq::message_t> request = receiveParts(zap);
     if (request.empty()) return;
     // version, request id, domain, address, routing id, mechanism, credentials...
     std::string userId, status = "400", text = "this node does not allow that key";

@@ -425,14 +425,7 @@ struct Server::Impl {
 
   void readRouter() {
     for (;;) {
-      std::vector<zmq::message_t> parts;
-      for (;;) {
-        zmq::message_t part;
-        if (!router.recv(part, zmq::recv_flags::dontwait)) break;
-        const bool more = part.more();
-        parts.push_back(std::move(part));
-        if (!more) break;
-      }
+      std::vector<zmq::message_t> parts = receiveParts(router);
       if (parts.empty()) return;
       if (parts.size() != 2) {  // [peer identity][message]: anything else is dropped
         say("dropped a message of " + std::to_string(parts.size() - 1) + " frames");

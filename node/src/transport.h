@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "protocol/protocol.h"
 #include "sync/engine.h"
@@ -41,6 +42,19 @@ inline zmq::message_t frame(const WireMessage& message) {
   thread_local std::string bytes;
   encode(message, bytes);
   return zmq::message_t(bytes.data(), bytes.size());
+}
+
+// The frames of the next message waiting on `socket` (none: nothing waiting).
+inline std::vector<zmq::message_t> receiveParts(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> parts;
+  for (;;) {
+    zmq::message_t part;
+    if (!socket.recv(part, zmq::recv_flags::dontwait)) break;
+    const bool more = part.more();
+    parts.push_back(std::move(part));
+    if (!more) break;
+  }
+  return parts;
 }
 
 // Waits up to `timeout` for a message on `socket`.
