@@ -287,4 +287,93 @@ BOOST_FIXTURE_TEST_CASE(numbers_shows_the_blocks_the_hub_leased_and_pending_numb
   BOOST_TEST(serving.stop() == 0);
 }
 
+// --- link security: keys and the allow list ------------------------------------------------
+
+BOOST_FIXTURE_TEST_CASE(init_makes_a_key_pair_that_keys_show_prints, Cli) {
+  init();
+  RunResult first = run("keys", "show", "--data", data);
+  BOOST_TEST(first.status == 0, first);
+  BOOST_TEST(trimNewline(first.out).size() == 40u, first);
+  BOOST_TEST(run("keys", "show", "--data", data).out == first.out);  // the same key every time
+  BOOST_TEST(((fs::status(fs::path(data) / "node.key").permissions() & fs::perms::all) ==
+              (fs::perms::owner_read | fs::perms::owner_write)));
+  fs::permissions(fs::path(data) / "node.key", fs::perms::group_read, fs::perm_options::add);
+  expectError(run("keys", "show", "--data", data), 1, {"node.key", "chmod 600"});
+}
+
+BOOST_FIXTURE_TEST_CASE(peers_add_list_and_remove_keep_the_allow_list, Cli) {
+  init();
+  const std::string other = (root / "other").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "HQ", "--hub").status == 0);
+  const std::string key = trimNewline(run("keys", "show", "--data", other).out);
+  BOOST_TEST(run("peers", "add", "--data", data, "--name", "hq", "--key", key, "--endpoint",
+                 "tcp://127.0.0.1:7400")
+                 .status == 0);
+  json list = runJson("peers", "list", "--data", data, "--json");
+  BOOST_TEST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(list[0]["name"] == "hq");
+  BOOST_TEST(list[0]["key"] == key);
+  BOOST_TEST(list[0]["endpoint"] == "tcp://127.0.0.1:7400");
+  BOOST_TEST(run("peers", "remove", "--data", data, "--name", "hq").status == 0);
+  BOOST_TEST(runJson("peers", "list", "--data", data, "--json").empty());
+  expectError(run("peers", "remove", "--data", data, "--name", "hq"), 2, {"no peer named 'hq'"});
+  expectError(run("peers", "add", "--data", data, "--name", "x", "--key", "not-a-key"), 2,
+              {"--key", "40 Z85"});
+  const std::string own = trimNewline(run("keys", "show", "--data", data).out);
+  expectError(run("peers", "add", "--data", data, "--name", "me", "--key", own), 2, {"own"});
+}
+
+// Two nodes that allow each other: every link is CURVE; a stranger is refused in one line.
+BOOST_FIXTURE_TEST_CASE(sync_by_peer_name_over_curve_and_a_stranger_refused, Cli) {
+  const std::string hub = (root / "hub").string(), stranger = (root / "stranger").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  init();
+  BOOST_TEST_REQUIRE(run("init", "--data", stranger, "--site", "Stranger").status == 0);
+  const std::string hubKey = trimNewline(run("keys", "show", "--data", hub).out);
+  const std::string myKey = trimNewline(run("keys", "show", "--data", data).out);
+  BOOST_TEST_REQUIRE(
+      run("peers", "add", "--data", hub, "--name", "tampere", "--key", myKey).status == 0);
+  ServeProcess serving(hub);
+  for (const std::string& site : {data, stranger})
+    BOOST_TEST_REQUIRE(run("peers", "add", "--data", site, "--name", "hq", "--key", hubKey,
+                           "--endpoint", serving.endpoint())
+                           .status == 0);
+  add("Anna Virtanen");
+  json report = runJson("sync", "--data", data, "--peer", "hq", "--json");
+  BOOST_TEST(report["peer"] == "HQ");
+  BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+  const std::string before = run("digest", "--data", hub).out;
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", stranger, "--name", "Mallory").status == 0);
+  expectError(run("sync", "--data", stranger, "--peer", "hq", "--timeout", "5"), 1,
+              {"refused this node's key"});
+  expectError(run("sync", "--data", data, "--peer", "nowhere"), 2, {"nowhere", "peers add"});
+  BOOST_TEST(run("digest", "--data", hub).out == before);
+  // Revoked: refused from then on, while the hub keeps running.
+  BOOST_TEST_REQUIRE(run("peers", "remove", "--data", hub, "--name", "tampere").status == 0);
+  bool refused = false;
+  for (int i = 0; i < 40 && !refused; ++i)  // the running hub re-reads its list within a second
+    refused = run("sync", "--data", data, "--peer", "hq", "--timeout", "2").status != 0;
+  BOOST_TEST(refused);
+  BOOST_TEST(serving.stop() == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_laptop_shows_its_key_learns_the_hubs_and_joins_over_curve, Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", hub, "--name", "Hub Customer").status == 0);
+  const std::string laptopKey = trimNewline(run("keys", "show", "--data", data).out);
+  BOOST_TEST_REQUIRE(laptopKey.size() == 40u);
+  BOOST_TEST_REQUIRE(
+      run("peers", "add", "--data", hub, "--name", "laptop", "--key", laptopKey).status == 0);
+  ServeProcess serving(hub);
+  BOOST_TEST_REQUIRE(run("peers", "add", "--data", data, "--name", "hq", "--key",
+                         trimNewline(run("keys", "show", "--data", hub).out), "--endpoint",
+                         serving.endpoint())
+                         .status == 0);
+  json joined = runJson("join", "--data", data, "--site", "Laptop", "--hub", "hq", "--json");
+  BOOST_TEST(joined["snapshot_records"] == 1);
+  BOOST_TEST(trimNewline(run("keys", "show", "--data", data).out) == laptopKey);
+  BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
