@@ -68,6 +68,7 @@ struct Server::Impl {
   bool secure = false;
   std::unique_ptr<zmq::socket_t> zap;
   std::string senderKeyOfCurrent;  // the key the message being handled was sent with
+  std::string boundEndpoint;       // as bound, with the actual port (guarded by stateMutex)
   Clock::time_point lastAllowRefresh = Clock::now();
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
@@ -540,7 +541,7 @@ struct Server::Impl {
       incoming.clear();
       sessions.clear();
       for (auto& link : outgoing) drop(*link, "the node now requires CURVE");
-      bindRouter(router.get(zmq::sockopt::last_endpoint));
+      bindRouter(boundEndpoint);
       return;
     }
     for (auto it = incoming.begin(); it != incoming.end();) {
@@ -577,6 +578,7 @@ struct Server::Impl {
     for (int attempt = 0;; ++attempt) {
       try {
         router.bind(endpoint);
+        boundEndpoint = router.get(zmq::sockopt::last_endpoint);
         return;
       } catch (const zmq::error_t& e) {
         if (e.num() != EADDRINUSE || attempt >= 50) throw;
@@ -635,7 +637,8 @@ bool Server::secure() const {
 Server::~Server() = default;
 
 std::string Server::endpoint() const {
-  return impl_->router.get(zmq::sockopt::last_endpoint);
+  std::lock_guard lock(impl_->stateMutex);  // the node re-binds when it turns secure
+  return impl_->boundEndpoint;
 }
 
 void Server::run(const std::atomic<bool>& stop) {
