@@ -27,7 +27,7 @@ class Builder : public capnp::MallocMessageBuilder {
  private:
   static kj::ArrayPtr<capnp::word> scratch() {
     // MallocMessageBuilder zeroes the used part of the first segment when it is destroyed.
-    thread_local std::vector<capnp::word> words(2048, capnp::word());
+    thread_local std::vector<capnp::word> words(2048);  // value-initialised: zeroes
     return kj::arrayPtr(words.data(), words.size());
   }
 };
