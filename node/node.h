@@ -159,6 +159,8 @@ class Server {
 
   std::string endpoint() const;  // as bound, with the actual port
   bool secure() const;           // links are CURVE, allowed keys only
+  // Messages refused as malformed so far (each is logged; five from one connection drop it).
+  uint64_t malformedMessages() const;
   // Runs until `stop` is true (checked at least every 20 ms); then waits up to a second for
   // the batches in flight to be acknowledged, records the peers, and returns.
   void run(const std::atomic<bool>& stop);

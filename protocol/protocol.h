@@ -546,6 +546,11 @@ using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, PullMsg, Pull
 void encode(const WireMessage& message, std::string& out);
 WireMessage decodeWireMessage(std::string_view bytes);
 
+// Checks a change received from a peer before anything of it is written: ids, clock, a known
+// operation, every value against its field's kind, keys, list and text bounds. Throws
+// DecodeError naming the change and what is wrong. (Local changes are valid by construction.)
+void validateChange(const Change& change);
+
 // Validation of one value against its kind; returns an empty string when valid, else the reason.
 std::string validateValue(ValueKind kind, std::string_view value);
 bool isValidUtf8(std::string_view text);

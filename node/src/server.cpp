@@ -19,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxCredit = 64;
 // A one-shot session's connection is remembered this long after its last request.
 constexpr auto kSessionIdle = std::chrono::seconds(60);
+// A connection that sends this many malformed messages is dropped, and what it sends next is
+// ignored for a while: a node under abuse keeps serving everyone else.
+constexpr int kMaxStrikes = 5;
+constexpr auto kQuarantine = std::chrono::seconds(60);
 
 void joinInto(VersionVector& into, const VersionVector& from) {
   for (const auto& [origin, seq] : from.entries())
@@ -69,6 +73,11 @@ struct Server::Impl {
   std::unique_ptr<zmq::socket_t> zap;
   std::string senderKeyOfCurrent;  // the key the message being handled was sent with
   std::string boundEndpoint;       // as bound, with the actual port (guarded by stateMutex)
+  // Abuse: malformed messages per connection (routing id, or an outgoing link's endpoint), the
+  // connections being ignored, and how many messages were refused as malformed in all.
+  std::map<std::string, int> strikes;
+  std::map<std::string, Clock::time_point> quarantined;
+  uint64_t malformed = 0;
   Clock::time_point lastAllowRefresh = Clock::now();
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
@@ -250,7 +259,27 @@ struct Server::Impl {
   // --- messages ----------------------------------------------------------------------------------
 
   // Applies a peer's batch; returns the ack, or the error that refuses it (nothing written).
-  WireMessage applyBatch(const ChangeBatchMsg& batch, Link* link) {
+  // A malformed message from a connection: counted; the fifth drops it (link or session) and
+  // what it sends for the next minute is ignored.
+  void strike(Link* link, const std::string* identity) {
+    ++malformed;
+    const std::string who = link ? (link->outgoing ? link->endpoint : link->identity)
+                                 : (identity ? *identity : std::string());
+    if (++strikes[who] < kMaxStrikes) return;
+    strikes.erase(who);
+    say("dropped " + (link ? nameOf(*link) : std::string("a session")) + " after " +
+        std::to_string(kMaxStrikes) + " malformed messages; ignoring it for " +
+        std::to_string(kQuarantine.count()) + " s");
+    if (link) drop(*link, "too many malformed messages");
+    // An incoming connection (link or session) is ignored for a while; an outgoing link backs off.
+    if (const std::string* id = link && !link->outgoing ? &link->identity : identity) {
+      sessions.erase(*id);
+      quarantined[*id] = Clock::now() + kQuarantine;
+    }
+  }
+
+  WireMessage applyBatch(const ChangeBatchMsg& batch, Link* link,
+                         const std::string* identity = nullptr) {
     try {
       auto report = engine.applyBatch(batch.changes);
       if (link) {
@@ -260,6 +289,7 @@ struct Server::Impl {
       return AckMsg{report.vector};
     } catch (const DecodeError& e) {
       say(std::string("malformed batch: ") + e.what());
+      strike(link, identity);
       return ErrorMsg{WireError::kMalformed, e.what()};
     } catch (const std::exception& e) {
       say(std::string("refused a batch: ") + e.what());
@@ -384,7 +414,7 @@ struct Server::Impl {
     }
     session->second = Clock::now();
     if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
-      reply(identity, applyBatch(*batch, nullptr));
+      reply(identity, applyBatch(*batch, nullptr, &identity));
     } else if (auto* pull = std::get_if<PullMsg>(&message)) {
       if (pull->fromPosition == 0 && !engine.logReaches(pull->vector)) {
         reply(identity, needSnapshotError());
@@ -420,6 +450,7 @@ struct Server::Impl {
         sendTo(*link, error);
       else if (identity)
         reply(*identity, error);
+      strike(link, identity);
       return std::nullopt;
     }
   }
@@ -433,6 +464,10 @@ struct Server::Impl {
         continue;
       }
       const std::string identity = parts[0].to_string();
+      if (auto q = quarantined.find(identity); q != quarantined.end()) {
+        if (Clock::now() < q->second) continue;  // abused this node a moment ago: ignored
+        quarantined.erase(q);
+      }
       auto it = incoming.find(identity);
       if (secure) {
         // Admitted at the handshake, the key may have been revoked since.
@@ -627,6 +662,11 @@ Server::Server(sync::Engine& engine, const std::string& endpoint, Log log, Serve
     : impl_(std::make_unique<Impl>(engine, std::move(log), std::move(options))) {
   impl_->secure = impl_->options.identity.has_value() && impl_->allowed.configured();
   impl_->bindRouter(endpoint);
+}
+
+uint64_t Server::malformedMessages() const {
+  std::lock_guard lock(impl_->stateMutex);
+  return impl_->malformed;
 }
 
 bool Server::secure() const {

@@ -379,4 +379,51 @@ std::string validateValue(ValueKind kind, std::string_view v) {
   return {};
 }
 
+void validateChange(const Change& c) {
+  auto refuse = [&](const std::string& why) {
+    throw DecodeError("change " + siteIdToHex(c.id.origin) + ":" + std::to_string(c.id.seq) + " " +
+                      why);
+  };
+  if (c.id.origin == 0) refuse("names no origin site");
+  if (c.id.seq == 0 || c.id.seq > (uint64_t(1) << 48)) refuse("has an impossible seq");
+  if (c.hlc.packed == 0) refuse("has no clock");
+  if (uint8_t(c.operation) > uint8_t(Operation::kLease))
+    refuse("has an unknown operation " + std::to_string(int(c.operation)));
+  if (c.author.size() > 256 || !validateValue(ValueKind::kText, c.author).empty())
+    refuse("has a malformed author (at most 256 bytes of UTF-8 text)");
+  if (!validateValue(ValueKind::kText, c.note).empty()) refuse("has a malformed note");
+  if (c.writes.size() > 4096) refuse("writes more than 4096 fields");
+  if (c.absorbed.size() > 1000) refuse("absorbs more than 1000 customers");
+  const bool settings = c.operation == Operation::kSettings;
+  if (c.operation == Operation::kLease) {
+    const NumberLease& l = c.lease;
+    if (!c.writes.empty() || l.site == 0 || l.first == 0 || l.first > l.last ||
+        l.last - l.first >= 10'000'000)
+      refuse("leases a malformed block of numbers");
+    return;
+  }
+  if (!settings && c.target.isNull()) refuse("names no customer");
+  for (const FieldWrite& w : c.writes) {
+    if (w.replaces.size() > 256) refuse("replaces more than 256 versions of one field");
+    std::string why;
+    if (settings) {
+      if (w.field >= kSettingsFieldCount || !w.key.empty()) refuse("writes an unknown setting");
+      why = validateValue(settingsFields()[w.field].kind, w.value);
+    } else if (w.field < kCustomerFieldCount) {
+      if (!w.key.empty()) refuse("writes a field with a key it does not have");
+      why = validateValue(customerFields()[w.field].kind, w.value);
+    } else if (w.field == kCustomFieldCode) {
+      if (w.key.empty() || w.key.size() > 64 || !validateValue(ValueKind::kText, w.key).empty())
+        refuse("writes a custom field with a malformed name");
+      why = validateValue(ValueKind::kText, w.value);
+    } else if (auto key = parseElementKey(w.field, w.key)) {
+      why = validateValue(elementValueKind(w.field, key->attribute), w.value);
+    } else {
+      refuse("writes unknown field " + std::to_string(w.field) + " '" + w.key.substr(0, 64) + "'");
+    }
+    if (!why.empty())
+      refuse("writes a value that " + why + " (field " + std::to_string(w.field) + ")");
+  }
+}
+
 }  // namespace sitesync

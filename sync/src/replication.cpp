@@ -48,7 +48,10 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   // Decode everything first: a malformed change rejects the batch before any write.
   std::vector<Change> changes;
   changes.reserve(encodedChanges.size());
-  for (const auto& bytes : encodedChanges) changes.push_back(decodeChange(bytes));
+  for (const auto& bytes : encodedChanges) {
+    changes.push_back(decodeChange(bytes));
+    validateChange(changes.back());  // a peer's change is untrusted input
+  }
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);

@@ -4,6 +4,7 @@
 // Every door may refuse its input (DecodeError, ApplyError, a refused batch); none may crash,
 // leak or corrupt memory (built with AddressSanitizer), and a refused batch writes nothing.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -90,8 +91,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const std::string before = target.engine->digestHex();
         try {
           target.engine->applyBatch(splitBatch(bytes));
-        } catch (const std::exception&) {
-          if (target.engine->digestHex() != before) std::abort();  // a refused batch wrote
+        } catch (const std::exception& e) {
+          if (target.engine->digestHex() != before) {  // a refused batch wrote
+            std::fprintf(stderr, "refused batch changed the store: %s\n", e.what());
+            std::abort();
+          }
         }
         break;
       }

@@ -63,6 +63,7 @@ class Serving {
   }
   std::string endpoint() const { return server_.endpoint(); }
   std::vector<node::LinkState> links() const { return server_.links(); }
+  uint64_t malformedMessages() const { return server_.malformedMessages(); }
 
  private:
   std::atomic<bool> stop_{false};

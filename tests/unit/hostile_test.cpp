@@ -1,0 +1,184 @@
+// Hostile input (DESIGN.md section 7): each class of bad message is answered with the right
+// typed error, nothing of it is written, abuse gets a connection ignored, and the node keeps
+// serving a good peer throughout. Crafted with Cap'n Proto's own builder where the project's
+// encoders would refuse to produce the bytes.
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
+#include <boost/test/unit_test.hpp>
+#include <zmq.hpp>
+
+#include "register.capnp.h"
+#include "tests/unit/replication_fixture.h"
+
+using namespace sitesync;
+using namespace sitesync::testing;
+
+namespace {
+
+std::string packed(capnp::MessageBuilder& message) {
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// A change as a hostile peer could write it: valid but for what `spoil` does to it.
+template <typename Spoil>
+std::string craftedChange(Spoil spoil) {
+  capnp::MallocMessageBuilder message;
+  auto c = message.initRoot<schema::Change>();
+  c.setOrigin(0xe1);
+  c.setSeq(1);
+  c.setHlc(Hlc::from(kTestEpochMillis, 0).packed);
+  c.setOperation(schema::Operation::CREATE);
+  c.initTarget().setSite(0xe1);
+  c.getTarget().setCounter(1);
+  c.setAuthor("mallory");
+  auto writes = c.initWrites(1);
+  writes[0].setField(uint16_t(CustomerField::name));
+  writes[0].setValue("Mallory");
+  spoil(c);
+  return packed(message);
+}
+
+// A peer that speaks raw frames to a node: hello first, then whatever the test sends.
+struct RawPeer {
+  zmq::context_t context;
+  zmq::socket_t socket{context, zmq::socket_type::dealer};
+  explicit RawPeer(const std::string& endpoint) {
+    socket.set(zmq::sockopt::linger, 0);
+    socket.connect(endpoint);
+  }
+  // The node's answer, or nothing within the timeout.
+  std::optional<WireMessage> ask(const std::string& bytes,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
+    socket.send(zmq::buffer(bytes), zmq::send_flags::none);
+    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, timeout);
+    if (!(items[0].revents & ZMQ_POLLIN)) return std::nullopt;
+    zmq::message_t reply;
+    (void)socket.recv(reply, zmq::recv_flags::none);
+    return decodeWireMessage(reply.to_string_view());
+  }
+  void hello(SiteId id) {
+    std::string bytes;
+    encode(WireMessage{HelloMsg{kProtocolVersion, id, "raw peer", false, {}}}, bytes);
+    auto answer = ask(bytes);
+    BOOST_REQUIRE(answer && std::holds_alternative<HelloMsg>(*answer));
+  }
+  std::optional<WireError> errorFor(const std::string& bytes) {
+    auto answer = ask(bytes);
+    BOOST_REQUIRE_MESSAGE(answer, "no answer");
+    if (auto* e = std::get_if<ErrorMsg>(&*answer)) return e->code;
+    return std::nullopt;
+  }
+  std::optional<WireError> errorForBatch(const std::vector<std::string>& changes) {
+    std::string bytes;
+    encode(WireMessage{ChangeBatchMsg{changes, true}}, bytes);
+    return errorFor(bytes);
+  }
+};
+
+struct HostileFixture {
+  Site hub{0x4b, "hub"};
+  Site good{0x90, "good branch"};
+  std::string digest;
+  std::unique_ptr<Serving> serving;
+  HostileFixture() {
+    hub.add("Hub customer");
+    digest = hub.engine.digestHex();
+    serving = std::make_unique<Serving>(hub);
+  }
+  // The node wrote nothing, and still serves a good peer.
+  void stillServingAndUnharmed() {
+    BOOST_TEST(hub.engine.digestHex() == digest);
+    good.add("Good customer " + std::to_string(good.engine.status().customers));
+    auto report = node::syncWith(good.engine, serving->endpoint(), quickSession());
+    BOOST_TEST(report.sent >= 1u);
+    digest = hub.engine.digestHex();
+  }
+};
+
+bool is(std::optional<WireError> got, WireError want) {
+  return got && *got == want;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(security, HostileFixture)
+
+BOOST_AUTO_TEST_CASE(garbage_and_truncated_frames_are_malformed) {
+  RawPeer peer(serving->endpoint());
+  BOOST_TEST(
+      is(peer.errorFor(std::string("\x13\x37 not capnp at all", 19)), WireError::kMalformed));
+  std::string hello;
+  encode(WireMessage{HelloMsg{kProtocolVersion, 0xe1, "truncated", false, {}}}, hello);
+  BOOST_TEST(is(peer.errorFor(hello.substr(0, hello.size() / 2)), WireError::kMalformed));
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_message_that_unpacks_beyond_the_size_limit_is_malformed) {
+  RawPeer peer(serving->endpoint());
+  // Packed: a segment table announcing 9,000,000 words (72 MB), then runs of zero words (each
+  // pair of bytes stands for 256 of them): 70 KB on the wire.
+  std::string bomb("\x70\x40\x54\x89", 4);
+  for (int i = 0; i < 9'000'000 / 256 + 1; ++i) bomb += std::string("\x00\xff", 2);
+  BOOST_TEST(is(peer.errorFor(bomb), WireError::kMalformed));
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_change_with_an_unknown_operation_is_malformed) {
+  RawPeer peer(serving->endpoint());
+  peer.hello(0xe1);
+  auto bad = craftedChange([](auto c) { c.setOperation(static_cast<schema::Operation>(99)); });
+  BOOST_TEST(is(peer.errorForBatch({bad}), WireError::kMalformed));
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_change_with_invalid_utf8_or_a_bad_value_is_malformed) {
+  RawPeer peer(serving->endpoint());
+  peer.hello(0xe1);
+  auto utf8 = craftedChange([](auto c) { c.getWrites()[0].setValue("Mall\xff\xfery"); });
+  BOOST_TEST(is(peer.errorForBatch({utf8}), WireError::kMalformed));
+  auto email = craftedChange([](auto c) {
+    c.getWrites()[0].setField(uint16_t(CustomerField::email));
+    c.getWrites()[0].setValue("not an address");
+  });
+  BOOST_TEST(is(peer.errorForBatch({email}), WireError::kMalformed));
+  auto field = craftedChange([](auto c) { c.getWrites()[0].setField(999); });
+  BOOST_TEST(is(peer.errorForBatch({field}), WireError::kMalformed));
+  auto seq = craftedChange([](auto c) { c.setSeq(0); });
+  BOOST_TEST(is(peer.errorForBatch({seq}), WireError::kMalformed));
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_seq_gap_cannot_apply_and_a_replayed_batch_changes_nothing) {
+  RawPeer peer(serving->endpoint());
+  peer.hello(0xe1);
+  auto second = craftedChange([](auto c) { c.setSeq(2); });
+  BOOST_TEST(is(peer.errorForBatch({second}), WireError::kCannotApply));
+  BOOST_TEST(hub.engine.digestHex() == digest);
+  auto first = craftedChange([](auto) {});
+  BOOST_TEST(!peer.errorForBatch({first}).has_value());  // acknowledged: a valid change
+  const std::string once = hub.engine.digestHex();
+  BOOST_TEST(once != digest);
+  BOOST_TEST(!peer.errorForBatch({first}).has_value());  // the same batch again: harmless
+  BOOST_TEST(hub.engine.digestHex() == once);
+  digest = once;
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_that_keeps_sending_malformed_messages_is_ignored) {
+  RawPeer abuser(serving->endpoint());
+  const uint64_t before = serving->malformedMessages();
+  for (int i = 0; i < 5; ++i) BOOST_TEST(abuser.errorFor("garbage").has_value());
+  BOOST_TEST(serving->malformedMessages() == before + 5);
+  std::string hello;  // even a good message from it is ignored now
+  encode(WireMessage{HelloMsg{kProtocolVersion, 0xe1, "abuser", false, {}}}, hello);
+  BOOST_TEST(!abuser.ask(hello, std::chrono::milliseconds(500)).has_value());
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
