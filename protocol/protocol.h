@@ -427,6 +427,7 @@ struct Meta {
   VersionVector snapshotVector;   // the snapshot's vector, held until the last chunk is in
   std::string snapshotNextKey;    // where the next chunk starts
   uint64_t droppedForErased = 0;  // changes that arrived for an erased customer (not applied)
+  std::string atRestKeyCheck;     // non-empty: sensitive values are sealed (--encrypt)
   bool operator==(const Meta&) const = default;
 };
 

@@ -5,6 +5,7 @@
 // one write transaction. Time comes from an injected Clock; nothing here touches the network.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -168,12 +169,42 @@ struct RegisterStatus {
   VersionVector vector;
 };
 
+// At-rest encryption (DESIGN.md section 7): social security numbers and journal text are
+// written (stored, logged, replicated) as "enc1:<token>:<base64 nonce|ciphertext|tag>",
+// AES-256-GCM under the deployment key; an SSN's token is a keyed hash of the normalised
+// number, so that its index, uniqueness and search work without the plaintext. Sites of one
+// deployment share the key; it is never stored beside the data.
+class FieldCipher {
+ public:
+  explicit FieldCipher(const std::array<uint8_t, 32>& key);
+  static bool isSealed(std::string_view value);
+  static bool sensitive(uint16_t field, std::string_view key);     // ssn, journal text
+  std::string seal(uint16_t field, std::string_view plain) const;  // "" and sealed stay as they are
+  // The plaintext; nullopt for a value sealed under another key (or altered).
+  std::optional<std::string> open(std::string_view stored) const;
+  std::string reveal(std::string_view stored) const;  // open, or a placeholder
+  std::string ssnToken(std::string_view ssn) const;   // what the SSN index holds for it
+  std::string keyCheck() const;                       // stored in Meta: tells a wrong key
+
+ private:
+  std::string mac(std::string_view label, std::string_view text) const;
+  std::array<uint8_t, 32> key_;
+};
+
 // A site name is 1 to 100 bytes of UTF-8 without control characters.
 Status validateSiteName(const std::string& name);
 
 class Engine {
  public:
   Engine(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  // At-rest encryption: from now on sensitive values this engine writes are sealed, and the
+  // reads below (customer, list, search, history, conflicts) open them. `cipher` must outlive
+  // the engine. Refused (kFailedPrecondition) when the store was sealed under another key, or
+  // is not encrypted. initializeEncryption marks a fresh site's store as encrypted.
+  Status useCipher(const FieldCipher* cipher);
+  Status initializeEncryption(const FieldCipher& cipher);
+  bool encrypted() const;  // the store was made with --encrypt
 
   // Makes a fresh store a site. Fails if it already is one. `deployment`: the deployment id
   // (a hub makes one at init); 0 for a site that adopts it from its first peer.
@@ -366,8 +397,14 @@ class Engine {
   void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change,
                std::string_view encoded = {});
 
+  // What the user may see: sealed values opened (no cipher: as stored).
+  Customer revealed(Customer c) const;
+  std::string revealed(uint16_t field, const std::string& key, const std::string& value) const;
+  std::vector<ConflictInfo> revealed(std::vector<ConflictInfo> conflicts) const;
+
   storage::Store& store_;
   Clock& clock_;
+  const FieldCipher* cipher_ = nullptr;
 };
 
 }  // namespace sitesync::sync

@@ -329,4 +329,5 @@ struct Meta {
   snapshotNextKey @13 :Data;
   snapshotPending @14 :Bool;
   droppedForErased @15 :UInt64;  # changes that arrived for an erased customer, not applied
+  atRestKeyCheck @16 :Text;      # set: SSNs and journal text are sealed; a keyed hash tells the key
 }

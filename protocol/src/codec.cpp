@@ -90,8 +90,9 @@ FieldValue getField(schema::Field::Reader r, const Implicit* implicit = nullptr)
     f.seq = implicit->seq;
   }
   f.version.seq = f.seq;
-  for (auto v : r.getReplacedEarly()) f.replacedEarly.push_back(wire::getVersion(v));
-  auto others = r.getOthers();
+  for (auto v : wire::capped(r.getReplacedEarly(), wire::kMaxHeads, "replaced versions"))
+    f.replacedEarly.push_back(wire::getVersion(v));
+  auto others = wire::capped(r.getOthers(), wire::kMaxHeads, "heads");
   f.others.reserve(others.size());
   for (auto h : others) f.others.push_back(getHead(h));
   return f;
@@ -172,9 +173,9 @@ Customer decodeCustomer(std::string_view bytes) {
     c.created = wire::getVersion(r.getCreated());
     const Implicit implicit = createdImplicit(c);
     getRegisters(capnp::AnyStruct::Reader(r), customerSlots(), c.fields, &implicit);
-    for (auto cf : r.getCustomFields())
+    for (auto cf : wire::capped(r.getCustomFields(), wire::kMaxWrites, "custom fields"))
       c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &implicit));
-    for (auto e : r.getElements()) {
+    for (auto e : wire::capped(r.getElements(), wire::kMaxListed, "collection registers")) {
       if (!isElementCode(e.getKind()))
         throw DecodeError("unknown collection kind " + std::to_string(e.getKind()));
       c.elements.emplace(std::make_pair(e.getKind(), wire::text(e.getKey())),
@@ -260,17 +261,19 @@ Change decodeChange(std::string_view bytes) {
     c.operation = static_cast<Operation>(op);
     c.target = wire::getId(r.getTarget());
     c.author = wire::text(r.getAuthor());
-    auto writes = r.getWrites();
+    auto writes = wire::capped(r.getWrites(), wire::kMaxWrites, "field writes");
     c.writes.reserve(writes.size());
     for (auto w : writes) {
       FieldWrite fw;
       fw.field = w.getField();
       fw.key = wire::text(w.getKey());
       fw.value = wire::text(w.getValue());
-      for (auto v : w.getReplaces()) fw.replaces.push_back(wire::getVersion(v));
+      for (auto v : wire::capped(w.getReplaces(), 256, "replaced versions of one field"))
+        fw.replaces.push_back(wire::getVersion(v));
       c.writes.push_back(std::move(fw));
     }
-    for (auto id : r.getAbsorbed()) c.absorbed.push_back(wire::getId(id));
+    for (auto id : wire::capped(r.getAbsorbed(), wire::kMaxWrites, "absorbed customers"))
+      c.absorbed.push_back(wire::getId(id));
     auto sig = r.getSignature();
     c.signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
     c.note = wire::text(r.getNote());
@@ -329,11 +332,12 @@ HistoryEntry decodeHistoryEntry(std::string_view bytes) {
     h.seq = r.getSeq();
     h.author = wire::text(r.getAuthor());
     h.operation = static_cast<Operation>(r.getOperation());
-    for (auto fc : r.getChanges())
+    for (auto fc : wire::capped(r.getChanges(), wire::kMaxListed, "field changes"))
       h.changes.push_back(FieldChange{fc.getField(), wire::text(fc.getKey()),
                                       wire::text(fc.getOld()), wire::text(fc.getNew())});
-    for (auto f : r.getCreatedFields()) h.createdFields.push_back(f);
-    for (auto cc : r.getClosed())
+    for (auto f : wire::capped(r.getCreatedFields(), wire::kMaxWrites, "created fields"))
+      h.createdFields.push_back(f);
+    for (auto cc : wire::capped(r.getClosed(), wire::kMaxListed, "closed conflicts"))
       h.closed.push_back(ClosedConflict{cc.getField(), wire::text(cc.getKey()),
                                         getHead(cc.getWinner()), getHead(cc.getLoser())});
     h.note = wire::text(r.getNote());
@@ -357,6 +361,7 @@ void encode(const Meta& m, std::string& out) {
   b.setTombstones(m.tombstones);
   b.setDeployment(m.deployment);
   b.setDroppedForErased(m.droppedForErased);
+  b.setAtRestKeyCheck(capnp::Text::Reader(m.atRestKeyCheck.data(), m.atRestKeyCheck.size()));
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
     auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
@@ -388,8 +393,10 @@ Meta decodeMeta(std::string_view bytes) {
     m.tombstones = r.getTombstones();
     m.deployment = r.getDeployment();
     m.droppedForErased = r.getDroppedForErased();
+    m.atRestKeyCheck = wire::text(r.getAtRestKeyCheck());
     m.snapshotPending = r.getSnapshotPending();
-    for (auto e : r.getSnapshotVector()) m.snapshotVector.set(e.getOrigin(), e.getSeq());
+    for (auto e : wire::capped(r.getSnapshotVector(), wire::kMaxListed, "sites"))
+      m.snapshotVector.set(e.getOrigin(), e.getSeq());
     auto key = r.getSnapshotNextKey();
     m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;
@@ -422,7 +429,8 @@ PeerState decodePeerState(std::string_view bytes) {
     p.name = wire::text(r.getName());
     p.endpoint = wire::text(r.getEndpoint());
     p.lastContactMillis = r.getLastContact();
-    for (auto e : r.getVector()) p.vector.set(e.getOrigin(), e.getSeq());
+    for (auto e : wire::capped(r.getVector(), wire::kMaxListed, "sites"))
+      p.vector.set(e.getOrigin(), e.getSeq());
     p.sent = r.getSent();
     p.received = r.getReceived();
     return p;

@@ -310,8 +310,10 @@ bool validTimestamp(std::string_view v) {
 
 std::string validateValue(ValueKind kind, std::string_view v) {
   if (!isValidUtf8(v)) return "is not valid UTF-8";
-  if (kind == ValueKind::kNote) {  // a journal note: several lines, up to 16 KB
-    if (v.size() > kMaxNoteBytes) return "is longer than 16384 bytes";
+  if (kind == ValueKind::kNote) {  // a journal note: several lines, up to 16 KB (sealed: more)
+    const bool sealed = v.substr(0, 5) == "enc1:";
+    if (v.size() > (sealed ? kMaxNoteBytes * 3 / 2 : kMaxNoteBytes))
+      return "is longer than 16384 bytes";
     for (char c : v)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
         return "contains a control character";

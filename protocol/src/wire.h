@@ -84,6 +84,18 @@ inline Version getVersion(schema::Version::Reader r) {
 // make the reader visit more than that (amplification through shared pointers), nor nest deeper
 // than the schema does.
 inline constexpr uint64_t kMaxMessageWords = uint64_t(8) << 20;
+// A list read from untrusted bytes, refused when longer than any honest sender makes it: a list
+// of empty elements costs the sender almost nothing, while decoding each one costs memory here.
+template <typename List>
+List capped(List list, size_t max, const char* what) {
+  if (list.size() > max)
+    throw DecodeError("malformed message: more than " + std::to_string(max) + " " + what);
+  return list;
+}
+inline constexpr size_t kMaxHeads = 4096;      // concurrent values of one register
+inline constexpr size_t kMaxWrites = 4096;     // field writes of one change
+inline constexpr size_t kMaxListed = 1000000;  // records, history, changes, sites of a message
+
 inline capnp::ReaderOptions limits() {
   capnp::ReaderOptions options;
   options.traversalLimitInWords = kMaxMessageWords;

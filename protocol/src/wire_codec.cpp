@@ -17,7 +17,7 @@ void putVector(capnp::List<schema::VectorEntry>::Builder list, const VersionVect
 }
 VersionVector getVector(capnp::List<schema::VectorEntry>::Reader list) {
   VersionVector v;
-  for (auto e : list) v.set(e.getOrigin(), e.getSeq());
+  for (auto e : wire::capped(list, wire::kMaxListed, "sites")) v.set(e.getOrigin(), e.getSeq());
   return v;
 }
 
@@ -31,7 +31,7 @@ void putBatch(schema::ChangeBatch::Builder b, const ChangeBatchMsg& m) {
 
 ChangeBatchMsg getBatch(schema::ChangeBatch::Reader r) {
   ChangeBatchMsg m;
-  m.changes.reserve(r.getChanges().size());
+  m.changes.reserve(wire::capped(r.getChanges(), wire::kMaxListed, "changes").size());
   for (auto d : r.getChanges())
     m.changes.emplace_back(reinterpret_cast<const char*>(d.begin()), d.size());
   m.complete = r.getComplete();
@@ -91,14 +91,14 @@ SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
   m.lastHlc = Hlc{r.getLastHlc()};
   m.deployment = r.getDeployment();
   m.settings = fromBytes(r.getSettings());
-  m.records.reserve(r.getRecords().size());
+  m.records.reserve(wire::capped(r.getRecords(), wire::kMaxListed, "records").size());
   for (auto d : r.getRecords()) m.records.push_back(fromBytes(d));
-  m.history.reserve(r.getHistory().size());
+  m.history.reserve(wire::capped(r.getHistory(), wire::kMaxListed, "history entries").size());
   for (auto h : r.getHistory())
     m.history.push_back(SnapshotHistoryItem{getRecordId(h.getRecord()), fromBytes(h.getEntry())});
   m.nextKey = fromBytes(r.getNextKey());
   m.complete = r.getComplete();
-  for (auto l : r.getLeases()) {
+  for (auto l : wire::capped(r.getLeases(), wire::kMaxListed, "leases")) {
     if (l.getSite() == 0 || l.getFirst() > l.getLast())
       throw DecodeError("a snapshot holds a malformed number lease");
     m.leases.push_back(NumberLease{l.getSite(), l.getFirst(), l.getLast(),

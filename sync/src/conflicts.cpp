@@ -126,7 +126,7 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
     for (const auto& group : store_.sharedSsns(txn))
       addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::ssn), ConflictKind::kSsn,
                         CustomerField::ssn);
-  if (!includeResolved) return out;
+  if (!includeResolved) return revealed(std::move(out));
 
   store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& entry) {
     for (const auto& closed : entry.closed) {
@@ -162,7 +162,7 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
           out.push_back(std::move(info));
         }
   });
-  return out;
+  return revealed(std::move(out));
 }
 
 std::vector<std::string> Engine::flags(const Customer& c) const {
@@ -177,9 +177,10 @@ std::vector<std::string> Engine::flags(const Customer& c) const {
     auto claimants = byClaim(store_, txn, store_.findByNumber(txn, number), CustomerField::number);
     if (claimants.size() > 1 && claimants.front().id != c.id) out.push_back("duplicate_number");
   }
-  const std::string& ssn = c.value(CustomerField::ssn);
+  const std::string& ssn = c.value(CustomerField::ssn);  // as shown: plaintext when opened
+  const std::string ssnTerm = cipher_ && !FieldCipher::isSealed(ssn) ? cipher_->ssnToken(ssn) : ssn;
   if (!ssn.empty() && store_.settings(txn).getBool(SettingsField::ssnUnique) &&
-      store_.findBySsn(txn, ssn).size() > 1)
+      store_.findBySsn(txn, ssnTerm).size() > 1)
     out.push_back("possible_duplicate");
   // Two sites spending from one card offline both count: an overdrawn card is flagged.
   for (const CardElement& e : cardElements(c))

@@ -229,7 +229,9 @@ OpResult Engine::runElementOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
         return result;
       }
     }
-    writes.emplace_back(id.toString() + "/" + e.key, e.value);
+    const std::string key = id.toString() + "/" + e.key;
+    writes.emplace_back(
+        key, cipher_ && FieldCipher::sensitive(kind, key) ? cipher_->seal(kind, e.value) : e.value);
   }
   if (adding) {
     auto has = [&](const char* attribute) {

@@ -189,6 +189,9 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   result.status = checkEditValues(op.edits, isSettings);
   if (!result.status.isOk()) return result;
   std::vector<Edit> requested = lastAssignmentWins(op.edits);
+  if (cipher_)  // validated as typed; written sealed
+    for (Edit& e : requested)
+      if (FieldCipher::sensitive(e.field, e.key)) e.value = cipher_->seal(e.field, e.value);
 
   if (isSettings) {
     Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);

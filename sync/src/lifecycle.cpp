@@ -89,7 +89,11 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
                                 "that field of " + name + " has no open conflict");
         return result;
       }
-      writes.push_back(FieldWrite{e.field, e.key, e.value, headVersions(*r)});
+      // A value chosen from the conflict list is plaintext: written sealed like any other.
+      const std::string value = cipher_ && FieldCipher::sensitive(e.field, e.key)
+                                    ? cipher_->seal(e.field, e.value)
+                                    : e.value;
+      writes.push_back(FieldWrite{e.field, e.key, value, headVersions(*r)});
       break;
     }
     default:

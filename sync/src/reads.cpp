@@ -90,7 +90,7 @@ std::optional<Customer> Engine::customer(RecordId id) const {
   auto txn = store_.read();
   auto c = store_.customer(txn, id);
   if (!c) return c;
-  return view(txn, std::move(*c));
+  return revealed(view(txn, std::move(*c)));
 }
 
 Result<RecordId> Engine::resolve(std::string_view ref) const {
@@ -131,7 +131,7 @@ std::vector<Customer> Engine::list(bool includeDeactivated) const {
     Customer shown = view(txn, c);  // a merged customer may be a merge cycle's survivor
     if (shown.isLive() &&
         (includeDeactivated || shown.value(CustomerField::status) != "deactivated"))
-      out.push_back(std::move(shown));
+      out.push_back(revealed(std::move(shown)));
     return true;
   });
   return out;
@@ -160,17 +160,32 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
     add(store_.findByPhone(txn, query, limit));
   add(store_.searchName(txn, query, limit));
+  // A social security number, found through its index (a keyed hash when sealed).
+  if (trimmed.size() >= 6 && isValidUtf8(query))
+    add(store_.findBySsn(txn, cipher_ ? cipher_->ssnToken(query) : std::string(query)));
   std::vector<Customer> out;
   for (auto id : ids)
     if (auto c = store_.customer(txn, id))
       if (Customer shown = view(txn, std::move(*c)); shown.isLive())
-        out.push_back(std::move(shown));
+        out.push_back(revealed(std::move(shown)));
   return out;
 }
 
 std::vector<HistoryEntry> Engine::history(RecordId id) const {
   auto txn = store_.read();
-  return store_.history(txn, id);
+  auto entries = store_.history(txn, id);
+  if (cipher_)
+    for (HistoryEntry& e : entries) {
+      for (FieldChange& fc : e.changes) {
+        fc.oldValue = revealed(fc.field, fc.key, fc.oldValue);
+        fc.newValue = revealed(fc.field, fc.key, fc.newValue);
+      }
+      for (ClosedConflict& cc : e.closed) {
+        cc.winner.value = revealed(cc.field, cc.key, cc.winner.value);
+        cc.loser.value = revealed(cc.field, cc.key, cc.loser.value);
+      }
+    }
+  return entries;
 }
 
 std::vector<RecordId> Engine::mergedInto(RecordId id) const {

@@ -35,8 +35,15 @@ T take(Result<T> result) {
 struct Site {
   std::unique_ptr<storage::Store> store;
   sync::SystemClock clock;
+  std::unique_ptr<sync::FieldCipher> cipher;  // an encrypted store's key (outlives the engine)
   std::unique_ptr<sync::Engine> engine;
 };
+// The deployment key file for encrypted stores: --key-file (any command) or SITESYNC_KEY_FILE.
+std::string& atRestKeyFile();
+// The key in `path` (64 hex digits), refused when others may read the file.
+std::unique_ptr<sync::FieldCipher> loadAtRestKey(const std::string& path);
+// init/join --encrypt: the key of --key-file, made there if the file does not exist yet.
+std::unique_ptr<sync::FieldCipher> deploymentKey(const std::string& dataDir);
 std::unique_ptr<Site> openSite(const std::string& dir);
 std::string defaultUser();
 SiteId newSiteId();  // random, never 0

@@ -9,6 +9,11 @@ int main(int argc, char** argv) {
   using namespace sitesync;
   CLI::App app{"sitesync: offline-first, multi-site customer register"};
   app.set_version_flag("--version", "sitesync 0.1.0");
+  // Every command may name the key of an encrypted store, after its own name too.
+  app.add_option("--key-file", cli::atRestKeyFile(),
+                 "the deployment key of an encrypted store (64 hex digits; or SITESYNC_KEY_FILE)")
+      ->envname("SITESYNC_KEY_FILE");
+  app.fallthrough();
   cli::addSiteCommands(app);
   cli::addCustomerCommands(app);
   cli::addConflictCommands(app);

@@ -1,8 +1,14 @@
 // `sitesync init | settings | digest | status`, and opening a data directory.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 
@@ -43,6 +49,37 @@ node::Identity linkIdentity(const std::string& dataDir) {
   }
 }
 
+std::string& atRestKeyFile() {
+  static std::string path;
+  return path;
+}
+
+std::unique_ptr<sync::FieldCipher> loadAtRestKey(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw UsageError("cannot read the key file " + path + ": " + std::strerror(errno));
+  if ((st.st_mode & 077) != 0)
+    throw Failure("the key file " + path + " may be read by others: run `chmod 600 " + path + "`");
+  std::ifstream in(path);
+  std::string hex;
+  std::getline(in, hex);
+  std::array<uint8_t, 32> key{};
+  auto nibble = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  bool ok = hex.size() == 64;
+  for (size_t i = 0; ok && i < 32; ++i) {
+    const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    ok = hi >= 0 && lo >= 0;
+    key[i] = uint8_t(hi * 16 + lo);
+  }
+  if (!ok) throw UsageError("the key file " + path + " does not hold a key (64 hex digits)");
+  return std::make_unique<sync::FieldCipher>(key);
+}
+
 std::unique_ptr<Site> openSite(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -55,7 +92,46 @@ std::unique_ptr<Site> openSite(const std::string& dir) {
     throw UsageError("'" + dir + "' holds no site yet (run `sitesync init --data " + dir +
                      " --site NAME`)");
   site->engine = std::make_unique<sync::Engine>(*site->store, site->clock);
+  if (site->engine->encrypted()) {
+    if (atRestKeyFile().empty())
+      throw UsageError("'" + dir +
+                       "' is encrypted: give --key-file FILE (or set SITESYNC_KEY_FILE)");
+    site->cipher = loadAtRestKey(atRestKeyFile());
+    if (auto status = site->engine->useCipher(site->cipher.get()); !status.isOk())
+      throw Failure("the key in " + atRestKeyFile() + " does not open '" + dir +
+                    "' (it was encrypted under another key)");
+  }
   return site;
+}
+
+std::unique_ptr<sync::FieldCipher> deploymentKey(const std::string& dataDir) {
+  namespace fs = std::filesystem;
+  const std::string& path = atRestKeyFile();
+  if (path.empty()) throw UsageError("--encrypt needs --key-file FILE (or SITESYNC_KEY_FILE)");
+  std::error_code ec;
+  const fs::path key = fs::weakly_canonical(path, ec), data = fs::weakly_canonical(dataDir, ec);
+  if (std::mismatch(data.begin(), data.end(), key.begin(), key.end()).first == data.end())
+    throw UsageError(
+        "keep the key file outside the data directory: whoever copies one must not "
+        "get the other");
+  if (!fs::exists(path, ec)) {  // a new deployment key
+    std::array<unsigned char, 32> bytes{};
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    if (!random.read(reinterpret_cast<char*>(bytes.data()), bytes.size()))
+      throw Failure("cannot read /dev/urandom");
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw Failure("cannot create " + path + ": " + std::strerror(errno));
+    static const char* digits = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : bytes) hex += {digits[b >> 4], digits[b & 15]};
+    hex += "\n";
+    const bool written = ::write(fd, hex.data(), hex.size()) == ssize_t(hex.size());
+    ::close(fd);
+    if (!written) throw Failure("cannot write " + path);
+    std::cerr << "made a new deployment key in " << path
+              << ": give the same file to every site of the deployment\n";
+  }
+  return loadAtRestKey(path);
 }
 
 namespace {
@@ -64,6 +140,7 @@ struct SiteArgs {
   std::string data;
   std::string site;
   bool hub = false;
+  bool encrypt = false;
   bool json = false;
   std::string user = defaultUser();
   std::vector<std::string> assignments;
@@ -73,6 +150,8 @@ void initCommand(const SiteArgs& a) {
   namespace fs = std::filesystem;
   check(sync::validateSiteName(a.site));  // before anything is created
   std::error_code ec;
+  std::unique_ptr<sync::FieldCipher> cipher;
+  if (a.encrypt) cipher = deploymentKey(a.data);
   if (fs::exists(fs::path(a.data) / "data.mdb", ec)) {
     auto store = storage::Store::open(a.data);
     if (sync::Engine::isInitialized(*store))
@@ -84,6 +163,7 @@ void initCommand(const SiteArgs& a) {
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
   check(sync::Engine::initialize(*store, clock, id, a.site, a.hub, a.hub ? newSiteId() : 0));
+  if (cipher) check(sync::Engine(*store, clock).initializeEncryption(*cipher));
   const node::Identity keys = linkIdentity(a.data);
   if (a.json)
     printJson({{"site", a.site},
@@ -209,6 +289,9 @@ void addSiteCommands(CLI::App& app) {
   init->add_option("--data", a->data, "data directory (created if missing)")->required();
   init->add_option("--site", a->site, "this site's name, e.g. \"Branch Tampere\"")->required();
   init->add_flag("--hub", a->hub, "this node is the headquarters hub");
+  init->add_flag("--encrypt", a->encrypt,
+                 "store SSNs and journal text AES-256-GCM encrypted under the deployment key of "
+                 "--key-file (made there if missing; keep it away from the data directory)");
   init->add_flag("--json", a->json, "JSON output");
   init->callback([a] { initCommand(*a); });
 
