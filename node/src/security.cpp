@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace sitesync::node {
 
@@ -116,8 +117,10 @@ void makeCurveClient(zmq::socket_t& socket, const Identity& self, const std::str
   socket.set(zmq::sockopt::curve_secretkey, self.secretKey);
 }
 
-void answerZap(zmq::socket_t& zap, const AllowList& allowed,
-               const std::function<void(const std::string&)>& log) {
+// Answers the ZAP requests waiting on `zap` (a REP socket bound to inproc://zeromq.zap.01 in the
+// node's context): a client whose key is on the allow list is admitted with its key as user id;
+// any other is refused and logged with the key's fingerprint.
+void Gatekeeper::answerZap_(zmq::socket_t& zap, const AllowList& allowed, const Log& log) {
   for (;;) {
     std::vector<zmq::message_t> request = receiveParts(zap);
     if (request.empty()) return;
@@ -153,6 +156,62 @@ void answerZap(zmq::socket_t& zap, const AllowList& allowed,
 std::string senderKey(const zmq::message_t& message) {
   const char* id = zmq_msg_gets(const_cast<zmq_msg_t*>(message.handle()), "User-Id");
   return id ? std::string(id) : std::string();
+}
+
+Gatekeeper::Gatekeeper(sync::Engine& engine, std::optional<Identity> identity, Log log)
+    : identity_(std::move(identity)), log_(std::move(log)), allowed_(engine) {
+  secure_ = identity_.has_value() && allowed_.configured();
+}
+
+std::string Gatekeeper::bind(zmq::context_t& context, zmq::socket_t& router,
+                             const std::string& endpoint) {
+  router = zmq::socket_t(context, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+  if (secure_) {
+    if (!zap_) {  // bound before the router accepts anyone: without it CURVE admits every key
+      zap_ = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
+      zap_->set(zmq::sockopt::linger, 0);
+      zap_->bind("inproc://zeromq.zap.01");
+    }
+    makeCurveServer(router, *identity_);
+  }
+  for (int attempt = 0;; ++attempt) {
+    try {
+      router.bind(endpoint);
+      return router.get(zmq::sockopt::last_endpoint);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EADDRINUSE || attempt >= 50) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+Gatekeeper::News Gatekeeper::refresh(Clock::time_point now) {
+  if (now - lastRefresh_ < std::chrono::milliseconds(500)) return News::kNone;
+  lastRefresh_ = now;
+  if (!allowed_.refresh() || !identity_) return News::kNone;
+  if (!secure_ && allowed_.configured()) {
+    secure_ = true;
+    if (log_) log_("the allow list is configured: links are CURVE from now on, only allowed keys");
+    return News::kBecameSecure;
+  }
+  return News::kChanged;
+}
+
+bool Gatekeeper::strike(const std::string& who) {
+  ++malformed_;
+  if (++strikes_[who] < kMaxStrikes) return false;
+  strikes_.erase(who);
+  return true;
+}
+
+bool Gatekeeper::ignoring(const std::string& identity) {
+  auto q = quarantined_.find(identity);
+  if (q == quarantined_.end()) return false;
+  if (Clock::now() < q->second) return true;
+  quarantined_.erase(q);
+  return false;
 }
 
 }  // namespace sitesync::node

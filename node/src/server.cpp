@@ -19,10 +19,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxCredit = 64;
 // A one-shot session's connection is remembered this long after its last request.
 constexpr auto kSessionIdle = std::chrono::seconds(60);
-// A connection that sends this many malformed messages is dropped, and what it sends next is
-// ignored for a while: a node under abuse keeps serving everyone else.
-constexpr int kMaxStrikes = 5;
-constexpr auto kQuarantine = std::chrono::seconds(60);
 
 void joinInto(VersionVector& into, const VersionVector& from) {
   for (const auto& [origin, seq] : from.entries())
@@ -66,19 +62,9 @@ struct Server::Impl {
   ServeOptions options;
   zmq::context_t context{1};
   zmq::socket_t router{context, zmq::socket_type::router};
-  // Security: with an identity and a configured allow list every link is CURVE and only
-  // allowed keys connect (the ZAP handler); until the list is configured links are plain.
-  AllowList allowed{engine};
-  bool secure = false;
-  std::unique_ptr<zmq::socket_t> zap;
+  Gatekeeper gate;                 // keys, allow list, CURVE, abuse
   std::string senderKeyOfCurrent;  // the key the message being handled was sent with
   std::string boundEndpoint;       // as bound, with the actual port (guarded by stateMutex)
-  // Abuse: malformed messages per connection (routing id, or an outgoing link's endpoint), the
-  // connections being ignored, and how many messages were refused as malformed in all.
-  std::map<std::string, int> strikes;
-  std::map<std::string, Clock::time_point> quarantined;
-  uint64_t malformed = 0;
-  Clock::time_point lastAllowRefresh = Clock::now();
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
   std::map<std::string, Clock::time_point> sessions;      // one-shot sessions, by routing id
@@ -88,7 +74,7 @@ struct Server::Impl {
   mutable std::mutex stateMutex;  // guards the links against links() from other threads
 
   Impl(sync::Engine& e, Log l, ServeOptions o)
-      : engine(e), log(std::move(l)), options(std::move(o)) {
+      : engine(e), log(std::move(l)), options(std::move(o)), gate(e, options.identity, log) {
     options.window = std::clamp<size_t>(options.window, 1, kMaxCredit);
     for (const auto& endpoint : options.peers) {
       auto link = std::make_unique<Link>();
@@ -141,8 +127,8 @@ struct Server::Impl {
 
   void connect(Link& link) {
     link.key.clear();
-    if (secure) {
-      const AllowedPeer* peer = allowed.byEndpoint(link.endpoint);
+    if (gate.secure()) {
+      const AllowedPeer* peer = gate.peerAt(link.endpoint);
       if (!peer) {
         drop(link, "no peer on the allow list listens at " + link.endpoint +
                        " (sitesync peers add --endpoint)");
@@ -153,7 +139,7 @@ struct Server::Impl {
     link.socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer);
     link.socket->set(zmq::sockopt::linger, 0);
     link.socket->set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
-    if (secure) makeCurveClient(*link.socket, *options.identity, link.key);
+    if (gate.secure()) makeCurveClient(*link.socket, gate.identity(), link.key);
     link.socket->connect(link.endpoint);
     link.up = false;
     link.inFlight.clear();
@@ -258,26 +244,24 @@ struct Server::Impl {
 
   // --- messages ----------------------------------------------------------------------------------
 
-  // Applies a peer's batch; returns the ack, or the error that refuses it (nothing written).
   // A malformed message from a connection: counted; the fifth drops it (link or session) and
   // what it sends for the next minute is ignored.
   void strike(Link* link, const std::string* identity) {
-    ++malformed;
     const std::string who = link ? (link->outgoing ? link->endpoint : link->identity)
                                  : (identity ? *identity : std::string());
-    if (++strikes[who] < kMaxStrikes) return;
-    strikes.erase(who);
+    if (!gate.strike(who)) return;
     say("dropped " + (link ? nameOf(*link) : std::string("a session")) + " after " +
-        std::to_string(kMaxStrikes) + " malformed messages; ignoring it for " +
-        std::to_string(kQuarantine.count()) + " s");
+        std::to_string(Gatekeeper::kMaxStrikes) + " malformed messages; ignoring it for " +
+        std::to_string(Gatekeeper::kQuarantine.count()) + " s");
     if (link) drop(*link, "too many malformed messages");
     // An incoming connection (link or session) is ignored for a while; an outgoing link backs off.
     if (const std::string* id = link && !link->outgoing ? &link->identity : identity) {
       sessions.erase(*id);
-      quarantined[*id] = Clock::now() + kQuarantine;
+      gate.quarantine(*id);
     }
   }
 
+  // Applies a peer's batch; returns the ack, or the error that refuses it (nothing written).
   WireMessage applyBatch(const ChangeBatchMsg& batch, Link* link,
                          const std::string* identity = nullptr) {
     try {
@@ -464,15 +448,12 @@ struct Server::Impl {
         continue;
       }
       const std::string identity = parts[0].to_string();
-      if (auto q = quarantined.find(identity); q != quarantined.end()) {
-        if (Clock::now() < q->second) continue;  // abused this node a moment ago: ignored
-        quarantined.erase(q);
-      }
+      if (gate.ignoring(identity)) continue;  // abused this node a moment ago
       auto it = incoming.find(identity);
-      if (secure) {
+      if (gate.secure()) {
         // Admitted at the handshake, the key may have been revoked since.
         senderKeyOfCurrent = senderKey(parts[1]);
-        if (!allowed.byKey(senderKeyOfCurrent)) {
+        if (!gate.allows(senderKeyOfCurrent)) {
           say("dropped a message from key " + keyFingerprint(senderKeyOfCurrent) +
               "..., no longer on the allow list");
           reply(identity, ErrorMsg{WireError::kNotAllowed, "this node no longer allows your key"});
@@ -553,10 +534,7 @@ struct Server::Impl {
     }
     for (auto it = sessions.begin(); it != sessions.end();)
       it = now - it->second > kSessionIdle ? sessions.erase(it) : std::next(it);
-    if (now - lastAllowRefresh >= std::chrono::milliseconds(500)) {
-      lastAllowRefresh = now;
-      if (allowed.refresh()) onAllowListChanged();
-    }
+    if (auto news = gate.refresh(now); news != Gatekeeper::News::kNone) onAllowListChanged(news);
     if (options.compactEvery.count() > 0 && now - lastCompaction > options.compactEvery) {
       lastCompaction = now;
       if (uint64_t removed = engine.compactLog())
@@ -567,20 +545,18 @@ struct Server::Impl {
   // The CLI changed the allow list (from another process): the first peer allowed makes every
   // link CURVE from now on; a revoked key loses its links at once; an outgoing link whose
   // expected key changed reconnects with the new one.
-  void onAllowListChanged() {
-    if (!options.identity) return;
-    if (!secure && allowed.configured()) {
-      say("the allow list is configured: links are CURVE from now on, only allowed keys");
-      secure = true;
+  void onAllowListChanged(Gatekeeper::News news) {
+    if (news == Gatekeeper::News::kBecameSecure) {
       for (auto& [id, link] : incoming) drop(*link, "the node now requires CURVE");
       incoming.clear();
       sessions.clear();
       for (auto& link : outgoing) drop(*link, "the node now requires CURVE");
-      bindRouter(boundEndpoint);
+      boundEndpoint = gate.bind(context, router, boundEndpoint);
       return;
     }
+    if (!gate.secure()) return;
     for (auto it = incoming.begin(); it != incoming.end();) {
-      if (secure && !allowed.byKey(it->second->key)) {
+      if (!gate.allows(it->second->key)) {
         drop(*it->second, "its key was removed from the allow list");
         it = incoming.erase(it);
       } else {
@@ -588,36 +564,10 @@ struct Server::Impl {
       }
     }
     for (auto& link : outgoing) {
-      const AllowedPeer* peer = allowed.byEndpoint(link->endpoint);
-      if (link->socket && secure && (!peer || peer->publicKey != link->key)) {
+      const AllowedPeer* peer = gate.peerAt(link->endpoint);
+      if (link->socket && (!peer || peer->publicKey != link->key)) {
         drop(*link, peer ? "its key on the allow list changed" : "it left the allow list");
         link->nextAttempt = Clock::now();
-      }
-    }
-  }
-
-  // (Re)creates the ROUTER, CURVE with the ZAP handler when secure, and binds it. A re-bind of
-  // the same port can briefly find the old listener still closing: it retries for a second.
-  void bindRouter(const std::string& endpoint) {
-    router = zmq::socket_t(context, zmq::socket_type::router);
-    router.set(zmq::sockopt::linger, 0);
-    router.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
-    if (secure) {
-      if (!zap) {
-        zap = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
-        zap->set(zmq::sockopt::linger, 0);
-        zap->bind("inproc://zeromq.zap.01");
-      }
-      makeCurveServer(router, *options.identity);
-    }
-    for (int attempt = 0;; ++attempt) {
-      try {
-        router.bind(endpoint);
-        boundEndpoint = router.get(zmq::sockopt::last_endpoint);
-        return;
-      } catch (const zmq::error_t& e) {
-        if (e.num() != EADDRINUSE || attempt >= 50) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
   }
@@ -632,7 +582,7 @@ struct Server::Impl {
   // about a millisecond), handle them, push what the log gained, keep the links alive.
   void step() {
     std::vector<zmq::pollitem_t> items{{router.handle(), 0, ZMQ_POLLIN, 0}};
-    if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
+    if (gate.zap()) items.push_back({gate.zap()->handle(), 0, ZMQ_POLLIN, 0});
     const size_t firstLink = items.size();
     std::vector<Link*> polled;
     for (auto& link : outgoing)
@@ -648,7 +598,7 @@ struct Server::Impl {
       return;  // a signal: the caller checks its stop flag
     }
     std::lock_guard lock(stateMutex);
-    if (zap && (items[1].revents & ZMQ_POLLIN)) answerZap(*zap, allowed, log);
+    if (gate.zap() && (items[1].revents & ZMQ_POLLIN)) gate.answerZap();
     if (items[0].revents & ZMQ_POLLIN) readRouter();
     for (size_t i = 0; i < polled.size(); ++i)
       if (items[firstLink + i].revents & ZMQ_POLLIN) readOutgoing(*polled[i]);
@@ -660,18 +610,17 @@ struct Server::Impl {
 
 Server::Server(sync::Engine& engine, const std::string& endpoint, Log log, ServeOptions options)
     : impl_(std::make_unique<Impl>(engine, std::move(log), std::move(options))) {
-  impl_->secure = impl_->options.identity.has_value() && impl_->allowed.configured();
-  impl_->bindRouter(endpoint);
+  impl_->boundEndpoint = impl_->gate.bind(impl_->context, impl_->router, endpoint);
 }
 
 uint64_t Server::malformedMessages() const {
   std::lock_guard lock(impl_->stateMutex);
-  return impl_->malformed;
+  return impl_->gate.malformed();
 }
 
 bool Server::secure() const {
   std::lock_guard lock(impl_->stateMutex);
-  return impl_->secure;
+  return impl_->gate.secure();
 }
 
 Server::~Server() = default;
