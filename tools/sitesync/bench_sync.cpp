@@ -30,6 +30,7 @@ struct SyncBenchArgs {
   uint64_t fanInChanges = 20000;
   uint64_t conflictCustomers = 100000;  // 0: skip the conflicting case
   size_t conflictEdits = 20000;
+  bool curve = false;  // bulk and catch-up over CURVE (both sides allow each other)
   bool json = false;
 };
 
@@ -306,9 +307,15 @@ void benchSync(const SyncBenchArgs& a) {
   }
   const double setupPeakMb = rss.peakMb();
 
-  HubProcess server((root / "bench-hub").string());
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(120000);
+  if (a.curve) {  // the hub allows the branch before it starts, so it serves CURVE only
+    const auto hubKeys = node::ensureIdentity((root / "bench-hub").string());
+    options.identity = node::ensureIdentity((root / "bench-branch").string());
+    options.serverKey = hubKeys.publicKey;
+    check(hub.engine->allowPeer(AllowedPeer{"branch", options.identity->publicKey, "", 0}));
+  }
+  HubProcess server((root / "bench-hub").string());
 
   log("bulk: branch -> empty hub over " + server.endpoint() + "...");
   auto start = Clock::now();
@@ -370,6 +377,7 @@ void benchSync(const SyncBenchArgs& a) {
     live = liveLatency(root, a.liveEdits, liveMaxUs);
   }
   nlohmann::json j = {{"customers", a.customers},
+                      {"curve", a.curve},
                       {"bulk_changes", bulk.sent},
                       {"bulk_seconds", bulkSeconds},
                       {"bulk_changes_per_s", bulkRate},
@@ -397,8 +405,9 @@ void benchSync(const SyncBenchArgs& a) {
     printJson(j);
     return;
   }
-  std::printf("customers                        %llu\n",
-              static_cast<unsigned long long>(a.customers));
+  std::printf("customers                        %llu%s\n",
+              static_cast<unsigned long long>(a.customers),
+              a.curve ? "  (bulk and catch-up over CURVE)" : "");
   std::printf("bulk sync branch -> empty hub    %10.0f changes/s  (%.2f s, durable at the hub)\n",
               bulkRate, bulkSeconds);
   std::printf("raw LMDB, same records+indexes   %10.0f records/s\n", rawRate);
@@ -441,6 +450,8 @@ void addSyncBenchCommand(CLI::App& bench) {
   cmd->add_option("--conflict-edits", a->conflictEdits,
                   "offline edits per branch in the conflicting case, 10% of them conflicting "
                   "(default 20000)");
+  cmd->add_flag("--curve", a->curve,
+                "run the bulk and catch-up cases over CURVE (the hub allows only the branch)");
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] { benchSync(*a); });
 }

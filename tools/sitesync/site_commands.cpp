@@ -247,24 +247,34 @@ void statusCommand(const SiteArgs& a) {
       {"vector", vector},
       {"peers", peersJson(*site, s.vector)},
       {"file_bytes", stats.fileBytes},
-      {"map_bytes", stats.mapBytes}};
+      {"map_bytes", stats.mapBytes},
+      {"public_key", linkIdentity(a.data).publicKey},
+      {"links_encrypted", site->engine->allowListConfigured()},
+      {"allowed_peers", site->engine->allowedPeers().size()},
+      {"encrypted_at_rest", site->engine->encrypted()},
+      {"dropped_for_erased", s.meta.droppedForErased}};
   if (a.json) {
     printJson(j);
     return;
   }
-  std::cout << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
-            << siteIdToHex(s.meta.siteId) << ")\n"
-            << "deployment: "
-            << (s.meta.deployment ? siteIdToHex(s.meta.deployment)
-                                  : "none yet (adopted at first sync)")
-            << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again"
-                                       : "")
-            << "\n"
-            << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
-            << s.tombstones << " tombstones\n"
-            << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
-            << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
-            << "vector:";
+  std::cout
+      << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
+      << siteIdToHex(s.meta.siteId) << ")\n"
+      << "deployment: "
+      << (s.meta.deployment ? siteIdToHex(s.meta.deployment) : "none yet (adopted at first sync)")
+      << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again" : "")
+      << "\n"
+      << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
+      << s.tombstones << " tombstones\n"
+      << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
+      << "links: "
+      << (site->engine->allowListConfigured()
+              ? "CURVE, " + std::to_string(site->engine->allowedPeers().size()) + " allowed peers"
+              : std::string("not encrypted (no peer allowed yet: sitesync peers add)"))
+      << "; SSNs and journal text "
+      << (site->engine->encrypted() ? "encrypted at rest" : "stored in the clear") << "\n"
+      << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
+      << "vector:";
   for (const auto& [origin, seq] : s.vector.entries())
     std::cout << " " << siteIdToHex(origin) << "=" << seq;
   auto human = [](uint64_t bytes) {
