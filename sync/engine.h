@@ -121,6 +121,9 @@ struct BatchReport {
   size_t duplicates = 0;  // already held: re-sending is harmless
   VersionVector vector;   // this node's vector after the batch
   VersionVector carried;  // per origin, the highest seq in the batch: what its sender holds
+  // The batch committed, but the work it called for (the hub's renumbering or leases, pending
+  // numbers) failed: why. It is retried with the next batch that calls for it.
+  std::string followUpError;
 };
 
 // An open or resolved conflict (DESIGN.md section 6). kField: two concurrent writes of one field;

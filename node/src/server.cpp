@@ -266,6 +266,8 @@ struct Server::Impl {
                          const std::string* identity = nullptr) {
     try {
       auto report = engine.applyBatch(batch.changes);
+      if (!report.followUpError.empty())
+        say("applied a batch, but what it called for failed: " + report.followUpError);
       if (link) {
         link->received += report.applied;
         joinInto(link->peerVector, report.carried);  // the sender holds what it sent

@@ -76,7 +76,13 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   });
   // The hub settles duplicate customer numbers and leases blocks as soon as it sees the need;
   // a site numbers its waiting customers as soon as a block arrives (DESIGN.md section 6).
-  if (work.any() && followUp(work)) result.vector = status().vector;
+  // The batch is committed: a failure here must not report the batch as refused (its sender
+  // would only send it again), so it is reported beside the result instead.
+  try {
+    if (work.any() && followUp(work)) result.vector = status().vector;
+  } catch (const std::exception& e) {
+    result.followUpError = e.what();
+  }
   return result;
 }
 
