@@ -552,6 +552,13 @@ WireMessage decodeWireMessage(std::string_view bytes);
 // DecodeError naming the change and what is wrong. (Local changes are valid by construction.)
 void validateChange(const Change& change);
 
+// A value sealed at rest (sync's FieldCipher): "enc1:<token>:<ciphertext>". Storage indexes an
+// SSN by its token; validation allows a sealed journal note its larger size.
+inline constexpr std::string_view kSealedPrefix = "enc1:";
+inline bool isSealedValue(std::string_view value) {
+  return value.substr(0, kSealedPrefix.size()) == kSealedPrefix;
+}
+
 // Validation of one value against its kind; returns an empty string when valid, else the reason.
 std::string validateValue(ValueKind kind, std::string_view value);
 bool isValidUtf8(std::string_view text);

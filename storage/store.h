@@ -202,7 +202,7 @@ class Store {
   std::vector<PeerState> peers(const ReadTxn& txn) const;
 
   // --- the allow list: the peers this node accepts, by name (local; node/ enforces it)
-  void putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer);  // adds or replaces
+  void putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer);   // adds or replaces
   bool removeAllowedPeer(WriteTxn& txn, std::string_view name);  // false: no such peer
   std::vector<AllowedPeer> allowedPeers(const ReadTxn& txn) const;
   // Whether a peer was ever allowed (removing every one does not open the node again).

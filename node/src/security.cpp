@@ -130,11 +130,10 @@ void Gatekeeper::answerZap_(zmq::socket_t& zap, const AllowList& allowed, const 
       std::array<char, 41> z85{};
       zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(request[6].data()), 32);
       const std::string key(z85.data(), 40);
-      if (const AllowedPeer* peer = allowed.byKey(key)) {
+      if (allowed.byKey(key)) {
         status = "200";
         text = "OK";
         userId = key;
-        (void)peer;
       } else if (log) {
         log("refused a connection from " + request[3].to_string() + ": key " + keyFingerprint(key) +
             "... is not on the allow list (sitesync peers add)");

@@ -311,8 +311,7 @@ bool validTimestamp(std::string_view v) {
 std::string validateValue(ValueKind kind, std::string_view v) {
   if (!isValidUtf8(v)) return "is not valid UTF-8";
   if (kind == ValueKind::kNote) {  // a journal note: several lines, up to 16 KB (sealed: more)
-    const bool sealed = v.substr(0, 5) == "enc1:";
-    if (v.size() > (sealed ? kMaxNoteBytes * 3 / 2 : kMaxNoteBytes))
+    if (v.size() > (isSealedValue(v) ? kMaxNoteBytes * 3 / 2 : kMaxNoteBytes))
       return "is longer than 16384 bytes";
     for (char c : v)
       if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
@@ -394,7 +393,7 @@ void validateChange(const Change& c) {
   if (c.author.size() > 256 || !validateValue(ValueKind::kText, c.author).empty())
     refuse("has a malformed author (at most 256 bytes of UTF-8 text)");
   if (!validateValue(ValueKind::kText, c.note).empty()) refuse("has a malformed note");
-  if (c.writes.size() > 4096) refuse("writes more than 4096 fields");
+  // (The decoder already caps the field writes and the versions each replaces.)
   if (c.absorbed.size() > 1000) refuse("absorbs more than 1000 customers");
   const bool settings = c.operation == Operation::kSettings;
   if (c.operation == Operation::kLease) {
@@ -406,7 +405,6 @@ void validateChange(const Change& c) {
   }
   if (!settings && c.target.isNull()) refuse("names no customer");
   for (const FieldWrite& w : c.writes) {
-    if (w.replaces.size() > 256) refuse("replaces more than 256 versions of one field");
     std::string why;
     if (settings) {
       if (w.field >= kSettingsFieldCount || !w.key.empty()) refuse("writes an unknown setting");

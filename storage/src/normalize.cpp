@@ -173,7 +173,8 @@ std::string phoneDigits(std::string_view phone) {
 
 std::string normalizeSsn(std::string_view ssn) {
   // A sealed SSN ("enc1:<token>:<ciphertext>") is indexed by its token (sync's FieldCipher).
-  if (ssn.substr(0, 5) == "enc1:") return std::string(ssn.substr(0, ssn.find(':', 5) + 1));
+  if (isSealedValue(ssn))
+    return std::string(ssn.substr(0, ssn.find(':', kSealedPrefix.size()) + 1));
   std::string out;
   for (char c : ssn) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;

@@ -79,7 +79,6 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
       out.push_back({kAbsorbedNumbers, indexKey(n, c.id)});
     else  // it may be read as the survivor of a merge cycle, which then needs a number
       out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
-    std::sort(out.begin(), out.end());
   }
   // Phones and names of live and merged customers are searchable: a merged one's are found as
   // its survivor (they may hold values only it has, written offline before the merge was seen,
@@ -93,17 +92,14 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
     for (auto& token : nameTokens(c.value(CustomerField::name)))
       out.push_back({kNameIndex, indexKey(token, c.id)});
   }
-  if (!c.isLive()) {
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
+  if (c.isLive()) {  // numbers and SSNs: only live customers claim them
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kNumberIndex, indexKey(n, c.id)});
+    else
+      out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
+    if (const auto& s = c.value(CustomerField::ssn); !s.empty())
+      out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
   }
-  if (const auto& n = c.value(CustomerField::number); !n.empty())
-    out.push_back({kNumberIndex, indexKey(n, c.id)});
-  else
-    out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
-  if (const auto& s = c.value(CustomerField::ssn); !s.empty())
-    out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -16,7 +16,6 @@ namespace sitesync::sync {
 
 namespace {
 
-constexpr std::string_view kPrefix = "enc1:";
 constexpr size_t kNonceBytes = 12, kTagBytes = 16;
 
 std::string base64(const unsigned char* bytes, size_t n) {
@@ -44,7 +43,7 @@ std::optional<std::string> unbase64(std::string_view text) {
 FieldCipher::FieldCipher(const std::array<uint8_t, 32>& key) : key_(key) {}
 
 bool FieldCipher::isSealed(std::string_view value) {
-  return value.substr(0, kPrefix.size()) == kPrefix;
+  return isSealedValue(value);
 }
 
 bool FieldCipher::sensitive(uint16_t field, std::string_view key) {
@@ -65,7 +64,7 @@ std::string FieldCipher::mac(std::string_view label, std::string_view text) cons
 }
 
 std::string FieldCipher::ssnToken(std::string_view ssn) const {
-  return std::string(kPrefix) + mac("ssn", storage::normalizeSsn(ssn)) + ":";
+  return std::string(kSealedPrefix) + mac("ssn", storage::normalizeSsn(ssn)) + ":";
 }
 
 std::string FieldCipher::keyCheck() const {
@@ -90,13 +89,13 @@ std::string FieldCipher::seal(uint16_t field, std::string_view plain) const {
     throw std::runtime_error("OpenSSL AES-256-GCM encryption failed");
   // The SSN carries its index token in the clear; a journal text carries none.
   const std::string token =
-      field == uint16_t(CustomerField::ssn) ? ssnToken(plain) : std::string(kPrefix) + ":";
+      field == uint16_t(CustomerField::ssn) ? ssnToken(plain) : std::string(kSealedPrefix) + ":";
   return token + base64(bytes, sealed.size());
 }
 
 std::optional<std::string> FieldCipher::open(std::string_view stored) const {
   if (!isSealed(stored)) return std::string(stored);
-  const auto colon = stored.find(':', kPrefix.size());
+  const auto colon = stored.find(':', kSealedPrefix.size());
   if (colon == std::string_view::npos) return std::nullopt;
   auto raw = unbase64(stored.substr(colon + 1));
   if (!raw || raw->size() < kNonceBytes + kTagBytes) return std::nullopt;

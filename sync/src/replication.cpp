@@ -106,10 +106,6 @@ std::vector<PeerState> Engine::peers() const {
   return store_.peers(txn);
 }
 
-}  // namespace sitesync::sync
-
-namespace sitesync::sync {
-
 Status Engine::allowPeer(const AllowedPeer& peer) {
   return store_.write([&](storage::WriteTxn& txn) -> Status {
     for (const AllowedPeer& held : store_.allowedPeers(txn))
