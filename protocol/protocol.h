@@ -372,13 +372,44 @@ struct Change {
   std::string signature;
   std::string note;   // why, when a machine made the change (e.g. the hub's renumbering)
   NumberLease lease;  // operation kLease
+  // Set once the personal data was erased: what personalDataHash gave before (32 bytes).
+  std::string personalHash;
   Version version() const { return Version{hlc, id.origin, id.seq}; }
   bool operator==(const Change&) const = default;
 };
 
 // Erasure (the right to be forgotten): blanks the values and the author of a change, keeping
-// its id, target and the versions it replaced, so that the log still replicates.
+// its id, target and the versions it replaced, so that the log still replicates, and the hash of
+// what it blanked, so that the change still verifies against its origin's signature.
 void stripPersonalData(Change& change);
+
+// ---------------------------------------------------------------------------------------------
+// Authorship (DESIGN.md section 7; docs/protocol.md "Authorship" has the byte layouts).
+// A site id is the first 8 bytes (big-endian) of SHA-256 of the site's Ed25519 public key, so a
+// change's origin names the one key that may sign it. Each origin signs its changes in runs: the
+// last change of a run (a checkpoint) carries the public key, where the run starts, and an
+// Ed25519 signature over the SHA-256 of the run's change digests. A change's digest covers every
+// field but the signature, with the personal data (author, values) hashed on its own, so that
+// an erased change verifies as it did.
+
+using Digest = std::array<uint8_t, 32>;
+SiteId siteIdOfKey(std::string_view publicKey);
+Digest personalDataHash(const Change& change);  // the stored personalHash once erased
+Digest changeDigest(const Change& change);
+
+struct Checkpoint {
+  std::string publicKey;  // 32 bytes, Ed25519
+  uint64_t runStart = 0;  // the seq of the run's first change
+  std::string signature;  // 64 bytes
+};
+inline constexpr size_t kCheckpointBytes = 32 + 8 + 64;
+std::string encodeCheckpoint(const Checkpoint& checkpoint);  // what Change::signature holds
+std::optional<Checkpoint> parseCheckpoint(std::string_view bytes);
+// What the checkpoint's signature signs: the run of `origin` from runStart to runEnd, whose
+// change digests, concatenated in seq order, hash (SHA-256) to `runHash`.
+std::string runSigningMessage(SiteId origin, uint64_t runStart, uint64_t runEnd,
+                              const Digest& runHash);
+Digest sha256(std::string_view bytes);
 
 struct FieldChange {
   uint16_t field = 0;
@@ -428,6 +459,8 @@ struct Meta {
   std::string snapshotNextKey;    // where the next chunk starts
   uint64_t droppedForErased = 0;  // changes that arrived for an erased customer (not applied)
   std::string atRestKeyCheck;     // non-empty: sensitive values are sealed (--encrypt)
+  std::string signingKey;         // this site's Ed25519 private key (32 bytes), never replicated
+  uint64_t unauthorized = 0;      // settings or lease changes from a site other than the hub
   bool operator==(const Meta&) const = default;
 };
 
@@ -468,7 +501,8 @@ void encode(const AllowedPeer& peer, std::string& out);
 Customer decodeCustomer(std::string_view bytes);
 Settings decodeSettings(std::string_view bytes);
 Change decodeChange(std::string_view bytes);
-ChangeId decodeChangeId(std::string_view bytes);  // reads only (origin, seq)
+// Reads only (origin, seq), and whether the change is a checkpoint (carries a signature).
+ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint = nullptr);
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
 PeerState decodePeerState(std::string_view bytes);

@@ -139,6 +139,8 @@ class Store {
   // The same at a known position (lastLogPosition + 1), for batches that track it themselves.
   void appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
                    std::string_view encoded);
+  // Rewrites the entry at `position` (the same change, now carrying its run's signature).
+  void replaceLogEntry(WriteTxn& txn, uint64_t position, std::string_view encoded);
   std::optional<uint64_t> logPosition(const ReadTxn& txn, ChangeId id) const;
   uint64_t lastLogPosition(const ReadTxn& txn) const;
   void forEachLog(const ReadTxn& txn, uint64_t fromPosition,

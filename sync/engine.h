@@ -118,9 +118,10 @@ struct OutgoingBatch {
 
 struct BatchReport {
   size_t applied = 0;
-  size_t duplicates = 0;  // already held: re-sending is harmless
-  VersionVector vector;   // this node's vector after the batch
-  VersionVector carried;  // per origin, the highest seq in the batch: what its sender holds
+  size_t duplicates = 0;         // already held: re-sending is harmless
+  VersionVector vector;          // this node's vector after the batch
+  VersionVector carried;         // per origin, the highest seq in the batch: what its sender holds
+  size_t awaitingSignature = 0;  // changes not applied: their run's checkpoint was not in it
   // The batch committed, but the work it called for (the hub's renumbering or leases, pending
   // numbers) failed: why. It is retried with the next batch that calls for it.
   std::string followUpError;
@@ -194,6 +195,27 @@ class FieldCipher {
   std::array<uint8_t, 32> key_;
 };
 
+// A site's signing identity (DESIGN.md section 7): an Ed25519 key pair through OpenSSL EVP.
+// The site id is derived from the public key (siteIdOfKey), so no other key can sign as this
+// site, and a relay cannot claim an origin. The private key is kept in the store's meta.
+class SiteKey {
+ public:
+  static SiteKey generate();
+  // From the 32-byte private key; throws std::invalid_argument on another length.
+  static SiteKey fromPrivate(std::string_view privateKey);
+  SiteId siteId() const { return siteId_; }
+  const std::string& publicKey() const { return public_; }    // 32 bytes
+  const std::string& privateKey() const { return private_; }  // 32 bytes
+  std::string sign(std::string_view message) const;           // 64 bytes
+  static bool verify(std::string_view publicKey, std::string_view message,
+                     std::string_view signature);
+
+ private:
+  std::string private_, public_;
+  SiteId siteId_ = 0;
+  std::shared_ptr<void> key_;  // the EVP_PKEY
+};
+
 // A site name is 1 to 100 bytes of UTF-8 without control characters.
 Status validateSiteName(const std::string& name);
 
@@ -209,9 +231,10 @@ class Engine {
   Status initializeEncryption(const FieldCipher& cipher);
   bool encrypted() const;  // the store was made with --encrypt
 
-  // Makes a fresh store a site. Fails if it already is one. `deployment`: the deployment id
-  // (a hub makes one at init); 0 for a site that adopts it from its first peer.
-  static Status initialize(storage::Store& store, Clock& clock, SiteId siteId,
+  // Makes a fresh store the site `key` names. Fails if it already is one. `deployment`: the
+  // deployment id, which is its hub's site id (the one site whose settings and number leases
+  // every site accepts); a hub's is its own; 0 for a site that adopts it from its first peer.
+  static Status initialize(storage::Store& store, Clock& clock, const SiteKey& key,
                            const std::string& siteName, bool isHub, uint64_t deployment = 0);
   // Whether the store has been initialised (holds a site).
   static bool isInitialized(const storage::Store& store);
@@ -277,10 +300,6 @@ class Engine {
   // on its own; a refused op writes nothing.
   std::vector<OpResult> submit(const std::vector<LocalOp>& ops);
 
-  // Applies a change (from this site or a peer) within `txn`. Idempotent: a change the vector
-  // already holds is skipped (returns false). Throws on a change that cannot apply.
-  bool apply(storage::WriteTxn& txn, const Change& change);
-
   // --- replication (the transport lives in node/; this is the part that needs no network)
   // The first log position holding a change that `peer` lacks (one index lookup per origin, so
   // catch-up costs what it sends, not the register size); past the end when it lacks nothing.
@@ -290,8 +309,14 @@ class Engine {
   OutgoingBatch changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
                                    size_t maxChanges, size_t maxBytes) const;
   // Applies a peer's batch in one write transaction (one fsync). Changes already held are
-  // skipped. A malformed or out-of-order change throws and leaves the store as it was.
+  // skipped. Each origin's changes apply in whole signed runs: a run whose checkpoint is not in
+  // the batch waits (BatchReport::awaitingSignature). A malformed or out-of-order change, or a
+  // run whose signature does not verify (altered, forged, or signed by a key that is not its
+  // origin's), throws DecodeError and leaves the store as it was.
   BatchReport applyBatch(const std::vector<std::string>& encodedChanges);
+  // Apply without checking signatures: for `sitesync bench sync --unsigned` (what verification
+  // costs) and the fuzzer (to reach the apply path with crafted changes). Never for a real node.
+  void skipSignatureChecks(bool skip) { skipSignatureChecks_ = skip; }
 
   // Records a session with a peer: its name, where it was reached (empty when it connected
   // here), its vector, and the changes that moved; the time comes from this engine's clock.
@@ -405,9 +430,18 @@ class Engine {
   std::string revealed(uint16_t field, const std::string& key, const std::string& value) const;
   std::vector<ConflictInfo> revealed(std::vector<ConflictInfo> conflicts) const;
 
+  // Signs the run of local changes this transaction wrote (a checkpoint on its last change).
+  void sealLocalRun(storage::WriteTxn& txn, Batch& batch);
+  // Ends a transaction's apply: seals the local run, writes meta, settings and vector back.
+  void finish(storage::WriteTxn& txn, Batch& batch);
+  // Whether a settings or lease change comes from the deployment's hub (or, before this site
+  // has a deployment, from itself).
+  static bool fromAuthority(const Meta& meta, SiteId origin);
+
   storage::Store& store_;
   Clock& clock_;
   const FieldCipher* cipher_ = nullptr;
+  bool skipSignatureChecks_ = false;
 };
 
 }  // namespace sitesync::sync

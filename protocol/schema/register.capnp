@@ -247,6 +247,9 @@ struct Change {
   signature @8 :Data;       # origin's signature (security issue); empty until then
   note @9 :Text;            # why, when a machine made it (the hub renumbering a duplicate)
   lease @10 :NumberLease;   # operation lease: the block
+  # Set when the personal data (author, values) was erased: the hash those had, so that the
+  # change still verifies against its origin's signature (docs/protocol.md, "Authorship").
+  personalHash @11 :Data;
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -330,4 +333,6 @@ struct Meta {
   snapshotPending @14 :Bool;
   droppedForErased @15 :UInt64;  # changes that arrived for an erased customer, not applied
   atRestKeyCheck @16 :Text;      # set: SSNs and journal text are sealed; a keyed hash tells the key
+  signingKey @17 :Data;          # this site's Ed25519 private key (32 bytes); never replicated
+  unauthorized @18 :UInt64;      # settings or lease changes that came from a site other than the hub
 }

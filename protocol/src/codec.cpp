@@ -206,8 +206,9 @@ Settings decodeSettings(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------
 // Change
 
-ChangeId decodeChangeId(std::string_view bytes) {
-  return wire::read<schema::Change>(bytes, [](schema::Change::Reader r) {
+ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint) {
+  return wire::read<schema::Change>(bytes, [checkpoint](schema::Change::Reader r) {
+    if (checkpoint) *checkpoint = r.hasSignature();
     return ChangeId{r.getOrigin(), r.getSeq()};
   });
 }
@@ -247,6 +248,9 @@ void encode(const Change& c, std::string& out) {
   if (!c.signature.empty())
     b.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(c.signature.data()),
                                        c.signature.size()));
+  if (!c.personalHash.empty())
+    b.setPersonalHash(capnp::Data::Reader(
+        reinterpret_cast<const capnp::byte*>(c.personalHash.data()), c.personalHash.size()));
   wire::toBytes(mb, out);
 }
 
@@ -276,6 +280,8 @@ Change decodeChange(std::string_view bytes) {
       c.absorbed.push_back(wire::getId(id));
     auto sig = r.getSignature();
     c.signature.assign(reinterpret_cast<const char*>(sig.begin()), sig.size());
+    auto personal = r.getPersonalHash();
+    c.personalHash.assign(reinterpret_cast<const char*>(personal.begin()), personal.size());
     c.note = wire::text(r.getNote());
     if (r.hasLease()) {
       auto lease = r.getLease();
@@ -362,6 +368,9 @@ void encode(const Meta& m, std::string& out) {
   b.setDeployment(m.deployment);
   b.setDroppedForErased(m.droppedForErased);
   b.setAtRestKeyCheck(capnp::Text::Reader(m.atRestKeyCheck.data(), m.atRestKeyCheck.size()));
+  b.setSigningKey(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(m.signingKey.data()),
+                                      m.signingKey.size()));
+  b.setUnauthorized(m.unauthorized);
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
     auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
@@ -394,6 +403,9 @@ Meta decodeMeta(std::string_view bytes) {
     m.deployment = r.getDeployment();
     m.droppedForErased = r.getDroppedForErased();
     m.atRestKeyCheck = wire::text(r.getAtRestKeyCheck());
+    auto signingKey = r.getSigningKey();
+    m.signingKey.assign(reinterpret_cast<const char*>(signingKey.begin()), signingKey.size());
+    m.unauthorized = r.getUnauthorized();
     m.snapshotPending = r.getSnapshotPending();
     for (auto e : wire::capped(r.getSnapshotVector(), wire::kMaxListed, "sites"))
       m.snapshotVector.set(e.getOrigin(), e.getSeq());

@@ -43,6 +43,10 @@ std::optional<SiteId> siteIdFromHex(std::string_view hex) {
 }
 
 void stripPersonalData(Change& change) {
+  if (change.personalHash.empty()) {
+    const Digest hash = personalDataHash(change);
+    change.personalHash.assign(reinterpret_cast<const char*>(hash.data()), hash.size());
+  }
   change.author.clear();
   for (auto& w : change.writes) w.value.clear();
 }
@@ -388,6 +392,14 @@ void validateChange(const Change& c) {
   if (c.id.origin == 0) refuse("names no origin site");
   if (c.id.seq == 0 || c.id.seq > (uint64_t(1) << 48)) refuse("has an impossible seq");
   if (c.hlc.packed == 0) refuse("has no clock");
+  if (!c.signature.empty() && c.signature.size() != kCheckpointBytes)
+    refuse("carries a malformed signature (" + std::to_string(c.signature.size()) + " bytes)");
+  if (!c.personalHash.empty()) {
+    if (c.personalHash.size() != sizeof(Digest)) refuse("carries a malformed personal-data hash");
+    bool blank = c.author.empty();
+    for (const FieldWrite& w : c.writes) blank = blank && w.value.empty();
+    if (!blank) refuse("is marked erased but still carries personal data");
+  }
   if (uint8_t(c.operation) > uint8_t(Operation::kLease))
     refuse("has an unknown operation " + std::to_string(int(c.operation)));
   if (c.author.size() > 256 || !validateValue(ValueKind::kText, c.author).empty())

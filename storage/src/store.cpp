@@ -434,6 +434,10 @@ void Store::appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
   lmdb::putAscending(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
 }
 
+void Store::replaceLogEntry(WriteTxn& txn, uint64_t position, std::string_view encoded) {
+  lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded);
+}
+
 std::optional<uint64_t> Store::logPosition(const ReadTxn& txn, ChangeId id) const {
   std::string key;
   lmdb::appendU64(key, id.origin);

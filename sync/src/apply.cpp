@@ -6,23 +6,17 @@
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
 #include "sync/src/registers.h"
+#include "sync/src/signing.h"
 
 namespace sitesync::sync {
 
 using storage::ReadTxn;
 using storage::WriteTxn;
 
-bool Engine::apply(WriteTxn& txn, const Change& change) {
-  Batch batch(store_, txn);
-  if (batch.vector.contains(change.id)) return false;
-  applyIn(txn, batch, change);
-  batch.flush(store_, txn);
-  return true;
-}
-
 void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::string_view encoded) {
   const uint64_t held = batch.vector.get(change.id.origin);
-  if (change.id.seq <= held) return;  // already applied: applying is idempotent
+  if (change.id.seq <= held) return;   // already applied: applying is idempotent
+  const bool local = encoded.empty();  // made here, in this transaction: to be signed
   if (change.id.seq != held + 1)
     throw ApplyError("change " + siteIdToHex(change.id.origin) + ":" +
                      std::to_string(change.id.seq) + " arrived before seq " +
@@ -37,6 +31,12 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   bool touchesCustomer = false;
   switch (change.operation) {
     case Operation::kSettings:
+      // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that
+      // its seqs stay dense, and have no effect anywhere.
+      if (!fromAuthority(batch.meta, change.id.origin)) {
+        ++batch.meta.unauthorized;
+        break;
+      }
       for (const auto& w : change.writes) {
         if (w.field >= kSettingsFieldCount)
           throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
@@ -46,6 +46,10 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
       batch.settingsDirty = true;
       break;
     case Operation::kLease:
+      if (!fromAuthority(batch.meta, change.id.origin)) {
+        ++batch.meta.unauthorized;
+        break;
+      }
       applyLease(txn, batch, change);
       break;
     case Operation::kCreate:
@@ -73,17 +77,32 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
                        "' is not supported by this version");
   }
 
-  // A peer's change is logged byte for byte as its origin encoded it (and, later, signed it).
+  // A peer's change is logged byte for byte as its origin encoded and signed it; a local one is
+  // signed with the others of its run when the transaction ends (or the run is long enough).
   if (encoded.empty()) {
     encode(change, batch.encoded);
     encoded = batch.encoded;
   }
   const uint64_t position = ++batch.lastLogPosition;
   store_.appendLogAt(txn, position, change, encoded);
+  if (local) {
+    Batch::LocalRun& run = batch.localRun;
+    if (run.size() == 0) run.start = change.id.seq;
+    const Digest digest = changeDigest(change);
+    run.digests.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+    run.lastPosition = position;
+    run.last = change;
+  }
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
   ++batch.applied;
+  if (batch.localRun.size() >= kMaxRunLength) sealLocalRun(txn, batch);
+}
+
+void Engine::finish(WriteTxn& txn, Batch& batch) {
+  sealLocalRun(txn, batch);
+  batch.flush(store_, txn);
 }
 
 Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,

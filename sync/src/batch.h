@@ -40,6 +40,14 @@ struct Engine::Batch {
   std::optional<std::map<SiteId, NumberLease>> newestLeases;
   // A block for this site arrived, or one of its customers waits for a number: number them.
   bool fillPending = false;
+  // Local changes this transaction wrote that no checkpoint signs yet (Engine::sealLocalRun).
+  struct LocalRun {
+    uint64_t start = 0;   // the seq of its first change
+    std::string digests;  // their changeDigest, concatenated
+    uint64_t lastPosition = 0;
+    Change last;
+    size_t size() const { return digests.size() / sizeof(Digest); }
+  } localRun;
 
   Batch(const storage::Store& store, const storage::ReadTxn& txn) {
     auto m = store.meta(txn);

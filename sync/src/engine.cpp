@@ -20,9 +20,15 @@ Status validateSiteName(const std::string& name) {
   return Status::ok();
 }
 
-Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::string& siteName,
-                          bool isHub, uint64_t deployment) {
+Status Engine::initialize(Store& store, Clock& clock, const SiteKey& key,
+                          const std::string& siteName, bool isHub, uint64_t deployment) {
+  const SiteId siteId = key.siteId();
   if (siteId == 0) return Status(StatusCode::kInvalidArgument, "site id must not be 0");
+  // The hub is the deployment's authority: its site id names the deployment, so that "from the
+  // hub" is a check of a signed change's origin.
+  if (isHub && deployment != 0 && deployment != siteId)
+    return Status(StatusCode::kInvalidArgument, "a hub's deployment id is its own site id");
+  if (isHub) deployment = siteId;
   if (auto status = validateSiteName(siteName); !status.isOk()) return status;
   return store.write([&](WriteTxn& txn) -> Status {
     if (store.meta(txn))
@@ -33,6 +39,7 @@ Status Engine::initialize(Store& store, Clock& clock, SiteId siteId, const std::
     meta.siteName = siteName;
     meta.isHub = isHub;
     meta.deployment = deployment;
+    meta.signingKey = key.privateKey();
     meta.createdAtMillis = clock.nowMillis();
     meta.lastHlc = hlcTick(Hlc{}, meta.createdAtMillis);
     store.putMeta(txn, meta);
@@ -97,7 +104,7 @@ std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
     std::vector<OpResult> results;
     results.reserve(ops.size());
     for (const auto& op : ops) results.push_back(runOp(txn, batch, op));
-    if (batch.applied > 0) batch.flush(store_, txn);
+    if (batch.applied > 0) finish(txn, batch);
     work = batch.followUp(store_, txn);
     return results;
   });
@@ -186,6 +193,13 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   const std::string& author = op.author;
   OpResult result;
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
+  if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId)) {
+    result.status =
+        Status(StatusCode::kFailedPrecondition,
+               "settings are changed at the hub (site " + siteIdToHex(batch.meta.deployment) +
+                   "): every site ignores settings from any other site");
+    return result;
+  }
   result.status = checkEditValues(op.edits, isSettings);
   if (!result.status.isOk()) return result;
   std::vector<Edit> requested = lastAssignmentWins(op.edits);

@@ -183,7 +183,7 @@ bool Engine::followUp(const FollowUp& work) {
         if (!newest.count(site)) blocks = std::max<uint64_t>(blocks, 2);
         for (uint64_t i = 0; i < blocks; ++i) issueLease(txn, batch, site);
       }
-      batch.flush(store_, txn);
+      finish(txn, batch);
     });
     wrote = true;
   }

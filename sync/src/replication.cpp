@@ -1,9 +1,11 @@
 // The network-free half of replication: which changes a peer lacks, and applying a peer's batch.
 #include <algorithm>
+#include <set>
 
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
+#include "sync/src/signing.h"
 
 namespace sitesync::sync {
 
@@ -28,18 +30,34 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
   batch.complete = true;
   batch.nextPosition = fromPosition;
   size_t bytes = 0;
+  // Origins whose last change in the batch is not a checkpoint: the peer applies whole signed
+  // runs only, so past the limits the batch still takes their changes up to their checkpoints
+  // (a run is at most kMaxRunLength long). Others' changes met meanwhile wait for the next batch.
+  std::set<SiteId> openRuns;
+  bool closing = false, skipped = false;
   auto txn = store_.read();
   store_.forEachLogBytes(txn, fromPosition, [&](uint64_t position, std::string_view encoded) {
-    if (!batch.changes.empty() &&
+    if (!closing && !batch.changes.empty() &&
         (batch.changes.size() >= maxChanges || bytes + encoded.size() > maxBytes)) {
       batch.complete = false;
-      return false;
+      if (openRuns.empty()) return false;
+      closing = true;
     }
-    batch.nextPosition = position + 1;
-    if (peer.contains(decodeChangeId(encoded))) return true;
+    bool checkpoint = false;
+    const ChangeId id = decodeChangeId(encoded, &checkpoint);
+    if (closing && !openRuns.count(id.origin)) {
+      skipped = true;  // the next batch starts here
+      return true;
+    }
+    if (!skipped) batch.nextPosition = position + 1;
+    if (peer.contains(id)) return true;
     bytes += encoded.size();
     batch.changes.emplace_back(encoded);
-    return true;
+    if (checkpoint)
+      openRuns.erase(id.origin);
+    else
+      openRuns.insert(id.origin);
+    return !closing || !openRuns.empty();
   });
   return batch;
 }
@@ -51,6 +69,16 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   for (const auto& bytes : encodedChanges) {
     changes.push_back(decodeChange(bytes));
     validateChange(changes.back());  // a peer's change is untrusted input
+  }
+  // Then the signatures: nothing of a batch with an altered or forged run is written.
+  std::vector<bool> proven(changes.size(), true);
+  if (!skipSignatureChecks_) {
+    VersionVector held;
+    {
+      auto txn = store_.read();
+      held = store_.vector(txn);
+    }
+    proven = provenChanges(changes, held);
   }
   VersionVector carried;
   for (const Change& c : changes)
@@ -66,10 +94,14 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
         ++report.duplicates;
         continue;
       }
+      if (!proven[i]) {
+        ++report.awaitingSignature;
+        continue;
+      }
       applyIn(txn, batch, change, encodedChanges[i]);
       ++report.applied;
     }
-    if (report.applied > 0) batch.flush(store_, txn);
+    if (report.applied > 0) finish(txn, batch);
     report.vector = batch.vector;
     work = batch.followUp(store_, txn);
     return report;

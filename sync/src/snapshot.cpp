@@ -69,6 +69,18 @@ RecordId recordIdFromKey(std::string_view key) {
   return RecordId{v[0], v[1]};
 }
 
+// A site that joins a deployment keeps only the settings its hub wrote: what it set alone has no
+// effect at the other sites, so it must have none here (the replicas must converge).
+bool keepHubSettings(Settings& settings, SiteId hub) {
+  bool changed = false;
+  for (FieldValue& field : settings.fields)
+    if (!field.version.isNull() && field.version.origin != hub) {
+      field = FieldValue{};
+      changed = true;
+    }
+  return changed;
+}
+
 }  // namespace
 
 Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peerName) {
@@ -85,6 +97,8 @@ Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peer
     if (m && m->deployment == 0) {
       m->deployment = peerDeployment;
       store_.putMeta(txn, *m);
+      Settings settings = store_.settings(txn);
+      if (keepHubSettings(settings, peerDeployment)) store_.putSettings(txn, settings);
     }
   });
   return Status::ok();
@@ -165,6 +179,8 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
       if (meta.deployment != 0 && meta.deployment != chunk.deployment)
         throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
                          ", this node to " + siteIdToHex(meta.deployment));
+      if (meta.deployment == 0)
+        batch.settingsDirty |= keepHubSettings(batch.settings, chunk.deployment);
       meta.deployment = chunk.deployment;
     }
     if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds
@@ -211,7 +227,7 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
       meta.snapshotVector.clear();
       meta.snapshotNextKey.clear();
     }
-    batch.flush(store_, txn);
+    finish(txn, batch);
   });
   if (leaseArrived) fillPendingNumbers();
 }

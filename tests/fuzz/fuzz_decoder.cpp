@@ -35,7 +35,8 @@ struct Target {
     if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
     dir = pattern;
     store = storage::Store::open(dir, storage::Options{.durable = false});
-    sync::Engine::initialize(*store, clock, 0xf0f0, "fuzz", true, 0xd1);
+    sync::Engine::initialize(*store, clock, sync::SiteKey::fromPrivate(std::string(32, '\x5a')),
+                             "fuzz", true);
     engine = std::make_unique<sync::Engine>(*store, clock);
   }
   ~Target() {

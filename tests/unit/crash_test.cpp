@@ -40,7 +40,7 @@ using sitesync::testing::TestClock;
 
 namespace {
 
-constexpr SiteId kSite = 0x00000000000c4a54;
+const SiteId kSite = sitesync::testing::testSiteId(0xc4a54);
 constexpr uint64_t kT0 = 1'700'000'000'000;
 constexpr int kBatch = 200;
 constexpr size_t kCommitsBeforeKill = 30;
@@ -60,7 +60,8 @@ struct CrashFixture {
 
   CrashFixture() {
     auto store = Store::open(dir.path());
-    auto status = Engine::initialize(*store, clock, kSite, "crash", false);
+    auto status =
+        Engine::initialize(*store, clock, sitesync::testing::testSiteKey(kSite), "crash", false);
     if (!status.isOk()) throw std::runtime_error(status.message());
   }  // the parent holds no LMDB environment across fork()
   ~CrashFixture() {

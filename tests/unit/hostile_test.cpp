@@ -24,22 +24,36 @@ std::string packed(capnp::MessageBuilder& message) {
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
-// A change as a hostile peer could write it: valid but for what `spoil` does to it.
+const SiteId kMallory = testSiteId(0xe1);
+
+// A change as a hostile peer could write it: valid but for what `spoil` does to it, and signed
+// by its origin's key (as a run of its own) when it decodes, so that what the node refuses is
+// the spoiled part, not a missing signature.
 template <typename Spoil>
 std::string craftedChange(Spoil spoil) {
   capnp::MallocMessageBuilder message;
   auto c = message.initRoot<schema::Change>();
-  c.setOrigin(0xe1);
+  c.setOrigin(kMallory);
   c.setSeq(1);
   c.setHlc(Hlc::from(kTestEpochMillis, 0).packed);
   c.setOperation(schema::Operation::CREATE);
-  c.initTarget().setSite(0xe1);
+  c.initTarget().setSite(kMallory);
   c.getTarget().setCounter(1);
   c.setAuthor("mallory");
   auto writes = c.initWrites(1);
   writes[0].setField(uint16_t(CustomerField::name));
   writes[0].setValue("Mallory");
   spoil(c);
+  try {
+    Change change = decodeChange(packed(message));
+    if (change.signature.empty() && change.id.origin == kMallory) {
+      signAlone(change);
+      c.setSignature(capnp::Data::Reader(
+          reinterpret_cast<const capnp::byte*>(change.signature.data()), change.signature.size()));
+    }
+  } catch (const DecodeError&) {
+    // Undecodable: sent as it is.
+  }
   return packed(message);
 }
 
@@ -114,7 +128,7 @@ BOOST_AUTO_TEST_CASE(garbage_and_truncated_frames_are_malformed) {
   BOOST_TEST(
       is(peer.errorFor(std::string("\x13\x37 not capnp at all", 19)), WireError::kMalformed));
   std::string hello;
-  encode(WireMessage{HelloMsg{kProtocolVersion, 0xe1, "truncated", false, {}}}, hello);
+  encode(WireMessage{HelloMsg{kProtocolVersion, kMallory, "truncated", false, {}}}, hello);
   BOOST_TEST(is(peer.errorFor(hello.substr(0, hello.size() / 2)), WireError::kMalformed));
   stillServingAndUnharmed();
 }
@@ -131,7 +145,7 @@ BOOST_AUTO_TEST_CASE(a_message_that_unpacks_beyond_the_size_limit_is_malformed) 
 
 BOOST_AUTO_TEST_CASE(a_change_with_an_unknown_operation_is_malformed) {
   RawPeer peer(serving->endpoint());
-  peer.hello(0xe1);
+  peer.hello(kMallory);
   auto bad = craftedChange([](auto c) { c.setOperation(static_cast<schema::Operation>(99)); });
   BOOST_TEST(is(peer.errorForBatch({bad}), WireError::kMalformed));
   stillServingAndUnharmed();
@@ -139,7 +153,7 @@ BOOST_AUTO_TEST_CASE(a_change_with_an_unknown_operation_is_malformed) {
 
 BOOST_AUTO_TEST_CASE(a_change_with_invalid_utf8_or_a_bad_value_is_malformed) {
   RawPeer peer(serving->endpoint());
-  peer.hello(0xe1);
+  peer.hello(kMallory);
   auto utf8 = craftedChange([](auto c) { c.getWrites()[0].setValue("Mall\xff\xfery"); });
   BOOST_TEST(is(peer.errorForBatch({utf8}), WireError::kMalformed));
   auto email = craftedChange([](auto c) {
@@ -156,7 +170,7 @@ BOOST_AUTO_TEST_CASE(a_change_with_invalid_utf8_or_a_bad_value_is_malformed) {
 
 BOOST_AUTO_TEST_CASE(a_seq_gap_cannot_apply_and_a_replayed_batch_changes_nothing) {
   RawPeer peer(serving->endpoint());
-  peer.hello(0xe1);
+  peer.hello(kMallory);
   auto second = craftedChange([](auto c) { c.setSeq(2); });
   BOOST_TEST(is(peer.errorForBatch({second}), WireError::kCannotApply));
   BOOST_TEST(hub.engine.digestHex() == digest);
@@ -176,7 +190,7 @@ BOOST_AUTO_TEST_CASE(a_connection_that_keeps_sending_malformed_messages_is_ignor
   for (int i = 0; i < 5; ++i) BOOST_TEST(abuser.errorFor("garbage").has_value());
   BOOST_TEST(serving->malformedMessages() == before + 5);
   std::string hello;  // even a good message from it is ignored now
-  encode(WireMessage{HelloMsg{kProtocolVersion, 0xe1, "abuser", false, {}}}, hello);
+  encode(WireMessage{HelloMsg{kProtocolVersion, kMallory, "abuser", false, {}}}, hello);
   BOOST_TEST(!abuser.ask(hello, std::chrono::milliseconds(500)).has_value());
   stillServingAndUnharmed();
 }

@@ -33,7 +33,7 @@ using sitesync::testing::TestClock;
 
 namespace {
 
-constexpr SiteId kSite = 0x0000000000000e01;
+const SiteId kSite = sitesync::testing::testSiteId(0xe01);
 constexpr uint64_t kT0 = 1'700'000'000'000;
 
 struct NodeFixture {
@@ -44,7 +44,8 @@ struct NodeFixture {
 
   NodeFixture() {
     open();
-    auto status = Engine::initialize(*store, clock, kSite, "node", false);
+    auto status =
+        Engine::initialize(*store, clock, sitesync::testing::testSiteKey(kSite), "node", false);
     if (!status.isOk()) throw std::runtime_error(status.message());
   }
   void open() {

@@ -6,8 +6,6 @@
 
 namespace {
 
-constexpr uint64_t kDeployment = 0xD0;
-
 // A site of a deployment (the hub, or a branch that has met it).
 struct Member {
   TempDir dir;
@@ -15,7 +13,9 @@ struct Member {
   TestClock clock{kT0};
   Engine engine{*store, clock};
   Member(SiteId id, bool hub) {
-    auto status = Engine::initialize(*store, clock, id, hub ? "hub" : "branch", hub, kDeployment);
+    // The deployment is its hub's site id (kSiteD, the fixture's hub).
+    auto status = Engine::initialize(*store, clock, sitesync::testing::testSiteKey(id),
+                                     hub ? "hub" : "branch", hub, hub ? 0 : kSiteD);
     if (!status.isOk()) throw std::runtime_error(status.message());
   }
   RecordId add(const std::string& name) {

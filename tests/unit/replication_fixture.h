@@ -24,10 +24,14 @@ struct Site {
   TestClock clock;
   sync::Engine engine{*store, clock};
 
-  // `isHub`: the deployment's hub, which renumbers the loser of a duplicate number claim.
-  Site(SiteId id, const std::string& name, uint64_t deployment = 0, bool isHub = false) {
-    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, id, name, isHub, deployment).isOk());
+  // `label`: names the site's key (testSiteId); `isHub`: the deployment's hub, which renumbers
+  // the loser of a duplicate number claim and whose site id is the deployment id.
+  Site(uint64_t label, const std::string& name, uint64_t deployment = 0, bool isHub = false) {
+    BOOST_REQUIRE(sync::Engine::initialize(*store, clock, testSiteKey(testSiteId(label)), name,
+                                           isHub, isHub ? 0 : deployment)
+                      .isOk());
   }
+  SiteId id() const { return engine.meta().siteId; }
   RecordId add(const std::string& name) {
     auto r = engine.create({sync::Edit{uint16_t(CustomerField::name), {}, name}}, "tester");
     BOOST_REQUIRE(r.isOk());

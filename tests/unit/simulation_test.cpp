@@ -40,6 +40,8 @@ using sitesync::sync::Edit;
 using sitesync::sync::Engine;
 using sitesync::testing::TempDir;
 using sitesync::testing::TestClock;
+using sitesync::testing::testSiteId;
+using sitesync::testing::testSiteKey;
 
 namespace {
 
@@ -96,13 +98,14 @@ class Simulation {
     const size_t count = 3 + pick(6);
     for (size_t i = 0; i < count; ++i) {
       auto node = std::make_unique<SimNode>();
-      node->id = 0x1000 + i * 0x101;
+      node->id = testSiteId(0x1000 + i * 0x101);
       // One node in three runs hours off (behind or ahead): causality must still win.
       node->skew = pick(3) == 0 ? (pick(2) ? -3 : 2) * kHour + int64_t(pick(1000)) : 0;
       node->open();
       node->clock.set(kStart + node->skew);
-      auto st = Engine::initialize(*node->store, node->clock, node->id, "site" + std::to_string(i),
-                                   i == 0, 0xD0D0);
+      auto st = Engine::initialize(*node->store, node->clock, testSiteKey(node->id),
+                                   "site" + std::to_string(i), i == 0,
+                                   i == 0 ? 0 : nodes_[0]->id);  // the hub's id: the deployment's
       if (!st.isOk()) return "init: " + st.message();
       nodes_.push_back(std::move(node));
     }
@@ -454,9 +457,10 @@ class Simulation {
       return std::tie(a.hlc, a.id.origin, a.id.seq) < std::tie(b.hlc, b.id.origin, b.id.seq);
     });
     SimNode reference;
-    reference.id = 0xEEEE;
+    reference.id = testSiteId(0xEEEE);
     reference.open();
-    Engine::initialize(*reference.store, reference.clock, reference.id, "reference", false);
+    Engine::initialize(*reference.store, reference.clock, testSiteKey(reference.id), "reference",
+                       false, nodes_[0]->id);
     std::vector<std::string> encoded;
     for (const auto& c : all) {
       encoded.emplace_back();

@@ -31,10 +31,10 @@ using sitesync::testing::TestClock;
 
 namespace {
 
-constexpr SiteId kSiteA = 0x00000000000000a1;
-constexpr SiteId kSiteB = 0x00000000000000b2;
-constexpr SiteId kSiteC = 0x00000000000000c3;
-constexpr SiteId kSiteD = 0x00000000000000d4;
+const SiteId kSiteA = sitesync::testing::testSiteId(0xa1);
+const SiteId kSiteB = sitesync::testing::testSiteId(0xb2);
+const SiteId kSiteC = sitesync::testing::testSiteId(0xc3);
+const SiteId kSiteD = sitesync::testing::testSiteId(0xd4);
 constexpr uint64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr uint64_t kHour = 3'600'000;
 
@@ -46,7 +46,8 @@ struct Site {
   Engine engine{*store, clock};
 
   Site(SiteId id, const std::string& name) {
-    auto status = Engine::initialize(*store, clock, id, name, false);
+    auto status =
+        Engine::initialize(*store, clock, sitesync::testing::testSiteKey(id), name, false);
     if (!status.isOk()) throw std::runtime_error(status.message());
   }
 };
@@ -121,8 +122,12 @@ struct SyncFixture {
     for (const auto& ch : changes) applied += applyOne(site, ch) ? 1 : 0;
     return applied;
   }
-  static bool applyOne(Site& site, const Change& change) {
-    return site.store->write([&](WriteTxn& txn) { return site.engine.apply(txn, change); });
+  // Each change alone, as a run of its own that its origin signed.
+  static bool applyOne(Site& site, Change change) {
+    sitesync::testing::signAlone(change);
+    std::string bytes;
+    encode(change, bytes);
+    return site.engine.applyBatch({bytes}).applied == 1;
   }
 
   static uint64_t lastSeq(Site& site) { return site.engine.status().meta.lastSeq; }

@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(logical_counter_overflow_borrows_a_millisecond) {
 // --- initialisation ----------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(initialize_twice_fails_and_keeps_the_first_site) {
-  auto again = Engine::initialize(*a.store, a.clock, kSiteB, "other", true);
+  auto again =
+      Engine::initialize(*a.store, a.clock, sitesync::testing::testSiteKey(kSiteB), "other", true);
   BOOST_TEST(!again.isOk());
   BOOST_TEST((again.code() == StatusCode::kFailedPrecondition));
   Meta meta = a.engine.meta();
@@ -61,15 +62,16 @@ BOOST_AUTO_TEST_CASE(initialize_twice_fails_and_keeps_the_first_site) {
   BOOST_TEST(!meta.isHub);
 }
 
-BOOST_AUTO_TEST_CASE(initialize_refuses_site_zero_and_a_bad_name) {
+BOOST_AUTO_TEST_CASE(initialize_refuses_a_bad_name_and_a_hub_of_another_deployment) {
   TempDir dir;
   auto store = Store::open(dir.path(), Options{.durable = false});
   TestClock clock(kT0);
+  const sync::SiteKey& key = sitesync::testing::testSiteKey(kSiteB);
   BOOST_TEST(
-      (Engine::initialize(*store, clock, 0, "x", false).code() == StatusCode::kInvalidArgument));
-  BOOST_TEST((Engine::initialize(*store, clock, kSiteB, "", false).code() ==
+      (Engine::initialize(*store, clock, key, "", false).code() == StatusCode::kInvalidArgument));
+  BOOST_TEST((Engine::initialize(*store, clock, key, "bad \xc3", false).code() ==
               StatusCode::kInvalidArgument));
-  BOOST_TEST((Engine::initialize(*store, clock, kSiteB, "bad \xc3", false).code() ==
+  BOOST_TEST((Engine::initialize(*store, clock, key, "hub", true, kSiteA).code() ==
               StatusCode::kInvalidArgument));
   BOOST_TEST(!Engine::isInitialized(*store));
 }
@@ -79,7 +81,8 @@ BOOST_AUTO_TEST_CASE(is_initialized_reports_whether_a_store_holds_a_site) {
   auto store = Store::open(dir.path(), Options{.durable = false});
   TestClock clock(kT0);
   BOOST_TEST(!Engine::isInitialized(*store));
-  BOOST_TEST(Engine::initialize(*store, clock, kSiteB, "b", true).isOk());
+  BOOST_TEST(
+      Engine::initialize(*store, clock, sitesync::testing::testSiteKey(kSiteB), "b", true).isOk());
   BOOST_TEST(Engine::isInitialized(*store));
   Engine engine(*store, clock);
   BOOST_TEST(engine.meta().isHub);

@@ -47,4 +47,14 @@ class TestClock final : public sync::Clock {
   std::atomic<uint64_t> now_;
 };
 
+// Site keys for tests. A site id is derived from its key (DESIGN.md section 7), so tests name
+// sites by a label: testSiteId(0xa1) is the id of a key found (deterministically) whose id's top
+// byte is the label's low byte, so that sites keep the order of their labels (a tie of clocks is
+// broken by site id). testSiteKey gives the key of an id testSiteId made.
+SiteId testSiteId(uint64_t label);
+const sync::SiteKey& testSiteKey(SiteId id);
+// Signs `change` as a run of its own with its origin's test key (for tests that hand changes to
+// the apply path one by one, or craft them).
+void signAlone(Change& change);
+
 }  // namespace sitesync::testing

@@ -45,7 +45,7 @@ void benchLocal(const BenchArgs& a) {
 
   auto store = storage::Store::open(applyDir.string(), storage::Options{uint64_t(4) << 30});
   sync::SystemClock clock;
-  check(sync::Engine::initialize(*store, clock, 0x5173c0de00000001ULL, "bench", false));
+  check(sync::Engine::initialize(*store, clock, sync::SiteKey::generate(), "bench", false));
   sync::Engine engine(*store, clock);
 
   // 1. Bulk create through the real apply path, committed every `batch` customers.

@@ -38,11 +38,11 @@ struct BenchNode {
   std::unique_ptr<storage::Store> store;
   sync::SystemClock clock;
   std::unique_ptr<sync::Engine> engine;
-  BenchNode(const std::filesystem::path& dir, SiteId id, const std::string& name, bool hub) {
+  BenchNode(const std::filesystem::path& dir, const std::string& name, bool hub) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     store = storage::Store::open(dir.string(), storage::Options{uint64_t(4) << 30});
-    check(sync::Engine::initialize(*store, clock, id, name, hub));
+    check(sync::Engine::initialize(*store, clock, sync::SiteKey::generate(), name, hub));
     engine = std::make_unique<sync::Engine>(*store, clock);
   }
 };
@@ -103,9 +103,9 @@ class HubProcess {
 // Live: branches A and B keep streaming links to a hub (three running nodes, durable stores);
 // each edit at A is timed from the call that writes it until B shows the new value.
 Percentiles liveLatency(const std::filesystem::path& root, size_t edits, double& maxUs) {
-  BenchNode a(root / "live-a", 0x11a0000000000001ULL, "branch A", false);
-  BenchNode b(root / "live-b", 0x11b0000000000001ULL, "branch B", false);
-  BenchNode hub(root / "live-hub", 0x114b000000000001ULL, "hub", true);
+  BenchNode a(root / "live-a", "branch A", false);
+  BenchNode b(root / "live-b", "branch B", false);
+  BenchNode hub(root / "live-hub", "hub", true);
   std::vector<RecordId> ids;
   Generator gen(7);
   for (int i = 0; i < 100; ++i)
@@ -158,7 +158,6 @@ double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t ch
   std::vector<std::unique_ptr<BenchNode>> nodes;
   for (size_t b = 0; b < branches; ++b) {
     nodes.push_back(std::make_unique<BenchNode>(root / ("fan-in-" + std::to_string(b)),
-                                                0xfa000000000001ULL + b,
                                                 "branch " + std::to_string(b), false));
     Generator gen(100 + b);
     std::vector<sync::LocalOp> ops;
@@ -166,7 +165,7 @@ double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t ch
       ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
     nodes.back()->engine->submit(ops);
   }
-  BenchNode hub(root / "fan-in-hub", 0xfa4b0000000001ULL, "hub", true);
+  BenchNode hub(root / "fan-in-hub", "hub", true);
   std::atomic<bool> stop{false};
   node::Server server(*hub.engine, "tcp://127.0.0.1:*");
   std::thread serving([&] { server.run(stop); });
@@ -211,9 +210,9 @@ struct ConflictFigures {
 ConflictFigures conflictRates(const std::filesystem::path& root, uint64_t customers, size_t edits) {
   if (edits * 2 > customers)
     throw UsageError("--conflict-edits must be at most half of --conflict-customers");
-  BenchNode a(root / "conflict-a", 0xc0a0000000000001ULL, "branch A", false);
-  BenchNode b(root / "conflict-b", 0xc0b0000000000001ULL, "branch B", false);
-  BenchNode hub(root / "conflict-hub", 0xc04b000000000001ULL, "hub", true);
+  BenchNode a(root / "conflict-a", "branch A", false);
+  BenchNode b(root / "conflict-b", "branch B", false);
+  BenchNode hub(root / "conflict-hub", "hub", true);
   std::atomic<bool> stop{false};
   node::Server server(*hub.engine, "tcp://127.0.0.1:*");
   std::thread serving([&] { server.run(stop); });
@@ -293,8 +292,8 @@ void benchSync(const SyncBenchArgs& a) {
     if (!a.json) std::cerr << line << std::endl;
   };
   RssSampler rss;
-  BenchNode branch(root / "bench-branch", 0xb2a2c400000001ULL, "branch", false);
-  BenchNode hub(root / "bench-hub", 0x4b4b4b00000001ULL, "hub", true);
+  BenchNode branch(root / "bench-branch", "branch", false);
+  BenchNode hub(root / "bench-hub", "hub", true);
 
   log("creating " + std::to_string(a.customers) + " customers at the branch (not timed)...");
   Generator gen(42);

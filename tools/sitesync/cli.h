@@ -46,7 +46,6 @@ std::unique_ptr<sync::FieldCipher> loadAtRestKey(const std::string& path);
 std::unique_ptr<sync::FieldCipher> deploymentKey(const std::string& dataDir);
 std::unique_ptr<Site> openSite(const std::string& dir);
 std::string defaultUser();
-SiteId newSiteId();  // random, never 0
 
 nlohmann::json customerJson(const Customer& c);
 nlohmann::json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,

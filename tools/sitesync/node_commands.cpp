@@ -125,7 +125,7 @@ void joinCommand(const NodeArgs& a) {
       throw Failure("'" + a.data + "' already holds site '" + meta.siteName +
                     "'; join needs an empty directory");
   } else {
-    check(sync::Engine::initialize(*store, clock, newSiteId(), a.site, false));
+    check(sync::Engine::initialize(*store, clock, sync::SiteKey::generate(), a.site, false));
   }
   sync::Engine engine(*store, clock);
   const bool resuming = engine.meta().snapshotPending;

@@ -34,13 +34,6 @@ std::string defaultUser() {
   return "unknown";
 }
 
-SiteId newSiteId() {
-  std::random_device random;
-  SiteId id = 0;
-  while (id == 0) id = (uint64_t(random()) << 32) ^ random();
-  return id;
-}
-
 node::Identity linkIdentity(const std::string& dataDir) {
   try {
     return node::ensureIdentity(dataDir);
@@ -159,10 +152,11 @@ void initCommand(const SiteArgs& a) {
   }
   fs::create_directories(a.data, ec);
   if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
-  const SiteId id = newSiteId();
+  const sync::SiteKey key = sync::SiteKey::generate();
+  const SiteId id = key.siteId();
   auto store = storage::Store::open(a.data);
   sync::SystemClock clock;
-  check(sync::Engine::initialize(*store, clock, id, a.site, a.hub, a.hub ? newSiteId() : 0));
+  check(sync::Engine::initialize(*store, clock, key, a.site, a.hub));
   if (cipher) check(sync::Engine(*store, clock).initializeEncryption(*cipher));
   const node::Identity keys = linkIdentity(a.data);
   if (a.json)
