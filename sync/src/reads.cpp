@@ -238,7 +238,10 @@ std::string Engine::digestHex() const {
     feed(key);
     feed(value);
   });
-  feed(store_.settingsBytes(txn).value_or(std::string()));
+  // Settings never written and settings reset to their defaults are the same state.
+  std::string settings;
+  encode(store_.settings(txn), settings);
+  feed(settings);
   for (const NumberLease& l : store_.leases(txn))
     feed(siteIdToHex(l.site) + " " + std::to_string(l.first) + "-" + std::to_string(l.last) + " " +
          std::to_string(l.version.hlc.packed) + " " + siteIdToHex(l.version.origin));

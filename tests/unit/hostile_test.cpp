@@ -168,6 +168,37 @@ BOOST_AUTO_TEST_CASE(a_change_with_invalid_utf8_or_a_bad_value_is_malformed) {
   stillServingAndUnharmed();
 }
 
+BOOST_AUTO_TEST_CASE(a_change_altered_after_signing_or_signed_by_another_key_is_malformed) {
+  RawPeer peer(serving->endpoint());
+  peer.hello(kMallory);
+  // Signed, then one byte of its value changed on the way.
+  Change change = decodeChange(craftedChange([](auto) {}));
+  change.writes[0].value[0] = 'W';
+  std::string altered;
+  encode(change, altered);
+  BOOST_TEST(is(peer.errorForBatch({altered}), WireError::kMalformed));
+  // Signed by Mallory's key but claiming the good branch's origin.
+  auto claimed = craftedChange([&](auto c) {
+    c.setOrigin(good.id());
+    c.getTarget().setSite(good.id());
+  });
+  Change impostor = decodeChange(claimed);
+  impostor.id.origin = kMallory;  // sign as Mallory ...
+  impostor.target.site = kMallory;
+  signAlone(impostor);
+  impostor.id.origin = good.id();  // ... and send it as the good branch's
+  impostor.target.site = good.id();
+  std::string bytes;
+  encode(impostor, bytes);
+  BOOST_TEST(is(peer.errorForBatch({bytes}), WireError::kMalformed));
+  // An unsigned change is not applied (it waits for a checkpoint that never comes).
+  Change unsigned_ = decodeChange(craftedChange([](auto) {}));
+  unsigned_.signature.clear();
+  encode(unsigned_, bytes);
+  BOOST_TEST(!peer.errorForBatch({bytes}).has_value());
+  stillServingAndUnharmed();
+}
+
 BOOST_AUTO_TEST_CASE(a_seq_gap_cannot_apply_and_a_replayed_batch_changes_nothing) {
   RawPeer peer(serving->endpoint());
   peer.hello(kMallory);
