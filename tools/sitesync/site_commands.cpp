@@ -246,7 +246,8 @@ void statusCommand(const SiteArgs& a) {
       {"links_encrypted", site->engine->allowListConfigured()},
       {"allowed_peers", site->engine->allowedPeers().size()},
       {"encrypted_at_rest", site->engine->encrypted()},
-      {"dropped_for_erased", s.meta.droppedForErased}};
+      {"dropped_for_erased", s.meta.droppedForErased},
+      {"ignored_not_from_hub", s.meta.unauthorized}};
   if (a.json) {
     printJson(j);
     return;
@@ -266,7 +267,12 @@ void statusCommand(const SiteArgs& a) {
               ? "CURVE, " + std::to_string(site->engine->allowedPeers().size()) + " allowed peers"
               : std::string("not encrypted (no peer allowed yet: sitesync peers add)"))
       << "; SSNs and journal text "
-      << (site->engine->encrypted() ? "encrypted at rest" : "stored in the clear") << "\n"
+      << (site->engine->encrypted() ? "encrypted at rest" : "stored in the clear")
+      << "; changes signed by their origin (Ed25519)"
+      << (s.meta.unauthorized ? "; " + std::to_string(s.meta.unauthorized) +
+                                    " settings or lease changes ignored: not from the hub"
+                              : std::string())
+      << "\n"
       << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
       << "vector:";
   for (const auto& [origin, seq] : s.vector.entries())
