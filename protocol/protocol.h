@@ -410,6 +410,8 @@ std::optional<Checkpoint> parseCheckpoint(std::string_view bytes);
 std::string runSigningMessage(SiteId origin, uint64_t runStart, uint64_t runEnd,
                               const Digest& runHash);
 Digest sha256(std::string_view bytes);
+// What a hello's siteProof signs: the site and the sender's CURVE public key (Z85) together.
+std::string helloProofMessage(SiteId site, std::string_view curvePublicKey);
 
 struct FieldChange {
   uint16_t field = 0;
@@ -453,14 +455,16 @@ struct Meta {
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
-  uint64_t deployment = 0;        // 0: not yet known (adopted from the first peer that has one)
-  bool snapshotPending = false;   // a join's snapshot is not complete yet
-  VersionVector snapshotVector;   // the snapshot's vector, held until the last chunk is in
-  std::string snapshotNextKey;    // where the next chunk starts
-  uint64_t droppedForErased = 0;  // changes that arrived for an erased customer (not applied)
-  std::string atRestKeyCheck;     // non-empty: sensitive values are sealed (--encrypt)
-  std::string signingKey;         // this site's Ed25519 private key (32 bytes), never replicated
-  uint64_t unauthorized = 0;      // settings or lease changes from a site other than the hub
+  uint64_t deployment = 0;          // 0: not yet known (adopted from the first peer that has one)
+  bool snapshotPending = false;     // a join's snapshot is not complete yet
+  VersionVector snapshotVector;     // the snapshot's vector, held until the last chunk is in
+  std::string snapshotNextKey;      // where the next chunk starts
+  uint64_t droppedForErased = 0;    // changes that arrived for an erased customer (not applied)
+  std::string atRestKeyCheck;       // non-empty: sensitive values are sealed (--encrypt)
+  std::string signingKey;           // this site's Ed25519 private key (32 bytes), never replicated
+  uint64_t unauthorized = 0;        // settings or lease changes from a site other than the hub
+  VersionVector revokedSites;       // revoked peers' sites: the seq held when each was revoked
+  uint64_t refusedFromRevoked = 0;  // changes of those past that seq, not applied
   bool operator==(const Meta&) const = default;
 };
 
@@ -482,6 +486,7 @@ struct AllowedPeer {
   std::string publicKey;  // CURVE, Z85 (40 characters)
   std::string endpoint;   // where it listens, when this node connects to it; empty otherwise
   uint64_t addedAtMillis = 0;
+  SiteId siteId = 0;  // the site that proved the key is its own; 0: not yet
   bool operator==(const AllowedPeer&) const = default;
 };
 
@@ -519,9 +524,12 @@ struct HelloMsg {
   std::string siteName;
   bool isHub = false;
   VersionVector vector;
-  uint64_t deployment = 0;  // 0: this node has not joined a deployment yet
-  bool stream = false;      // a streaming link: both sides push changes as they come
-  uint32_t credit = 0;      // stream: batches the peer may have in flight to the sender
+  uint64_t deployment = 0;     // 0: this node has not joined a deployment yet
+  bool stream = false;         // a streaming link: both sides push changes as they come
+  uint32_t credit = 0;         // stream: batches the peer may have in flight to the sender
+  std::string siteKey = {};    // on CURVE links: the sender's Ed25519 public key ...
+  std::string siteProof = {};  // ... and its signature of helloProofMessage
+  VersionVector revoked = {};  // revoked sites, and the seq held of each when revoked
 };
 struct ChangeBatchMsg {
   std::vector<std::string> changes;  // each one encoded Change, as stored

@@ -122,6 +122,7 @@ struct BatchReport {
   VersionVector vector;          // this node's vector after the batch
   VersionVector carried;         // per origin, the highest seq in the batch: what its sender holds
   size_t awaitingSignature = 0;  // changes not applied: their run's checkpoint was not in it
+  size_t fromRevoked = 0;        // changes not applied: their site was revoked here
   // The batch committed, but the work it called for (the hub's renumbering or leases, pending
   // numbers) failed: why. It is retried with the next batch that calls for it.
   std::string followUpError;
@@ -327,8 +328,16 @@ class Engine {
   // --- the allow list (DESIGN.md section 7): kept here, enforced on every link by node/
   // Adds a peer or replaces the one of that name; no two peers share a key.
   Status allowPeer(const AllowedPeer& peer);
+  // Revoking a peer whose site is known (it proved its key in a hello) also revokes the site:
+  // none of its changes past those this node holds now is applied here, whoever relays them.
   Status revokePeer(const std::string& name);  // kNotFound: no such peer
   std::vector<AllowedPeer> allowedPeers() const;
+  // A hello's proof that this site and the link key `curvePublicKey` (Z85) belong together.
+  void proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const;
+  // Checks the proof in a peer's hello against the key its link proved, and notes on the allow
+  // list the site that key belongs to. Refused (kFailedPrecondition, saying why) when the proof
+  // is missing or does not hold.
+  Status acceptIdentity(const HelloMsg& hello, const std::string& curvePublicKey);
   // Whether a peer was ever allowed: until then links are not encrypted (a new, unconfigured
   // node); from then on only allowed keys connect, even once every peer has been removed.
   bool allowListConfigured() const;

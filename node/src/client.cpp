@@ -27,8 +27,15 @@ class Session {
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
       monitor_.connect(monitorAt);
     secure_ = options.identity.has_value();
+    if (secure_) {
+      ownKey_ = options.identity->publicKey;
+      serverKey_ = options.serverKey;
+    }
     socket_.connect(endpoint);
   }
+  // On a CURVE link: this node's link key, and the one the server proved (empty on plain TCP).
+  const std::string& ownKey() const { return ownKey_; }
+  const std::string& serverKey() const { return serverKey_; }
 
   // Sends `request` and returns the reply of type T; an error reply or a timeout throws.
   template <typename T>
@@ -68,6 +75,7 @@ class Session {
   }
 
  private:
+  std::string ownKey_, serverKey_;
   // Waits for a reply until the timeout; a failed handshake throws at once.
   bool waitForReply() {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
@@ -122,8 +130,10 @@ HelloMsg openSession(sync::Engine& engine, Session& session, const std::string& 
   const auto self = engine.status();
   HelloMsg hello{kProtocolVersion, self.meta.siteId, self.meta.siteName,
                  self.meta.isHub,  self.vector,      self.meta.deployment};
+  if (!session.ownKey().empty()) engine.proveIdentity(hello, session.ownKey());
+  hello.revoked = self.meta.revokedSites;
   HelloMsg peer = session.request<HelloMsg>(hello);
-  if (auto refusal = refuseHello(engine, peer))
+  if (auto refusal = refuseHello(engine, peer, session.serverKey()))
     throw SyncError(refusal->message + " (peer at " + endpoint + ")", refusal->code);
   return peer;
 }
@@ -169,7 +179,7 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     // Push what the peer lacks, with up to kWindow batches in flight: this side reads its log
     // while the peer applies the previous batch.
     constexpr size_t kWindow = 4;
-    const VersionVector peerVector = peer.vector;
+    const VersionVector peerVector = withRevoked(peer.vector, peer.revoked, engine.status().vector);
     // A peer this node's log cannot serve any more: it will take a snapshot from us (it asks).
     const bool canPush = engine.logReaches(peerVector);
     uint64_t position = canPush ? engine.firstPositionMissingFrom(peerVector) : engine.logEnd() + 1;
@@ -220,7 +230,7 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
                       "' lacks changes that this node's log no longer holds (compacted): it "
                       "needs a snapshot, which a streaming link (`sitesync serve --peer`) takes "
                       "by itself");
-    if (peer.vector == report.vector) {
+    if (withRevoked(peer.vector, peer.revoked, report.vector) == report.vector) {
       engine.notePeerSession(peer.siteId, peer.siteName, endpoint, peer.vector, report.sent,
                              report.received);
       report.bytesSent = session.bytesSent;

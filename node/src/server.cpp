@@ -44,6 +44,7 @@ struct Server::Impl {
     SiteId peerId = 0;
     std::string peerName;
     VersionVector peerVector;
+    VersionVector peerRevoked;    // the sites the peer revoked (HelloMsg::revoked)
     uint64_t position = 1;        // next position of this node's log to consider for the peer
     size_t credit = 0;            // batches the peer lets this node have in flight
     std::deque<size_t> inFlight;  // changes per unacknowledged batch
@@ -100,6 +101,8 @@ struct Server::Impl {
                    status.meta.isHub, status.vector,      status.meta.deployment};
     hello.stream = stream;
     hello.credit = stream ? uint32_t(options.window) : 0;
+    if (gate.secure()) engine.proveIdentity(hello, gate.identity().publicKey);
+    hello.revoked = status.meta.revokedSites;
     return hello;
   }
 
@@ -175,13 +178,20 @@ struct Server::Impl {
     }
   }
 
+  // What the peer is to be treated as holding, from the vector it sent (withRevoked).
+  VersionVector asHeldBy(const Link& link, const VersionVector& sent) const {
+    if (link.peerRevoked.entries().empty()) return sent;
+    return withRevoked(sent, link.peerRevoked, engine.status().vector);
+  }
+
   // The peer's hello: both sides now know each other's vector; streaming starts.
   void establish(Link& link, const HelloMsg& hello) {
     leaseNumbersTo(hello);
     link.up = true;
     link.peerId = hello.siteId;
     link.peerName = hello.siteName;
-    link.peerVector = hello.vector;
+    link.peerRevoked = hello.revoked;
+    link.peerVector = asHeldBy(link, hello.vector);
     link.credit = std::clamp<size_t>(hello.credit, 1, kMaxCredit);
     link.inFlight.clear();
     link.lastHeard = Clock::now();
@@ -285,7 +295,7 @@ struct Server::Impl {
 
   // A refused hello is logged (both versions, or both deployments) on this side too.
   std::optional<ErrorMsg> checkHello(const HelloMsg& hello) {
-    auto refusal = refuseHello(engine, hello);
+    auto refusal = refuseHello(engine, hello, senderKeyOfCurrent);
     if (refusal) say("refused '" + hello.siteName + "': " + refusal->message);
     return refusal;
   }
@@ -301,18 +311,19 @@ struct Server::Impl {
       if (link.inFlight.empty()) return;
       link.sent += link.inFlight.front();
       link.inFlight.pop_front();
-      joinInto(link.peerVector, ack->vector);
+      joinInto(link.peerVector, asHeldBy(link, ack->vector));
     } else if (auto* heartbeat = std::get_if<HeartbeatMsg>(&message)) {
       // With nothing in flight the peer's vector is at least what it acknowledged. If it is
       // less, batches were lost (a reconnect under the link): stream again from there. A peer
       // that was sent for a snapshot says what it holds now the same way.
+      const VersionVector held = asHeldBy(link, heartbeat->vector);
       if (link.inFlight.empty() &&
-          (link.peerNeedsSnapshot ? !(heartbeat->vector == link.peerVector)
-                                  : lacksSomething(heartbeat->vector, link.peerVector))) {
-        link.peerVector = heartbeat->vector;
+          (link.peerNeedsSnapshot ? !(held == link.peerVector)
+                                  : lacksSomething(held, link.peerVector))) {
+        link.peerVector = held;
         aim(link);
       } else {
-        joinInto(link.peerVector, heartbeat->vector);
+        joinInto(link.peerVector, held);
       }
     } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
       sendTo(link, snapshotChunk(*request));
@@ -480,7 +491,7 @@ struct Server::Impl {
       if (!message) continue;
       if (!link.up) {
         if (auto* hello = std::get_if<HelloMsg>(&*message)) {
-          if (auto refusal = refuseHello(engine, *hello))  // drop() logs it
+          if (auto refusal = refuseHello(engine, *hello, link.key))  // drop() logs it
             drop(link, refusal->message);
           else
             establish(link, *hello);

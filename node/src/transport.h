@@ -26,8 +26,10 @@ inline ErrorMsg needSnapshotError() {
 }
 
 // Checks a peer's hello, on either side of a connection: the protocol version, then the
-// deployment (a node without one adopts the peer's). The refusal names what differs.
-inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg& hello) {
+// deployment (a node without one adopts the peer's), then, on a CURVE link (`linkKey`: the key
+// the peer proved), that its site holds that key. The refusal names what differs.
+inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg& hello,
+                                           const std::string& linkKey) {
   if (hello.protocolVersion != kProtocolVersion)
     return ErrorMsg{WireError::kVersionMismatch,
                     "protocol version mismatch: peer '" + hello.siteName + "' speaks " +
@@ -35,7 +37,20 @@ inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg&
                         std::to_string(kProtocolVersion)};
   if (auto status = engine.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
     return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
+  if (!linkKey.empty())
+    if (auto status = engine.acceptIdentity(hello, linkKey); !status.isOk())
+      return ErrorMsg{WireError::kNotAllowed, status.message()};
   return std::nullopt;
+}
+
+// The vector to treat a peer as holding: a peer applies none of the changes of a site it revoked
+// past the seq it held then (HelloMsg::revoked), so this node neither sends them to it nor waits
+// for it to hold them.
+inline VersionVector withRevoked(VersionVector peer, const VersionVector& revoked,
+                                 const VersionVector& mine) {
+  for (const auto& [site, mark] : revoked.entries())
+    if (mine.get(site) > peer.get(site)) peer.set(site, mine.get(site));
+  return peer;
 }
 
 inline zmq::message_t frame(const WireMessage& message) {

@@ -307,6 +307,7 @@ struct AllowedPeer {
   publicKey @1 :Text;
   endpoint @2 :Text;        # empty: it connects here
   addedAt @3 :UInt64;       # wall-clock milliseconds
+  siteId @4 :UInt64;        # the site that proved this key is its own (a hello); 0: not yet
 }
 
 struct Meta {
@@ -335,4 +336,8 @@ struct Meta {
   atRestKeyCheck @16 :Text;      # set: SSNs and journal text are sealed; a keyed hash tells the key
   signingKey @17 :Data;          # this site's Ed25519 private key (32 bytes); never replicated
   unauthorized @18 :UInt64;      # settings or lease changes that came from a site other than the hub
+  # Sites whose key was removed from the allow list: none of their changes past the seq held
+  # then is applied here (so none is relayed from here either).
+  revokedSites @19 :List(KnownSeq);
+  refusedFromRevoked @20 :UInt64;  # changes not applied for that reason
 }

@@ -24,6 +24,14 @@ struct Hello {
   deployment @6 :UInt64;  # the sender's deployment id; 0 while it has none yet
   stream @7 :Bool;      # open a streaming link (docs/protocol.md): both sides push changes
   credit @8 :UInt32;    # stream: how many change batches the peer may have unacknowledged
+  # On a CURVE link: the sender's Ed25519 site key, and its signature over "sitesync/hello/1",
+  # the site id (8 bytes, big-endian) and the sender's CURVE public key (Z85): proof that the
+  # site and the link key belong together (docs/protocol.md, "Authorship").
+  siteKey @9 :Data;
+  siteProof @10 :Data;
+  # Sites whose key the sender revoked, with the seq it held of each then: it applies none of
+  # their later changes, so peers neither send them to it nor wait for it to hold them.
+  revoked @11 :List(VectorEntry);
 }
 
 struct ChangeBatch {

@@ -111,4 +111,11 @@ std::string runSigningMessage(SiteId origin, uint64_t runStart, uint64_t runEnd,
   return message;
 }
 
+std::string helloProofMessage(SiteId site, std::string_view curvePublicKey) {
+  std::string message = "sitesync/hello/1";
+  putU64(message, site);
+  message.append(curvePublicKey);
+  return message;
+}
+
 }  // namespace sitesync

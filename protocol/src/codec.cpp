@@ -371,6 +371,16 @@ void encode(const Meta& m, std::string& out) {
   b.setSigningKey(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(m.signingKey.data()),
                                       m.signingKey.size()));
   b.setUnauthorized(m.unauthorized);
+  b.setRefusedFromRevoked(m.refusedFromRevoked);
+  if (!m.revokedSites.entries().empty()) {
+    auto list = b.initRevokedSites(unsigned(m.revokedSites.entries().size()));
+    unsigned i = 0;
+    for (const auto& [origin, seq] : m.revokedSites.entries()) {
+      list[i].setOrigin(origin);
+      list[i].setSeq(seq);
+      ++i;
+    }
+  }
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
     auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
@@ -406,6 +416,9 @@ Meta decodeMeta(std::string_view bytes) {
     auto signingKey = r.getSigningKey();
     m.signingKey.assign(reinterpret_cast<const char*>(signingKey.begin()), signingKey.size());
     m.unauthorized = r.getUnauthorized();
+    m.refusedFromRevoked = r.getRefusedFromRevoked();
+    for (auto e : wire::capped(r.getRevokedSites(), wire::kMaxListed, "revoked sites"))
+      m.revokedSites.set(e.getOrigin(), e.getSeq());
     m.snapshotPending = r.getSnapshotPending();
     for (auto e : wire::capped(r.getSnapshotVector(), wire::kMaxListed, "sites"))
       m.snapshotVector.set(e.getOrigin(), e.getSeq());
@@ -456,13 +469,14 @@ void encode(const AllowedPeer& p, std::string& out) {
   b.setPublicKey(capnp::Text::Reader(p.publicKey.data(), p.publicKey.size()));
   b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
   b.setAddedAt(p.addedAtMillis);
+  b.setSiteId(p.siteId);
   wire::toBytes(mb, out);
 }
 
 AllowedPeer decodeAllowedPeer(std::string_view bytes) {
   return wire::read<schema::AllowedPeer>(bytes, [](schema::AllowedPeer::Reader r) {
     return AllowedPeer{wire::text(r.getName()), wire::text(r.getPublicKey()),
-                       wire::text(r.getEndpoint()), r.getAddedAt()};
+                       wire::text(r.getEndpoint()), r.getAddedAt(), r.getSiteId()};
   });
 }
 

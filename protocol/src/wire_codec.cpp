@@ -124,6 +124,10 @@ void encode(const WireMessage& message, std::string& out) {
           b.setDeployment(m.deployment);
           b.setStream(m.stream);
           b.setCredit(m.credit);
+          if (!m.siteKey.empty()) b.setSiteKey(bytes(m.siteKey));
+          if (!m.siteProof.empty()) b.setSiteProof(bytes(m.siteProof));
+          if (!m.revoked.entries().empty())
+            putVector(b.initRevoked(unsigned(m.revoked.entries().size())), m.revoked);
           putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
         } else if constexpr (std::is_same_v<T, ChangeBatchMsg>) {
           putBatch(root.initChanges(), m);
@@ -169,6 +173,9 @@ WireMessage decodeWireMessage(std::string_view bytes) {
         hello.deployment = h.getDeployment();
         hello.stream = h.getStream();
         hello.credit = h.getCredit();
+        hello.siteKey = fromBytes(h.getSiteKey());
+        hello.siteProof = fromBytes(h.getSiteProof());
+        hello.revoked = getVector(h.getRevoked());
         return hello;
       }
       case schema::Message::CHANGES:

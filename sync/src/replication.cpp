@@ -98,10 +98,16 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
         ++report.awaitingSignature;
         continue;
       }
+      if (auto revoked = batch.meta.revokedSites.entries().find(change.id.origin);
+          revoked != batch.meta.revokedSites.entries().end() && change.id.seq > revoked->second) {
+        ++report.fromRevoked;
+        ++batch.meta.refusedFromRevoked;
+        continue;
+      }
       applyIn(txn, batch, change, encodedChanges[i]);
       ++report.applied;
     }
-    if (report.applied > 0) finish(txn, batch);
+    if (report.applied > 0 || report.fromRevoked > 0) finish(txn, batch);
     report.vector = batch.vector;
     work = batch.followUp(store_, txn);
     return report;
@@ -151,8 +157,18 @@ Status Engine::allowPeer(const AllowedPeer& peer) {
 
 Status Engine::revokePeer(const std::string& name) {
   return store_.write([&](storage::WriteTxn& txn) -> Status {
+    SiteId site = 0;
+    for (const AllowedPeer& held : store_.allowedPeers(txn))
+      if (held.name == name) site = held.siteId;
     if (!store_.removeAllowedPeer(txn, name))
       return Status(StatusCode::kNotFound, "no peer named '" + name + "' on the allow list");
+    if (site != 0) {
+      Meta meta = *store_.meta(txn);
+      if (meta.revokedSites.entries().count(site) == 0) {
+        meta.revokedSites.set(site, store_.vector(txn).get(site));
+        store_.putMeta(txn, meta);
+      }
+    }
     return Status::ok();
   });
 }

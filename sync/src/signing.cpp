@@ -148,6 +148,29 @@ std::vector<bool> provenChanges(const std::vector<Change>& changes, const Versio
   return proven;
 }
 
+void Engine::proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const {
+  const SiteKey& key = cachedSiteKey(meta().signingKey);
+  hello.siteKey = key.publicKey();
+  hello.siteProof = key.sign(helloProofMessage(key.siteId(), curvePublicKey));
+}
+
+Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePublicKey) {
+  if (hello.siteKey.empty() || siteIdOfKey(hello.siteKey) != hello.siteId ||
+      !SiteKey::verify(hello.siteKey, helloProofMessage(hello.siteId, curvePublicKey),
+                       hello.siteProof))
+    return Status(StatusCode::kFailedPrecondition,
+                  "peer '" + hello.siteName + "' did not prove that site " +
+                      siteIdToHex(hello.siteId) + " holds its link key");
+  return store_.write([&](storage::WriteTxn& txn) -> Status {
+    for (AllowedPeer peer : store_.allowedPeers(txn))
+      if (peer.publicKey == curvePublicKey && peer.siteId != hello.siteId) {
+        peer.siteId = hello.siteId;
+        store_.putAllowedPeer(txn, peer);
+      }
+    return Status::ok();
+  });
+}
+
 bool Engine::fromAuthority(const Meta& meta, SiteId origin) {
   return meta.deployment != 0 ? origin == meta.deployment : origin == meta.siteId;
 }

@@ -348,8 +348,15 @@ BOOST_FIXTURE_TEST_CASE(sync_by_peer_name_over_curve_and_a_stranger_refused, Cli
               {"refused this node's key"});
   expectError(run("sync", "--data", data, "--peer", "nowhere"), 2, {"nowhere", "peers add"});
   BOOST_TEST(run("digest", "--data", hub).out == before);
-  // Revoked: refused from then on, while the hub keeps running.
-  BOOST_TEST_REQUIRE(run("peers", "remove", "--data", hub, "--name", "tampere").status == 0);
+  // The session proved which site holds the key: the hub's list names it.
+  const json mine = runJson("status", "--data", data, "--json");
+  const json allowed = runJson("peers", "list", "--data", hub, "--json");
+  BOOST_TEST(allowed[0]["site_id"] == mine["site_id"]);
+  // Revoked: refused from then on, while the hub keeps running; so are its site's later
+  // changes, whoever relays them.
+  RunResult removed = run("peers", "remove", "--data", hub, "--name", "tampere");
+  BOOST_TEST_REQUIRE(removed.status == 0);
+  BOOST_TEST(removed.out.find(mine["site_id"].get<std::string>()) != std::string::npos);
   // The running hub re-reads its list every half second; sessions started after that fail.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   bool refused = false;

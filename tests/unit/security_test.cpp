@@ -188,6 +188,67 @@ BOOST_AUTO_TEST_CASE(a_key_revoked_while_the_node_runs_loses_its_link_within_a_s
                          std::chrono::milliseconds(800)));
 }
 
+BOOST_AUTO_TEST_CASE(a_hello_over_curve_binds_the_peers_site_to_its_key) {
+  KeyedSite hub(0x4b1, "hub", true), laptop(0x1a, "laptop");
+  hub.allow("laptop", laptop);
+  Serving serving(hub, hub.serving());
+  laptop.allow("hub", hub, serving.endpoint());
+  node::syncWith(laptop.engine, serving.endpoint(), laptop.session(hub));
+  auto allowed = hub.engine.allowedPeers();
+  BOOST_REQUIRE(allowed.size() == 1u);
+  BOOST_TEST(allowed[0].siteId == laptop.id());
+  BOOST_TEST(laptop.engine.allowedPeers()[0].siteId == hub.id());  // and the other way round
+}
+
+BOOST_AUTO_TEST_CASE(a_hello_claiming_another_sites_id_over_curve_is_refused) {
+  KeyedSite hub(0x4b1, "hub", true), laptop(0x1a, "laptop"), branch(0xb1, "branch");
+  hub.allow("laptop", laptop);
+  // The laptop's key, and a hello that claims the branch's site (signed by the laptop's key).
+  HelloMsg hello{kProtocolVersion, branch.id(), "branch", false, {}, 0};
+  laptop.engine.proveIdentity(hello, laptop.keys.publicKey);
+  hello.siteId = branch.id();
+  auto refused = hub.engine.acceptIdentity(hello, laptop.keys.publicKey);
+  BOOST_TEST(!refused.isOk());
+  BOOST_TEST(refused.message().find("did not prove") != std::string::npos);
+  // A proof made for another link key does not hold for this one either.
+  HelloMsg replayed{kProtocolVersion, laptop.id(), "laptop", false, {}, 0};
+  laptop.engine.proveIdentity(replayed, branch.keys.publicKey);
+  BOOST_TEST(!hub.engine.acceptIdentity(replayed, laptop.keys.publicKey).isOk());
+  BOOST_TEST(hub.engine.allowedPeers()[0].siteId == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_revoked_laptops_later_changes_relayed_by_a_branch_are_not_taken_by_the_hub) {
+  KeyedSite hub(0x4b1, "hub", true), branch(0xb1, "branch"), laptop(0x1a, "laptop");
+  hub.allow("branch", branch);
+  hub.allow("laptop", laptop);
+  branch.allow("laptop", laptop);
+  Serving atHub(hub, hub.serving()), atBranch(branch, branch.serving());
+  branch.allow("hub", hub, atHub.endpoint());
+  laptop.allow("hub", hub, atHub.endpoint());
+  laptop.allow("branch", branch, atBranch.endpoint());
+  const RecordId before = laptop.add("Typed before the laptop was lost");
+  node::syncWith(laptop.engine, atHub.endpoint(), laptop.session(hub));
+  BOOST_REQUIRE(hub.engine.customer(before).has_value());
+
+  BOOST_REQUIRE(hub.engine.revokePeer("laptop").isOk());  // lost: revoked at the hub only
+  const RecordId after = laptop.add("Typed by whoever found it");
+  node::syncWith(laptop.engine, atBranch.endpoint(), laptop.session(branch));
+  const RecordId atTheBranch = branch.add("Typed at the branch");
+  // The branch's session with the hub completes: it does not send the revoked site's changes,
+  // and does not wait for the hub to hold them.
+  BOOST_REQUIRE_NO_THROW(node::syncWith(branch.engine, atHub.endpoint(), branch.session(hub)));
+  BOOST_TEST(hub.engine.customer(atTheBranch).has_value());
+  BOOST_TEST(hub.engine.customer(before).has_value());
+  BOOST_TEST(!hub.engine.customer(after).has_value());
+  BOOST_TEST(hub.engine.status().vector.get(laptop.id()) == 1u);
+  // Offered anyway (a peer that ignores the hello), they are refused and counted.
+  auto changes = branch.engine.changesMissingFrom(hub.engine.status().vector, 1, 1000, 1 << 20);
+  const sync::BatchReport forced = hub.engine.applyBatch(changes.changes);
+  BOOST_TEST(forced.fromRevoked == 1u);
+  BOOST_TEST(!hub.engine.customer(after).has_value());
+  BOOST_TEST(hub.engine.meta().refusedFromRevoked >= 1u);
+}
+
 BOOST_AUTO_TEST_CASE(streaming_links_between_allowed_nodes_converge_over_curve) {
   KeyedSite hub(0x4b1, "hub", true), a(0xa1, "branch A"), b(0xb2, "branch B");
   hub.allow("a", a);

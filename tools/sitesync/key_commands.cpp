@@ -64,6 +64,7 @@ void listPeers(const KeyArgs& a) {
           {{"name", p.name},
            {"key", p.publicKey},
            {"endpoint", p.endpoint.empty() ? nlohmann::json() : nlohmann::json(p.endpoint)},
+           {"site_id", p.siteId ? nlohmann::json(siteIdToHex(p.siteId)) : nlohmann::json()},
            {"added", isoTime(p.addedAtMillis)}});
     printJson(list);
     return;
@@ -74,7 +75,9 @@ void listPeers(const KeyArgs& a) {
                       : "no peers allowed yet: links are not encrypted until the first one\n");
   for (const auto& p : peers)
     std::cout << p.name << "  " << p.publicKey << "  "
-              << (p.endpoint.empty() ? "(connects here)" : p.endpoint) << "\n";
+              << (p.endpoint.empty() ? "(connects here)" : p.endpoint) << "  "
+              << (p.siteId ? "site " + siteIdToHex(p.siteId) : std::string("(site not seen yet)"))
+              << "\n";
 }
 
 }  // namespace
@@ -128,8 +131,15 @@ void addKeyCommands(CLI::App& app) {
   remove->add_option("--name", a->name, "the peer's name")->required();
   remove->callback([a] {
     auto site = openKeyring(a->data);
+    SiteId revokedSite = 0;
+    for (const auto& p : site->engine->allowedPeers())
+      if (p.name == a->name) revokedSite = p.siteId;
     check(site->engine->revokePeer(a->name));
-    std::cout << "removed peer '" << a->name << "': it can no longer connect\n";
+    std::cout << "removed peer '" << a->name << "': it can no longer connect";
+    if (revokedSite)
+      std::cout << "; no change of its site " << siteIdToHex(revokedSite)
+                << " beyond those held here now is taken, whoever relays it";
+    std::cout << "\n";
   });
   auto* list = peers->add_subcommand("list", "the allowed peers");
   list->add_option("--data", a->data, "data directory")->required();

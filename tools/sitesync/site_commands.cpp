@@ -247,7 +247,9 @@ void statusCommand(const SiteArgs& a) {
       {"allowed_peers", site->engine->allowedPeers().size()},
       {"encrypted_at_rest", site->engine->encrypted()},
       {"dropped_for_erased", s.meta.droppedForErased},
-      {"ignored_not_from_hub", s.meta.unauthorized}};
+      {"ignored_not_from_hub", s.meta.unauthorized},
+      {"revoked_sites", s.meta.revokedSites.entries().size()},
+      {"refused_from_revoked", s.meta.refusedFromRevoked}};
   if (a.json) {
     printJson(j);
     return;
@@ -272,6 +274,10 @@ void statusCommand(const SiteArgs& a) {
       << (s.meta.unauthorized ? "; " + std::to_string(s.meta.unauthorized) +
                                     " settings or lease changes ignored: not from the hub"
                               : std::string())
+      << (s.meta.revokedSites.entries().empty()
+              ? std::string()
+              : "; " + std::to_string(s.meta.revokedSites.entries().size()) + " revoked sites, " +
+                    std::to_string(s.meta.refusedFromRevoked) + " of their later changes refused")
       << "\n"
       << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
       << "vector:";
