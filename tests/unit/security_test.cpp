@@ -249,6 +249,38 @@ BOOST_AUTO_TEST_CASE(a_revoked_laptops_later_changes_relayed_by_a_branch_are_not
   BOOST_TEST(hub.engine.meta().refusedFromRevoked >= 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_streaming_link_does_not_push_a_revoked_sites_changes_again_and_again) {
+  KeyedSite hub(0x4b1, "hub", true), branch(0xb1, "branch"), laptop(0x1a, "laptop");
+  hub.allow("branch", branch);
+  hub.allow("laptop", laptop);
+  branch.allow("laptop", laptop);
+  Serving atHub(hub, hub.serving());
+  branch.allow("hub", hub, atHub.endpoint());
+  laptop.allow("hub", hub, atHub.endpoint());
+  node::syncWith(laptop.engine, atHub.endpoint(), laptop.session(hub));  // the hub learns its site
+  BOOST_REQUIRE(hub.engine.revokePeer("laptop").isOk());
+  const RecordId lost = laptop.add("Typed on the lost laptop");
+  {
+    Serving atBranch(branch, branch.serving());
+    laptop.allow("branch", branch, atBranch.endpoint());
+    node::syncWith(laptop.engine, atBranch.endpoint(), laptop.session(branch));
+  }
+  // The branch streams to the hub: its own changes arrive, the laptop's are never taken, and the
+  // link settles with nothing in flight (the branch does not resend them at every heartbeat).
+  Serving linked(branch, branch.serving({atHub.endpoint()}));
+  const RecordId typed = branch.add("Typed at the branch");
+  BOOST_TEST(eventually([&] { return hub.engine.customer(typed).has_value(); }));
+  BOOST_TEST(eventually([&] {
+    auto links = linked.links();
+    return links.size() == 1u && links[0].up && links[0].inFlight == 0u &&
+           links[0].peerVector.get(laptop.id()) == branch.engine.status().vector.get(laptop.id());
+  }));
+  const uint64_t refused = hub.engine.meta().refusedFromRevoked;
+  BOOST_TEST(!eventually([&] { return hub.engine.meta().refusedFromRevoked > refused; },
+                         std::chrono::milliseconds(600)));
+  BOOST_TEST(!hub.engine.customer(lost).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(streaming_links_between_allowed_nodes_converge_over_curve) {
   KeyedSite hub(0x4b1, "hub", true), a(0xa1, "branch A"), b(0xb2, "branch B");
   hub.allow("a", a);
