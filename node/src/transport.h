@@ -25,9 +25,9 @@ inline ErrorMsg needSnapshotError() {
                   "this node's log no longer holds every change you lack: take a snapshot"};
 }
 
-// Checks a peer's hello, on either side of a connection: the protocol version, then the
-// deployment (a node without one adopts the peer's), then, on a CURVE link (`linkKey`: the key
-// the peer proved), that its site holds that key. The refusal names what differs.
+// Checks a peer's hello, on either side of a connection: the protocol version; on a CURVE link
+// (`linkKey`: the key the peer proved), that its site holds that key; then the deployment (a
+// node without one adopts the peer's). The refusal names what differs.
 inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg& hello,
                                            const std::string& linkKey) {
   if (hello.protocolVersion != kProtocolVersion)
@@ -35,11 +35,11 @@ inline std::optional<ErrorMsg> refuseHello(sync::Engine& engine, const HelloMsg&
                     "protocol version mismatch: peer '" + hello.siteName + "' speaks " +
                         std::to_string(hello.protocolVersion) + ", this node speaks " +
                         std::to_string(kProtocolVersion)};
-  if (auto status = engine.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
-    return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
   if (!linkKey.empty())
     if (auto status = engine.acceptIdentity(hello, linkKey); !status.isOk())
       return ErrorMsg{WireError::kNotAllowed, status.message()};
+  if (auto status = engine.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
+    return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
   return std::nullopt;
 }
 
