@@ -54,6 +54,15 @@ struct Implicit {
   uint64_t seq = 0;
 };
 
+void putKnown(capnp::List<schema::KnownSeq>::Builder list, const VersionVector& vector) {
+  unsigned i = 0;
+  for (const auto& [origin, seq] : vector.entries()) {
+    list[i].setOrigin(origin);
+    list[i].setSeq(seq);
+    ++i;
+  }
+}
+
 void putHead(schema::Head::Builder b, const Head& h) {
   b.setValue(capnp::Text::Reader(h.value.data(), h.value.size()));
   b.setHlc(h.version.hlc.packed);
@@ -372,24 +381,11 @@ void encode(const Meta& m, std::string& out) {
                                       m.signingKey.size()));
   b.setUnauthorized(m.unauthorized);
   b.setRefusedFromRevoked(m.refusedFromRevoked);
-  if (!m.revokedSites.entries().empty()) {
-    auto list = b.initRevokedSites(unsigned(m.revokedSites.entries().size()));
-    unsigned i = 0;
-    for (const auto& [origin, seq] : m.revokedSites.entries()) {
-      list[i].setOrigin(origin);
-      list[i].setSeq(seq);
-      ++i;
-    }
-  }
+  if (!m.revokedSites.entries().empty())
+    putKnown(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
-    auto list = b.initSnapshotVector(unsigned(m.snapshotVector.entries().size()));
-    unsigned i = 0;
-    for (const auto& [origin, seq] : m.snapshotVector.entries()) {
-      list[i].setOrigin(origin);
-      list[i].setSeq(seq);
-      ++i;
-    }
+    putKnown(b.initSnapshotVector(unsigned(m.snapshotVector.entries().size())), m.snapshotVector);
     b.setSnapshotNextKey(capnp::Data::Reader(
         reinterpret_cast<const capnp::byte*>(m.snapshotNextKey.data()), m.snapshotNextKey.size()));
   }
@@ -435,13 +431,7 @@ void encode(const PeerState& p, std::string& out) {
   b.setName(capnp::Text::Reader(p.name.data(), p.name.size()));
   b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
   b.setLastContact(p.lastContactMillis);
-  auto list = b.initVector(static_cast<unsigned>(p.vector.entries().size()));
-  unsigned i = 0;
-  for (const auto& [origin, seq] : p.vector.entries()) {
-    list[i].setOrigin(origin);
-    list[i].setSeq(seq);
-    ++i;
-  }
+  putKnown(b.initVector(static_cast<unsigned>(p.vector.entries().size())), p.vector);
   b.setSent(p.sent);
   b.setReceived(p.received);
   wire::toBytes(mb, out);

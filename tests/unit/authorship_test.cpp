@@ -16,19 +16,6 @@ namespace {
 
 const SiteId kMallory = testSiteId(0xe1);
 
-// A site of a deployment: the hub, or a branch whose deployment is the hub's site id.
-struct Member {
-  TempDir dir;
-  std::unique_ptr<Store> store = Store::open(dir.path(), Options{.durable = false});
-  TestClock clock{kT0};
-  Engine engine{*store, clock};
-  Member(SiteId id, SiteId hub) {
-    auto status = Engine::initialize(*store, clock, testSiteKey(id), "member", id == hub,
-                                     id == hub ? 0 : hub);
-    if (!status.isOk()) throw std::runtime_error(status.message());
-  }
-};
-
 // Everything the site's log holds, encoded as stored (what a relay would forward).
 std::vector<std::string> storedLog(Engine& engine) {
   return engine.changesMissingFrom(VersionVector{}, 1, 1'000'000, size_t(1) << 30).changes;

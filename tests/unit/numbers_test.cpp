@@ -6,26 +6,6 @@
 
 namespace {
 
-// A site of a deployment (the hub, or a branch that has met it).
-struct Member {
-  TempDir dir;
-  std::unique_ptr<Store> store = Store::open(dir.path(), Options{.durable = false});
-  TestClock clock{kT0};
-  Engine engine{*store, clock};
-  Member(SiteId id, bool hub) {
-    // The deployment is its hub's site id (kSiteD, the fixture's hub).
-    auto status = Engine::initialize(*store, clock, sitesync::testing::testSiteKey(id),
-                                     hub ? "hub" : "branch", hub, hub ? 0 : kSiteD);
-    if (!status.isOk()) throw std::runtime_error(status.message());
-  }
-  RecordId add(const std::string& name) {
-    auto r = engine.create({set(CustomerField::name, name)}, "tester");
-    BOOST_REQUIRE_MESSAGE(r.isOk(), r.status().message());
-    return r->id;
-  }
-  std::string numberOf(RecordId id) { return engine.customer(id)->value(CustomerField::number); }
-};
-
 // A session with the hub: hello (the hub leases a newcomer its first blocks), both directions.
 void session(Member& hub, Member& site) {
   hub.engine.ensureLeases(site.engine.meta().siteId);
@@ -35,9 +15,9 @@ void session(Member& hub, Member& site) {
 }
 
 struct NumbersFixture {
-  Member hub{kSiteD, true};
-  Member a{kSiteA, false};
-  Member b{kSiteB, false};
+  Member hub{kSiteD, kSiteD};
+  Member a{kSiteA, kSiteD};
+  Member b{kSiteB, kSiteD};
   NumbersFixture() {
     auto r = hub.engine.updateSettings({setting(SettingsField::numberBlockSize, "3")}, "admin");
     BOOST_REQUIRE(r.isOk());
@@ -118,7 +98,7 @@ BOOST_AUTO_TEST_CASE(a_snapshot_carries_the_leases_so_a_joining_site_matches_the
   session(hub, a);
   hub.add("Hub customer");
   hub.engine.ensureLeases(kSiteC);
-  Member c{kSiteC, false};
+  Member c{kSiteC, kSiteD};
   std::string next;
   for (;;) {
     auto chunk = hub.engine.snapshotChunk(next, 1 << 20);

@@ -62,6 +62,25 @@ Edit setting(SettingsField field, const std::string& value) {
   return Edit{uint16_t(field), {}, value};
 }
 
+// A site of a deployment: its hub (id == hub), or a branch whose deployment is the hub's site id.
+struct Member {
+  TempDir dir;
+  std::unique_ptr<Store> store = Store::open(dir.path(), Options{.durable = false});
+  TestClock clock{kT0};
+  Engine engine{*store, clock};
+  Member(SiteId id, SiteId hub) {
+    auto status = Engine::initialize(*store, clock, sitesync::testing::testSiteKey(id),
+                                     id == hub ? "hub" : "branch", id == hub, id == hub ? 0 : hub);
+    if (!status.isOk()) throw std::runtime_error(status.message());
+  }
+  RecordId add(const std::string& name) {
+    auto r = engine.create({set(CustomerField::name, name)}, "tester");
+    BOOST_REQUIRE_MESSAGE(r.isOk(), r.status().message());
+    return r->id;
+  }
+  std::string numberOf(RecordId id) { return engine.customer(id)->value(CustomerField::number); }
+};
+
 // Everything `from` holds that `to` lacks, in one batch, as one session would carry it.
 inline void ship(Engine& from, Engine& to) {
   const VersionVector lacks = to.status().vector;
