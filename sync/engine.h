@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -300,6 +301,10 @@ class Engine {
   // Group commit: every op in one write transaction (one fsync). Each op succeeds or is refused
   // on its own; a refused op writes nothing.
   std::vector<OpResult> submit(const std::vector<LocalOp>& ops);
+  // Called, on the committing thread, after submit commits local changes: a node serving this
+  // engine pushes them at once (changes committed by other processes it notices by polling).
+  // Set it before other threads use the engine; an empty function removes it.
+  void onLocalCommit(std::function<void()> listener) { localCommitListener_ = std::move(listener); }
 
   // --- replication (the transport lives in node/; this is the part that needs no network)
   // The first log position holding a change that `peer` lacks (one index lookup per origin, so
@@ -451,6 +456,7 @@ class Engine {
   Clock& clock_;
   const FieldCipher* cipher_ = nullptr;
   bool skipSignatureChecks_ = false;
+  std::function<void()> localCommitListener_;
 };
 
 }  // namespace sitesync::sync

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "node/node.h"
+#include "node/src/commit_wake.h"
 #include "node/src/security.h"
 #include "node/src/transport.h"
 
@@ -63,9 +64,10 @@ struct Server::Impl {
   ServeOptions options;
   zmq::context_t context{1};
   zmq::socket_t router{context, zmq::socket_type::router};
-  Gatekeeper gate;                 // keys, allow list, CURVE, abuse
-  std::string senderKeyOfCurrent;  // the key the message being handled was sent with
-  std::string boundEndpoint;       // as bound, with the actual port (guarded by stateMutex)
+  Gatekeeper gate;                  // keys, allow list, CURVE, abuse
+  CommitWake localCommits{engine};  // local changes committed in this process
+  std::string senderKeyOfCurrent;   // the key the message being handled was sent with
+  std::string boundEndpoint;        // as bound, with the actual port (guarded by stateMutex)
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
   std::map<std::string, Clock::time_point> sessions;      // one-shot sessions, by routing id
@@ -596,6 +598,8 @@ struct Server::Impl {
   void step() {
     std::vector<zmq::pollitem_t> items{{router.handle(), 0, ZMQ_POLLIN, 0}};
     if (gate.zap()) items.push_back({gate.zap()->handle(), 0, ZMQ_POLLIN, 0});
+    const bool waking = localCommits.fd() >= 0;
+    if (waking) items.push_back({nullptr, localCommits.fd(), ZMQ_POLLIN, 0});
     const size_t firstLink = items.size();
     std::vector<Link*> polled;
     for (auto& link : outgoing)
@@ -612,6 +616,7 @@ struct Server::Impl {
     }
     std::lock_guard lock(stateMutex);
     if (gate.zap() && (items[1].revents & ZMQ_POLLIN)) gate.answerZap();
+    if (waking && (items[firstLink - 1].revents & ZMQ_POLLIN)) localCommits.reset();
     if (items[0].revents & ZMQ_POLLIN) readRouter();
     for (size_t i = 0; i < polled.size(); ++i)
       if (items[firstLink + i].revents & ZMQ_POLLIN) readOutgoing(*polled[i]);

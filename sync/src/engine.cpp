@@ -99,15 +99,18 @@ Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const st
 
 std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
   FollowUp work;
+  bool wrote = false;
   std::vector<OpResult> outcome = store_.write([&](WriteTxn& txn) {
     Batch batch(store_, txn);
     std::vector<OpResult> results;
     results.reserve(ops.size());
     for (const auto& op : ops) results.push_back(runOp(txn, batch, op));
     if (batch.applied > 0) finish(txn, batch);
+    wrote = batch.applied > 0;
     work = batch.followUp(store_, txn);
     return results;
   });
+  if (wrote && localCommitListener_) localCommitListener_();
   // A restore or a resolution at the hub can bring back a number another customer holds now.
   if (work.any()) followUp(work);
   return outcome;
