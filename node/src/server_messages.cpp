@@ -1,0 +1,180 @@
+// The running node's handling of what arrives: hellos, change batches (applied, acknowledged or
+// refused with a typed error), acks, heartbeats, snapshot requests and chunks, and the strikes
+// that get an abusive connection ignored.
+#include "node/src/server_impl.h"
+
+namespace sitesync::node {
+
+void Server::Impl::strike(Link* link, const std::string* identity) {
+  const std::string who = link ? (link->outgoing ? link->endpoint : link->identity)
+                               : (identity ? *identity : std::string());
+  if (!gate.strike(who)) return;
+  say("dropped " + (link ? nameOf(*link) : std::string("a session")) + " after " +
+      std::to_string(Gatekeeper::kMaxStrikes) + " malformed messages; ignoring it for " +
+      std::to_string(Gatekeeper::kQuarantine.count()) + " s");
+  if (link) drop(*link, "too many malformed messages");
+  // An incoming connection (link or session) is ignored for a while; an outgoing link backs off.
+  if (const std::string* id = link && !link->outgoing ? &link->identity : identity) {
+    sessions.erase(*id);
+    gate.quarantine(*id);
+  }
+}
+
+WireMessage Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link,
+                                     const std::string* identity) {
+  try {
+    auto report = engine.applyBatch(batch.changes);
+    if (!report.followUpError.empty())
+      say("applied a batch, but what it called for failed: " + report.followUpError);
+    if (link) {
+      link->received += report.applied;
+      joinInto(link->peerVector, report.carried);  // the sender holds what it sent
+    }
+    return AckMsg{report.vector};
+  } catch (const DecodeError& e) {
+    say(std::string("malformed batch: ") + e.what());
+    strike(link, identity);
+    return ErrorMsg{WireError::kMalformed, e.what()};
+  } catch (const std::exception& e) {
+    say(std::string("refused a batch: ") + e.what());
+    return ErrorMsg{WireError::kCannotApply, e.what()};
+  }
+}
+
+std::optional<ErrorMsg> Server::Impl::checkHello(const HelloMsg& hello) {
+  auto refusal = refuseHello(engine, hello, senderKeyOfCurrent);
+  if (refusal) say("refused '" + hello.siteName + "': " + refusal->message);
+  return refusal;
+}
+
+void Server::Impl::onLinkMessage(Link& link, WireMessage message) {
+  link.lastHeard = Clock::now();
+  if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
+    auto answer = applyBatch(*batch, &link);
+    sendTo(link, answer);
+    if (std::holds_alternative<ErrorMsg>(answer)) drop(link, "sent a batch that was refused");
+  } else if (auto* ack = std::get_if<AckMsg>(&message)) {
+    if (link.inFlight.empty()) return;
+    link.sent += link.inFlight.front();
+    link.inFlight.pop_front();
+    joinInto(link.peerVector, asHeldBy(link, ack->vector));
+  } else if (auto* heartbeat = std::get_if<HeartbeatMsg>(&message)) {
+    // With nothing in flight the peer's vector is at least what it acknowledged. If it is
+    // less, batches were lost (a reconnect under the link): stream again from there. A peer
+    // that was sent for a snapshot says what it holds now the same way.
+    const VersionVector held = asHeldBy(link, heartbeat->vector);
+    if (link.inFlight.empty() && (link.peerNeedsSnapshot ? !(held == link.peerVector)
+                                                         : lacksSomething(held, link.peerVector))) {
+      link.peerVector = held;
+      aim(link);
+    } else {
+      joinInto(link.peerVector, held);
+    }
+  } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
+    sendTo(link, snapshotChunk(*request));
+  } else if (auto* chunk = std::get_if<SnapshotChunkMsg>(&message)) {
+    onSnapshotChunk(link, *chunk);
+  } else if (auto* error = std::get_if<ErrorMsg>(&message)) {
+    if (error->code == WireError::kNeedSnapshot) {
+      link.needSnapshot = true;
+      return;
+    }
+    drop(link, "peer refused: " + error->message);
+  } else if (std::holds_alternative<HelloMsg>(message)) {
+    // A repeated hello on an established link (the peer restarted the stream): re-aim.
+    auto& hello = std::get<HelloMsg>(message);
+    if (!link.outgoing) {
+      if (auto refusal = checkHello(hello)) {
+        sendTo(link, *refusal);
+        return;
+      }
+      sendTo(link, selfHello(true));
+    }
+    establish(link, hello);
+  } else {
+    sendTo(link, ErrorMsg{WireError::kMalformed, "unexpected message on a streaming link"});
+  }
+}
+
+SnapshotChunkMsg Server::Impl::snapshotChunk(const SnapshotRequestMsg& request) {
+  const size_t maxBytes = std::clamp<size_t>(request.maxBytes, 1 << 16, size_t(16) << 20);
+  return engine.snapshotChunk(request.afterKey, maxBytes);
+}
+
+void Server::Impl::onSnapshotChunk(Link& link, const SnapshotChunkMsg& chunk) {
+  if (!link.snapshotting) return;
+  try {
+    engine.mergeSnapshotChunk(chunk);
+  } catch (const std::exception& e) {
+    drop(link, std::string("snapshot refused: ") + e.what());
+    return;
+  }
+  if (!chunk.complete) {
+    sendTo(link, SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes});
+    return;
+  }
+  link.snapshotting = false;
+  link.needSnapshot = false;
+  say("snapshot from " + nameOf(link) + " complete");
+  // Tell the peer what this node holds now, so its stream resumes from there.
+  sendTo(link, HeartbeatMsg{engine.status().vector});
+}
+
+void Server::Impl::onRouterMessage(const std::string& identity, WireMessage message) {
+  if (auto it = incoming.find(identity); it != incoming.end()) {
+    onLinkMessage(*it->second, std::move(message));
+    return;
+  }
+  if (auto* hello = std::get_if<HelloMsg>(&message)) {
+    if (auto refusal = checkHello(*hello)) {
+      reply(identity, *refusal);
+      return;
+    }
+    if (hello->stream) {
+      auto link = std::make_unique<Link>();
+      link->identity = identity;
+      link->key = senderKeyOfCurrent;
+      Link& added = *link;
+      incoming[identity] = std::move(link);
+      sendTo(added, selfHello(true));
+      establish(added, *hello);
+      return;
+    }
+    sessions[identity] = Clock::now();
+    engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
+    leaseNumbersTo(*hello);
+    reply(identity, selfHello(false));
+    return;
+  }
+  auto session = sessions.find(identity);
+  if (session == sessions.end()) {
+    reply(identity,
+          ErrorMsg{WireError::kNoSession, "say hello first: this connection has no session"});
+    return;
+  }
+  session->second = Clock::now();
+  if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
+    reply(identity, applyBatch(*batch, nullptr, &identity));
+  } else if (auto* pull = std::get_if<PullMsg>(&message)) {
+    if (pull->fromPosition == 0 && !engine.logReaches(pull->vector)) {
+      reply(identity, needSnapshotError());
+      return;
+    }
+    uint64_t from =
+        pull->fromPosition ? pull->fromPosition : engine.firstPositionMissingFrom(pull->vector);
+    auto out =
+        engine.changesMissingFrom(pull->vector, from, options.batchChanges, options.batchBytes);
+    reply(identity,
+          PullReplyMsg{ChangeBatchMsg{std::move(out.changes), out.complete}, out.nextPosition});
+  } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
+    reply(identity, snapshotChunk(*request));
+  } else if (std::holds_alternative<HeartbeatMsg>(message)) {
+    // a one-shot session keeping itself alive: nothing to answer
+  } else {
+    reply(identity, ErrorMsg{WireError::kMalformed,
+                             "unexpected message: requests are hello, changes, pull and "
+                             "snapshotRequest"});
+  }
+}
+
+}  // namespace sitesync::node
