@@ -335,7 +335,8 @@ class Engine {
   Status allowPeer(const AllowedPeer& peer);
   // Revoking a peer whose site is known (it proved its key in a hello) also revokes the site:
   // none of its changes past those this node holds now is applied here, whoever relays them.
-  Status revokePeer(const std::string& name);  // kNotFound: no such peer
+  // Returns the site revoked with it (0: none known); kNotFound: no such peer.
+  Result<SiteId> revokePeer(const std::string& name);
   std::vector<AllowedPeer> allowedPeers() const;
   // A hello's proof that this site and the link key `curvePublicKey` (Z85) belong together.
   void proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const;

@@ -86,12 +86,9 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   const uint64_t position = ++batch.lastLogPosition;
   store_.appendLogAt(txn, position, change, encoded);
   if (local) {
-    Batch::LocalRun& run = batch.localRun;
-    if (run.size() == 0) run.start = change.id.seq;
     const Digest digest = changeDigest(change);
-    run.digests.append(reinterpret_cast<const char*>(digest.data()), digest.size());
-    run.lastPosition = position;
-    run.last = change;
+    batch.localRun.digests.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+    batch.localRun.lastPosition = position;
   }
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
   batch.vector.set(change.id.origin, change.id.seq);

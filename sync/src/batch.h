@@ -41,11 +41,10 @@ struct Engine::Batch {
   // A block for this site arrived, or one of its customers waits for a number: number them.
   bool fillPending = false;
   // Local changes this transaction wrote that no checkpoint signs yet (Engine::sealLocalRun).
+  // Their seqs are consecutive, so the run is named by its last change (at lastPosition).
   struct LocalRun {
-    uint64_t start = 0;   // the seq of its first change
     std::string digests;  // their changeDigest, concatenated
     uint64_t lastPosition = 0;
-    Change last;
     size_t size() const { return digests.size() / sizeof(Digest); }
   } localRun;
 

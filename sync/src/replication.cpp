@@ -155,8 +155,8 @@ Status Engine::allowPeer(const AllowedPeer& peer) {
   });
 }
 
-Status Engine::revokePeer(const std::string& name) {
-  return store_.write([&](storage::WriteTxn& txn) -> Status {
+Result<SiteId> Engine::revokePeer(const std::string& name) {
+  return store_.write([&](storage::WriteTxn& txn) -> Result<SiteId> {
     SiteId site = 0;
     for (const AllowedPeer& held : store_.allowedPeers(txn))
       if (held.name == name) site = held.siteId;
@@ -169,7 +169,7 @@ Status Engine::revokePeer(const std::string& name) {
         store_.putMeta(txn, meta);
       }
     }
-    return Status::ok();
+    return site;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -161,14 +162,20 @@ Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePub
     return Status(StatusCode::kFailedPrecondition,
                   "peer '" + hello.siteName + "' did not prove that site " +
                       siteIdToHex(hello.siteId) + " holds its link key");
-  return store_.write([&](storage::WriteTxn& txn) -> Status {
+  // Every hello on a CURVE link comes here: write only when the list learns something.
+  auto unbound = [&](const AllowedPeer& peer) {
+    return peer.publicKey == curvePublicKey && peer.siteId != hello.siteId;
+  };
+  const auto held = allowedPeers();
+  if (std::none_of(held.begin(), held.end(), unbound)) return Status::ok();
+  store_.write([&](storage::WriteTxn& txn) {
     for (AllowedPeer peer : store_.allowedPeers(txn))
-      if (peer.publicKey == curvePublicKey && peer.siteId != hello.siteId) {
+      if (unbound(peer)) {
         peer.siteId = hello.siteId;
         store_.putAllowedPeer(txn, peer);
       }
-    return Status::ok();
   });
+  return Status::ok();
 }
 
 bool Engine::fromAuthority(const Meta& meta, SiteId origin) {
@@ -181,10 +188,16 @@ void Engine::sealLocalRun(storage::WriteTxn& txn, Batch& batch) {
   if (batch.meta.signingKey.empty())
     throw ApplyError("this store holds no site key (an older format): make the site again");
   const SiteKey& key = cachedSiteKey(batch.meta.signingKey);
+  Change last;
+  store_.forEachLogBytes(txn, run.lastPosition, [&](uint64_t, std::string_view stored) {
+    last = decodeChange(stored);
+    return false;
+  });
+  const uint64_t start = last.id.seq + 1 - run.size();
   const std::string message =
-      runSigningMessage(run.last.id.origin, run.start, run.last.id.seq, sha256(run.digests));
-  run.last.signature = encodeCheckpoint(Checkpoint{key.publicKey(), run.start, key.sign(message)});
-  encode(run.last, batch.encoded);
+      runSigningMessage(last.id.origin, start, last.id.seq, sha256(run.digests));
+  last.signature = encodeCheckpoint(Checkpoint{key.publicKey(), start, key.sign(message)});
+  encode(last, batch.encoded);
   store_.replaceLogEntry(txn, run.lastPosition, batch.encoded);
   run = Batch::LocalRun{};
 }

@@ -131,10 +131,7 @@ void addKeyCommands(CLI::App& app) {
   remove->add_option("--name", a->name, "the peer's name")->required();
   remove->callback([a] {
     auto site = openKeyring(a->data);
-    SiteId revokedSite = 0;
-    for (const auto& p : site->engine->allowedPeers())
-      if (p.name == a->name) revokedSite = p.siteId;
-    check(site->engine->revokePeer(a->name));
+    const SiteId revokedSite = take(site->engine->revokePeer(a->name));
     std::cout << "removed peer '" << a->name << "': it can no longer connect";
     if (revokedSite)
       std::cout << "; no change of its site " << siteIdToHex(revokedSite)
