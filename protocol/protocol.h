@@ -516,7 +516,7 @@ AllowedPeer decodeAllowedPeer(std::string_view bytes);
 // ---------------------------------------------------------------------------------------------
 // Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).
 
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 
 struct HelloMsg {
   uint32_t protocolVersion = kProtocolVersion;

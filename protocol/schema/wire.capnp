@@ -39,6 +39,10 @@ struct ChangeBatch {
   # the sender stores it (packed). The receiver applies the batch in one transaction.
   changes @0 :List(Data);
   complete @1 :Bool;   # the sender had nothing more that the receiver lacks
+  # The same changes as one zstd frame (with its content size) of, per change, its length as
+  # an unsigned LEB128 varint then its bytes. A sender sets either this or `changes`: a batch
+  # of a few hundred bytes or more goes compressed (docs/protocol.md, "Compression").
+  compressed @2 :Data;
 }
 
 struct Ack {

@@ -3,9 +3,87 @@
 #include "protocol/src/wire.h"
 #include "wire.capnp.h"
 
+#include <zstd.h>
+
+#include <memory>
+
 namespace sitesync {
 
 namespace {
+
+// A batch's changes go as one zstd frame once they are this large; below it the frame's header
+// outweighs what it saves. Level 1: the bulk case is bound by the receiver, and level 1 already
+// takes out what repeats between changes (origin, author, clock, neighbouring ids).
+constexpr size_t kCompressFrom = 256;
+constexpr int kCompressionLevel = 1;
+// What a compressed batch may expand to: the most an uncompressed message may hold.
+constexpr size_t kMaxDecompressedBytes = size_t(wire::kMaxMessageWords) * 8;
+
+void putVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(char(uint8_t(v) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(char(v));
+}
+
+uint64_t getVarint(std::string_view in, size_t& pos) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos >= in.size()) throw DecodeError("malformed batch: a change length is cut off");
+    const uint8_t byte = uint8_t(in[pos++]);
+    v |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  throw DecodeError("malformed batch: a change length is longer than 64 bits");
+}
+
+std::string compressChanges(const std::vector<std::string>& changes, size_t total) {
+  std::string plain;
+  plain.reserve(total + 3 * changes.size());
+  for (const auto& c : changes) {
+    putVarint(plain, c.size());
+    plain.append(c);
+  }
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> context(ZSTD_createCCtx(),
+                                                                          ZSTD_freeCCtx);
+  std::string out(ZSTD_compressBound(plain.size()), '\0');
+  const size_t n = ZSTD_compressCCtx(context.get(), out.data(), out.size(), plain.data(),
+                                     plain.size(), kCompressionLevel);
+  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
+std::vector<std::string> decompressChanges(capnp::Data::Reader frame) {
+  const unsigned long long size = ZSTD_getFrameContentSize(frame.begin(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR)
+    throw DecodeError("malformed batch: the compressed changes are not a zstd frame");
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN)
+    throw DecodeError("malformed batch: the compressed changes do not state their size");
+  if (size > kMaxDecompressedBytes)
+    throw DecodeError("malformed batch: the compressed changes would expand past " +
+                      std::to_string(kMaxDecompressedBytes >> 20) + " MiB");
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
+                                                                          ZSTD_freeDCtx);
+  std::string plain(size_t(size), '\0');
+  // The output buffer bounds what any frame (or frames) can write, whatever the header says.
+  const size_t n =
+      ZSTD_decompressDCtx(context.get(), plain.data(), plain.size(), frame.begin(), frame.size());
+  if (ZSTD_isError(n) || n != plain.size())
+    throw DecodeError("malformed batch: the compressed changes are corrupt");
+  std::vector<std::string> changes;
+  for (size_t pos = 0; pos < plain.size();) {
+    const uint64_t length = getVarint(plain, pos);
+    if (length > plain.size() - pos) throw DecodeError("malformed batch: a change is cut off");
+    if (changes.size() == wire::kMaxListed)
+      throw DecodeError("malformed message: more than " + std::to_string(wire::kMaxListed) +
+                        " changes");
+    changes.emplace_back(plain.data() + pos, size_t(length));
+    pos += size_t(length);
+  }
+  return changes;
+}
 
 void putVector(capnp::List<schema::VectorEntry>::Builder list, const VersionVector& v) {
   unsigned i = 0;
@@ -22,19 +100,33 @@ VersionVector getVector(capnp::List<schema::VectorEntry>::Reader list) {
 }
 
 void putBatch(schema::ChangeBatch::Builder b, const ChangeBatchMsg& m) {
+  b.setComplete(m.complete);
+  size_t total = 0;
+  for (const auto& c : m.changes) total += c.size();
+  if (total >= kCompressFrom) {
+    const std::string frame = compressChanges(m.changes, total);
+    b.setCompressed(
+        capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(frame.data()), frame.size()));
+    return;
+  }
   auto list = b.initChanges(static_cast<unsigned>(m.changes.size()));
   for (unsigned i = 0; i < m.changes.size(); ++i)
     list.set(i, capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(m.changes[i].data()),
                                     m.changes[i].size()));
-  b.setComplete(m.complete);
 }
 
 ChangeBatchMsg getBatch(schema::ChangeBatch::Reader r) {
   ChangeBatchMsg m;
+  m.complete = r.getComplete();
+  if (r.hasCompressed()) {
+    if (r.hasChanges())
+      throw DecodeError("malformed batch: it carries changes both compressed and plain");
+    m.changes = decompressChanges(r.getCompressed());
+    return m;
+  }
   m.changes.reserve(wire::capped(r.getChanges(), wire::kMaxListed, "changes").size());
   for (auto d : r.getChanges())
     m.changes.emplace_back(reinterpret_cast<const char*>(d.begin()), d.size());
-  m.complete = r.getComplete();
   return m;
 }
 

@@ -5,12 +5,14 @@
 #include <capnp/message.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
+#include <zstd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <zmq.hpp>
 
 #include "register.capnp.h"
 #include "tests/unit/replication_fixture.h"
+#include "wire.capnp.h"
 
 using namespace sitesync;
 using namespace sitesync::testing;
@@ -196,6 +198,20 @@ BOOST_AUTO_TEST_CASE(a_change_altered_after_signing_or_signed_by_another_key_is_
   unsigned_.signature.clear();
   encode(unsigned_, bytes);
   BOOST_TEST(!peer.errorForBatch({bytes}).has_value());
+  stillServingAndUnharmed();
+}
+
+BOOST_AUTO_TEST_CASE(a_compressed_batch_that_expands_past_the_limit_is_malformed) {
+  RawPeer peer(serving->endpoint());
+  peer.hello(kMallory);
+  // 65 MiB of zeros in a zstd frame of a few kilobytes: refused from the frame's header.
+  const std::string zeros(size_t(65) << 20, '\0');
+  std::string frame(ZSTD_compressBound(zeros.size()), '\0');
+  frame.resize(ZSTD_compress(frame.data(), frame.size(), zeros.data(), zeros.size(), 1));
+  capnp::MallocMessageBuilder message;
+  message.initRoot<schema::Message>().initChanges().setCompressed(
+      capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(frame.data()), frame.size()));
+  BOOST_TEST(is(peer.errorFor(packed(message)), WireError::kMalformed));
   stillServingAndUnharmed();
 }
 
