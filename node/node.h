@@ -134,10 +134,11 @@ struct LinkState {
   bool up = false;       // hellos exchanged and not timed out
   std::string peerName;
   SiteId peerId = 0;
-  VersionVector peerVector;  // what the peer holds, as far as this node knows
-  uint64_t sent = 0;         // changes the peer acknowledged on this link
-  uint64_t received = 0;     // changes applied from it
-  size_t inFlight = 0;       // batches sent and not yet acknowledged
+  VersionVector peerVector;   // what the peer holds, as far as this node knows
+  uint64_t sent = 0;          // changes the peer acknowledged on this link
+  uint64_t received = 0;      // changes applied from it
+  size_t inFlight = 0;        // batches sent and not yet acknowledged
+  uint64_t relayedAhead = 0;  // batches passed on from another peer before this node wrote them
   std::string lastError;
 };
 

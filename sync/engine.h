@@ -117,6 +117,16 @@ struct OutgoingBatch {
   bool complete = false;             // the log held nothing more the peer lacks
 };
 
+// A peer's batch once decoded and verified, before it is written (Engine::applyBatch's
+// `onVerified`): a relay may pass a clean batch on to its other peers while it writes it.
+struct VerifiedBatch {
+  // Every change is one this node lacks and will apply: its run is proven, its site is not
+  // revoked, and each origin's seqs follow on from what this node holds with no gap.
+  bool clean = false;
+  VersionVector first;  // per origin, the lowest seq in the batch
+  VersionVector last;   // per origin, the highest
+};
+
 struct BatchReport {
   size_t applied = 0;
   size_t duplicates = 0;         // already held: re-sending is harmless
@@ -319,7 +329,10 @@ class Engine {
   // the batch waits (BatchReport::awaitingSignature). A malformed or out-of-order change, or a
   // run whose signature does not verify (altered, forged, or signed by a key that is not its
   // origin's), throws DecodeError and leaves the store as it was.
-  BatchReport applyBatch(const std::vector<std::string>& encodedChanges);
+  // `onVerified`, when given, is called once the batch is decoded and verified, before anything
+  // is written.
+  BatchReport applyBatch(const std::vector<std::string>& encodedChanges,
+                         const std::function<void(const VerifiedBatch&)>& onVerified = {});
   // Apply without checking signatures: for `sitesync bench sync --unsigned` (what verification
   // costs) and the fuzzer (to reach the apply path with crafted changes). Never for a real node.
   void skipSignatureChecks(bool skip) { skipSignatureChecks_ = skip; }

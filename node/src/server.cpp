@@ -379,7 +379,7 @@ std::vector<LinkState> Server::links() const {
   std::vector<LinkState> out;
   auto add = [&](const Impl::Link& l) {
     out.push_back(LinkState{l.outgoing, l.endpoint, l.up, l.peerName, l.peerId, l.peerVector,
-                            l.sent, l.received, l.inFlight.size(), l.lastError});
+                            l.sent, l.received, l.inFlight.size(), l.relayedAhead, l.lastError});
   };
   for (const auto& link : impl_->outgoing) add(*link);
   for (const auto& [id, link] : impl_->incoming) add(*link);

@@ -54,6 +54,7 @@ struct Server::Impl {
     Clock::time_point lastHeard{}, lastSent{}, helloSent{}, nextAttempt{}, lastNoted{};
     std::chrono::milliseconds backoff{0};
     uint64_t sent = 0, received = 0, notedSent = 0, notedReceived = 0;
+    uint64_t relayedAhead = 0;  // batches passed on before this node wrote them (relayAhead)
     VersionVector notedVector;
     std::string lastError;
     bool needSnapshot = false;  // the peer's log cannot serve this node: take a snapshot
@@ -141,6 +142,10 @@ struct Server::Impl {
   // Applies a peer's batch; returns the ack, or the error that refuses it (nothing written).
   WireMessage applyBatch(const ChangeBatchMsg& batch, Link* link,
                          const std::string* identity = nullptr);
+  // Cut-through relay: passes a clean batch (verified, all new here) on to every other
+  // streaming peer that holds exactly what precedes it, before this node writes it.
+  void relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedBatch& verified,
+                  const Link* from);
 
   // A refused hello is logged (both versions, or both deployments) on this side too.
   std::optional<ErrorMsg> checkHello(const HelloMsg& hello);

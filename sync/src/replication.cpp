@@ -62,7 +62,28 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
   return batch;
 }
 
-BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
+namespace {
+
+VerifiedBatch describeVerified(const std::vector<Change>& changes, const std::vector<bool>& proven,
+                               const VersionVector& held, const VersionVector& revoked) {
+  VerifiedBatch out;
+  VersionVector next = held;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const ChangeId id = changes[i].id;
+    if (!proven[i] || id.seq != next.get(id.origin) + 1 || revoked.entries().count(id.origin))
+      return VerifiedBatch{};
+    next.set(id.origin, id.seq);
+    if (out.first.get(id.origin) == 0) out.first.set(id.origin, id.seq);
+    out.last.set(id.origin, id.seq);
+  }
+  out.clean = !changes.empty();
+  return out;
+}
+
+}  // namespace
+
+BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
+                               const std::function<void(const VerifiedBatch&)>& onVerified) {
   // Decode everything first: a malformed change rejects the batch before any write.
   std::vector<Change> changes;
   changes.reserve(encodedChanges.size());
@@ -72,13 +93,16 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges) {
   }
   // Then the signatures: nothing of a batch with an altered or forged run is written.
   std::vector<bool> proven(changes.size(), true);
-  if (!skipSignatureChecks_) {
+  if (!skipSignatureChecks_ || onVerified) {
     VersionVector held;
+    VersionVector revoked;
     {
       auto txn = store_.read();
       held = store_.vector(txn);
+      if (onVerified) revoked = store_.meta(txn).value_or(Meta{}).revokedSites;
     }
-    proven = provenChanges(changes, held);
+    if (!skipSignatureChecks_) proven = provenChanges(changes, held);
+    if (onVerified) onVerified(describeVerified(changes, proven, held, revoked));
   }
   VersionVector carried;
   for (const Change& c : changes)

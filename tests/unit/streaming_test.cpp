@@ -55,6 +55,34 @@ BOOST_AUTO_TEST_CASE(a_star_of_a_hub_and_three_branches_converges_after_offline_
   BOOST_TEST(b.engine.meta().deployment == 0xd1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_hub_passes_live_changes_on_before_writing_them_and_sends_none_twice) {
+  Site hub(0x4b, "hub"), a(0xa1, "branch-a"), b(0xb2, "branch-b");
+  Serving hubNode(hub);
+  Serving nodeA(a, quickLinks({hubNode.endpoint()}));
+  Serving nodeB(b, quickLinks({hubNode.endpoint()}));
+  BOOST_TEST_REQUIRE(eventually([&] { return linksUp(nodeA) && linksUp(nodeB); }));
+  BOOST_TEST_REQUIRE(eventually([&] { return allEqual({&hub, &a, &b}); }));
+  auto linkTo = [](const Serving& serving, SiteId peer) {
+    for (const auto& l : serving.links())
+      if (l.peerId == peer) return l;
+    return node::LinkState{};
+  };
+  const node::LinkState before = linkTo(hubNode, b.id());
+  const uint64_t receivedBefore = linkTo(nodeB, hub.id()).received;
+  RecordId last;
+  for (int i = 0; i < 20; ++i) {  // one commit each, written while the links are up
+    last = a.add("Live " + std::to_string(i));
+    BOOST_TEST_REQUIRE(eventually([&] { return b.engine.customer(last).has_value(); }));
+  }
+  BOOST_TEST(eventually([&] { return allEqual({&hub, &a, &b}); }));
+  BOOST_TEST(eventually([&] { return linkTo(hubNode, b.id()).inFlight == 0; }));
+  const node::LinkState after = linkTo(hubNode, b.id());
+  BOOST_TEST(after.relayedAhead > before.relayedAhead);
+  // What the hub counts as sent to B is exactly what B applied from it: nothing went twice.
+  BOOST_TEST(after.sent - before.sent == linkTo(nodeB, hub.id()).received - receivedBefore);
+  BOOST_TEST(after.sent - before.sent >= 20u);
+}
+
 BOOST_AUTO_TEST_CASE(a_chain_hub_branch_laptop_relays_in_both_directions) {
   Site hub(0x4b, "hub"), branch(0xb1, "branch"), laptop(0x1a, "laptop");
   RecordId fromHub = hub.add("Hub customer");

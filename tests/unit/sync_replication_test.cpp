@@ -116,6 +116,29 @@ BOOST_AUTO_TEST_CASE(a_batch_with_a_gap_is_refused_whole) {
   BOOST_TEST((snapshot(b) == before));
 }
 
+BOOST_AUTO_TEST_CASE(a_verified_batch_is_clean_only_when_every_change_is_new_proven_and_in_order) {
+  Site b{kSiteB, "branch-b"};
+  for (int i = 0; i < 3; ++i) created(a, "Customer " + std::to_string(i));
+  auto all = a.engine.changesMissingFrom(VersionVector{}, 1, 100, 1 << 20).changes;
+  // What applyBatch reports before writing (a relay passes a clean batch on at that moment).
+  auto verified = [&](const std::vector<std::string>& batch) {
+    sync::VerifiedBatch seen;
+    try {
+      b.engine.applyBatch(batch, [&](const sync::VerifiedBatch& v) { seen = v; });
+    } catch (const std::runtime_error&) {
+      // a gap: refused after the report
+    }
+    return seen;
+  };
+  BOOST_TEST(!verified({all[1]}).clean);  // seq 2 while b holds nothing of a: refused
+  const auto fresh = verified({all[0], all[1]});
+  BOOST_TEST(fresh.clean);
+  BOOST_TEST(fresh.first.get(kSiteA) == 1u);
+  BOOST_TEST(fresh.last.get(kSiteA) == 2u);
+  BOOST_TEST(!verified({all[1], all[2]}).clean);  // the first is held now (the second applies)
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+}
+
 BOOST_AUTO_TEST_CASE(a_malformed_change_in_a_batch_is_refused_before_any_write) {
   Site b{kSiteB, "branch-b"};
   created(a, "Anna");
