@@ -1,0 +1,62 @@
+// The store's internals shared by its source files: the tables (their names are part of the
+// on-disk format) and the environment that holds them.
+#pragma once
+
+#include <array>
+#include <mutex>
+#include <string_view>
+
+#include "storage/src/lmdb.h"
+#include "storage/store.h"
+
+namespace sitesync::storage {
+
+// Table names are part of the on-disk format.
+enum Table : size_t {
+  kRecords,          // id(16) -> Customer
+  kLog,              // position(8) -> Change, in local apply order
+  kChangeIndex,      // origin(8) seq(8) -> position(8)
+  kVector,           // origin(8) -> seq(8)
+  kNumberIndex,      // number \0 id(16) -> ""
+  kSsnIndex,         // normalised ssn \0 id(16) -> ""
+  kPhoneIndex,       // phone digits \0 id(16) -> ""
+  kNameIndex,        // name token \0 id(16) -> ""
+  kHistory,          // id(16) position(8) -> HistoryEntry
+  kMetaTable,        // "meta" -> Meta, "settings" -> Settings
+  kPeers,            // site id(8) -> PeerState
+  kConflicts,        // id(16) -> "": records with an open conflict (a register with several heads)
+  kLeases,           // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
+  kPendingNumbers,   // id(16) -> "": live (or merged) customers without a number yet
+  kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
+  kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
+  kAllowed,          // name -> AllowedPeer: the peers this node accepts (local)
+  kTableCount
+};
+constexpr std::array<const char*, kTableCount> kTableNames = {
+    "records",      "log",
+    "change_index", "vector",
+    "index_number", "index_ssn",
+    "index_phone",  "index_name",
+    "history",      "meta",
+    "peers",        "conflicts",
+    "leases",       "pending_numbers",
+    "absorbed",     "index_absorbed_number",
+    "allowed"};
+
+static_assert(kTableNames.back() != nullptr, "every table needs a name");
+
+constexpr std::string_view kMetaKey = "meta";
+constexpr std::string_view kSettingsKey = "settings";
+// Set once the first peer is allowed, never cleared: from then on only allowed peers connect.
+constexpr std::string_view kAllowListKey = "allow_list_configured";
+
+struct Store::Impl {
+  MDB_env* env = nullptr;
+  std::array<MDB_dbi, kTableCount> dbi{};
+  std::mutex growMutex;
+  ~Impl() {
+    if (env) mdb_env_close(env);
+  }
+};
+
+}  // namespace sitesync::storage

@@ -1,0 +1,215 @@
+// The LMDB store, second half: the log and its index, the version vector, history,
+// compaction, peers, the allow list and table statistics (store.cpp has the rest).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "storage/src/lmdb.h"
+#include "storage/src/store_impl.h"
+#include "storage/store.h"
+
+namespace sitesync::storage {
+
+using lmdb::check;
+
+// --- log ---------------------------------------------------------------------------------------
+
+uint64_t Store::appendLog(WriteTxn& txn, const Change& change, std::string_view encoded) {
+  const uint64_t position = lastLogPosition(txn) + 1;
+  appendLogAt(txn, position, change, encoded);
+  return position;
+}
+
+void Store::appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
+                        std::string_view encoded) {
+  lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded, MDB_APPEND);
+  std::string idKey;
+  lmdb::appendU64(idKey, change.id.origin);
+  lmdb::appendU64(idKey, change.id.seq);
+  lmdb::putAscending(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
+}
+
+void Store::replaceLogEntry(WriteTxn& txn, uint64_t position, std::string_view encoded) {
+  lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded);
+}
+
+std::optional<uint64_t> Store::logPosition(const ReadTxn& txn, ChangeId id) const {
+  std::string key;
+  lmdb::appendU64(key, id.origin);
+  lmdb::appendU64(key, id.seq);
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kChangeIndex], key, v)) return std::nullopt;
+  return lmdb::readU64(v);
+}
+
+uint64_t Store::lastLogPosition(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  return cursor.last() ? lmdb::readU64(cursor.key()) : 0;
+}
+
+void Store::forEachLog(const ReadTxn& txn, uint64_t fromPosition,
+                       const std::function<bool(uint64_t, const Change&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  for (bool ok = cursor.seek(lmdb::u64Key(fromPosition)); ok; ok = cursor.next())
+    if (!fn(lmdb::readU64(cursor.key()), decodeChange(cursor.value()))) break;
+}
+
+void Store::forEachLogBytes(const ReadTxn& txn, uint64_t fromPosition,
+                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  for (bool ok = cursor.seek(lmdb::u64Key(fromPosition)); ok; ok = cursor.next())
+    if (!fn(lmdb::readU64(cursor.key()), cursor.value())) break;
+}
+
+// --- vector ------------------------------------------------------------------------------------
+
+VersionVector Store::vector(const ReadTxn& txn) const {
+  VersionVector vv;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kVector]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    vv.set(lmdb::readU64(cursor.key()), lmdb::readU64(cursor.value()));
+  return vv;
+}
+
+void Store::setVectorEntry(WriteTxn& txn, SiteId origin, uint64_t seq) {
+  lmdb::put(txn.raw(), impl_->dbi[kVector], lmdb::u64Key(origin), lmdb::u64Key(seq));
+}
+
+// --- history -----------------------------------------------------------------------------------
+
+void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
+                          const HistoryEntry& entry) {
+  thread_local std::string bytes;
+  encode(entry, bytes);
+  std::string key = lmdb::idKey(id);
+  lmdb::appendU64(key, logPosition);
+  lmdb::putAscending(txn.raw(), impl_->dbi[kHistory], key, bytes);
+}
+
+std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const {
+  std::vector<HistoryEntry> out;
+  for (const auto& bytes : historyBytes(txn, id)) out.push_back(decodeHistoryEntry(bytes));
+  // Entries from a snapshot are keyed by change, local ones by log position: order by time.
+  std::stable_sort(out.begin(), out.end(), [](const HistoryEntry& a, const HistoryEntry& b) {
+    return std::tie(a.at, a.site, a.seq) < std::tie(b.at, b.site, b.seq);
+  });
+  return out;
+}
+
+std::vector<std::string> Store::historyBytes(const ReadTxn& txn, RecordId id) const {
+  std::vector<std::string> out;
+  std::string prefix = lmdb::idKey(id);
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+  for (bool ok = cursor.seek(prefix); ok; ok = cursor.next()) {
+    if (cursor.key().substr(0, 16) != prefix) break;
+    out.emplace_back(cursor.value());
+  }
+  return out;
+}
+
+void Store::putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& entry,
+                               std::string_view encoded) {
+  // id, then position 0 (before every local entry), then the change: unique per change.
+  std::string key = lmdb::idKey(id);
+  lmdb::appendU64(key, 0);
+  lmdb::appendU64(key, entry.site);
+  lmdb::appendU64(key, entry.seq);
+  lmdb::put(txn.raw(), impl_->dbi[kHistory], key, encoded);
+}
+
+// --- compaction --------------------------------------------------------------------------------
+
+uint64_t Store::firstLogPosition(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  return cursor.first() ? lmdb::readU64(cursor.key()) : 0;
+}
+
+uint64_t Store::compactLogBefore(WriteTxn& txn, uint64_t position) {
+  uint64_t removed = 0;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
+  std::string idKey;
+  for (bool ok = cursor.first(); ok && lmdb::readU64(cursor.key()) < position;) {
+    const ChangeId id = decodeChangeId(cursor.value());
+    idKey.clear();
+    lmdb::appendU64(idKey, id.origin);
+    lmdb::appendU64(idKey, id.seq);
+    lmdb::del(txn.raw(), impl_->dbi[kChangeIndex], idKey);
+    ok = cursor.eraseCurrent();
+    ++removed;
+  }
+  return removed;
+}
+
+// --- peers -------------------------------------------------------------------------------------
+
+void Store::putPeer(WriteTxn& txn, const PeerState& peer) {
+  std::string bytes;
+  encode(peer, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(peer.siteId), bytes);
+}
+
+std::optional<PeerState> Store::peer(const ReadTxn& txn, SiteId id) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(id), v)) return std::nullopt;
+  return decodePeerState(v);
+}
+
+std::vector<PeerState> Store::peers(const ReadTxn& txn) const {
+  std::vector<PeerState> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPeers]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.push_back(decodePeerState(cursor.value()));
+  return out;
+}
+
+// --- the allow list ----------------------------------------------------------------------------
+
+void Store::putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer) {
+  std::string bytes;
+  encode(peer, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kAllowed], peer.name, bytes);
+  lmdb::put(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, "1");
+}
+
+bool Store::removeAllowedPeer(WriteTxn& txn, std::string_view name) {
+  std::string_view held;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kAllowed], name, held)) return false;
+  lmdb::del(txn.raw(), impl_->dbi[kAllowed], name);
+  return true;
+}
+
+std::vector<AllowedPeer> Store::allowedPeers(const ReadTxn& txn) const {
+  std::vector<AllowedPeer> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAllowed]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.push_back(decodeAllowedPeer(cursor.value()));
+  return out;
+}
+
+bool Store::allowListConfigured(const ReadTxn& txn) const {
+  std::string_view v;
+  return lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, v);
+}
+
+// --- stats -------------------------------------------------------------------------------------
+
+StoreStats Store::stats() const {
+  StoreStats s;
+  MDB_envinfo info;
+  check(mdb_env_info(impl_->env, &info), "mdb_env_info");
+  s.mapBytes = info.me_mapsize;
+  struct stat st {};
+  if (::stat((dir_ + "/data.mdb").c_str(), &st) == 0) s.fileBytes = uint64_t(st.st_size);
+  auto txn = read();
+  for (size_t t = 0; t < kTableCount; ++t) {
+    MDB_stat ms;
+    check(mdb_stat(txn.raw(), impl_->dbi[t], &ms), "mdb_stat");
+    s.tables.push_back(TableStats{
+        kTableNames[t], ms.ms_entries,
+        uint64_t(ms.ms_psize) * (ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages)});
+  }
+  return s;
+}
+
+}  // namespace sitesync::storage
