@@ -103,7 +103,8 @@ const SiteKey& cachedSiteKey(const std::string& privateKey) {
   return *cached;
 }
 
-std::vector<bool> provenChanges(const std::vector<Change>& changes, const VersionVector& held) {
+std::vector<bool> provenChanges(const std::vector<Change>& changes,
+                                const std::vector<Digest>& digests, const VersionVector& held) {
   std::vector<bool> proven(changes.size(), false);
   struct OpenRun {
     std::vector<size_t> members;
@@ -124,7 +125,7 @@ std::vector<bool> provenChanges(const std::vector<Change>& changes, const Versio
       run.start = c.id.seq;
     }
     run.members.push_back(i);
-    run.digests += asString(changeDigest(c));
+    run.digests += asString(digests[i]);
     run.next = c.id.seq + 1;
     if (c.signature.empty()) continue;
     auto refuse = [&](const std::string& why) {

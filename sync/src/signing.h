@@ -17,6 +17,8 @@ const SiteKey& cachedSiteKey(const std::string& privateKey);
 // checkpoint) whose checkpoint is signed by its origin's key over the run's digests, and those
 // `held` already holds (skipped anyway). Throws DecodeError on a run whose checkpoint is
 // malformed, signed by a key that is not its origin's, or whose signature does not verify.
-std::vector<bool> provenChanges(const std::vector<Change>& changes, const VersionVector& held);
+// `digests` holds each change's changeDigest, in the same order.
+std::vector<bool> provenChanges(const std::vector<Change>& changes,
+                                const std::vector<Digest>& digests, const VersionVector& held);
 
 }  // namespace sitesync::sync

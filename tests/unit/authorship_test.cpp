@@ -88,6 +88,28 @@ BOOST_AUTO_TEST_CASE(a_relay_that_alters_one_byte_of_a_change_is_caught_and_noth
   BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
 }
 
+BOOST_AUTO_TEST_CASE(a_large_batch_checked_on_two_threads_catches_one_altered_change) {
+  a.engine.submit(creates(3000));  // three runs of 1,000: decoded and hashed in two halves
+  Site b(kSiteB, "branch-b");
+  std::vector<std::string> batch = storedLog(a.engine);
+  BOOST_REQUIRE(batch.size() == 3000u);
+  const std::string signedChange = batch[2500];
+  Change altered = decodeChange(signedChange);
+  altered.writes[0].value = "Customer 2500x";  // in the second half
+  batch[2500] = encoded(altered);
+  const std::string before = b.engine.digestHex();
+  BOOST_CHECK_EXCEPTION(b.engine.applyBatch(batch), DecodeError, [](const DecodeError& e) {
+    return std::string(e.what()).find("altered or forged") != std::string::npos;
+  });
+  BOOST_TEST(b.engine.digestHex() == before);
+  batch[2500] = std::string("\x10\x01garbage", 9);  // undecodable, in the second half
+  BOOST_CHECK_THROW(b.engine.applyBatch(batch), DecodeError);
+  BOOST_TEST(b.engine.digestHex() == before);
+  batch[2500] = signedChange;
+  BOOST_TEST(b.engine.applyBatch(batch).applied == 3000u);
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+}
+
 BOOST_AUTO_TEST_CASE(a_change_claiming_another_origin_is_rejected) {
   Site b(kSiteB, "branch-b");
   const std::string before = b.engine.digestHex();
