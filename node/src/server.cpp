@@ -28,7 +28,10 @@ HelloMsg Server::Impl::selfHello(bool stream) const {
 }
 
 void Server::Impl::sendTo(Link& link, const WireMessage& message) {
-  zmq::message_t bytes = frame(message);
+  sendFrame(link, frame(message));
+}
+
+void Server::Impl::sendFrame(Link& link, zmq::message_t bytes) {
   if (link.outgoing) {
     if (!link.socket) return;
     (void)link.socket->send(bytes, zmq::send_flags::dontwait);

@@ -100,6 +100,7 @@ struct Server::Impl {
   // --- sending ---------------------------------------------------------------------------------
 
   void sendTo(Link& link, const WireMessage& message);
+  void sendFrame(Link& link, zmq::message_t bytes);  // a message already encoded
 
   void reply(const std::string& identity, const WireMessage& message);
 

@@ -49,6 +49,7 @@ WireMessage Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link,
 void Server::Impl::relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedBatch& verified,
                               const Link* from) {
   if (!verified.clean || stopping) return;
+  std::optional<zmq::message_t> encoded;  // encoded (and compressed) once, for every peer
   auto forward = [&](Link& link) {
     if (&link == from || !link.up || link.peerNeedsSnapshot || link.needSnapshot ||
         link.snapshotting || !link.peerRevoked.entries().empty() ||
@@ -59,7 +60,10 @@ void Server::Impl::relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedB
     link.inFlight.push_back(batch.changes.size());
     ++link.relayedAhead;
     joinInto(link.peerVector, verified.last);
-    sendTo(link, ChangeBatchMsg{batch.changes, false});
+    if (!encoded) encoded = frame(ChangeBatchMsg{batch.changes, false});
+    zmq::message_t copy;
+    copy.copy(*encoded);
+    sendFrame(link, std::move(copy));
   };
   for (auto& link : outgoing) forward(*link);
   for (auto& [id, link] : incoming) forward(*link);

@@ -35,6 +35,7 @@ struct SyncBenchArgs {
   bool curve = false;  // bulk and catch-up over CURVE (both sides allow each other)
   bool json = false;
   bool unchecked = false;  // receivers skip signature checks: what verification costs
+  size_t batchChanges = node::SyncOptions{}.batchChanges;  // per batch of the bulk and catch-up
 };
 
 // --unsigned: every receiving node of this run skips the signature checks.
@@ -323,6 +324,7 @@ void benchSync(const SyncBenchArgs& a) {
 
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(120000);
+  options.batchChanges = a.batchChanges;
   if (a.curve) {  // the hub allows the branch before it starts, so it serves CURVE only
     const auto hubKeys = node::ensureIdentity((root / "bench-hub").string());
     options.identity = node::ensureIdentity((root / "bench-branch").string());
@@ -395,6 +397,7 @@ void benchSync(const SyncBenchArgs& a) {
     live = liveLatency(root, a.liveEdits, liveMaxUs);
   }
   nlohmann::json j = {{"customers", a.customers},
+                      {"batch_changes", a.batchChanges},
                       {"curve", a.curve},
                       {"signatures_checked", !a.unchecked},
                       {"bulk_changes", bulk.sent},
@@ -474,6 +477,10 @@ void addSyncBenchCommand(CLI::App& bench) {
                 "run the bulk and catch-up cases over CURVE (the hub allows only the branch)");
   cmd->add_flag("--unsigned", a->unchecked,
                 "receivers skip the signature checks (to show what verification costs)");
+  cmd->add_option("--batch-changes", a->batchChanges,
+                  "changes per batch the branch sends in the bulk and catch-up cases (default " +
+                      std::to_string(a->batchChanges) + ")")
+      ->check(CLI::Range(size_t(1), size_t(1000000)));
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] {
     uncheckedSignatures = a->unchecked;
