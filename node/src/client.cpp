@@ -44,10 +44,14 @@ class Session {
     return receive<T>();
   }
 
+  // A DEALER whose connection is not up (or whose handshake was refused) would block a send
+  // forever: wait for room with the session's timeout, like for a reply.
   void send(const WireMessage& message) {
     zmq::message_t out = frame(message);
     bytesSent += out.size();
-    socket_.send(out, zmq::send_flags::none);
+    if (!waitFor(ZMQ_POLLOUT) || !socket_.send(out, zmq::send_flags::dontwait))
+      throw SyncError("cannot reach " + endpoint_ + " within " + std::to_string(timeout_.count()) +
+                      " ms: is a node serving there?");
   }
 
   uint64_t bytesSent = 0;
@@ -56,7 +60,7 @@ class Session {
   // The next reply, which must be a T (replies come in the order of the requests).
   template <typename T>
   T receive() {
-    if (!waitForReply())
+    if (!waitFor(ZMQ_POLLIN))
       throw SyncError("no answer from " + endpoint_ + " within " +
                       std::to_string(timeout_.count()) + " ms");
     zmq::message_t reply;
@@ -76,9 +80,10 @@ class Session {
 
  private:
   std::string ownKey_, serverKey_;
-  // Waits for a reply until the timeout; a failed handshake throws at once.
-  bool waitForReply() {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+  // Waits until the socket can receive (ZMQ_POLLIN) or send (ZMQ_POLLOUT), up to the timeout; a
+  // failed handshake throws at once.
+  bool waitFor(short readiness) {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, readiness, 0},
                                {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
@@ -91,7 +96,7 @@ class Session {
         if (e.num() == EINTR) return false;
         throw;
       }
-      if (items[0].revents & ZMQ_POLLIN) return true;
+      if (items[0].revents & readiness) return true;
       if (items[1].revents & ZMQ_POLLIN) {
         zmq::message_t event, address;
         (void)monitor_.recv(event, zmq::recv_flags::none);
