@@ -101,11 +101,14 @@ struct SyncOptions {
 struct SyncReport {
   std::string peerName;
   SiteId peerId = 0;
-  size_t sent = 0;         // changes the peer applied from us
+  size_t sent = 0;         // changes the peer acknowledged from us (durable there)
   size_t received = 0;     // changes we applied from the peer
   uint64_t bytesSent = 0;  // frames sent, as on the wire (before TCP/ZeroMQ framing)
   uint64_t bytesReceived = 0;
   VersionVector vector;  // both sides' vector at the end
+  // From the start of the session to the peer's ack of the last batch sent: when this node's
+  // changes were safe at the peer. (The session goes on: it pulls, then compares vectors.)
+  std::chrono::microseconds acknowledgedAfter{0};
 };
 
 // One session with the node listening at `endpoint`: sends what it lacks, pulls what this node

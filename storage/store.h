@@ -111,6 +111,7 @@ class Store {
 
   // --- customer records and their indexes
   std::optional<Customer> customer(const ReadTxn& txn, RecordId id) const;
+  bool hasCustomer(const ReadTxn& txn, RecordId id) const;  // without decoding it
   // Writes `after` and brings every index from `before`'s entries (nullptr: new record) to
   // `after`'s. Numbers and SSNs of live customers are indexed; phones and names of live and
   // merged ones (a merged one is found as its survivor).
@@ -209,6 +210,13 @@ class Store {
   std::vector<AllowedPeer> allowedPeers(const ReadTxn& txn) const;
   // Whether a peer was ever allowed (removing every one does not open the node again).
   bool allowListConfigured(const ReadTxn& txn) const;
+
+  // --- the inbox: peers' batches made durable and acknowledged before they are applied, in the
+  // order they came (local; sync/ decides what an entry holds).
+  void putInbox(WriteTxn& txn, uint64_t key, std::string_view bytes);
+  void removeInbox(WriteTxn& txn, uint64_t key);
+  std::vector<std::pair<uint64_t, std::string>> inbox(const ReadTxn& txn) const;
+  uint64_t lastInboxKey(const ReadTxn& txn) const;  // 0 when empty
 
   StoreStats stats() const;
   const std::string& directory() const { return dir_; }

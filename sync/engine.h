@@ -134,6 +134,10 @@ struct BatchReport {
   VersionVector carried;         // per origin, the highest seq in the batch: what its sender holds
   size_t awaitingSignature = 0;  // changes not applied: their run's checkpoint was not in it
   size_t fromRevoked = 0;        // changes not applied: their site was revoked here
+  bool staged = false;           // acknowledged early (onStaged), written in the background
+  // What went wrong with the staged batch written before this one: it could not apply (it is
+  // set aside in the inbox) or its write failed (it waits there and was tried again).
+  std::string stagedError;
   // The batch committed, but the work it called for (the hub's renumbering or leases, pending
   // numbers) failed: why. It is retried with the next batch that calls for it.
   std::string followUpError;
@@ -233,7 +237,10 @@ Status validateSiteName(const std::string& name);
 
 class Engine {
  public:
-  Engine(storage::Store& store, Clock& clock) : store_(store), clock_(clock) {}
+  Engine(storage::Store& store, Clock& clock);
+  ~Engine();  // waits for a staged batch still being applied
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   // At-rest encryption: from now on sensitive values this engine writes are sealed, and the
   // reads below (customer, list, search, history, conflicts) open them. `cipher` must outlive
@@ -331,8 +338,39 @@ class Engine {
   // origin's), throws DecodeError and leaves the store as it was.
   // `onVerified`, when given, is called once the batch is decoded and verified, before anything
   // is written.
+  // `onStaged`, when given, lets a clean batch of kStageFrom changes or more be acknowledged
+  // before it is applied: it is written to the inbox first (a short sequential write and
+  // fsync), `onStaged` gets the vector this node holds with it, and it is applied on a
+  // background thread in its own transaction, which also takes it out of the inbox. The next
+  // batch is decoded and verified meanwhile and written after it (settleStaged). A staged batch
+  // that then cannot apply is set aside in the inbox with its reason (logged, and shown by
+  // inboxState), never dropped: its sender may forget it once acknowledged.
   BatchReport applyBatch(const std::vector<std::string>& encodedChanges,
-                         const std::function<void(const VerifiedBatch&)>& onVerified = {});
+                         const std::function<void(const VerifiedBatch&)>& onVerified = {},
+                         const std::function<void(const VersionVector&)>& onStaged = {});
+  // Below this a batch commits in about a millisecond anyway: staging would only add an fsync.
+  static constexpr size_t kStageFrom = 256;
+  // Stages batches from `changes` changes on (the simulation stages every one).
+  void stageBatchesFrom(size_t changes) { stageFrom_ = changes; }
+  // Applies the batches a crash (or a failed write) left staged in the inbox, in the order they
+  // came; returns how many were applied. A node runs it before it serves.
+  size_t applyStagedBatches();
+  // Waits until the staged batch being applied in the background (if any) is written. Returns
+  // what went wrong with it, if anything (a batch that cannot apply is set aside; one whose
+  // write failed waits in the inbox and is tried again here).
+  std::string settleStaged();
+  // This node's vector with what its staged batches add: what it holds durably. Hellos and
+  // heartbeats say this; status().vector is what the register shows now.
+  VersionVector heldVector() const;
+  // Whether a staged batch still being applied holds changes that `peer` lacks (a pull by that
+  // peer should wait for it).
+  bool stagedBeyond(const VersionVector& peer) const;
+  // Staged batches waiting to be applied, and those set aside (with why they could not apply).
+  struct InboxState {
+    size_t waiting = 0;
+    std::vector<std::string> setAside;
+  };
+  InboxState inboxState() const;
   // Apply without checking signatures: for `sitesync bench sync --unsigned` (what verification
   // costs) and the fuzzer (to reach the apply path with crafted changes). Never for a real node.
   void skipSignatureChecks(bool skip) { skipSignatureChecks_ = skip; }
@@ -449,6 +487,26 @@ class Engine {
   // whether it wrote anything.
   bool followUp(const FollowUp& work);
   Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
+  // The write half of applyBatch: the decoded, verified changes in one transaction, which also
+  // takes the batch out of the inbox when it was staged there (`inboxKey`).
+  BatchReport writeBatch(const std::vector<Change>& changes,
+                         const std::vector<std::string>& encodedChanges,
+                         const std::vector<bool>& proven, std::optional<uint64_t> inboxKey);
+  // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
+  void applyInBackground(std::vector<Change> changes,
+                         const std::vector<std::string>& encodedChanges, uint64_t inboxKey,
+                         const VersionVector& adds);
+  // Whether a batch starting where `batch` starts was set aside before (it is not staged again:
+  // applied at once, it is refused with its reason instead).
+  bool setAsideBefore(const VerifiedBatch& batch) const;
+  // Whether every customer a batch's changes name is in the register or created before it in
+  // the batch: what a clean batch needs to apply whole (a change for a customer this node has
+  // not seen yet cannot be applied, and its batch must not be acknowledged early).
+  bool customersNamedAreKnown(const std::vector<Change>& changes) const;
+  // Commits `encodedChanges` to the inbox; returns its key there.
+  uint64_t stageBatch(const std::vector<std::string>& encodedChanges);
+  // Marks a staged batch that cannot apply as set aside, with `reason`.
+  void setAside(uint64_t inboxKey, const std::string& reason);
   // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.
   void applyIn(storage::WriteTxn& txn, Batch& batch, const Change& change,
                std::string_view encoded = {});
@@ -470,7 +528,10 @@ class Engine {
   Clock& clock_;
   const FieldCipher* cipher_ = nullptr;
   bool skipSignatureChecks_ = false;
+  size_t stageFrom_ = kStageFrom;
   std::function<void()> localCommitListener_;
+  struct Applier;  // the background write of a staged batch (sync/src/inbox.cpp)
+  std::unique_ptr<Applier> applier_;
 };
 
 }  // namespace sitesync::sync

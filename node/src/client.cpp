@@ -173,6 +173,8 @@ BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
 }
 
 SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const SyncOptions& options) {
+  engine.applyStagedBatches();  // what a crashed `serve` acknowledged goes in first
+  const auto started = std::chrono::steady_clock::now();
   Session session(endpoint, options);
   HelloMsg peer = openSession(engine, session, endpoint);
   auto hello = [&] { return openSession(engine, session, endpoint); };
@@ -202,6 +204,8 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
       }
       if (inFlight.empty()) break;
       session.receive<AckMsg>();
+      report.acknowledgedAfter = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started);
       report.sent += inFlight.front();
       inFlight.pop_front();
     }

@@ -18,6 +18,7 @@ std::string Server::Impl::nameOf(const Link& link) const {
 
 HelloMsg Server::Impl::selfHello(bool stream) const {
   auto status = engine.status();
+  status.vector = engine.heldVector();  // with a staged batch still being written
   HelloMsg hello{kProtocolVersion,  status.meta.siteId, status.meta.siteName,
                  status.meta.isHub, status.vector,      status.meta.deployment};
   hello.stream = stream;
@@ -97,7 +98,7 @@ void Server::Impl::drop(Link& link, const std::string& why) {
 
 VersionVector Server::Impl::asHeldBy(const Link& link, const VersionVector& sent) const {
   if (link.peerRevoked.entries().empty()) return sent;
-  return withRevoked(sent, link.peerRevoked, engine.status().vector);
+  return withRevoked(sent, link.peerRevoked, engine.heldVector());
 }
 
 void Server::Impl::establish(Link& link, const HelloMsg& hello) {
@@ -233,7 +234,7 @@ void Server::Impl::tick() {
   std::optional<HeartbeatMsg> heartbeat;  // read once per pass, only when a link is due
   auto beat = [&](Link& link) {
     if (link.up && now - link.lastSent >= options.heartbeat) {
-      if (!heartbeat) heartbeat = HeartbeatMsg{engine.status().vector};
+      if (!heartbeat) heartbeat = HeartbeatMsg{engine.heldVector()};
       sendTo(link, *heartbeat);
     }
     // Once a burst has settled (nothing in flight), at most once a second per link: one small
@@ -343,6 +344,11 @@ void Server::Impl::step() {
 
 Server::Server(sync::Engine& engine, const std::string& endpoint, Log log, ServeOptions options)
     : impl_(std::make_unique<Impl>(engine, std::move(log), std::move(options))) {
+  // Batches acknowledged before a crash let them be applied: they go in before anything else.
+  if (const size_t staged = engine.applyStagedBatches())
+    impl_->say("applied " + std::to_string(staged) + " staged batches left by the last run");
+  for (const auto& aside : engine.inboxState().setAside)
+    impl_->say("set aside, could not apply: " + aside);
   impl_->boundEndpoint = impl_->gate.bind(impl_->context, impl_->router, endpoint);
 }
 
@@ -370,6 +376,7 @@ void Server::run(const std::atomic<bool>& stop) {
   impl_->stopping = true;
   const auto deadline = Clock::now() + std::chrono::seconds(1);
   while (impl_->anyInFlight() && Clock::now() < deadline) impl_->step();
+  impl_->settle();
   std::lock_guard lock(impl_->stateMutex);
   for (auto& link : impl_->outgoing)
     if (link->up) impl_->notePeer(*link);

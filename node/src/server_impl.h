@@ -140,9 +140,13 @@ struct Server::Impl {
   // what it sends for the next minute is ignored.
   void strike(Link* link, const std::string* identity);
 
-  // Applies a peer's batch; returns the ack, or the error that refuses it (nothing written).
-  WireMessage applyBatch(const ChangeBatchMsg& batch, Link* link,
-                         const std::string* identity = nullptr);
+  // Applies a peer's batch and answers it once: with the ack (sent as soon as the batch is
+  // durable, which for a large clean batch is before it is applied: Engine::applyBatch), or with
+  // the error that refuses it (nothing written).
+  void applyBatch(const ChangeBatchMsg& batch, Link* link, const std::string* identity,
+                  const std::function<void(const WireMessage&)>& answer);
+  // Waits for a staged batch still being written (Engine::settleStaged); logs what went wrong.
+  void settle();
   // Cut-through relay: passes a clean batch (verified, all new here) on to every other
   // streaming peer that holds exactly what precedes it, before this node writes it.
   void relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedBatch& verified,

@@ -20,25 +20,48 @@ void Server::Impl::strike(Link* link, const std::string* identity) {
   }
 }
 
-WireMessage Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link,
-                                     const std::string* identity) {
+void Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link, const std::string* identity,
+                              const std::function<void(const WireMessage&)>& answer) {
+  bool acknowledged = false;
   try {
     auto report = engine.applyBatch(
-        batch.changes, [&](const sync::VerifiedBatch& v) { relayAhead(batch, v, link); });
+        batch.changes, [&](const sync::VerifiedBatch& v) { relayAhead(batch, v, link); },
+        [&](const VersionVector& promised) {
+          acknowledged = true;
+          answer(AckMsg{promised});
+        });
     if (!report.followUpError.empty())
       say("applied a batch, but what it called for failed: " + report.followUpError);
+    if (!report.stagedError.empty())
+      say("a batch acknowledged before it was applied: " + report.stagedError);
     if (link) {
       link->received += report.applied;
       joinInto(link->peerVector, report.carried);  // the sender holds what it sent
     }
-    return AckMsg{report.vector};
+    if (!acknowledged) answer(AckMsg{report.vector});
   } catch (const DecodeError& e) {
     say(std::string("malformed batch: ") + e.what());
     strike(link, identity);
-    return ErrorMsg{WireError::kMalformed, e.what()};
+    answer(ErrorMsg{WireError::kMalformed, e.what()});
   } catch (const std::exception& e) {
+    if (acknowledged) {
+      // Durable in the inbox: applied when the node next starts (or the write next succeeds).
+      say(std::string("a batch acknowledged before it was applied waits in the inbox: ") +
+          e.what());
+      return;
+    }
     say(std::string("refused a batch: ") + e.what());
-    return ErrorMsg{WireError::kCannotApply, e.what()};
+    answer(ErrorMsg{WireError::kCannotApply, e.what()});
+  }
+}
+
+void Server::Impl::settle() {
+  try {
+    if (auto error = engine.settleStaged(); !error.empty())
+      say("a batch acknowledged before it was applied: " + error);
+  } catch (const std::exception& e) {
+    say(std::string("a batch acknowledged before it was applied still waits in the inbox: ") +
+        e.what());
   }
 }
 
@@ -78,9 +101,12 @@ std::optional<ErrorMsg> Server::Impl::checkHello(const HelloMsg& hello) {
 void Server::Impl::onLinkMessage(Link& link, WireMessage message) {
   link.lastHeard = Clock::now();
   if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
-    auto answer = applyBatch(*batch, &link);
-    sendTo(link, answer);
-    if (std::holds_alternative<ErrorMsg>(answer)) drop(link, "sent a batch that was refused");
+    bool refused = false;
+    applyBatch(*batch, &link, nullptr, [&](const WireMessage& answer) {
+      sendTo(link, answer);
+      refused = std::holds_alternative<ErrorMsg>(answer);
+    });
+    if (refused) drop(link, "sent a batch that was refused");
   } else if (auto* ack = std::get_if<AckMsg>(&message)) {
     if (link.inFlight.empty()) return;
     link.sent += link.inFlight.front();
@@ -145,7 +171,7 @@ void Server::Impl::onSnapshotChunk(Link& link, const SnapshotChunkMsg& chunk) {
   link.needSnapshot = false;
   say("snapshot from " + nameOf(link) + " complete");
   // Tell the peer what this node holds now, so its stream resumes from there.
-  sendTo(link, HeartbeatMsg{engine.status().vector});
+  sendTo(link, HeartbeatMsg{engine.heldVector()});
 }
 
 void Server::Impl::onRouterMessage(const std::string& identity, WireMessage message) {
@@ -169,9 +195,11 @@ void Server::Impl::onRouterMessage(const std::string& identity, WireMessage mess
       return;
     }
     sessions[identity] = Clock::now();
-    engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
     leaseNumbersTo(*hello);
     reply(identity, selfHello(false));
+    // Bookkeeping after the answer: this write waits while a staged batch is being written,
+    // and the peer need not.
+    engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
     return;
   }
   auto session = sessions.find(identity);
@@ -182,8 +210,12 @@ void Server::Impl::onRouterMessage(const std::string& identity, WireMessage mess
   }
   session->second = Clock::now();
   if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
-    reply(identity, applyBatch(*batch, nullptr, &identity));
+    applyBatch(*batch, nullptr, &identity,
+               [&](const WireMessage& answer) { reply(identity, answer); });
   } else if (auto* pull = std::get_if<PullMsg>(&message)) {
+    // The log shows a staged batch once it is written: wait for it only if the peer lacks it
+    // (the peer that sent it pulls at once, and need not wait).
+    if (engine.stagedBeyond(pull->vector)) settle();
     if (pull->fromPosition == 0 && !engine.logReaches(pull->vector)) {
       reply(identity, needSnapshotError());
       return;

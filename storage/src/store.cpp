@@ -247,6 +247,11 @@ std::optional<Customer> Store::customer(const ReadTxn& txn, RecordId id) const {
   return decodeCustomer(v);
 }
 
+bool Store::hasCustomer(const ReadTxn& txn, RecordId id) const {
+  std::string_view v;
+  return lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v);
+}
+
 void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& after) {
   thread_local std::string bytes;
   encode(after, bytes);

@@ -30,6 +30,7 @@ enum Table : size_t {
   kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
   kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
   kAllowed,          // name -> AllowedPeer: the peers this node accepts (local)
+  kInbox,            // key(8) -> a peer's batch acknowledged before it was applied (local)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
@@ -41,7 +42,7 @@ constexpr std::array<const char*, kTableCount> kTableNames = {
     "peers",        "conflicts",
     "leases",       "pending_numbers",
     "absorbed",     "index_absorbed_number",
-    "allowed"};
+    "allowed",      "inbox"};
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
 

@@ -192,6 +192,29 @@ bool Store::allowListConfigured(const ReadTxn& txn) const {
   return lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, v);
 }
 
+// --- the inbox --------------------------------------------------------------------------------
+
+void Store::putInbox(WriteTxn& txn, uint64_t key, std::string_view bytes) {
+  lmdb::put(txn.raw(), impl_->dbi[kInbox], lmdb::u64Key(key), bytes);
+}
+
+void Store::removeInbox(WriteTxn& txn, uint64_t key) {
+  lmdb::del(txn.raw(), impl_->dbi[kInbox], lmdb::u64Key(key));
+}
+
+std::vector<std::pair<uint64_t, std::string>> Store::inbox(const ReadTxn& txn) const {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kInbox]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    out.emplace_back(lmdb::readU64(cursor.key()), std::string(cursor.value()));
+  return out;
+}
+
+uint64_t Store::lastInboxKey(const ReadTxn& txn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kInbox]);
+  return cursor.last() ? lmdb::readU64(cursor.key()) : 0;
+}
+
 // --- stats -------------------------------------------------------------------------------------
 
 StoreStats Store::stats() const {

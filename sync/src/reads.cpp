@@ -219,9 +219,33 @@ RegisterStatus Engine::status() const {
   return s;
 }
 
+namespace {
+
+// Drops from `c`'s registers the writes awaited as "replaced early" that `held` holds: such a
+// write can never be applied again (applying is idempotent), so the entry is dead, and whether
+// a node ever made it depends on the order changes reached it (a write whose replaced write
+// went to another customer of a merge leaves one that nothing clears). Returns whether any went.
+bool dropDeadEarlyEntries(Customer& c, const VersionVector& held) {
+  bool dropped = false;
+  auto prune = [&](FieldValue& r) {
+    const size_t before = r.replacedEarly.size();
+    std::erase_if(r.replacedEarly, [&](const Version& v) {
+      return v.seq != 0 && held.contains(ChangeId{v.origin, v.seq});
+    });
+    dropped |= r.replacedEarly.size() != before;
+  };
+  for (FieldValue& r : c.fields) prune(r);
+  for (auto& [name, r] : c.customFields) prune(r);
+  for (auto& [key, r] : c.elements) prune(r);
+  return dropped;
+}
+
+}  // namespace
+
 std::string Engine::digestHex() const {
   // Records are encoded canonically (one encoder, registers in schema order, custom fields
-  // sorted), so hashing their stored bytes in key order hashes the replicated state itself.
+  // sorted), so hashing their stored bytes in key order hashes the replicated state itself
+  // (less dead bookkeeping: dropDeadEarlyEntries).
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("OpenSSL SHA-256 unavailable");
@@ -234,9 +258,18 @@ std::string Engine::digestHex() const {
   };
   feed("sitesync-register-digest-v1");
   auto txn = store_.read();
+  const VersionVector held = store_.vector(txn);
+  std::string canonical;
   store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
     feed(key);
-    feed(value);
+    // Dead bookkeeping is left out (dropDeadEarlyEntries); the rest is hashed as stored.
+    Customer c = decodeCustomer(value);
+    if (dropDeadEarlyEntries(c, held)) {
+      encode(c, canonical);
+      feed(canonical);
+    } else {
+      feed(value);
+    }
   });
   // Settings never written and settings reset to their defaults are the same state.
   std::string settings;

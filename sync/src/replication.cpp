@@ -113,7 +113,8 @@ VerifiedBatch describeVerified(const std::vector<Change>& changes, const std::ve
 }  // namespace
 
 BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
-                               const std::function<void(const VerifiedBatch&)>& onVerified) {
+                               const std::function<void(const VerifiedBatch&)>& onVerified,
+                               const std::function<void(const VersionVector&)>& onStaged) {
   // Decode everything first: a malformed change rejects the batch before any write. Each
   // change is a peer's untrusted input, validated and (for the signature checks) digested.
   std::vector<Change> changes(encodedChanges.size());
@@ -127,17 +128,67 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
   });
   // Then the signatures: nothing of a batch with an altered or forged run is written.
   std::vector<bool> proven(changes.size(), true);
-  if (!skipSignatureChecks_ || onVerified) {
-    VersionVector held;
+  if (!skipSignatureChecks_ || onVerified || onStaged) {
+    // What this node holds durably, with the staged batch still being written (it is decoded
+    // and verified against that meanwhile, and written after it).
+    const VersionVector held = heldVector();
     VersionVector revoked;
     {
       auto txn = store_.read();
-      held = store_.vector(txn);
-      if (onVerified) revoked = store_.meta(txn).value_or(Meta{}).revokedSites;
+      revoked = store_.meta(txn).value_or(Meta{}).revokedSites;
     }
     if (!skipSignatureChecks_) proven = provenChanges(changes, digests, held);
-    if (onVerified) onVerified(describeVerified(changes, proven, held, revoked));
+    const VerifiedBatch verified = describeVerified(changes, proven, held, revoked);
+    if (onVerified) onVerified(verified);
+    // Only a clean batch is acknowledged early: every change of it is new and will apply, so
+    // the vector promised is the one its write gives (unless the register refuses one of its
+    // changes: then the batch is set aside, kept, reported).
+    // Whether it will apply depends on the register too (the customers it names): checked
+    // once the staged batch before it is written.
+    if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
+      BatchReport report;
+      report.stagedError = settleStaged();
+      if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
+        BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
+        result.stagedError = report.stagedError;
+        return result;
+      }
+      const uint64_t inboxKey = stageBatch(encodedChanges);
+      report.vector = held;
+      for (const auto& [origin, seq] : verified.last.entries()) report.vector.set(origin, seq);
+      report.carried = verified.last;
+      report.applied = changes.size();
+      report.staged = true;
+      onStaged(report.vector);
+      applyInBackground(std::move(changes), encodedChanges, inboxKey, verified.last);
+      return report;
+    }
   }
+  const std::string before = settleStaged();
+  BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
+  result.stagedError = before;
+  return result;
+}
+
+bool Engine::customersNamedAreKnown(const std::vector<Change>& changes) const {
+  auto txn = store_.read();
+  std::set<RecordId> createdHere;
+  auto known = [&](RecordId id) { return createdHere.count(id) || store_.hasCustomer(txn, id); };
+  for (const Change& c : changes) {
+    if (c.operation == Operation::kSettings || c.operation == Operation::kLease) continue;
+    if (c.operation == Operation::kCreate)
+      createdHere.insert(c.target);
+    else if (!known(c.target))
+      return false;
+    for (RecordId id : c.absorbed)
+      if (id != c.target && !known(id)) return false;
+  }
+  return true;
+}
+
+BatchReport Engine::writeBatch(const std::vector<Change>& changes,
+                               const std::vector<std::string>& encodedChanges,
+                               const std::vector<bool>& proven, std::optional<uint64_t> inboxKey) {
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
@@ -166,6 +217,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
       ++report.applied;
     }
     if (report.applied > 0 || report.fromRevoked > 0) finish(txn, batch);
+    if (inboxKey) store_.removeInbox(txn, *inboxKey);
     report.vector = batch.vector;
     work = batch.followUp(store_, txn);
     return report;

@@ -44,6 +44,19 @@ BOOST_AUTO_TEST_CASE(a_hub_relays_changes_from_one_branch_to_another) {
   BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
 }
 
+BOOST_AUTO_TEST_CASE(a_large_batch_acknowledged_before_the_hub_wrote_it_reaches_the_next_branch) {
+  Node a(0xa1, "branch-a"), b(0xb2, "branch-b"), hub(0x4b, "hub");
+  for (int i = 0; i < 600; ++i) a.add("Customer " + std::to_string(i));
+  Serving serving(hub);
+  auto large = quick();
+  large.batchChanges = 1000;  // staged in the hub's inbox, acknowledged, then written
+  BOOST_TEST(node::syncWith(a.engine, serving.endpoint(), large).sent == 600u);
+  // At once: a pull that lacks the staged changes waits for their write.
+  BOOST_TEST(node::syncWith(b.engine, serving.endpoint(), quick()).received >= 600u);
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+  BOOST_TEST(hub.engine.inboxState().waiting == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_session_with_nobody_listening_fails_after_its_timeout) {
   Node a(0xa1, "branch-a");
   node::SyncOptions o;

@@ -196,6 +196,7 @@ double fanInRate(const std::filesystem::path& root, size_t branches, uint64_t ch
     sessions.emplace_back([&, b] {
       try {
         moved += node::syncWith(*nodes[b]->engine, server.endpoint(), options).sent;
+        waitUntilHeld(*hub.engine, nodes[b]->engine->status().vector);
       } catch (const std::exception& e) {
         failures[b] = e.what();
       }
@@ -276,10 +277,12 @@ ConflictFigures conflictRates(const std::filesystem::path& root, uint64_t custom
   options.pull = false;
   auto start = Clock::now();
   const size_t fromA = node::syncWith(*a.engine, server.endpoint(), options).sent;
+  waitUntilHeld(*hub.engine, a.engine->status().vector);
   ConflictFigures out;
   out.cleanPerS = double(fromA) / secondsSince(start);
   start = Clock::now();
   const size_t fromB = node::syncWith(*b.engine, server.endpoint(), options).sent;
+  waitUntilHeld(*hub.engine, b.engine->status().vector);
   out.conflictPerS = double(fromB) / secondsSince(start);
   options.pull = true;
   start = Clock::now();
@@ -336,6 +339,8 @@ void benchSync(const SyncBenchArgs& a) {
   log("bulk: branch -> empty hub over " + server.endpoint() + "...");
   auto start = Clock::now();
   auto bulk = node::syncWith(*branch.engine, server.endpoint(), options);
+  const double bulkAckedSeconds = double(bulk.acknowledgedAfter.count()) / 1e6;
+  waitUntilHeld(*hub.engine, branch.engine->status().vector);
   const double bulkSeconds = secondsSince(start);
   if (hub.engine->digestHex() != branch.engine->digestHex())
     throw Failure("bench: hub and branch digests differ after the bulk sync");
@@ -368,6 +373,8 @@ void benchSync(const SyncBenchArgs& a) {
   start = Clock::now();
   auto catchUp = node::syncWith(*branch.engine, server.endpoint(), options);
   const double catchUpMs = secondsSince(start) * 1000;
+  waitUntilHeld(*hub.engine, branch.engine->status().vector);
+  const double catchUpAppliedMs = secondsSince(start) * 1000;
   if (hub.engine->digestHex() != branch.engine->digestHex())
     throw Failure("bench: hub and branch digests differ after the catch-up");
 
@@ -396,33 +403,37 @@ void benchSync(const SyncBenchArgs& a) {
     log("live: " + std::to_string(a.liveEdits) + " edits at branch A, each until visible at B...");
     live = liveLatency(root, a.liveEdits, liveMaxUs);
   }
-  nlohmann::json j = {{"customers", a.customers},
-                      {"batch_changes", a.batchChanges},
-                      {"curve", a.curve},
-                      {"signatures_checked", !a.unchecked},
-                      {"bulk_changes", bulk.sent},
-                      {"bulk_seconds", bulkSeconds},
-                      {"bulk_changes_per_s", bulkRate},
-                      {"raw_lmdb_per_s", rawRate},
-                      {"bulk_vs_raw_ratio", bulkRate / rawRate},
-                      {"catch_up_edits", catchUp.sent},
-                      {"catch_up_ms", catchUpMs},
-                      {"catch_up_wire_bytes_per_field", bytesPerField},
-                      {"catch_up_wire_vs_payload", wireVsPayload},
-                      {"fan_in_branches", a.fanInBranches},
-                      {"fan_in_changes_per_s", fanIn},
-                      {"conflict_edits", a.conflictCustomers > 0 ? a.conflictEdits : 0},
-                      {"conflict_free_push_changes_per_s", conflict.cleanPerS},
-                      {"conflict_10pct_push_changes_per_s", conflict.conflictPerS},
-                      {"conflict_10pct_pull_changes_per_s", conflict.pullPerS},
-                      {"conflict_open_conflicts", conflict.conflicts},
-                      {"live_edits", a.liveEdits},
-                      {"live_p50_ms", live.p50 / 1000},
-                      {"live_p99_ms", live.p99 / 1000},
-                      {"live_max_ms", liveMaxUs / 1000},
-                      {"hub_peak_rss_anon_mb", server.peakRssAnonMb()},
-                      {"setup_peak_rss_anon_mb", setupPeakMb},
-                      {"peak_rss_anon_mb", rss.peakMb()}};
+  nlohmann::json j = {
+      {"customers", a.customers},
+      {"batch_changes", a.batchChanges},
+      {"curve", a.curve},
+      {"signatures_checked", !a.unchecked},
+      {"bulk_changes", bulk.sent},
+      {"bulk_seconds", bulkSeconds},
+      {"bulk_acknowledged_seconds", bulkAckedSeconds},
+      {"bulk_changes_per_s", bulkRate},
+      {"raw_lmdb_per_s", rawRate},
+      {"bulk_vs_raw_ratio", bulkRate / rawRate},
+      {"catch_up_edits", catchUp.sent},
+      {"catch_up_ms", catchUpMs},
+      {"catch_up_acknowledged_ms", double(catchUp.acknowledgedAfter.count()) / 1000},
+      {"catch_up_applied_ms", catchUpAppliedMs},
+      {"catch_up_wire_bytes_per_field", bytesPerField},
+      {"catch_up_wire_vs_payload", wireVsPayload},
+      {"fan_in_branches", a.fanInBranches},
+      {"fan_in_changes_per_s", fanIn},
+      {"conflict_edits", a.conflictCustomers > 0 ? a.conflictEdits : 0},
+      {"conflict_free_push_changes_per_s", conflict.cleanPerS},
+      {"conflict_10pct_push_changes_per_s", conflict.conflictPerS},
+      {"conflict_10pct_pull_changes_per_s", conflict.pullPerS},
+      {"conflict_open_conflicts", conflict.conflicts},
+      {"live_edits", a.liveEdits},
+      {"live_p50_ms", live.p50 / 1000},
+      {"live_p99_ms", live.p99 / 1000},
+      {"live_max_ms", liveMaxUs / 1000},
+      {"hub_peak_rss_anon_mb", server.peakRssAnonMb()},
+      {"setup_peak_rss_anon_mb", setupPeakMb},
+      {"peak_rss_anon_mb", rss.peakMb()}};
   if (a.json) {
     printJson(j);
     return;
@@ -435,8 +446,11 @@ void benchSync(const SyncBenchArgs& a) {
               bulkRate, bulkSeconds);
   std::printf("raw LMDB, same records+indexes   %10.0f records/s\n", rawRate);
   std::printf("ratio sync/raw                   %10.2f\n", bulkRate / rawRate);
-  std::printf("catch-up of %zu offline edits  %10.1f ms, connect to acknowledged\n", catchUp.sent,
-              catchUpMs);
+  std::printf("catch-up of %zu offline edits  %10.1f ms, connect to acknowledged (durable)\n",
+              catchUp.sent, double(catchUp.acknowledgedAfter.count()) / 1000);
+  std::printf("  ... whole session, both ways  %10.1f ms\n", catchUpMs);
+  std::printf("  ... until applied at the hub  %10.1f ms, connect to searchable there\n",
+              catchUpAppliedMs);
   std::printf("wire bytes per changed field      %10.1f  (%.1fx the field values' bytes)\n",
               bytesPerField, wireVsPayload);
   if (a.fanInBranches > 0)

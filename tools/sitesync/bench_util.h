@@ -23,6 +23,23 @@ inline double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// Waits until `receiver` holds everything in `target`. A node acknowledges a large batch once it
+// is durable in its inbox and applies it right after (Engine::applyBatch): a figure "durable
+// and indexed at the receiver" ends here, not at the ack. Polled: the receiver may be another
+// process, and nothing else tells this one that its write committed.
+inline void waitUntilHeld(const sync::Engine& receiver, const VersionVector& target) {
+  const auto deadline = Clock::now() + std::chrono::minutes(5);
+  for (;;) {
+    const VersionVector held = receiver.status().vector;
+    bool all = true;
+    for (const auto& [origin, seq] : target.entries()) all = all && held.get(origin) >= seq;
+    if (all) return;
+    if (Clock::now() > deadline)
+      throw std::runtime_error("bench: the receiver did not apply what it acknowledged in 5 min");
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 // Peak anonymous memory, sampled (the kernel reports only the current RssAnon).
 class RssSampler {
  public:

@@ -250,6 +250,9 @@ void statusCommand(const SiteArgs& a) {
       {"ignored_not_from_hub", s.meta.unauthorized},
       {"revoked_sites", s.meta.revokedSites.entries().size()},
       {"refused_from_revoked", s.meta.refusedFromRevoked}};
+  const auto inbox = site->engine->inboxState();
+  j["staged_batches_waiting"] = inbox.waiting;
+  j["staged_batches_set_aside"] = inbox.setAside;
   if (a.json) {
     printJson(j);
     return;
@@ -293,6 +296,11 @@ void statusCommand(const SiteArgs& a) {
               << (p["endpoint"].is_null() ? "" : " at " + p["endpoint"].get<std::string>())
               << ": last contact " << p["last_contact"].get<std::string>() << ", "
               << p["pending"].get<uint64_t>() << " changes pending";
+  if (inbox.waiting)
+    std::cout << "\ninbox: " << inbox.waiting
+              << " acknowledged batches not applied yet (`sitesync serve` applies them first)";
+  for (const auto& aside : inbox.setAside)
+    std::cout << "\ninbox: set aside, could not apply: " << aside;
   std::cout << "\nstore: " << human(stats.fileBytes) << " on disk, map " << human(stats.mapBytes)
             << "\n";
 }

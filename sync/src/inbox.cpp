@@ -1,0 +1,240 @@
+// The inbox: a peer's batch made durable before it is applied, so that it can be acknowledged
+// after one short sequential write instead of after the write of every record and index page
+// it touches. An entry is 'w' (waiting) or 'x' (set aside: it could not apply, with why), then
+// the changes as received, each preceded by its length.
+#include <mutex>
+#include <thread>
+
+#include "sync/engine.h"
+#include "sync/src/apply_error.h"
+
+namespace sitesync::sync {
+
+struct Engine::Applier {
+  std::mutex joinMutex;  // settleStaged may be called from more than one thread
+  std::thread thread;
+  mutable std::mutex mutex;     // guards what follows
+  VersionVector promised;       // what the batch being applied adds to the register
+  std::string error;            // what went wrong with the last one ("": nothing)
+  bool writeFailed = false;     // its write failed (not the batch): it waits in the inbox
+  VersionVector setAsideFirst;  // per origin, the first seq of a batch set aside
+};
+
+Engine::Engine(storage::Store& store, Clock& clock)
+    : store_(store), clock_(clock), applier_(std::make_unique<Applier>()) {}
+
+Engine::~Engine() {
+  try {
+    settleStaged();
+  } catch (const std::exception&) {
+    // The batch stays staged in the inbox: the next start applies it.
+  }
+}
+
+namespace {
+
+constexpr char kWaiting = 'w';
+constexpr char kSetAside = 'x';
+
+void appendU32(std::string& out, uint32_t v) {
+  for (int shift = 0; shift < 32; shift += 8) out.push_back(char((v >> shift) & 0xff));
+}
+
+uint32_t readU32(std::string_view in, size_t& at) {
+  if (in.size() < at + 4) throw ApplyError("a staged batch in the inbox is cut short");
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  at += 4;
+  return v;
+}
+
+std::string_view readBytes(std::string_view in, size_t& at) {
+  const uint32_t size = readU32(in, at);
+  if (in.size() - at < size) throw ApplyError("a staged batch in the inbox is cut short");
+  std::string_view bytes = in.substr(at, size);
+  at += size;
+  return bytes;
+}
+
+std::string encodeEntry(char state, const std::string& reason, std::string_view changes) {
+  std::string out(1, state);
+  if (state == kSetAside) {
+    appendU32(out, uint32_t(reason.size()));
+    out += reason;
+  }
+  out += changes;
+  return out;
+}
+
+struct Entry {
+  char state = kWaiting;
+  std::string reason;
+  std::string_view changes;  // the count, then each change's length and bytes
+};
+
+Entry decodeEntry(std::string_view bytes) {
+  if (bytes.empty()) throw ApplyError("an empty entry in the inbox");
+  Entry e;
+  e.state = bytes[0];
+  size_t at = 1;
+  if (e.state == kSetAside) e.reason = std::string(readBytes(bytes, at));
+  e.changes = bytes.substr(at);
+  return e;
+}
+
+}  // namespace
+
+uint64_t Engine::stageBatch(const std::vector<std::string>& encodedChanges) {
+  std::string changes;
+  size_t total = 4;
+  for (const auto& c : encodedChanges) total += 4 + c.size();
+  changes.reserve(total);
+  appendU32(changes, uint32_t(encodedChanges.size()));
+  for (const auto& c : encodedChanges) {
+    appendU32(changes, uint32_t(c.size()));
+    changes += c;
+  }
+  return store_.write([&](storage::WriteTxn& txn) {
+    const uint64_t key = store_.lastInboxKey(txn) + 1;
+    store_.putInbox(txn, key, encodeEntry(kWaiting, {}, changes));
+    return key;
+  });
+}
+
+void Engine::setAside(uint64_t inboxKey, const std::string& reason) {
+  store_.write([&](storage::WriteTxn& txn) {
+    for (auto& [key, bytes] : store_.inbox(txn))
+      if (key == inboxKey) {
+        const Entry e = decodeEntry(bytes);
+        store_.putInbox(txn, key, encodeEntry(kSetAside, reason, e.changes));
+      }
+  });
+}
+
+void Engine::applyInBackground(std::vector<Change> changes,
+                               const std::vector<std::string>& encodedChanges, uint64_t inboxKey,
+                               const VersionVector& adds) {
+  {
+    std::lock_guard lock(applier_->mutex);
+    for (const auto& [origin, seq] : adds.entries()) applier_->promised.set(origin, seq);
+  }
+  applier_->thread = std::thread([this, changes = std::move(changes), encoded = encodedChanges,
+                                  inboxKey]() mutable {
+    std::string error;
+    bool writeFailed = false;
+    try {
+      auto report = writeBatch(changes, encoded, std::vector<bool>(changes.size(), true), inboxKey);
+      error = report.followUpError;
+      // The node streams what the log gained: wake it (as after a local commit).
+      if (localCommitListener_) localCommitListener_();
+    } catch (const ApplyError& e) {
+      error = e.what();
+    } catch (const DecodeError& e) {
+      error = e.what();
+    } catch (const std::exception& e) {
+      error = e.what();
+      writeFailed = true;
+    }
+    if (!error.empty() && !writeFailed) {
+      try {
+        setAside(inboxKey, error);
+      } catch (const std::exception& e) {
+        writeFailed = true;  // still waiting in the inbox: tried again when settled
+      }
+      std::lock_guard lock(applier_->mutex);
+      for (const Change& c : changes)
+        if (applier_->setAsideFirst.get(c.id.origin) == 0)
+          applier_->setAsideFirst.set(c.id.origin, c.id.seq);
+      error = "set aside in the inbox: " + error;
+    }
+    std::lock_guard lock(applier_->mutex);
+    applier_->promised.clear();
+    applier_->error = std::move(error);
+    applier_->writeFailed = writeFailed;
+  });
+}
+
+std::string Engine::settleStaged() {
+  {
+    std::lock_guard join(applier_->joinMutex);
+    if (applier_->thread.joinable()) applier_->thread.join();
+  }
+  std::string error;
+  bool retry = false;
+  {
+    std::lock_guard lock(applier_->mutex);
+    error = std::move(applier_->error);
+    applier_->error.clear();
+    retry = applier_->writeFailed;
+    applier_->writeFailed = false;
+  }
+  if (retry) applyStagedBatches();
+  return error;
+}
+
+VersionVector Engine::heldVector() const {
+  VersionVector held = status().vector;
+  std::lock_guard lock(applier_->mutex);
+  for (const auto& [origin, seq] : applier_->promised.entries())
+    if (seq > held.get(origin)) held.set(origin, seq);
+  return held;
+}
+
+bool Engine::stagedBeyond(const VersionVector& peer) const {
+  std::lock_guard lock(applier_->mutex);
+  for (const auto& [origin, seq] : applier_->promised.entries())
+    if (peer.get(origin) < seq) return true;
+  return false;
+}
+
+bool Engine::setAsideBefore(const VerifiedBatch& batch) const {
+  std::lock_guard lock(applier_->mutex);
+  for (const auto& [origin, seq] : batch.first.entries())
+    if (applier_->setAsideFirst.get(origin) == seq) return true;
+  return false;
+}
+
+size_t Engine::applyStagedBatches() {
+  settleStaged();
+  std::vector<std::pair<uint64_t, std::string>> entries;
+  {
+    auto txn = store_.read();
+    entries = store_.inbox(txn);
+  }
+  size_t applied = 0;
+  for (const auto& [key, bytes] : entries) {
+    try {
+      const Entry e = decodeEntry(bytes);
+      if (e.state != kWaiting) continue;
+      size_t at = 0;
+      std::vector<std::string> encoded(readU32(e.changes, at));
+      for (auto& c : encoded) c = std::string(readBytes(e.changes, at));
+      // Verified before it was staged; the inbox is this node's own store.
+      std::vector<Change> changes;
+      changes.reserve(encoded.size());
+      for (const auto& c : encoded) changes.push_back(decodeChange(c));
+      writeBatch(changes, encoded, std::vector<bool>(changes.size(), true), key);
+      ++applied;
+    } catch (const ApplyError& e) {
+      setAside(key, e.what());
+    } catch (const DecodeError& e) {
+      setAside(key, e.what());
+    }
+  }
+  return applied;
+}
+
+Engine::InboxState Engine::inboxState() const {
+  InboxState state;
+  auto txn = store_.read();
+  for (const auto& [key, bytes] : store_.inbox(txn)) {
+    const Entry e = decodeEntry(bytes);
+    if (e.state == kWaiting)
+      ++state.waiting;
+    else
+      state.setAside.push_back("staged batch " + std::to_string(key) + ": " + e.reason);
+  }
+  return state;
+}
+
+}  // namespace sitesync::sync
