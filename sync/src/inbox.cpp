@@ -118,6 +118,8 @@ void Engine::applyInBackground(std::vector<Change> changes,
     std::lock_guard lock(applier_->mutex);
     for (const auto& [origin, seq] : adds.entries()) applier_->promised.set(origin, seq);
   }
+  std::lock_guard join(applier_->joinMutex);
+  if (applier_->thread.joinable()) applier_->thread.join();  // one staged batch at a time
   applier_->thread = std::thread([this, changes = std::move(changes), encoded = encodedChanges,
                                   inboxKey]() mutable {
     std::string error;

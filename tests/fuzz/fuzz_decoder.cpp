@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,8 +94,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Half the inputs skip the signature checks, so that crafted (unsigned) changes reach
         // the apply path; the other half go through the checks as a peer's batch would.
         target.engine->skipSignatureChecks(bytes.size() % 2 == 0);
+        // A third go through the inbox (acknowledged once staged, written after): what is
+        // acknowledged must end in the register, or be set aside, never lost.
+        const bool staging = bytes.size() % 3 == 0;
+        target.engine->stageBatchesFrom(staging ? 1 : sync::Engine::kStageFrom);
+        std::optional<VersionVector> promised;
         try {
-          target.engine->applyBatch(splitBatch(bytes));
+          if (staging) {
+            target.engine->applyBatch(splitBatch(bytes), {},
+                                      [&](const VersionVector& v) { promised = v; });
+            target.engine->settleStaged();
+            if (promised) {
+              const VersionVector held = target.engine->status().vector;
+              bool holds = true;
+              for (const auto& [origin, seq] : promised->entries())
+                holds = holds && held.get(origin) >= seq;
+              if (!holds && target.engine->inboxState().setAside.empty()) {
+                std::fprintf(stderr, "an acknowledged batch was neither applied nor set aside\n");
+                std::abort();
+              }
+            }
+          } else {
+            target.engine->applyBatch(splitBatch(bytes));
+          }
         } catch (const std::exception& e) {
           if (target.engine->digestHex() != before) {  // a refused batch wrote
             std::fprintf(stderr, "refused batch changed the store: %s\n", e.what());
