@@ -146,6 +146,12 @@ class Store {
   uint64_t lastLogPosition(const ReadTxn& txn) const;
   void forEachLog(const ReadTxn& txn, uint64_t fromPosition,
                   const std::function<bool(uint64_t position, const Change&)>& fn) const;
+  // The positions of `origin`'s changes from seq `fromSeq` on, in seq (and log) order, at most
+  // `max`; it stops early at a seq without an entry (compacted, or not held).
+  std::vector<uint64_t> logPositionsOf(const ReadTxn& txn, SiteId origin, uint64_t fromSeq,
+                                       size_t max) const;
+  // The stored bytes of the entry at `position` (valid while `txn` is), if there is one.
+  std::optional<std::string_view> logBytesAt(const ReadTxn& txn, uint64_t position) const;
   // The same without decoding: the stored (packed) bytes, valid only during the call.
   void forEachLogBytes(const ReadTxn& txn, uint64_t fromPosition,
                        const std::function<bool(uint64_t position, std::string_view)>& fn) const;

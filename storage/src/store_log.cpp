@@ -34,6 +34,28 @@ void Store::replaceLogEntry(WriteTxn& txn, uint64_t position, std::string_view e
   lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded);
 }
 
+std::vector<uint64_t> Store::logPositionsOf(const ReadTxn& txn, SiteId origin, uint64_t fromSeq,
+                                            size_t max) const {
+  std::vector<uint64_t> out;
+  std::string key;
+  lmdb::appendU64(key, origin);
+  lmdb::appendU64(key, fromSeq);
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kChangeIndex]);
+  for (bool ok = cursor.seek(key); ok && out.size() < max; ok = cursor.next()) {
+    const std::string_view k = cursor.key();
+    if (k.size() != 16 || lmdb::readU64(k) != origin || lmdb::readU64(k, 8) != fromSeq + out.size())
+      break;
+    out.push_back(lmdb::readU64(cursor.value()));
+  }
+  return out;
+}
+
+std::optional<std::string_view> Store::logBytesAt(const ReadTxn& txn, uint64_t position) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), v)) return std::nullopt;
+  return v;
+}
+
 std::optional<uint64_t> Store::logPosition(const ReadTxn& txn, ChangeId id) const {
   std::string key;
   lmdb::appendU64(key, id.origin);

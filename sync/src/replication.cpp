@@ -26,19 +26,63 @@ uint64_t Engine::firstPositionMissingFrom(const VersionVector& peer) const {
   return first;
 }
 
+namespace {
+
+// Where the changes `peer` lacks lie in this node's log, from `fromPosition` on: per origin,
+// found through the change index (its first missing change by a binary search over its seqs,
+// whose positions grow with them), at most `perOrigin` each, merged in log order. `truncated`:
+// an origin had more. None when an index entry is missing (the caller scans the log instead).
+std::optional<std::vector<uint64_t>> missingPositions(const storage::Store& store,
+                                                      const storage::ReadTxn& txn,
+                                                      const VersionVector& peer,
+                                                      uint64_t fromPosition, size_t perOrigin,
+                                                      bool& truncated) {
+  std::vector<uint64_t> out;
+  truncated = false;
+  const VersionVector mine = store.vector(txn);
+  for (const auto& [origin, held] : mine.entries()) {
+    uint64_t lo = peer.get(origin) + 1, hi = held + 1;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      const auto position = store.logPosition(txn, ChangeId{origin, mid});
+      if (!position) return std::nullopt;
+      if (*position < fromPosition)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo > held) continue;
+    const uint64_t wanted = std::min<uint64_t>(perOrigin, held - lo + 1);
+    std::vector<uint64_t> positions = store.logPositionsOf(txn, origin, lo, size_t(wanted));
+    if (positions.size() != wanted) return std::nullopt;
+    truncated |= wanted < held - lo + 1;
+    out.insert(out.end(), positions.begin(), positions.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
 OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
                                          size_t maxChanges, size_t maxBytes) const {
   OutgoingBatch batch;
-  batch.complete = true;
-  batch.nextPosition = fromPosition;
   size_t bytes = 0;
   // Origins whose last change in the batch is not a checkpoint: the peer applies whole signed
   // runs only, so past the limits the batch still takes their changes up to their checkpoints
   // (a run is at most kMaxRunLength long). Others' changes met meanwhile wait for the next batch.
   std::set<SiteId> openRuns;
   bool closing = false, skipped = false;
-  auto txn = store_.read();
-  store_.forEachLogBytes(txn, fromPosition, [&](uint64_t position, std::string_view encoded) {
+  auto start = [&] {
+    batch = OutgoingBatch{};
+    batch.complete = true;
+    batch.nextPosition = fromPosition;
+    bytes = 0;
+    openRuns.clear();
+    closing = skipped = false;
+  };
+  // One log entry, in log order; false: the batch is full.
+  auto visit = [&](uint64_t position, std::string_view encoded) {
     if (!closing && !batch.changes.empty() &&
         (batch.changes.size() >= maxChanges || bytes + encoded.size() > maxBytes)) {
       batch.complete = false;
@@ -60,7 +104,36 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
     else
       openRuns.insert(id.origin);
     return !closing || !openRuns.empty();
-  });
+  };
+  auto txn = store_.read();
+  // Only the entries the peer lacks are read: a peer that lacks a few changes early in a long
+  // log (a branch that has just pushed a million) costs what it lacks, not the log's length.
+  // Each origin's list is long enough to fill the batch and close its runs; were one to run
+  // out first, or an index entry be missing, the whole log is scanned instead.
+  start();
+  bool truncated = false;
+  if (auto positions = missingPositions(store_, txn, peer, fromPosition, maxChanges + kMaxRunLength,
+                                        truncated)) {
+    bool full = false;
+    for (uint64_t position : *positions) {
+      const auto encoded = store_.logBytesAt(txn, position);
+      if (!encoded) {
+        truncated = true;  // not expected: the index names it
+        break;
+      }
+      if (!visit(position, *encoded)) {
+        full = true;
+        break;
+      }
+    }
+    if (full || !truncated) {
+      if (batch.complete)
+        batch.nextPosition = std::max(fromPosition, store_.lastLogPosition(txn) + 1);
+      return batch;
+    }
+  }
+  start();
+  store_.forEachLogBytes(txn, fromPosition, visit);
   return batch;
 }
 
