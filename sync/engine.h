@@ -493,9 +493,10 @@ class Engine {
                          const std::vector<std::string>& encodedChanges,
                          const std::vector<bool>& proven, std::optional<uint64_t> inboxKey);
   // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
-  void applyInBackground(std::vector<Change> changes,
-                         const std::vector<std::string>& encodedChanges, uint64_t inboxKey,
-                         const VersionVector& adds);
+  void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
+                         uint64_t inboxKey, const VersionVector& adds);
+  // Applies the inbox's waiting batches in order (applyStagedBatches without settling first).
+  size_t applyWaitingBatches();
   // Whether a batch starting where `batch` starts was set aside before (it is not staged again:
   // applied at once, it is refused with its reason instead).
   bool setAsideBefore(const VerifiedBatch& batch) const;

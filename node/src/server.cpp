@@ -362,7 +362,15 @@ bool Server::secure() const {
   return impl_->gate.secure();
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  // A staged batch still being written calls back into this node (its commit wake): wait for
+  // it, also when run() ended with an exception.
+  try {
+    impl_->engine.settleStaged();
+  } catch (const std::exception&) {
+    // It stays staged in the inbox; the next start applies it.
+  }
+}
 
 std::string Server::endpoint() const {
   std::lock_guard lock(impl_->stateMutex);  // the node re-binds when it turns secure

@@ -2,7 +2,9 @@
 // after one short sequential write instead of after the write of every record and index page
 // it touches. An entry is 'w' (waiting) or 'x' (set aside: it could not apply, with why), then
 // the changes as received, each preceded by its length.
+#include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "sync/engine.h"
@@ -111,49 +113,61 @@ void Engine::setAside(uint64_t inboxKey, const std::string& reason) {
   });
 }
 
-void Engine::applyInBackground(std::vector<Change> changes,
-                               const std::vector<std::string>& encodedChanges, uint64_t inboxKey,
-                               const VersionVector& adds) {
+void Engine::applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
+                               uint64_t inboxKey, const VersionVector& adds) {
   {
     std::lock_guard lock(applier_->mutex);
     for (const auto& [origin, seq] : adds.entries()) applier_->promised.set(origin, seq);
   }
-  std::lock_guard join(applier_->joinMutex);
-  if (applier_->thread.joinable()) applier_->thread.join();  // one staged batch at a time
-  applier_->thread = std::thread([this, changes = std::move(changes), encoded = encodedChanges,
-                                  inboxKey]() mutable {
+  // What the batch's write leaves: an error to report, and whether the write itself failed
+  // (then the batch waits in the inbox, still promised, and settleStaged tries it again).
+  auto write = [this, inboxKey](const std::vector<Change>& batch,
+                                const std::vector<std::string>& bytes) {
     std::string error;
-    bool writeFailed = false;
+    bool refused = false, writeFailed = false;
     try {
-      auto report = writeBatch(changes, encoded, std::vector<bool>(changes.size(), true), inboxKey);
-      error = report.followUpError;
+      auto report = writeBatch(batch, bytes, std::vector<bool>(batch.size(), true), inboxKey);
+      if (!report.followUpError.empty())
+        error = "written, but what it called for failed: " + report.followUpError;
       // The node streams what the log gained: wake it (as after a local commit).
       if (localCommitListener_) localCommitListener_();
     } catch (const ApplyError& e) {
       error = e.what();
+      refused = true;
     } catch (const DecodeError& e) {
       error = e.what();
+      refused = true;
     } catch (const std::exception& e) {
       error = e.what();
       writeFailed = true;
     }
-    if (!error.empty() && !writeFailed) {
+    if (refused) {
       try {
         setAside(inboxKey, error);
+        error = "set aside in the inbox: " + error;
       } catch (const std::exception& e) {
-        writeFailed = true;  // still waiting in the inbox: tried again when settled
+        writeFailed = true;  // still waiting in the inbox
+        error += std::string("; not set aside either: ") + e.what();
       }
-      std::lock_guard lock(applier_->mutex);
-      for (const Change& c : changes)
-        if (applier_->setAsideFirst.get(c.id.origin) == 0)
-          applier_->setAsideFirst.set(c.id.origin, c.id.seq);
-      error = "set aside in the inbox: " + error;
     }
     std::lock_guard lock(applier_->mutex);
-    applier_->promised.clear();
+    if (refused)
+      for (const Change& c : batch)
+        if (applier_->setAsideFirst.get(c.id.origin) == 0)
+          applier_->setAsideFirst.set(c.id.origin, c.id.seq);
+    if (!writeFailed) applier_->promised.clear();
     applier_->error = std::move(error);
     applier_->writeFailed = writeFailed;
-  });
+  };
+  std::lock_guard join(applier_->joinMutex);
+  if (applier_->thread.joinable()) applier_->thread.join();  // one staged batch at a time
+  auto batch = std::make_shared<std::pair<std::vector<Change>, std::vector<std::string>>>(
+      std::move(changes), std::move(encoded));
+  try {
+    applier_->thread = std::thread([write, batch] { write(batch->first, batch->second); });
+  } catch (const std::system_error&) {
+    write(batch->first, batch->second);  // no thread to be had: written here and now
+  }
 }
 
 std::string Engine::settleStaged() {
@@ -168,16 +182,26 @@ std::string Engine::settleStaged() {
     error = std::move(applier_->error);
     applier_->error.clear();
     retry = applier_->writeFailed;
-    applier_->writeFailed = false;
   }
-  if (retry) applyStagedBatches();
+  if (retry) {
+    applyWaitingBatches();  // throws while the write still fails: promised and retried again
+    std::lock_guard lock(applier_->mutex);
+    applier_->writeFailed = false;
+    applier_->promised.clear();
+  }
   return error;
 }
 
 VersionVector Engine::heldVector() const {
+  // The promise first: read after it, the register holds at least what the applier wrote
+  // before clearing it (read before, the two could miss a batch between them).
+  VersionVector promised;
+  {
+    std::lock_guard lock(applier_->mutex);
+    promised = applier_->promised;
+  }
   VersionVector held = status().vector;
-  std::lock_guard lock(applier_->mutex);
-  for (const auto& [origin, seq] : applier_->promised.entries())
+  for (const auto& [origin, seq] : promised.entries())
     if (seq > held.get(origin)) held.set(origin, seq);
   return held;
 }
@@ -198,6 +222,10 @@ bool Engine::setAsideBefore(const VerifiedBatch& batch) const {
 
 size_t Engine::applyStagedBatches() {
   settleStaged();
+  return applyWaitingBatches();
+}
+
+size_t Engine::applyWaitingBatches() {
   std::vector<std::pair<uint64_t, std::string>> entries;
   {
     auto txn = store_.read();

@@ -220,6 +220,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     // once the staged batch before it is written.
     if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
       BatchReport report;
+      std::vector<std::string> encoded = encodedChanges;  // the applier's copy, before the ack
       report.stagedError = settleStaged();
       if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
         BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
@@ -233,7 +234,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
       report.applied = changes.size();
       report.staged = true;
       onStaged(report.vector);
-      applyInBackground(std::move(changes), encodedChanges, inboxKey, verified.last);
+      applyInBackground(std::move(changes), std::move(encoded), inboxKey, verified.last);
       return report;
     }
   }
