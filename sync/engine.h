@@ -353,7 +353,8 @@ class Engine {
   // Stages batches from `changes` changes on (the simulation stages every one).
   void stageBatchesFrom(size_t changes) { stageFrom_ = changes; }
   // Applies the batches a crash (or a failed write) left staged in the inbox, in the order they
-  // came; returns how many were applied. A node runs it before it serves.
+  // came, and tries again those set aside; returns how many were applied. A node runs it before
+  // it serves.
   size_t applyStagedBatches();
   // Waits until the staged batch being applied in the background (if any) is written. Returns
   // what went wrong with it, if anything (a batch that cannot apply is set aside; one whose
@@ -495,8 +496,9 @@ class Engine {
   // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
   void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
                          uint64_t inboxKey, const VersionVector& adds);
-  // Applies the inbox's waiting batches in order (applyStagedBatches without settling first).
-  size_t applyWaitingBatches();
+  // Applies the inbox's waiting batches in order (applyStagedBatches without settling first),
+  // and the ones set aside too when `alsoSetAside`.
+  size_t applyWaitingBatches(bool alsoSetAside);
   // Whether a batch starting where `batch` starts was set aside before (it is not staged again:
   // applied at once, it is refused with its reason instead).
   bool setAsideBefore(const VerifiedBatch& batch) const;

@@ -184,7 +184,7 @@ std::string Engine::settleStaged() {
     retry = applier_->writeFailed;
   }
   if (retry) {
-    applyWaitingBatches();  // throws while the write still fails: promised and retried again
+    applyWaitingBatches(false);  // throws while the write still fails: retried at next settle
     std::lock_guard lock(applier_->mutex);
     applier_->writeFailed = false;
     applier_->promised.clear();
@@ -222,10 +222,10 @@ bool Engine::setAsideBefore(const VerifiedBatch& batch) const {
 
 size_t Engine::applyStagedBatches() {
   settleStaged();
-  return applyWaitingBatches();
+  return applyWaitingBatches(true);
 }
 
-size_t Engine::applyWaitingBatches() {
+size_t Engine::applyWaitingBatches(bool alsoSetAside) {
   std::vector<std::pair<uint64_t, std::string>> entries;
   {
     auto txn = store_.read();
@@ -235,7 +235,9 @@ size_t Engine::applyWaitingBatches() {
   for (const auto& [key, bytes] : entries) {
     try {
       const Entry e = decodeEntry(bytes);
-      if (e.state != kWaiting) continue;
+      // A batch set aside is tried again when the node starts: what it lacked then (a gap
+      // before it, say) may have come since. One that still cannot apply stays, with why.
+      if (e.state != kWaiting && !alsoSetAside) continue;
       size_t at = 0;
       std::vector<std::string> encoded(readU32(e.changes, at));
       for (auto& c : encoded) c = std::string(readBytes(e.changes, at));

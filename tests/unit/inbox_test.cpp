@@ -108,4 +108,25 @@ BOOST_AUTO_TEST_CASE(a_staged_batch_that_cannot_be_read_is_set_aside_and_reporte
   BOOST_TEST(inbox.setAside[0].find("staged batch 7") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_tried_again_when_the_node_starts) {
+  Site b{kSiteB, "branch-b"};
+  createMany(a, 3);
+  // As the inbox keeps one: 'x', its reason, then the changes (little-endian u32 lengths).
+  auto u32 = [](uint32_t v) {
+    std::string out;
+    for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
+    return out;
+  };
+  const std::string reason = "arrived before seq 1 of its origin";
+  std::string entry = "x" + u32(uint32_t(reason.size())) + reason;
+  const auto changes = allMissing(a, b);
+  entry += u32(uint32_t(changes.size()));
+  for (const auto& c : changes) entry += u32(uint32_t(c.size())) + c;
+  b.store->write([&](WriteTxn& txn) { b.store->putInbox(txn, 3, entry); });
+  BOOST_TEST(b.engine.inboxState().setAside.size() == 1u);
+  BOOST_TEST(b.engine.applyStagedBatches() == 1u);
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+  BOOST_TEST(b.engine.inboxState().setAside.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
