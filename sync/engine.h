@@ -506,8 +506,8 @@ class Engine {
   // the batch: what a clean batch needs to apply whole (a change for a customer this node has
   // not seen yet cannot be applied, and its batch must not be acknowledged early).
   bool customersNamedAreKnown(const std::vector<Change>& changes) const;
-  // Commits `encodedChanges` to the inbox; returns its key there.
-  uint64_t stageBatch(const std::vector<std::string>& encodedChanges);
+  // Commits a batch (one encoded ChangeBatch message) to the inbox; returns its key there.
+  uint64_t stageBatch(std::string_view encodedBatch);
   // Marks a staged batch that cannot apply as set aside, with `reason`.
   void setAside(uint64_t inboxKey, const std::string& reason);
   // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.

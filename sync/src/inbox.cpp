@@ -1,7 +1,8 @@
 // The inbox: a peer's batch made durable before it is applied, so that it can be acknowledged
 // after one short sequential write instead of after the write of every record and index page
 // it touches. An entry is 'w' (waiting) or 'x' (set aside: it could not apply, with why), then
-// the changes as received, each preceded by its length.
+// the batch as one wire message (the protocol's own batch codec: compressed, and checked when
+// read back like anything a peer sends).
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -42,36 +43,32 @@ void appendU32(std::string& out, uint32_t v) {
   for (int shift = 0; shift < 32; shift += 8) out.push_back(char((v >> shift) & 0xff));
 }
 
-uint32_t readU32(std::string_view in, size_t& at) {
+// A set-aside entry's reason: its length (u32, little-endian), then the text.
+std::string readReason(std::string_view in, size_t& at) {
   if (in.size() < at + 4) throw ApplyError("a staged batch in the inbox is cut short");
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= uint32_t(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  uint32_t size = 0;
+  for (int i = 0; i < 4; ++i) size |= uint32_t(static_cast<unsigned char>(in[at + i])) << (8 * i);
   at += 4;
-  return v;
-}
-
-std::string_view readBytes(std::string_view in, size_t& at) {
-  const uint32_t size = readU32(in, at);
   if (in.size() - at < size) throw ApplyError("a staged batch in the inbox is cut short");
-  std::string_view bytes = in.substr(at, size);
+  std::string reason(in.substr(at, size));
   at += size;
-  return bytes;
+  return reason;
 }
 
-std::string encodeEntry(char state, const std::string& reason, std::string_view changes) {
+std::string encodeEntry(char state, const std::string& reason, std::string_view batch) {
   std::string out(1, state);
   if (state == kSetAside) {
     appendU32(out, uint32_t(reason.size()));
     out += reason;
   }
-  out += changes;
+  out += batch;
   return out;
 }
 
 struct Entry {
   char state = kWaiting;
   std::string reason;
-  std::string_view changes;  // the count, then each change's length and bytes
+  std::string_view batch;  // one encoded ChangeBatch message
 };
 
 Entry decodeEntry(std::string_view bytes) {
@@ -79,26 +76,24 @@ Entry decodeEntry(std::string_view bytes) {
   Entry e;
   e.state = bytes[0];
   size_t at = 1;
-  if (e.state == kSetAside) e.reason = std::string(readBytes(bytes, at));
-  e.changes = bytes.substr(at);
+  if (e.state == kSetAside) e.reason = readReason(bytes, at);
+  e.batch = bytes.substr(at);
   return e;
+}
+
+std::vector<std::string> changesOf(const Entry& e) {
+  WireMessage message = decodeWireMessage(e.batch);
+  auto* batch = std::get_if<ChangeBatchMsg>(&message);
+  if (!batch) throw ApplyError("an entry of the inbox holds no change batch");
+  return std::move(batch->changes);
 }
 
 }  // namespace
 
-uint64_t Engine::stageBatch(const std::vector<std::string>& encodedChanges) {
-  std::string changes;
-  size_t total = 4;
-  for (const auto& c : encodedChanges) total += 4 + c.size();
-  changes.reserve(total);
-  appendU32(changes, uint32_t(encodedChanges.size()));
-  for (const auto& c : encodedChanges) {
-    appendU32(changes, uint32_t(c.size()));
-    changes += c;
-  }
+uint64_t Engine::stageBatch(std::string_view encodedBatch) {
   return store_.write([&](storage::WriteTxn& txn) {
     const uint64_t key = store_.lastInboxKey(txn) + 1;
-    store_.putInbox(txn, key, encodeEntry(kWaiting, {}, changes));
+    store_.putInbox(txn, key, encodeEntry(kWaiting, {}, encodedBatch));
     return key;
   });
 }
@@ -108,7 +103,7 @@ void Engine::setAside(uint64_t inboxKey, const std::string& reason) {
     for (auto& [key, bytes] : store_.inbox(txn))
       if (key == inboxKey) {
         const Entry e = decodeEntry(bytes);
-        store_.putInbox(txn, key, encodeEntry(kSetAside, reason, e.changes));
+        store_.putInbox(txn, key, encodeEntry(kSetAside, reason, e.batch));
       }
   });
 }
@@ -238,9 +233,7 @@ size_t Engine::applyWaitingBatches(bool alsoSetAside) {
       // A batch set aside is tried again when the node starts: what it lacked then (a gap
       // before it, say) may have come since. One that still cannot apply stays, with why.
       if (e.state != kWaiting && !alsoSetAside) continue;
-      size_t at = 0;
-      std::vector<std::string> encoded(readU32(e.changes, at));
-      for (auto& c : encoded) c = std::string(readBytes(e.changes, at));
+      const std::vector<std::string> encoded = changesOf(e);
       // Verified before it was staged; the inbox is this node's own store.
       std::vector<Change> changes;
       changes.reserve(encoded.size());

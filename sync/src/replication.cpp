@@ -220,21 +220,26 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     // once the staged batch before it is written.
     if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
       BatchReport report;
-      std::vector<std::string> encoded = encodedChanges;  // the applier's copy, before the ack
+      // Encoded (and compressed) while the staged batch before it is still being written; its
+      // changes are the applier's copy.
+      WireMessage staged{ChangeBatchMsg{encodedChanges, true}};
+      std::string inboxBytes;
+      encode(staged, inboxBytes);
       report.stagedError = settleStaged();
       if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
         BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
         result.stagedError = report.stagedError;
         return result;
       }
-      const uint64_t inboxKey = stageBatch(encodedChanges);
+      const uint64_t inboxKey = stageBatch(inboxBytes);
       report.vector = held;
       for (const auto& [origin, seq] : verified.last.entries()) report.vector.set(origin, seq);
       report.carried = verified.last;
       report.applied = changes.size();
       report.staged = true;
       onStaged(report.vector);
-      applyInBackground(std::move(changes), std::move(encoded), inboxKey, verified.last);
+      applyInBackground(std::move(changes), std::move(std::get<ChangeBatchMsg>(staged).changes),
+                        inboxKey, verified.last);
       return report;
     }
   }

@@ -111,17 +111,14 @@ BOOST_AUTO_TEST_CASE(a_staged_batch_that_cannot_be_read_is_set_aside_and_reporte
 BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_tried_again_when_the_node_starts) {
   Site b{kSiteB, "branch-b"};
   createMany(a, 3);
-  // As the inbox keeps one: 'x', its reason, then the changes (little-endian u32 lengths).
-  auto u32 = [](uint32_t v) {
-    std::string out;
-    for (int i = 0; i < 4; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
-    return out;
-  };
+  // As the inbox keeps one: 'x', its reason (little-endian u32 length), then the batch.
   const std::string reason = "arrived before seq 1 of its origin";
-  std::string entry = "x" + u32(uint32_t(reason.size())) + reason;
-  const auto changes = allMissing(a, b);
-  entry += u32(uint32_t(changes.size()));
-  for (const auto& c : changes) entry += u32(uint32_t(c.size())) + c;
+  std::string entry = "x";
+  for (int i = 0; i < 4; ++i) entry.push_back(char((reason.size() >> (8 * i)) & 0xff));
+  entry += reason;
+  std::string batch;
+  encode(WireMessage{ChangeBatchMsg{allMissing(a, b), true}}, batch);
+  entry += batch;
   b.store->write([&](WriteTxn& txn) { b.store->putInbox(txn, 3, entry); });
   BOOST_TEST(b.engine.inboxState().setAside.size() == 1u);
   BOOST_TEST(b.engine.applyStagedBatches() == 1u);
