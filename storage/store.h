@@ -7,6 +7,7 @@
 // it. Several processes may open the same directory (LMDB serialises their writers).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,10 +33,12 @@ class StoreError : public std::runtime_error {
 };
 
 struct Options {
-  // Address space only (the file grows with the data), so start large: growing the map needs no
-  // other transaction open in this process, which a multi-threaded node cannot promise at every
-  // moment. 16 GiB holds ~10M customers with their log; past it the map doubles.
+  // Address space only (the file grows with the data), so start large: growing the map waits
+  // until no other transaction is open in this process (mapResizeWait), and a write that cannot
+  // wait that long fails with a clear error. 16 GiB holds ~10M customers with their log; past it
+  // the map doubles.
   uint64_t initialMapBytes = uint64_t(16) << 30;
+  std::chrono::milliseconds mapResizeWait{30000};
   bool durable = true;  // fsync on every commit
   bool readOnly = false;
 };
@@ -44,6 +47,9 @@ class Store;
 
 // A read snapshot. Move-only; aborted when it goes out of scope. Values read through it are
 // copies, valid after it ends.
+// Held shared by every open transaction of a Store and exclusively while its map is resized.
+struct MapGuard;
+
 class ReadTxn {
  public:
   ReadTxn(ReadTxn&& other) noexcept;
@@ -54,8 +60,10 @@ class ReadTxn {
 
  protected:
   friend class Store;
-  explicit ReadTxn(MDB_txn* txn) : txn_(txn) {}
+  ReadTxn(MDB_txn* txn, MapGuard* guard) : txn_(txn), guard_(guard) {}
+  void end();  // aborts the transaction if still open, and lets the map be resized
   MDB_txn* txn_;
+  MapGuard* guard_;
 };
 
 // A write transaction, only handed out by Store::write, which commits it. Phone and name index
@@ -69,7 +77,7 @@ class WriteTxn : public ReadTxn {
  private:
   friend class Store;
   struct Deferred;
-  explicit WriteTxn(MDB_txn* txn);
+  WriteTxn(MDB_txn* txn, MapGuard* guard);
   std::unique_ptr<Deferred> deferred_;
 };
 
@@ -230,11 +238,14 @@ class Store {
  private:
   struct Impl;
   Store(std::string dir, std::unique_ptr<Impl> impl);
+  MDB_txn* begin(unsigned flags) const;
   WriteTxn beginWrite();
   void commit(WriteTxn& txn);
   void abort(WriteTxn& txn);
   static bool isMapFull(const StoreError& e);
-  void growMap();
+  uint64_t mapBytes() const;
+  void resizeMap(uint64_t bytes) const;
+  void growMap(uint64_t fullAt);
 
   std::string dir_;
   std::unique_ptr<Impl> impl_;
@@ -243,6 +254,7 @@ class Store {
 template <typename Fn>
 auto Store::write(Fn&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
   for (;;) {
+    const uint64_t mapAtStart = mapBytes();
     WriteTxn txn = beginWrite();
     try {
       if constexpr (std::is_void_v<decltype(fn(txn))>) {
@@ -257,7 +269,7 @@ auto Store::write(Fn&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
     } catch (const StoreError& e) {
       abort(txn);
       if (!isMapFull(e)) throw;
-      growMap();
+      growMap(mapAtStart);
     } catch (...) {
       abort(txn);
       throw;

@@ -67,8 +67,16 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
 
 }  // namespace
 
-ReadTxn::ReadTxn(ReadTxn&& other) noexcept : txn_(other.txn_) {
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept : txn_(other.txn_), guard_(other.guard_) {
   other.txn_ = nullptr;
+  other.guard_ = nullptr;
+}
+
+void ReadTxn::end() {
+  if (txn_) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+  if (guard_) guard_->mutex.unlock_shared();
+  guard_ = nullptr;
 }
 struct WriteTxn::Deferred {
   struct Op {
@@ -80,12 +88,13 @@ struct WriteTxn::Deferred {
   std::vector<Op> ops;
 };
 
-WriteTxn::WriteTxn(MDB_txn* txn) : ReadTxn(txn), deferred_(std::make_unique<Deferred>()) {}
+WriteTxn::WriteTxn(MDB_txn* txn, MapGuard* guard)
+    : ReadTxn(txn, guard), deferred_(std::make_unique<Deferred>()) {}
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept = default;
 WriteTxn::~WriteTxn() = default;
 
 ReadTxn::~ReadTxn() {
-  if (txn_) mdb_txn_abort(txn_);
+  end();
 }
 
 Store::Store(std::string dir, std::unique_ptr<Impl> impl)
@@ -94,6 +103,7 @@ Store::~Store() = default;
 
 std::unique_ptr<Store> Store::open(const std::string& dir, const Options& options) {
   auto impl = std::make_unique<Impl>();
+  impl->guard.resizeWait = options.mapResizeWait;
   check(mdb_env_create(&impl->env), "mdb_env_create");
   check(mdb_env_set_maxdbs(impl->env, 32), "mdb_env_set_maxdbs");
   check(mdb_env_set_maxreaders(impl->env, 256), "mdb_env_set_maxreaders");
@@ -122,26 +132,49 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
   return std::unique_ptr<Store>(new Store(dir, std::move(impl)));
 }
 
-ReadTxn Store::read() const {
+MDB_txn* Store::begin(unsigned flags) const {
+  MapGuard& guard = impl_->guard;
+  guard.mutex.lock_shared();
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn);
+  int rc = mdb_txn_begin(impl_->env, nullptr, flags, &txn);
   if (rc == MDB_MAP_RESIZED) {  // another process grew the map: adopt its size
-    check(mdb_env_set_mapsize(impl_->env, 0), "mdb_env_set_mapsize");
-    rc = mdb_txn_begin(impl_->env, nullptr, MDB_RDONLY, &txn);
+    guard.mutex.unlock_shared();
+    resizeMap(0);
+    guard.mutex.lock_shared();
+    rc = mdb_txn_begin(impl_->env, nullptr, flags, &txn);
   }
-  check(rc, "mdb_txn_begin(read)");
-  return ReadTxn(txn);
+  if (rc != MDB_SUCCESS) {
+    guard.mutex.unlock_shared();
+    check(rc, flags & MDB_RDONLY ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)");
+  }
+  return txn;
+}
+
+ReadTxn Store::read() const {
+  return ReadTxn(begin(MDB_RDONLY), &impl_->guard);
 }
 
 WriteTxn Store::beginWrite() {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    check(mdb_env_set_mapsize(impl_->env, 0), "mdb_env_set_mapsize");
-    rc = mdb_txn_begin(impl_->env, nullptr, 0, &txn);
+  return WriteTxn(begin(0), &impl_->guard);
+}
+
+// The map is resized (0: to the size another process gave it) once no other transaction of
+// this process is open. One still open past the wait (a long read, or one its own caller holds)
+// makes the write fail with a clear error instead of pulling the map from under that reader.
+void Store::resizeMap(uint64_t bytes) const {
+  MapGuard& guard = impl_->guard;
+  std::unique_lock lock(guard.mutex, std::defer_lock);
+  if (!lock.try_lock_for(guard.resizeWait)) {
+    MDB_envinfo info;
+    mdb_env_info(impl_->env, &info);
+    throw StoreError(MDB_MAP_FULL,
+                     "the store in " + dir_ + " needs a larger map than its " +
+                         std::to_string(info.me_mapsize >> 20) +
+                         " MiB, and transactions of this process stayed open for " +
+                         std::to_string(guard.resizeWait.count()) +
+                         " ms, so it could not grow; the write was not made: try it again");
   }
-  check(rc, "mdb_txn_begin(write)");
-  return WriteTxn(txn);
+  check(mdb_env_set_mapsize(impl_->env, bytes), "mdb_env_set_mapsize");
 }
 
 void Store::commit(WriteTxn& txn) {
@@ -188,23 +221,31 @@ void Store::commit(WriteTxn& txn) {
   ops.clear();
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
-  check(mdb_txn_commit(raw), "mdb_txn_commit");
+  const int rc = mdb_txn_commit(raw);
+  txn.end();
+  check(rc, "mdb_txn_commit");
 }
 
 void Store::abort(WriteTxn& txn) {
-  if (txn.txn_) mdb_txn_abort(txn.txn_);
-  txn.txn_ = nullptr;
+  txn.end();
 }
 
 bool Store::isMapFull(const StoreError& e) {
   return e.code() == MDB_MAP_FULL;
 }
 
-void Store::growMap() {
-  std::lock_guard lock(impl_->growMutex);
+uint64_t Store::mapBytes() const {
+  std::shared_lock lock(impl_->guard.mutex);
   MDB_envinfo info;
   check(mdb_env_info(impl_->env, &info), "mdb_env_info");
-  check(mdb_env_set_mapsize(impl_->env, info.me_mapsize * 2), "mdb_env_set_mapsize(grow)");
+  return info.me_mapsize;
+}
+
+void Store::growMap(uint64_t fullAt) {
+  MDB_envinfo info;
+  check(mdb_env_info(impl_->env, &info), "mdb_env_info");
+  if (info.me_mapsize > fullAt) return;  // another thread grew it meanwhile
+  resizeMap(fullAt * 2);
 }
 
 // --- meta and settings -----------------------------------------------------------------------

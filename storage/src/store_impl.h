@@ -3,7 +3,8 @@
 #pragma once
 
 #include <array>
-#include <mutex>
+#include <chrono>
+#include <shared_mutex>
 #include <string_view>
 
 #include "storage/src/lmdb.h"
@@ -51,10 +52,18 @@ constexpr std::string_view kSettingsKey = "settings";
 // Set once the first peer is allowed, never cleared: from then on only allowed peers connect.
 constexpr std::string_view kAllowListKey = "allow_list_configured";
 
+// LMDB may resize the map only while no transaction of this process is open (readers hold
+// pointers into it): transactions hold this shared, a resize holds it exclusively. Readers are
+// preferred, so a thread that opens a second transaction never waits behind a resize.
+struct MapGuard {
+  std::shared_timed_mutex mutex;
+  std::chrono::milliseconds resizeWait{0};
+};
+
 struct Store::Impl {
   MDB_env* env = nullptr;
   std::array<MDB_dbi, kTableCount> dbi{};
-  std::mutex growMutex;
+  MapGuard guard;
   ~Impl() {
     if (env) mdb_env_close(env);
   }

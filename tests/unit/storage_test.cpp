@@ -5,11 +5,14 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "protocol/protocol.h"
@@ -527,6 +530,73 @@ BOOST_AUTO_TEST_CASE(map_full_grows_the_map_and_retries) {
   }
   BOOST_TEST((byName("customer n4999") == Ids{RecordId{kSite, 4999}}));
   store.reset();  // before `tiny` goes
+}
+
+BOOST_AUTO_TEST_CASE(the_map_grows_under_a_write_while_other_threads_keep_reading) {
+  TempDir tiny;
+  const uint64_t initial = 256 * 1024;
+  store = Store::open(tiny.path(), Options{.initialMapBytes = initial, .durable = false});
+  put(customer(1, "100001", "First Customer"));
+  std::atomic<bool> writing = true;
+  std::atomic<uint64_t> reads = 0;
+  std::string readerError;
+  // Without the resize waiting for it, this reader's pages would be unmapped under it.
+  std::thread reader([&] {
+    try {
+      while (writing) {
+        auto txn = store->read();
+        auto first = store->customer(txn, RecordId{kSite, 1});
+        if (!first || first->value(CustomerField::name) != "First Customer")
+          throw std::runtime_error("the first customer read back wrong");
+        ++reads;
+        std::this_thread::yield();
+      }
+    } catch (const std::exception& e) {
+      readerError = e.what();
+    }
+  });
+  const uint64_t total = 5000, perWrite = 500;
+  for (uint64_t first = 2; first <= total; first += perWrite)
+    store->write([&](WriteTxn& txn) {
+      for (uint64_t i = first; i < std::min(total + 1, first + perWrite); ++i)
+        store->putCustomer(txn, nullptr, customer(i, std::to_string(100000 + i), "Customer"));
+    });
+  writing = false;
+  reader.join();
+  BOOST_TEST(readerError == "");
+  BOOST_TEST(reads > 0u);
+  BOOST_TEST(store->stats().mapBytes > initial);
+  BOOST_TEST(tableEntries("records") == total);
+  store.reset();
+}
+
+BOOST_AUTO_TEST_CASE(a_map_that_cannot_grow_past_an_open_read_fails_the_write_clearly) {
+  TempDir tiny;
+  const uint64_t initial = 256 * 1024;
+  store = Store::open(tiny.path(), Options{.initialMapBytes = initial,
+                                           .mapResizeWait = std::chrono::milliseconds(20),
+                                           .durable = false});
+  put(customer(1, "100001", "First Customer"));
+  auto fill = [&] {
+    store->write([&](WriteTxn& txn) {
+      for (uint64_t i = 2; i <= 3000; ++i)
+        store->putCustomer(txn, nullptr, customer(i, std::to_string(100000 + i), "Customer"));
+    });
+  };
+  {
+    auto open = store->read();  // held by the writing thread itself: the map cannot move
+    try {
+      fill();
+      BOOST_FAIL("the write needed a larger map and should have failed");
+    } catch (const StoreError& e) {
+      BOOST_TEST(std::string(e.what()).find("could not grow") != std::string::npos);
+    }
+    BOOST_TEST(store->customer(open, RecordId{kSite, 1}).has_value());
+  }
+  BOOST_TEST(tableEntries("records") == 1u);  // nothing of the failed write
+  fill();                                     // no read open now: it grows
+  BOOST_TEST(tableEntries("records") == 3000u);
+  store.reset();
 }
 
 BOOST_AUTO_TEST_CASE(stats_count_entries_per_table) {
