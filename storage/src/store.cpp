@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <optional>
 
 #include "storage/src/lmdb.h"
 #include "storage/src/store_impl.h"
@@ -104,6 +105,7 @@ Store::~Store() = default;
 std::unique_ptr<Store> Store::open(const std::string& dir, const Options& options) {
   auto impl = std::make_unique<Impl>();
   impl->guard.resizeWait = options.mapResizeWait;
+  impl->phoneFoldAt = options.phoneFoldAt;
   check(mdb_env_create(&impl->env), "mdb_env_create");
   check(mdb_env_set_maxdbs(impl->env, 32), "mdb_env_set_maxdbs");
   check(mdb_env_set_maxreaders(impl->env, 256), "mdb_env_set_maxreaders");
@@ -202,28 +204,42 @@ void Store::commit(WriteTxn& txn) {
     return a.order < b.order;
   });
   // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
-  // page, and LMDB then skips the search from the root.
-  std::optional<lmdb::Cursor> cursor;
-  Table cursorTable = kTableCount;
+  // page, and LMDB then skips the search from the root. A phone entry is added to the recent
+  // table, and removed from whichever of the two holds it.
+  std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
+  auto cursorOn = [&](Table table) -> lmdb::Cursor& {
+    if (!cursors[table]) cursors[table].emplace(txn.raw(), impl_->dbi[table]);
+    return *cursors[table];
+  };
   for (const auto& ref : refs) {
     const auto& op = ops[ref.order];
-    if (op.table != cursorTable) {
-      cursor.reset();
-      cursor.emplace(txn.raw(), impl_->dbi[op.table]);
-      cursorTable = op.table;
+    if (!op.erase) {
+      cursorOn(op.table == kPhoneIndex ? kPhoneRecent : op.table).put(op.key, {});
+      continue;
     }
-    if (op.erase)
-      cursor->erase(op.key);
-    else
-      cursor->put(op.key, {});
+    cursorOn(op.table).erase(op.key);
+    if (op.table == kPhoneIndex) cursorOn(kPhoneRecent).erase(op.key);
   }
-  cursor.reset();
+  for (auto& cursor : cursors) cursor.reset();
   ops.clear();
+  foldRecentPhones(txn, impl_->phoneFoldAt);
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
   const int rc = mdb_txn_commit(raw);
   txn.end();
   check(rc, "mdb_txn_commit");
+}
+
+void Store::foldRecentPhones(WriteTxn& txn, uint64_t atLeast) {
+  MDB_stat recent;
+  check(mdb_stat(txn.raw(), impl_->dbi[kPhoneRecent], &recent), "mdb_stat");
+  if (recent.ms_entries == 0 || recent.ms_entries < atLeast) return;
+  {
+    lmdb::Cursor from(txn.raw(), impl_->dbi[kPhoneRecent]);
+    lmdb::Cursor into(txn.raw(), impl_->dbi[kPhoneIndex]);
+    for (bool ok = from.first(); ok; ok = from.next()) into.put(from.key(), {});
+  }
+  check(mdb_drop(txn.raw(), impl_->dbi[kPhoneRecent], 0), "mdb_drop");
 }
 
 void Store::abort(WriteTxn& txn) {
@@ -353,20 +369,34 @@ void Store::forEachRecordBytesAfter(
 namespace {
 
 // Ids of index entries whose term equals `term` (exact) or starts with it (prefix).
+// The ids under `term` (a prefix of it unless `exact`) in key order, over one index table or two
+// (an index and its recent entries: the two key sequences are merged).
 std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term, bool exact,
-                                size_t limit) {
+                                size_t limit, std::optional<MDB_dbi> alsoDbi = std::nullopt) {
   std::vector<RecordId> ids;
   if (term.empty()) return ids;
   std::string start(term);
   if (exact) start.push_back('\0');
+  const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
+  auto matches = [&](std::string_view key) {
+    return key.size() >= minSize && key.substr(0, start.size()) == start;
+  };
   lmdb::Cursor cursor(txn, dbi);
-  for (bool ok = cursor.seek(start); ok && ids.size() < limit; ok = cursor.next()) {
-    auto key = cursor.key();
-    const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
-    if (key.size() < minSize || key.substr(0, start.size()) != start) break;
+  std::optional<lmdb::Cursor> also;
+  if (alsoDbi) also.emplace(txn, *alsoDbi);
+  bool ok = cursor.seek(start) && matches(cursor.key());
+  bool alsoOk = also && also->seek(start) && matches(also->key());
+  while ((ok || alsoOk) && ids.size() < limit) {
+    const bool fromAlso = alsoOk && (!ok || also->key() < cursor.key());
+    lmdb::Cursor& at = fromAlso ? *also : cursor;
+    const std::string_view key = at.key();
     RecordId id = lmdb::readId(key, key.size() - 16);
     // One customer can match twice (phone and phone2): count it once toward the limit.
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (fromAlso)
+      alsoOk = also->next() && matches(also->key());
+    else
+      ok = cursor.next() && matches(cursor.key());
   }
   return ids;
 }
@@ -383,7 +413,8 @@ std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn)
 
 std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
                                          size_t limit) const {
-  return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit);
+  return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit,
+                   impl_->dbi[kPhoneRecent]);
 }
 
 std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,
