@@ -53,6 +53,14 @@ bool writeRegister(FieldValue& r, Head write, const std::vector<Version>& replac
     r.replacedEarly.erase(early);
     alreadyReplaced = true;
   }
+  if (!alreadyReplaced && r.version.isNull() && r.others.empty() && r.replacedEarly.empty() &&
+      replaces.empty()) {
+    // The first write to a register (a create's fields): it is the one head.
+    r.value = std::move(write.value);
+    r.version = write.version;
+    r.seq = write.seq;
+    return true;
+  }
   if (!alreadyReplaced && r.others.empty() && r.replacedEarly.empty() && replaces.size() == 1 &&
       replaces.front() == r.version) {
     // The common case, a write over the one value its author saw: no allocation.

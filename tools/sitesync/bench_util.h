@@ -3,6 +3,7 @@
 #pragma once
 
 #include <lmdb.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -149,6 +150,9 @@ inline double rawLmdbRate(const std::string& dir,
   for (int t = 0; t < 4; ++t)
     check(mdb_dbi_open(txn, ("index" + std::to_string(t)).c_str(), MDB_CREATE, &idx[t]), "dbi");
   check(mdb_txn_commit(txn), "commit");
+  // From a quiet disk: what the case before left in the page cache would otherwise be written
+  // back during the baseline and slow it (by how much depended on that case's write volume).
+  ::sync();
   auto start = Clock::now();
   for (size_t from = 0; from < records.size(); from += batch) {
     check(mdb_txn_begin(env, nullptr, 0, &txn), "txn");
