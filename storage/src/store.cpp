@@ -318,12 +318,15 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
     lmdb::putAscending(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
 
   auto now = indexEntries(after);
-  std::vector<IndexEntry> old;
-  if (before) old = indexEntries(*before);
-  // Both lists are sorted: remove what is gone, add what is new.
   std::vector<IndexEntry> gone, added;
-  std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(gone));
-  std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
+  if (before) {
+    const auto old = indexEntries(*before);
+    // Both lists are sorted: remove what is gone, add what is new.
+    std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(gone));
+    std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
+  } else {
+    added = std::move(now);
+  }
   // Number and SSN entries are written now: uniqueness checks read them within the transaction.
   auto& deferred = txn.deferred_->ops;
   auto deferrable = [](Table t) { return t == kPhoneIndex || t == kNameIndex; };

@@ -24,7 +24,8 @@ uint64_t Store::appendLog(WriteTxn& txn, const Change& change, std::string_view 
 void Store::appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
                         std::string_view encoded) {
   lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded, MDB_APPEND);
-  std::string idKey;
+  thread_local std::string idKey;
+  idKey.clear();
   lmdb::appendU64(idKey, change.id.origin);
   lmdb::appendU64(idKey, change.id.seq);
   lmdb::putAscending(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
@@ -104,7 +105,10 @@ void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
                           const HistoryEntry& entry) {
   thread_local std::string bytes;
   encode(entry, bytes);
-  std::string key = lmdb::idKey(id);
+  thread_local std::string key;
+  key.clear();
+  lmdb::appendU64(key, id.site);
+  lmdb::appendU64(key, id.counter);
   lmdb::appendU64(key, logPosition);
   lmdb::putAscending(txn.raw(), impl_->dbi[kHistory], key, bytes);
 }
