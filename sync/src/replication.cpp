@@ -250,6 +250,11 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
 }
 
 bool Engine::customersNamedAreKnown(const std::vector<Change>& changes) const {
+  auto namesOthers = [](const Change& c) {
+    return c.operation != Operation::kSettings && c.operation != Operation::kLease &&
+           (c.operation != Operation::kCreate || !c.absorbed.empty());
+  };
+  if (std::none_of(changes.begin(), changes.end(), namesOthers)) return true;  // creates only
   auto txn = store_.read();
   std::set<RecordId> createdHere;
   auto known = [&](RecordId id) { return createdHere.count(id) || store_.hasCustomer(txn, id); };
