@@ -372,6 +372,18 @@ class Engine {
     std::vector<std::string> setAside;
   };
   InboxState inboxState() const;
+  // Every entry of the inbox, in arrival order (`sitesync inbox list`).
+  struct InboxEntry {
+    uint64_t key = 0;
+    size_t changes = 0;
+    bool setAside = false;
+    std::string reason;  // why a batch set aside could not apply
+  };
+  std::vector<InboxEntry> inboxEntries() const;
+  // Removes a batch set aside in the inbox (`sitesync inbox drop`). This node's vector never
+  // counted its changes, so a peer that holds them sends them again. A batch still waiting to be
+  // applied is not dropped.
+  Status dropSetAside(uint64_t key);
   // Apply without checking signatures: for `sitesync bench sync --unsigned` (what verification
   // costs) and the fuzzer (to reach the apply path with crafted changes). Never for a real node.
   void skipSignatureChecks(bool skip) { skipSignatureChecks_ = skip; }

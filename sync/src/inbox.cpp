@@ -267,4 +267,41 @@ Engine::InboxState Engine::inboxState() const {
   return state;
 }
 
+std::vector<Engine::InboxEntry> Engine::inboxEntries() const {
+  std::vector<InboxEntry> entries;
+  auto txn = store_.read();
+  for (const auto& [key, bytes] : store_.inbox(txn)) {
+    InboxEntry entry;
+    entry.key = key;
+    try {
+      const Entry e = decodeEntry(bytes);
+      entry.setAside = e.state != kWaiting;
+      entry.reason = e.reason;
+      entry.changes = changesOf(e).size();
+    } catch (const std::exception& e) {  // unreadable: it can only be set aside
+      entry.setAside = true;
+      if (entry.reason.empty()) entry.reason = e.what();
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Status Engine::dropSetAside(uint64_t key) {
+  return store_.write([&](storage::WriteTxn& txn) -> Status {
+    for (const auto& [held, bytes] : store_.inbox(txn)) {
+      if (held != key) continue;
+      if (!bytes.empty() && bytes[0] == kWaiting)
+        return Status(StatusCode::kFailedPrecondition,
+                      "staged batch " + std::to_string(key) +
+                          " is waiting to be applied, not set aside: `sitesync inbox retry` "
+                          "applies it");
+      store_.removeInbox(txn, key);
+      return Status::ok();
+    }
+    return Status(StatusCode::kNotFound, "no staged batch " + std::to_string(key) +
+                                             " in the inbox (`sitesync inbox list` shows them)");
+  });
+}
+
 }  // namespace sitesync::sync

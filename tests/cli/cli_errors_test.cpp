@@ -4,6 +4,16 @@
 
 BOOST_AUTO_TEST_SUITE(errors)
 
+BOOST_FIXTURE_TEST_CASE(inbox_drop_of_a_batch_that_is_not_there_is_refused, Cli) {
+  init();
+  RunResult list = run("inbox", "list", "--data", data);
+  BOOST_TEST(list.status == 0);
+  BOOST_TEST(list.out.find("the inbox is empty") != std::string::npos);
+  std::string before = state();
+  expectError(run("inbox", "drop", "--data", data, "5"), 2, {"no staged batch 5", "inbox list"});
+  BOOST_TEST(state() == before);
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_add_with_an_unknown_field_is_refused_listing_the_valid_ones, Cli) {
   init();
   add("Existing");

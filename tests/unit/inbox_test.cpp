@@ -126,4 +126,26 @@ BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_tried_again_when_the_node_starts) {
   BOOST_TEST(b.engine.inboxState().setAside.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_listed_with_why_and_can_be_dropped_a_waiting_one_cannot) {
+  Site b{kSiteB, "branch-b"};
+  createMany(a, 3);
+  std::string batch;
+  encode(WireMessage{ChangeBatchMsg{allMissing(a, b), true}}, batch);
+  b.store->write([&](WriteTxn& txn) {
+    b.store->putInbox(txn, 4, "w" + batch);                  // waiting (a crash came between)
+    b.store->putInbox(txn, 7, std::string("w\x05\x00", 3));  // unreadable: set aside when tried
+  });
+  BOOST_TEST((b.engine.dropSetAside(4).code() == StatusCode::kFailedPrecondition));
+  BOOST_TEST((b.engine.dropSetAside(9).code() == StatusCode::kNotFound));
+  BOOST_TEST(b.engine.applyStagedBatches() == 1u);
+  const auto entries = b.engine.inboxEntries();
+  BOOST_TEST_REQUIRE(entries.size() == 1u);
+  BOOST_TEST(entries[0].key == 7u);
+  BOOST_TEST(entries[0].setAside);
+  BOOST_TEST(!entries[0].reason.empty());
+  BOOST_TEST(b.engine.dropSetAside(7).isOk());
+  BOOST_TEST(b.engine.inboxEntries().empty());
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

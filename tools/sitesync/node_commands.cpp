@@ -38,6 +38,7 @@ struct NodeArgs {
   double compactMinutes = 60;
   bool json = false;
   bool uncheckedSignatures = false;  // `bench sync --unsigned` only
+  uint64_t inboxKey = 0;
 };
 
 nlohmann::json vectorJson(const VersionVector& v) {
@@ -181,6 +182,49 @@ void joinCommand(const NodeArgs& a) {
             << snapshot.chunks << " snapshot chunks, then " << r.received << " changes\n";
 }
 
+// The inbox holds peers' batches acknowledged before they were applied: waiting (a crash came
+// between) or set aside (they could not apply, with why). Nothing of them is lost meanwhile.
+void inboxList(const NodeArgs& a) {
+  auto site = openSite(a.data);
+  const auto entries = site->engine->inboxEntries();
+  if (a.json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& e : entries)
+      j.push_back({{"key", e.key},
+                   {"changes", e.changes},
+                   {"set_aside", e.setAside},
+                   {"reason", e.reason}});
+    printJson(j);
+    return;
+  }
+  if (entries.empty()) std::cout << "the inbox is empty\n";
+  for (const auto& e : entries)
+    std::cout << "staged batch " << e.key << ": " << e.changes << " changes, "
+              << (e.setAside ? "set aside: " + e.reason : std::string("waiting to be applied"))
+              << "\n";
+}
+
+void inboxRetry(const NodeArgs& a) {
+  auto site = openSite(a.data);
+  const size_t applied = site->engine->applyStagedBatches();
+  const auto left = site->engine->inboxState().setAside;
+  std::cout << "applied " << applied << " staged batch" << (applied == 1 ? "" : "es") << "\n";
+  if (!left.empty())
+    throw Failure(std::to_string(left.size()) + " staged batch" +
+                  (left.size() == 1 ? " still cannot" : "es still cannot") +
+                  " apply; the first: " + left.front());
+}
+
+void inboxDrop(const NodeArgs& a) {
+  auto site = openSite(a.data);
+  size_t changes = 0;
+  for (const auto& e : site->engine->inboxEntries())
+    if (e.key == a.inboxKey) changes = e.changes;
+  check(site->engine->dropSetAside(a.inboxKey));
+  std::cout << "dropped staged batch " << a.inboxKey << " (" << changes
+            << " changes): a peer that holds them sends them again at the next sync\n";
+}
+
 }  // namespace
 
 void addNodeCommands(CLI::App& app) {
@@ -214,6 +258,23 @@ void addNodeCommands(CLI::App& app) {
   sync->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
   sync->add_flag("--json", a->json, "JSON output");
   sync->callback([a] { syncCommand(*a); });
+
+  auto* inbox = app.add_subcommand(
+      "inbox", "peers' batches acknowledged before they were applied: list, retry, drop");
+  inbox->require_subcommand(1);
+  auto* list = inbox->add_subcommand("list", "waiting batches, and those set aside with why");
+  list->add_option("--data", a->data, "data directory")->required();
+  list->add_flag("--json", a->json, "JSON output");
+  list->callback([a] { inboxList(*a); });
+  auto* retry = inbox->add_subcommand(
+      "retry", "apply the waiting batches and try those set aside again (exit 1 if some stay)");
+  retry->add_option("--data", a->data, "data directory")->required();
+  retry->callback([a] { inboxRetry(*a); });
+  auto* drop = inbox->add_subcommand(
+      "drop", "remove a batch set aside: a peer that holds its changes sends them again");
+  drop->add_option("--data", a->data, "data directory")->required();
+  drop->add_option("KEY", a->inboxKey, "the batch's key, as `inbox list` shows it")->required();
+  drop->callback([a] { inboxDrop(*a); });
 }
 
 }  // namespace sitesync::cli
