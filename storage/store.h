@@ -48,11 +48,11 @@ struct Options {
 
 class Store;
 
-// A read snapshot. Move-only; aborted when it goes out of scope. Values read through it are
-// copies, valid after it ends.
 // Held shared by every open transaction of a Store and exclusively while its map is resized.
 struct MapGuard;
 
+// A read snapshot. Move-only; aborted when it goes out of scope. Values read through it are
+// copies, valid after it ends.
 class ReadTxn {
  public:
   ReadTxn(ReadTxn&& other) noexcept;

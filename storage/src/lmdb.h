@@ -125,11 +125,14 @@ inline std::string u64Key(uint64_t v) {
   appendU64(k, v);
   return k;
 }
+inline void appendId(std::string& out, RecordId id) {
+  appendU64(out, id.site);
+  appendU64(out, id.counter);
+}
 inline std::string idKey(RecordId id) {
   std::string k;
   k.reserve(16);
-  appendU64(k, id.site);
-  appendU64(k, id.counter);
+  appendId(k, id);
   return k;
 }
 inline RecordId readId(std::string_view s, size_t at = 0) {

@@ -371,7 +371,6 @@ void Store::forEachRecordBytesAfter(
 
 namespace {
 
-// Ids of index entries whose term equals `term` (exact) or starts with it (prefix).
 // The ids under `term` (a prefix of it unless `exact`) in key order, over one index table or two
 // (an index and its recent entries: the two key sequences are merged).
 std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term, bool exact,

@@ -107,8 +107,7 @@ void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
   encode(entry, bytes);
   thread_local std::string key;
   key.clear();
-  lmdb::appendU64(key, id.site);
-  lmdb::appendU64(key, id.counter);
+  lmdb::appendId(key, id);
   lmdb::appendU64(key, logPosition);
   lmdb::putAscending(txn.raw(), impl_->dbi[kHistory], key, bytes);
 }

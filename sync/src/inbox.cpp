@@ -256,13 +256,11 @@ size_t Engine::applyWaitingBatches(bool alsoSetAside) {
 
 Engine::InboxState Engine::inboxState() const {
   InboxState state;
-  auto txn = store_.read();
-  for (const auto& [key, bytes] : store_.inbox(txn)) {
-    const Entry e = decodeEntry(bytes);
-    if (e.state == kWaiting)
-      ++state.waiting;
+  for (const InboxEntry& e : inboxEntries()) {
+    if (e.setAside)
+      state.setAside.push_back("staged batch " + std::to_string(e.key) + ": " + e.reason);
     else
-      state.setAside.push_back("staged batch " + std::to_string(key) + ": " + e.reason);
+      ++state.waiting;
   }
   return state;
 }

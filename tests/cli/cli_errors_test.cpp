@@ -4,6 +4,11 @@
 
 BOOST_AUTO_TEST_SUITE(errors)
 
+BOOST_FIXTURE_TEST_CASE(bench_tables_of_a_store_that_is_not_there_is_refused, Cli) {
+  expectError(run("bench", "tables", "--store", data + "/missing", "--data", data), 2,
+              {"cannot open the store", "missing"});
+}
+
 BOOST_FIXTURE_TEST_CASE(inbox_drop_of_a_batch_that_is_not_there_is_refused, Cli) {
   init();
   RunResult list = run("inbox", "list", "--data", data);

@@ -208,6 +208,7 @@ void addBenchCommands(CLI::App& app) {
   local->add_flag("--keep", a->keep, "keep the benchmark store");
   local->callback([a] { benchLocal(*a); });
   addSyncBenchCommand(*bench);
+  addTablesBenchCommand(*bench);
 }
 
 }  // namespace sitesync::cli

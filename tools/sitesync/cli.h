@@ -79,5 +79,6 @@ bool isEndpoint(const std::string& text);  // "tcp://host:7400" and the like
 // This node's keys for its links (made if a store from before keys existed has none).
 node::Identity linkIdentity(const std::string& dataDir);
 void addSyncBenchCommand(CLI::App& bench);
+void addTablesBenchCommand(CLI::App& bench);  // bench tables
 
 }  // namespace sitesync::cli
