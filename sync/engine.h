@@ -508,6 +508,8 @@ class Engine {
   // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
   void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
                          uint64_t inboxKey, const VersionVector& adds);
+  // Whether the applier's thread is writing a staged batch now (it then uses a core).
+  bool applierWriting() const;
   // Applies the inbox's waiting batches in order (applyStagedBatches without settling first),
   // and the ones set aside too when `alsoSetAside`.
   size_t applyWaitingBatches(bool alsoSetAside);

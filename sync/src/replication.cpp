@@ -1,4 +1,6 @@
 // The network-free half of replication: which changes a peer lacks, and applying a peer's batch.
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <set>
@@ -139,18 +141,22 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
 
 namespace {
 
-// Runs fn(begin, end) over [0, n): a large batch's second half on another thread, so that
-// decoding and hashing use the machine's other core (the write transaction, one writer, stays
-// on this one). Errors surface as a sequential pass would give them: the first half's first.
-void splitAcrossTwoThreads(size_t n, const std::function<void(size_t, size_t)>& fn) {
+// Runs fn(begin, end) over [0, n): a large batch's second half on another thread when the other
+// core is free, so that decoding and hashing use it. While the applier writes the batch before,
+// that core is the writer's: a second thread then only took CPU from it (the writer waited
+// 34 ms per 16,000-change batch for a core, against 21 ms without the split). Errors surface
+// as a sequential pass would give them: the first half's first.
+void splitAcrossTwoThreads(size_t n, bool otherCoreFree,
+                           const std::function<void(size_t, size_t)>& fn) {
   constexpr size_t kWorthAThread = 2048;
-  if (n < kWorthAThread) {
+  if (n < kWorthAThread || !otherCoreFree) {
     fn(0, n);
     return;
   }
   const size_t half = n / 2;
   std::exception_ptr secondFailed;
   std::thread second([&] {
+    pthread_setname_np(pthread_self(), "decode");  // for top -H and perf
     try {
       fn(half, n);
     } catch (...) {
@@ -192,7 +198,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
   // change is a peer's untrusted input, validated and (for the signature checks) digested.
   std::vector<Change> changes(encodedChanges.size());
   std::vector<Digest> digests(skipSignatureChecks_ ? 0 : changes.size());
-  splitAcrossTwoThreads(changes.size(), [&](size_t begin, size_t end) {
+  splitAcrossTwoThreads(changes.size(), !applierWriting(), [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       changes[i] = decodeChange(encodedChanges[i]);
       validateChange(changes[i]);
