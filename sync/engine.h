@@ -345,9 +345,12 @@ class Engine {
   // batch is decoded and verified meanwhile and written after it (settleStaged). A staged batch
   // that then cannot apply is set aside in the inbox with its reason (logged, and shown by
   // inboxState), never dropped: its sender may forget it once acknowledged.
+  // `asReceived`, when given, is the batch's ChangeBatch message as it came: it is staged as it
+  // is, instead of encoded (and compressed) again.
   BatchReport applyBatch(const std::vector<std::string>& encodedChanges,
                          const std::function<void(const VerifiedBatch&)>& onVerified = {},
-                         const std::function<void(const VersionVector&)>& onStaged = {});
+                         const std::function<void(const VersionVector&)>& onStaged = {},
+                         std::string_view asReceived = {});
   // Below this a batch commits in about a millisecond anyway: staging would only add an fsync.
   static constexpr size_t kStageFrom = 256;
   // Stages batches from `changes` changes on (the simulation stages every one).

@@ -205,7 +205,10 @@ void Server::Impl::readRouter() {
     }
     auto message =
         decodeOrComplain(parts[1], it == incoming.end() ? nullptr : it->second.get(), &identity);
-    if (message) onRouterMessage(identity, std::move(*message));
+    if (!message) continue;
+    bytesOfCurrent = parts[1].to_string_view();
+    onRouterMessage(identity, std::move(*message));
+    bytesOfCurrent = {};
   }
 }
 
@@ -225,7 +228,9 @@ void Server::Impl::readOutgoing(Link& link) {
       }
       continue;
     }
+    bytesOfCurrent = bytes.to_string_view();
     onLinkMessage(link, std::move(*message));
+    bytesOfCurrent = {};
   }
 }
 

@@ -70,6 +70,7 @@ struct Server::Impl {
   Gatekeeper gate;                  // keys, allow list, CURVE, abuse
   CommitWake localCommits{engine};  // local changes committed in this process
   std::string senderKeyOfCurrent;   // the key the message being handled was sent with
+  std::string_view bytesOfCurrent;  // the message being handled, as it came (while handled)
   std::string boundEndpoint;        // as bound, with the actual port (guarded by stateMutex)
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id

@@ -29,7 +29,8 @@ void Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link, const std
         [&](const VersionVector& promised) {
           acknowledged = true;
           answer(AckMsg{promised});
-        });
+        },
+        bytesOfCurrent);
     if (!report.followUpError.empty())
       say("applied a batch, but what it called for failed: " + report.followUpError);
     if (!report.stagedError.empty())

@@ -197,12 +197,25 @@ void Store::commit(WriteTxn& txn) {
       prefix = (prefix << 8) | (i < op.key.size() ? static_cast<unsigned char>(op.key[i]) : 0);
     refs.push_back({uint32_t(op.table), prefix, op.key, op.order});
   }
+  // Integers first; then only runs sharing a prefix need their strings compared, and those are
+  // usually in order already (one name token's entries come in the order customers were
+  // created), which one linear pass confirms. (Comparing strings was 8% of the applier's time.)
   std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
     if (a.table != b.table) return a.table < b.table;
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    if (int c = a.key.compare(b.key); c != 0) return c < 0;
     return a.order < b.order;
   });
+  auto byKey = [](const Ref& a, const Ref& b) {
+    if (int c = a.key.compare(b.key); c != 0) return c < 0;
+    return a.order < b.order;
+  };
+  for (auto run = refs.begin(); run != refs.end();) {
+    auto end = std::find_if(run + 1, refs.end(), [&](const Ref& r) {
+      return r.table != run->table || r.prefix != run->prefix;
+    });
+    if (end - run > 1 && !std::is_sorted(run, end, byKey)) std::sort(run, end, byKey);
+    run = end;
+  }
   // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
   // page, and LMDB then skips the search from the root. A phone entry is added to the recent
   // table, and removed from whichever of the two holds it.

@@ -157,7 +157,7 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
     bool hadConflict = slot.inConflict();
     // Heads of the merged customers' registers that its own lacks (the number stays theirs).
     std::vector<Head> absorbedHeads;
-    if (w.field != uint16_t(CustomerField::number)) {
+    if (w.field != uint16_t(CustomerField::number) && !absorbed.empty()) {
       std::vector<Head> known = headsOf(slot);
       auto isKnown = [&](const Head& h) {
         return std::any_of(known.begin(), known.end(),

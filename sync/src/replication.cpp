@@ -193,7 +193,8 @@ VerifiedBatch describeVerified(const std::vector<Change>& changes, const std::ve
 
 BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
                                const std::function<void(const VerifiedBatch&)>& onVerified,
-                               const std::function<void(const VersionVector&)>& onStaged) {
+                               const std::function<void(const VersionVector&)>& onStaged,
+                               std::string_view asReceived) {
   // Decode everything first: a malformed change rejects the batch before any write. Each
   // change is a peer's untrusted input, validated and (for the signature checks) digested.
   std::vector<Change> changes(encodedChanges.size());
@@ -226,11 +227,13 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     // once the staged batch before it is written.
     if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
       BatchReport report;
-      // Encoded (and compressed) while the staged batch before it is still being written; its
-      // changes are the applier's copy.
-      WireMessage staged{ChangeBatchMsg{encodedChanges, true}};
-      std::string inboxBytes;
-      encode(staged, inboxBytes);
+      // The applier's copy of the changes; the inbox's is the message as it came, or else
+      // encoded (and compressed) while the staged batch before it is still being written.
+      std::vector<std::string> applierCopy = encodedChanges;
+      std::string encodedHere;
+      if (asReceived.empty())
+        encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, encodedHere);
+      const std::string_view inboxBytes = asReceived.empty() ? encodedHere : asReceived;
       report.stagedError = settleStaged();
       if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
         BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
@@ -244,8 +247,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
       report.applied = changes.size();
       report.staged = true;
       onStaged(report.vector);
-      applyInBackground(std::move(changes), std::move(std::get<ChangeBatchMsg>(staged).changes),
-                        inboxKey, verified.last);
+      applyInBackground(std::move(changes), std::move(applierCopy), inboxKey, verified.last);
       return report;
     }
   }

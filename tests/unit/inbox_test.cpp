@@ -80,6 +80,25 @@ BOOST_AUTO_TEST_CASE(a_batch_staged_before_a_crash_is_applied_when_the_node_star
   BOOST_TEST(b.engine.inboxState().waiting == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_staged_as_it_came_over_the_wire_is_applied_after_a_crash) {
+  Site b{kSiteB, "branch-b"};
+  createMany(a, Engine::kStageFrom + 100);
+  const auto changes = allMissing(a, b);
+  std::string message;  // compressed, as a peer sends a batch this large
+  encode(WireMessage{ChangeBatchMsg{changes, true}}, message);
+  BOOST_CHECK_THROW(b.engine.applyBatch(
+                        changes, {}, [](const VersionVector&) { throw SimulatedCrash(); }, message),
+                    SimulatedCrash);
+  const auto inbox = b.engine.inboxEntries();
+  BOOST_TEST_REQUIRE(inbox.size() == 1u);
+  BOOST_TEST(inbox[0].changes == changes.size());
+  {
+    Engine restarted(*b.store, b.clock);
+    BOOST_TEST(restarted.applyStagedBatches() == 1u);
+  }
+  BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
+}
+
 BOOST_AUTO_TEST_CASE(a_clean_batch_naming_a_customer_not_seen_here_is_refused_not_acknowledged) {
   Site b{kSiteB, "branch-b"}, c{kSiteC, "branch-c"};
   Customer x = created(c, "Xavier");
