@@ -227,8 +227,9 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     // once the staged batch before it is written.
     if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
       BatchReport report;
-      // The applier's copy of the changes; the inbox's is the message as it came, or else
-      // encoded (and compressed) while the staged batch before it is still being written.
+      // Both made while the staged batch before it is still being written (this thread would
+      // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the
+      // message as it came or else encoded (and compressed) here.
       std::vector<std::string> applierCopy = encodedChanges;
       std::string encodedHere;
       if (asReceived.empty())

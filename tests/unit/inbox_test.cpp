@@ -84,14 +84,20 @@ BOOST_AUTO_TEST_CASE(a_batch_staged_as_it_came_over_the_wire_is_applied_after_a_
   Site b{kSiteB, "branch-b"};
   createMany(a, Engine::kStageFrom + 100);
   const auto changes = allMissing(a, b);
-  std::string message;  // compressed, as a peer sends a batch this large
-  encode(WireMessage{ChangeBatchMsg{changes, true}}, message);
+  // Compressed, as a peer sends a batch this large; not `complete`, unlike what the receiver
+  // would encode itself, so the bytes show which of the two was staged.
+  std::string message;
+  encode(WireMessage{ChangeBatchMsg{changes, false}}, message);
   BOOST_CHECK_THROW(b.engine.applyBatch(
                         changes, {}, [](const VersionVector&) { throw SimulatedCrash(); }, message),
                     SimulatedCrash);
   const auto inbox = b.engine.inboxEntries();
   BOOST_TEST_REQUIRE(inbox.size() == 1u);
   BOOST_TEST(inbox[0].changes == changes.size());
+  {
+    auto txn = b.store->read();
+    BOOST_TEST(b.store->inbox(txn).at(0).second.substr(1) == message);  // after the state byte
+  }
   {
     Engine restarted(*b.store, b.clock);
     BOOST_TEST(restarted.applyStagedBatches() == 1u);
