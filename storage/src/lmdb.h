@@ -85,6 +85,27 @@ class Cursor {
     check(rc, "mdb_cursor_get");
     check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
   }
+  // Tables of sorted duplicates (MDB_DUPSORT): adds `value` under `key` unless the pair is
+  // there. A value larger than the key's others is appended (its page fills up instead of
+  // splitting in half); any other falls back to an ordinary insert.
+  void putDuplicate(std::string_view key, std::string_view value) {
+    MDB_val k = val(key), v = val(value);
+    int rc = mdb_cursor_put(cursor_, &k, &v, MDB_APPENDDUP);
+    if (rc == MDB_KEYEXIST) {
+      k = val(key);
+      v = val(value);
+      rc = mdb_cursor_put(cursor_, &k, &v, MDB_NODUPDATA);
+    }
+    if (rc != MDB_KEYEXIST) check(rc, "mdb_cursor_put");
+  }
+  // Deletes the pair `key`, `value` if present (sorted duplicates).
+  void eraseDuplicate(std::string_view key, std::string_view value) {
+    MDB_val k = val(key), v = val(value);
+    int rc = mdb_cursor_get(cursor_, &k, &v, MDB_GET_BOTH);
+    if (rc == MDB_NOTFOUND) return;
+    check(rc, "mdb_cursor_get");
+    check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
+  }
   // Deletes the current item and moves to the one after it; false past the end. (After a
   // delete LMDB leaves the cursor on the following item, and MDB_NEXT then does not skip it.)
   bool eraseCurrent() {

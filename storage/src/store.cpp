@@ -24,6 +24,31 @@ std::string indexKey(std::string_view term, RecordId id) {
   return k;
 }
 
+// A key `term \0 id(16)` as its term and id bytes.
+std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key) {
+  return {key.substr(0, key.size() - 17), key.substr(key.size() - 16)};
+}
+
+// Stores written before the name index held sorted duplicates keep it as `token \0 id` keys
+// in a table of the old name: moved into the new one (in key order, so every id is appended),
+// then the old table is deleted. Once, in the first write transaction that opens the store.
+void moveOldNameIndex(MDB_txn* txn, MDB_dbi into) {
+  MDB_dbi old;
+  const int rc = mdb_dbi_open(txn, kOldNameIndex, 0, &old);
+  if (rc == MDB_NOTFOUND) return;
+  check(rc, "mdb_dbi_open");
+  {
+    lmdb::Cursor from(txn, old);
+    lmdb::Cursor to(txn, into);
+    for (bool ok = from.first(); ok; ok = from.next()) {
+      if (from.key().size() < 17) continue;  // not an index key: nothing to find it by
+      const auto [token, id] = splitIndexKey(from.key());
+      to.putDuplicate(token, id);
+    }
+  }
+  check(mdb_drop(txn, old, 1), "mdb_drop");
+}
+
 struct IndexEntry {
   Table table;
   std::string key;
@@ -122,11 +147,25 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
   check(mdb_txn_begin(impl->env, nullptr, options.readOnly ? MDB_RDONLY : 0, &txn),
         "mdb_txn_begin");
   for (size_t t = 0; t < kTableCount; ++t) {
-    rc = mdb_dbi_open(txn, kTableNames[t], options.readOnly ? 0 : MDB_CREATE, &impl->dbi[t]);
+    const Table table = Table(t);
+    rc = mdb_dbi_open(txn, kTableNames[t], tableFlags(table) | (options.readOnly ? 0 : MDB_CREATE),
+                      &impl->dbi[t]);
     if (rc != MDB_SUCCESS) {
       mdb_txn_abort(txn);
-      throw StoreError(
-          rc, std::string("cannot open table ") + kTableNames[t] + ": " + mdb_strerror(rc));
+      throw StoreError(rc, std::string("cannot open table ") + kTableNames[t] + ": " +
+                               mdb_strerror(rc) +
+                               (rc == MDB_NOTFOUND && options.readOnly
+                                    ? " (a store written by an earlier sitesync: open it for "
+                                      "writing once, e.g. `sitesync status`, to upgrade it)"
+                                    : ""));
+    }
+  }
+  if (!options.readOnly) {
+    try {
+      moveOldNameIndex(txn, impl->dbi[kNameIndex]);
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
     }
   }
   rc = mdb_txn_commit(txn);
@@ -226,6 +265,14 @@ void Store::commit(WriteTxn& txn) {
   };
   for (const auto& ref : refs) {
     const auto& op = ops[ref.order];
+    if (op.table == kNameIndex) {  // sorted duplicates: the token, then the id
+      const auto [token, id] = splitIndexKey(op.key);
+      if (op.erase)
+        cursorOn(kNameIndex).eraseDuplicate(token, id);
+      else
+        cursorOn(kNameIndex).putDuplicate(token, id);
+      continue;
+    }
     if (!op.erase) {
       cursorOn(op.table == kPhoneIndex ? kPhoneRecent : op.table).put(op.key, {});
       continue;
@@ -441,10 +488,11 @@ std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view que
                    [](const auto& a, const auto& b) { return a.size() > b.size(); });
   std::vector<RecordId> out;
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kNameIndex]);
+  // Every token starting with the first, each with its ids (sorted duplicates), in order.
   for (bool ok = cursor.seek(tokens[0]); ok && out.size() < limit; ok = cursor.next()) {
-    auto key = cursor.key();
-    if (key.substr(0, tokens[0].size()) != tokens[0]) break;
-    RecordId id = lmdb::readId(key, key.size() - 16);
+    if (cursor.key().substr(0, tokens[0].size()) != tokens[0]) break;
+    if (cursor.value().size() != 16) continue;
+    RecordId id = lmdb::readId(cursor.value());
     if (tokens.size() > 1) {
       auto c = customer(txn, id);
       if (!c) continue;

@@ -1,5 +1,6 @@
 // Unit tests for the LMDB store: records and their search indexes, the change log and its id
 // index, the version vector, history, transactions (abort on exception) and map growth.
+#include <lmdb.h>
 #include <stdlib.h>
 
 #include <boost/test/unit_test.hpp>
@@ -319,7 +320,7 @@ BOOST_AUTO_TEST_CASE(deleting_a_live_customer_removes_its_index_entries) {
   BOOST_TEST(bySsn("SSN-1").empty());
   BOOST_TEST(byPhone("040").empty());
   BOOST_TEST(byName("anna").empty());
-  BOOST_TEST(tableEntries("index_name") == 0u);
+  BOOST_TEST(tableEntries("index_name_tokens") == 0u);
   BOOST_TEST(tableEntries("index_number") == 0u);
   replace(deleted, live);  // restored: indexed again
   BOOST_TEST((byNumber("1000") == Ids{live.id}));
@@ -351,6 +352,68 @@ BOOST_AUTO_TEST_CASE(search_name_lists_a_customer_once_when_several_tokens_match
   Customer c = customer(1, "1000", "Anna Annika Annala");
   put(c);
   BOOST_TEST((byName("ann") == Ids{c.id}));
+}
+
+BOOST_AUTO_TEST_CASE(customers_sharing_a_name_token_are_found_whatever_order_they_came_in) {
+  // Ids of one token are sorted duplicates: appended when they ascend, inserted otherwise.
+  for (uint64_t i : {5, 9, 2, 7, 1, 8}) put(customer(i, std::to_string(1000 + i), "Virtanen"));
+  put(customer(7, "1007", "Virtanen"));  // written again: still one entry
+  BOOST_TEST(
+      (byName("virtanen") == Ids{RecordId{kSite, 1}, RecordId{kSite, 2}, RecordId{kSite, 5},
+                                 RecordId{kSite, 7}, RecordId{kSite, 8}, RecordId{kSite, 9}}));
+  Customer seven = customer(7, "1007", "Virtanen");
+  Customer renamed = seven;
+  renamed[CustomerField::name].value = "Korhonen";
+  replace(seven, renamed);
+  BOOST_TEST(byName("virtanen").size() == 5u);
+  BOOST_TEST((byName("korhonen") == Ids{RecordId{kSite, 7}}));
+  BOOST_TEST(tableEntries("index_name_tokens") == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_with_the_earlier_name_index_is_upgraded_when_opened) {
+  // An earlier sitesync kept `token \0 id` keys in a table "index_name"; remake one by hand.
+  Customer anna = customer(1, "1000", "Anna Virtanen");
+  put(anna);
+  store.reset();
+  {
+    MDB_env* env = nullptr;
+    BOOST_REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 32);
+    BOOST_REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
+    MDB_txn* txn = nullptr;
+    BOOST_REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi tokens, old;
+    BOOST_REQUIRE(mdb_dbi_open(txn, "index_name_tokens", MDB_DUPSORT | MDB_DUPFIXED, &tokens) == 0);
+    BOOST_REQUIRE(mdb_drop(txn, tokens, 0) == 0);
+    BOOST_REQUIRE(mdb_dbi_open(txn, "index_name", MDB_CREATE, &old) == 0);
+    for (const std::string token : {"anna", "virtanen"}) {
+      std::string key = token + '\0';
+      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(char((kSite >> shift) & 0xff));
+      for (int shift = 56; shift >= 0; shift -= 8)
+        key.push_back(char((uint64_t(1) >> shift) & 0xff));
+      MDB_val k{key.size(), key.data()}, v{0, nullptr};
+      BOOST_REQUIRE(mdb_put(txn, old, &k, &v, 0) == 0);
+    }
+    BOOST_REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  store = Store::open(dir.path(), Options{.durable = false});
+  BOOST_TEST((byName("virtanen") == Ids{anna.id}));
+  BOOST_TEST((byName("anna virt") == Ids{anna.id}));
+  BOOST_TEST(tableEntries("index_name_tokens") == 2u);
+  store.reset();
+  {  // and the old table is gone
+    MDB_env* env = nullptr;
+    BOOST_REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 32);
+    BOOST_REQUIRE(mdb_env_open(env, dir.path().c_str(), MDB_RDONLY, 0640) == 0);
+    MDB_txn* txn = nullptr;
+    BOOST_REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+    MDB_dbi old;
+    BOOST_TEST(mdb_dbi_open(txn, "index_name", 0, &old) == MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(search_name_stops_at_the_limit) {
@@ -552,7 +615,7 @@ BOOST_AUTO_TEST_CASE(map_full_grows_the_map_and_retries) {
   BOOST_TEST(tableEntries("records") == total);
   BOOST_TEST(tableEntries("index_number") == total);
   BOOST_TEST(phoneEntries() == total);
-  BOOST_TEST(tableEntries("index_name") == 2 * total);
+  BOOST_TEST(tableEntries("index_name_tokens") == 2 * total);
   {
     auto txn = store->read();
     for (uint64_t i = 1; i <= total; ++i) {
@@ -637,7 +700,7 @@ BOOST_AUTO_TEST_CASE(stats_count_entries_per_table) {
   put(customer(1, "1000", "Anna Virtanen", "040 123"));
   append(change(kSite, 1));
   BOOST_TEST(tableEntries("records") == 1u);
-  BOOST_TEST(tableEntries("index_name") == 2u);
+  BOOST_TEST(tableEntries("index_name_tokens") == 2u);
   BOOST_TEST(phoneEntries() == 1u);
   BOOST_TEST(tableEntries("log") == 1u);
   BOOST_TEST(tableEntries("change_index") == 1u);
