@@ -39,9 +39,9 @@ struct Options {
   // the map doubles.
   uint64_t initialMapBytes = uint64_t(16) << 30;
   std::chrono::milliseconds mapResizeWait{30000};
-  // New phone index entries wait in a small table until there are this many, then go into the
-  // index in one pass (see kPhoneRecent in storage/src/store_impl.h).
-  uint64_t phoneFoldAt = 65536;
+  // New phone index entries wait in sorted runs, one per commit, until there are this many (or
+  // 16 runs), then go into the index in one pass (see kPhoneRuns in storage/src/store_impl.h).
+  uint64_t phoneFoldAt = 262144;
   bool durable = true;  // fsync on every commit
   bool readOnly = false;
 };
@@ -249,8 +249,9 @@ class Store {
   uint64_t mapBytes() const;
   void resizeMap(uint64_t bytes) const;
   void growMap(uint64_t fullAt);
-  // Moves the recent phone entries into the phone index once there are `atLeast` of them.
-  void foldRecentPhones(WriteTxn& txn, uint64_t atLeast);
+  // Moves the phone runs into the phone index once they hold `atLeast` entries or there are
+  // kMaxPhoneRuns of them.
+  void foldPhoneRuns(WriteTxn& txn, uint64_t atLeast);
 
   std::string dir_;
   std::unique_ptr<Impl> impl_;

@@ -85,17 +85,16 @@ class Cursor {
     check(rc, "mdb_cursor_get");
     check(mdb_cursor_del(cursor_, 0), "mdb_cursor_del");
   }
+  // Appends a key larger than every other (the page fills up instead of splitting in half); a
+  // key that is not falls back to an ordinary insert.
+  void append(std::string_view key, std::string_view value) {
+    check(putOrElse(key, value, MDB_APPEND, 0), "mdb_cursor_put");
+  }
   // Tables of sorted duplicates (MDB_DUPSORT): adds `value` under `key` unless the pair is
   // there. A value larger than the key's others is appended (its page fills up instead of
   // splitting in half); any other falls back to an ordinary insert.
   void putDuplicate(std::string_view key, std::string_view value) {
-    MDB_val k = val(key), v = val(value);
-    int rc = mdb_cursor_put(cursor_, &k, &v, MDB_APPENDDUP);
-    if (rc == MDB_KEYEXIST) {
-      k = val(key);
-      v = val(value);
-      rc = mdb_cursor_put(cursor_, &k, &v, MDB_NODUPDATA);
-    }
+    const int rc = putOrElse(key, value, MDB_APPENDDUP, MDB_NODUPDATA);
     if (rc != MDB_KEYEXIST) check(rc, "mdb_cursor_put");
   }
   // Deletes the pair `key`, `value` if present (sorted duplicates).
@@ -122,6 +121,15 @@ class Cursor {
     if (rc == MDB_NOTFOUND) return false;
     check(rc, "mdb_cursor_get");
     return true;
+  }
+  // A put with `flags`, again with `otherwise` if that one found the key (not in order).
+  int putOrElse(std::string_view key, std::string_view value, unsigned flags, unsigned otherwise) {
+    MDB_val k = val(key), v = val(value);
+    int rc = mdb_cursor_put(cursor_, &k, &v, flags);
+    if (rc != MDB_KEYEXIST) return rc;
+    k = val(key);
+    v = val(value);
+    return mdb_cursor_put(cursor_, &k, &v, otherwise);
   }
   MDB_cursor* cursor_ = nullptr;
   MDB_val key_{}, value_{};

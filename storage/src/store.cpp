@@ -2,6 +2,7 @@
 // numbers and leases. store_log.cpp has the log, vector, history, peers and stats.
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -29,24 +30,86 @@ std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key
   return {key.substr(0, key.size() - 17), key.substr(key.size() - 16)};
 }
 
-// Stores written before the name index held sorted duplicates keep it as `token \0 id` keys
-// in a table of the old name: moved into the new one (in key order, so every id is appended),
-// then the old table is deleted. Once, in the first write transaction that opens the store.
-void moveOldNameIndex(MDB_txn* txn, MDB_dbi into) {
+// Tables of stores written by an earlier sitesync, moved into their successors once, in the
+// first write transaction that opens the store: each entry goes to `move`, in key order, then
+// the old table is deleted.
+template <typename Move>
+void moveOldTable(MDB_txn* txn, const char* name, MDB_dbi into, Move move) {
   MDB_dbi old;
-  const int rc = mdb_dbi_open(txn, kOldNameIndex, 0, &old);
+  const int rc = mdb_dbi_open(txn, name, 0, &old);
   if (rc == MDB_NOTFOUND) return;
   check(rc, "mdb_dbi_open");
   {
     lmdb::Cursor from(txn, old);
     lmdb::Cursor to(txn, into);
-    for (bool ok = from.first(); ok; ok = from.next()) {
-      if (from.key().size() < 17) continue;  // not an index key: nothing to find it by
-      const auto [token, id] = splitIndexKey(from.key());
-      to.putDuplicate(token, id);
-    }
+    for (bool ok = from.first(); ok; ok = from.next()) move(to, from.key());
   }
   check(mdb_drop(txn, old, 1), "mdb_drop");
+}
+
+void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
+  // The name index as `token \0 id` keys: into sorted duplicates (ids in order: appended).
+  moveOldTable(txn, kOldNameIndex, dbi[kNameIndex], [](lmdb::Cursor& to, std::string_view key) {
+    if (key.size() < 17) return;  // not an index key: nothing to find it by
+    const auto [token, id] = splitIndexKey(key);
+    to.putDuplicate(token, id);
+  });
+  // Phone entries not yet folded, in one sorted table: into the phone index.
+  moveOldTable(txn, kOldPhoneRecent, dbi[kPhoneIndex],
+               [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
+}
+
+// The runs of kPhoneRuns are numbered from 1 in the order they were written; the table is
+// emptied by each fold. Keys: run (4, big-endian), then the index key.
+constexpr size_t kRunBytes = 4;
+
+std::string runPrefix(uint32_t run) {
+  std::string prefix(kRunBytes, '\0');
+  for (size_t i = 0; i < kRunBytes; ++i)
+    prefix[i] = char((run >> (8 * (kRunBytes - 1 - i))) & 0xff);
+  return prefix;
+}
+
+uint32_t lastRun(MDB_txn* txn, MDB_dbi runs) {
+  lmdb::Cursor cursor(txn, runs);
+  if (!cursor.last() || cursor.key().size() < kRunBytes) return 0;
+  uint32_t run = 0;
+  for (size_t i = 0; i < kRunBytes; ++i)
+    run = (run << 8) | static_cast<unsigned char>(cursor.key()[i]);
+  return run;
+}
+
+// One sorted sequence of index keys: a table, or one run of kPhoneRuns (its keys prefixed).
+struct IndexSource {
+  IndexSource(MDB_txn* txn, MDB_dbi dbi, std::string runPrefix)
+      : cursor(txn, dbi), prefix(std::move(runPrefix)) {}
+  lmdb::Cursor cursor;
+  std::string prefix;
+  bool ok = false;  // on a key of its own (not past its end, nor in the next run)
+  std::string_view key() const { return cursor.key().substr(prefix.size()); }
+  bool inRun() const {
+    return cursor.key().size() > prefix.size() && cursor.key().substr(0, prefix.size()) == prefix;
+  }
+};
+
+// The phone runs, each at its first key >= `from`.
+std::vector<std::unique_ptr<IndexSource>> phoneRuns(MDB_txn* txn, MDB_dbi runs,
+                                                    std::string_view from) {
+  std::vector<std::unique_ptr<IndexSource>> sources;
+  for (uint32_t run = 1, last = lastRun(txn, runs); run <= last; ++run) {
+    auto source = std::make_unique<IndexSource>(txn, runs, runPrefix(run));
+    source->ok = source->cursor.seek(source->prefix + std::string(from)) && source->inRun();
+    sources.push_back(std::move(source));
+  }
+  return sources;
+}
+
+// The source with the smallest key, or null once all are spent.
+IndexSource* smallest(const std::vector<std::unique_ptr<IndexSource>>& sources) {
+  IndexSource* at = nullptr;
+  for (const auto& s : sources)
+    if (s->ok && (!at || s->key() < at->key())) at = s.get();
+  return at;
 }
 
 struct IndexEntry {
@@ -162,7 +225,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
   }
   if (!options.readOnly) {
     try {
-      moveOldNameIndex(txn, impl->dbi[kNameIndex]);
+      moveOldTables(txn, impl->dbi);
     } catch (...) {
       mdb_txn_abort(txn);
       throw;
@@ -256,13 +319,15 @@ void Store::commit(WriteTxn& txn) {
     run = end;
   }
   // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
-  // page, and LMDB then skips the search from the root. A phone entry is added to the recent
-  // table, and removed from whichever of the two holds it.
+  // page, and LMDB then skips the search from the root. New phone entries make this commit's
+  // run (appended in key order); one removed is removed from the index and from every run.
   std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
   auto cursorOn = [&](Table table) -> lmdb::Cursor& {
     if (!cursors[table]) cursors[table].emplace(txn.raw(), impl_->dbi[table]);
     return *cursors[table];
   };
+  std::optional<uint32_t> runsBefore;  // read once, when the first phone entry comes
+  std::string runKey;
   for (const auto& ref : refs) {
     const auto& op = ops[ref.order];
     if (op.table == kNameIndex) {  // sorted duplicates: the token, then the id
@@ -273,16 +338,30 @@ void Store::commit(WriteTxn& txn) {
         cursorOn(kNameIndex).putDuplicate(token, id);
       continue;
     }
-    if (!op.erase) {
-      cursorOn(op.table == kPhoneIndex ? kPhoneRecent : op.table).put(op.key, {});
+    if (op.table != kPhoneIndex) {
+      if (op.erase)
+        cursorOn(op.table).erase(op.key);
+      else
+        cursorOn(op.table).put(op.key, {});
       continue;
     }
-    cursorOn(op.table).erase(op.key);
-    if (op.table == kPhoneIndex) cursorOn(kPhoneRecent).erase(op.key);
+    if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kPhoneRuns]);
+    if (!op.erase) {
+      runKey = runPrefix(*runsBefore + 1);
+      runKey += op.key;
+      cursorOn(kPhoneRuns).append(runKey, {});
+      continue;
+    }
+    cursorOn(kPhoneIndex).erase(op.key);
+    for (uint32_t run = 1; run <= *runsBefore + 1; ++run) {
+      runKey = runPrefix(run);
+      runKey += op.key;
+      cursorOn(kPhoneRuns).erase(runKey);
+    }
   }
   for (auto& cursor : cursors) cursor.reset();
   ops.clear();
-  foldRecentPhones(txn, impl_->phoneFoldAt);
+  foldPhoneRuns(txn, impl_->phoneFoldAt);
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
   const int rc = mdb_txn_commit(raw);
@@ -290,16 +369,23 @@ void Store::commit(WriteTxn& txn) {
   check(rc, "mdb_txn_commit");
 }
 
-void Store::foldRecentPhones(WriteTxn& txn, uint64_t atLeast) {
-  MDB_stat recent;
-  check(mdb_stat(txn.raw(), impl_->dbi[kPhoneRecent], &recent), "mdb_stat");
-  if (recent.ms_entries == 0 || recent.ms_entries < atLeast) return;
+void Store::foldPhoneRuns(WriteTxn& txn, uint64_t atLeast) {
+  const MDB_dbi runs = impl_->dbi[kPhoneRuns];
+  MDB_stat held;
+  check(mdb_stat(txn.raw(), runs, &held), "mdb_stat");
+  if (held.ms_entries == 0) return;
+  if (held.ms_entries < atLeast && lastRun(txn.raw(), runs) < kMaxPhoneRuns) return;
   {
-    lmdb::Cursor from(txn.raw(), impl_->dbi[kPhoneRecent]);
+    // The runs merged into one key order: then most inserts land on the page the cursor is on,
+    // and LMDB skips the search from the root (run after run, nearly every insert searched).
+    auto sources = phoneRuns(txn.raw(), runs, "");
     lmdb::Cursor into(txn.raw(), impl_->dbi[kPhoneIndex]);
-    for (bool ok = from.first(); ok; ok = from.next()) into.put(from.key(), {});
+    while (IndexSource* at = smallest(sources)) {
+      into.put(at->key(), {});
+      at->ok = at->cursor.next() && at->inRun();
+    }
   }
-  check(mdb_drop(txn.raw(), impl_->dbi[kPhoneRecent], 0), "mdb_drop");
+  check(mdb_drop(txn.raw(), runs, 0), "mdb_drop");
 }
 
 void Store::abort(WriteTxn& txn) {
@@ -431,34 +517,32 @@ void Store::forEachRecordBytesAfter(
 
 namespace {
 
-// The ids under `term` (a prefix of it unless `exact`) in key order, over one index table or two
-// (an index and its recent entries: the two key sequences are merged).
+// The ids under `term` (a prefix of it unless `exact`) in key order, over one index table or,
+// given `runsDbi`, the phone index and each of its runs (their key sequences merged).
 std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term, bool exact,
-                                size_t limit, std::optional<MDB_dbi> alsoDbi = std::nullopt) {
+                                size_t limit, std::optional<MDB_dbi> runsDbi = std::nullopt) {
   std::vector<RecordId> ids;
   if (term.empty()) return ids;
   std::string start(term);
   if (exact) start.push_back('\0');
   const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
-  auto matches = [&](std::string_view key) {
+  auto matches = [&](const IndexSource& s) {
+    const std::string_view key = s.key();
     return key.size() >= minSize && key.substr(0, start.size()) == start;
   };
-  lmdb::Cursor cursor(txn, dbi);
-  std::optional<lmdb::Cursor> also;
-  if (alsoDbi) also.emplace(txn, *alsoDbi);
-  bool ok = cursor.seek(start) && matches(cursor.key());
-  bool alsoOk = also && also->seek(start) && matches(also->key());
-  while ((ok || alsoOk) && ids.size() < limit) {
-    const bool fromAlso = alsoOk && (!ok || also->key() < cursor.key());
-    lmdb::Cursor& at = fromAlso ? *also : cursor;
-    const std::string_view key = at.key();
+  std::vector<std::unique_ptr<IndexSource>> sources;
+  if (runsDbi) sources = phoneRuns(txn, *runsDbi, start);
+  sources.push_back(std::make_unique<IndexSource>(txn, dbi, ""));
+  sources.back()->ok = sources.back()->cursor.seek(start);
+  for (auto& s : sources) s->ok = s->ok && matches(*s);
+  while (ids.size() < limit) {
+    IndexSource* at = smallest(sources);
+    if (!at) break;
+    const std::string_view key = at->key();
     RecordId id = lmdb::readId(key, key.size() - 16);
     // One customer can match twice (phone and phone2): count it once toward the limit.
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-    if (fromAlso)
-      alsoOk = also->next() && matches(also->key());
-    else
-      ok = cursor.next() && matches(cursor.key());
+    at->ok = at->cursor.next() && at->inRun() && matches(*at);
   }
   return ids;
 }
@@ -476,7 +560,7 @@ std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn)
 std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
                                          size_t limit) const {
   return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit,
-                   impl_->dbi[kPhoneRecent]);
+                   impl_->dbi[kPhoneRuns]);
 }
 
 std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,

@@ -33,30 +33,24 @@ enum Table : size_t {
   kAllowed,          // name -> AllowedPeer: the peers this node accepts (local)
   kInbox,            // key(8) -> a peer's batch acknowledged before it was applied (local)
   // Phone digits are random keys: a commit of a few thousand new customers would rewrite most
-  // leaf pages of a large phone index. New entries wait here instead, and go into kPhoneIndex in
-  // key order once there are Options::phoneFoldAt of them (one rewrite per fold, not per commit).
-  kPhoneRecent,  // phone digits \0 id(16) -> "": phone entries not yet folded into kPhoneIndex
+  // leaf pages of a large phone index, and so would it most pages of any sorted table that
+  // gathered them. Each commit's new entries are appended here instead as one sorted run (its
+  // number, then the keys in order: written once, in full pages), and all runs go into
+  // kPhoneIndex in one pass once there are Options::phoneFoldAt entries or kMaxPhoneRuns runs.
+  kPhoneRuns,  // run(4) phone digits \0 id(16) -> "": phone entries not yet in kPhoneIndex
   kTableCount
 };
-constexpr std::array<const char*, kTableCount> kTableNames = {"records",
-                                                              "log",
-                                                              "change_index",
-                                                              "vector",
-                                                              "index_number",
-                                                              "index_ssn",
-                                                              "index_phone",
-                                                              "index_name_tokens",
-                                                              "history",
-                                                              "meta",
-                                                              "peers",
-                                                              "conflicts",
-                                                              "leases",
-                                                              "pending_numbers",
-                                                              "absorbed",
-                                                              "index_absorbed_number",
-                                                              "allowed",
-                                                              "inbox",
-                                                              "index_phone_recent"};
+constexpr std::array<const char*, kTableCount> kTableNames = {
+    "records",         "log",
+    "change_index",    "vector",
+    "index_number",    "index_ssn",
+    "index_phone",     "index_name_tokens",
+    "history",         "meta",
+    "peers",           "conflicts",
+    "leases",          "pending_numbers",
+    "absorbed",        "index_absorbed_number",
+    "allowed",         "inbox",
+    "index_phone_runs"};
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
 
@@ -70,6 +64,11 @@ constexpr unsigned tableFlags(Table table) {
 // The name index of stores written before it held duplicates (keys `token \0 id`): moved into
 // kNameIndex when such a store is opened for writing.
 constexpr const char* kOldNameIndex = "index_name";
+// Phone entries of stores written before kPhoneRuns (keys `digits \0 id`, one sorted table):
+// moved into kPhoneIndex when such a store is opened for writing.
+constexpr const char* kOldPhoneRecent = "index_phone_recent";
+// A lookup reads the phone index and each run: a bound on the cursors it opens.
+constexpr uint32_t kMaxPhoneRuns = 16;
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";

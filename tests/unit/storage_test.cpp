@@ -130,9 +130,35 @@ struct StorageFixture {
     BOOST_FAIL("no table " << name);
     return 0;
   }
-  // Phone entries are in the index or, until they are folded into it, in its recent table.
-  uint64_t phoneEntries() {
-    return tableEntries("index_phone") + tableEntries("index_phone_recent");
+  // Phone entries are in the index or, until they are folded into it, in its runs.
+  uint64_t phoneEntries() { return tableEntries("index_phone") + tableEntries("index_phone_runs"); }
+
+  // The store's directory edited through raw LMDB, as an earlier sitesync would have left it:
+  // `fn(txn, table)` in one write transaction, table(name, flags) opening a table (the store
+  // must be closed).
+  template <typename Fn>
+  void editRawly(Fn fn) {
+    MDB_env* env = nullptr;
+    BOOST_REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 32);
+    BOOST_REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
+    MDB_txn* txn = nullptr;
+    BOOST_REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    auto table = [&](const char* name, unsigned flags) {
+      MDB_dbi dbi = 0;
+      BOOST_REQUIRE(mdb_dbi_open(txn, name, flags, &dbi) == 0);
+      return dbi;
+    };
+    fn(txn, table);
+    BOOST_REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  // An index key of the earlier layout: term \0 id(16).
+  static std::string oldIndexKey(const std::string& term, uint64_t counter) {
+    std::string key = term + '\0';
+    for (uint64_t part : {kSite, counter})
+      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(char((part >> shift) & 0xff));
+    return key;
   }
 };
 
@@ -226,16 +252,18 @@ BOOST_AUTO_TEST_CASE(find_by_phone_counts_each_customer_once_toward_the_limit) {
   BOOST_TEST((byPhone("040", 1).size() == 1u));
 }
 
-// New phone entries wait in a recent table and are folded into the index in one pass; lookups
-// read both, in key order, and an update or delete finds an entry in either.
+// New phone entries wait in runs (one per commit) and are folded into the index in one pass;
+// lookups read the index and every run, in key order, and an update or delete finds an entry
+// wherever it is.
 BOOST_AUTO_TEST_CASE(phones_are_found_before_and_after_their_entries_are_folded_into_the_index) {
   TempDir own;
   store = Store::open(own.path(), Options{.phoneFoldAt = 4, .durable = false});
   for (uint64_t i = 1; i <= 6; ++i)  // one commit each: the 4th folds, the 5th and 6th wait
     put(customer(i, std::to_string(1000 + i), "Customer", "040 " + std::to_string(7 - i)));
   BOOST_TEST(tableEntries("index_phone") == 4u);
-  BOOST_TEST(tableEntries("index_phone_recent") == 2u);
-  // Key order across both tables: 040 1 (id 6, recent), 040 2 (id 5, recent), 040 3 (id 4), ...
+  BOOST_TEST(tableEntries("index_phone_runs") == 2u);
+  // Key order across the index and the runs: 040 1 (id 6, run 2), 040 2 (id 5, run 1), 040 3
+  // (id 4, index), ...
   BOOST_TEST((byPhone("040") == Ids{RecordId{kSite, 6}, RecordId{kSite, 5}, RecordId{kSite, 4},
                                     RecordId{kSite, 3}, RecordId{kSite, 2}, RecordId{kSite, 1}}));
   BOOST_TEST(
@@ -254,6 +282,44 @@ BOOST_AUTO_TEST_CASE(phones_are_found_before_and_after_their_entries_are_folded_
   BOOST_TEST((byPhone("050") == Ids{folded.id, waiting.id}));
   BOOST_TEST(phoneEntries() == 6u);
   store.reset();
+}
+
+BOOST_AUTO_TEST_CASE(phone_runs_are_folded_into_the_index_once_there_are_sixteen) {
+  TempDir own;
+  store = Store::open(own.path(), Options{.durable = false});
+  for (uint64_t i = 1; i <= 15; ++i)  // one commit each: a run each
+    put(customer(i, std::to_string(1000 + i), "Customer", "040 " + std::to_string(100 + i)));
+  BOOST_TEST(tableEntries("index_phone") == 0u);
+  BOOST_TEST(tableEntries("index_phone_runs") == 15u);
+  BOOST_TEST(byPhone("040").size() == 15u);
+  BOOST_TEST((byPhone("040107") == Ids{RecordId{kSite, 7}}));
+  put(customer(16, "1016", "Customer", "040 116"));  // the 16th run: all go into the index
+  BOOST_TEST(tableEntries("index_phone") == 16u);
+  BOOST_TEST(tableEntries("index_phone_runs") == 0u);
+  BOOST_TEST(byPhone("040").size() == 16u);
+  store.reset();
+}
+
+BOOST_AUTO_TEST_CASE(a_store_with_the_earlier_recent_phone_table_is_upgraded_when_opened) {
+  // An earlier sitesync kept phone entries not yet folded in a sorted table "index_phone_recent".
+  Customer anna = customer(1, "1000", "Anna", "040 123");
+  put(anna);
+  store.reset();
+  editRawly([&](MDB_txn* txn, auto table) {
+    BOOST_REQUIRE(mdb_drop(txn, table("index_phone_runs", 0), 0) == 0);
+    std::string key = oldIndexKey("040123", 1);
+    MDB_val k{key.size(), key.data()}, v{0, nullptr};
+    BOOST_REQUIRE(mdb_put(txn, table("index_phone_recent", MDB_CREATE), &k, &v, 0) == 0);
+  });
+  store = Store::open(dir.path(), Options{.durable = false});
+  BOOST_TEST((byPhone("040 12") == Ids{anna.id}));
+  BOOST_TEST(tableEntries("index_phone") == 1u);
+  BOOST_TEST(tableEntries("index_phone_runs") == 0u);
+  store.reset();
+  editRawly([&](MDB_txn* txn, auto) {  // and the old table is gone
+    MDB_dbi old;
+    BOOST_TEST(mdb_dbi_open(txn, "index_phone_recent", 0, &old) == MDB_NOTFOUND);
+  });
 }
 
 BOOST_AUTO_TEST_CASE(lookups_of_what_is_not_there_find_nothing) {
@@ -375,45 +441,24 @@ BOOST_AUTO_TEST_CASE(a_store_with_the_earlier_name_index_is_upgraded_when_opened
   Customer anna = customer(1, "1000", "Anna Virtanen");
   put(anna);
   store.reset();
-  {
-    MDB_env* env = nullptr;
-    BOOST_REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 32);
-    BOOST_REQUIRE(mdb_env_open(env, dir.path().c_str(), 0, 0640) == 0);
-    MDB_txn* txn = nullptr;
-    BOOST_REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
-    MDB_dbi tokens, old;
-    BOOST_REQUIRE(mdb_dbi_open(txn, "index_name_tokens", MDB_DUPSORT | MDB_DUPFIXED, &tokens) == 0);
-    BOOST_REQUIRE(mdb_drop(txn, tokens, 0) == 0);
-    BOOST_REQUIRE(mdb_dbi_open(txn, "index_name", MDB_CREATE, &old) == 0);
+  editRawly([&](MDB_txn* txn, auto table) {
+    BOOST_REQUIRE(mdb_drop(txn, table("index_name_tokens", MDB_DUPSORT | MDB_DUPFIXED), 0) == 0);
+    const MDB_dbi old = table("index_name", MDB_CREATE);
     for (const std::string token : {"anna", "virtanen"}) {
-      std::string key = token + '\0';
-      for (int shift = 56; shift >= 0; shift -= 8) key.push_back(char((kSite >> shift) & 0xff));
-      for (int shift = 56; shift >= 0; shift -= 8)
-        key.push_back(char((uint64_t(1) >> shift) & 0xff));
+      std::string key = oldIndexKey(token, 1);
       MDB_val k{key.size(), key.data()}, v{0, nullptr};
       BOOST_REQUIRE(mdb_put(txn, old, &k, &v, 0) == 0);
     }
-    BOOST_REQUIRE(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-  }
+  });
   store = Store::open(dir.path(), Options{.durable = false});
   BOOST_TEST((byName("virtanen") == Ids{anna.id}));
   BOOST_TEST((byName("anna virt") == Ids{anna.id}));
   BOOST_TEST(tableEntries("index_name_tokens") == 2u);
   store.reset();
-  {  // and the old table is gone
-    MDB_env* env = nullptr;
-    BOOST_REQUIRE(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, 32);
-    BOOST_REQUIRE(mdb_env_open(env, dir.path().c_str(), MDB_RDONLY, 0640) == 0);
-    MDB_txn* txn = nullptr;
-    BOOST_REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+  editRawly([&](MDB_txn* txn, auto) {  // and the old table is gone
     MDB_dbi old;
     BOOST_TEST(mdb_dbi_open(txn, "index_name", 0, &old) == MDB_NOTFOUND);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-  }
+  });
 }
 
 BOOST_AUTO_TEST_CASE(search_name_stops_at_the_limit) {

@@ -28,6 +28,7 @@ struct TablesArgs {
   size_t commit = 16000;
   std::string skip;           // comma-separated table names
   uint64_t recentPhones = 0;  // > 0: phone entries through a recent table folded at this size
+  uint32_t phoneRuns = 0;     // > 0: phone entries in runs (one per commit) folded at this many
   bool json = false;
 };
 
@@ -81,7 +82,10 @@ void benchTables(const TablesArgs& a) {
       if (skipped(t)) continue;
       auto entries = readTable(txn, t, true);
       if (t == "index_phone")  // entries not yet folded are phone entries too
-        for (auto& e : readTable(txn, "index_phone_recent", true)) entries.push_back(std::move(e));
+        for (auto& e : readTable(txn, "index_phone_runs", true)) {
+          e.key.erase(0, 4);  // the run number
+          entries.push_back(std::move(e));
+        }
       std::stable_sort(entries.begin(), entries.end(),
                        [](const Entry& x, const Entry& y) { return x.arrival < y.arrival; });
       tables.emplace_back(t, std::move(entries));
@@ -117,7 +121,8 @@ void benchTables(const TablesArgs& a) {
 
   std::vector<size_t> next(tables.size(), 0);
   uint64_t inRecent = 0;
-  ::sync();  // from a quiet disk, as the other benchmarks
+  uint32_t runs = 1;  // the number of the next run
+  ::sync();           // from a quiet disk, as the other benchmarks
   const auto start = bench::Clock::now();
   for (size_t from = 0; from < customers; from += a.commit) {
     const size_t to = std::min(customers, from + a.commit);
@@ -138,21 +143,31 @@ void benchTables(const TablesArgs& a) {
       std::sort(chunk.begin(), chunk.end(), [](const Entry* x, const Entry* y) {
         return std::tie(x->key, x->value) < std::tie(y->key, y->value);
       });
-      const bool viaRecent = a.recentPhones > 0 && name == "index_phone";
+      const bool viaRecent = (a.recentPhones > 0 || a.phoneRuns > 0) && name == "index_phone";
       storage::lmdb::Cursor cursor(txn, viaRecent ? recent : dbis[t]);
+      std::string runKey;
       for (const Entry* e : chunk) {
-        if (name == kDuplicates)
+        if (name == kDuplicates) {
           cursor.putDuplicate(e->key, e->value);
-        else
+        } else if (viaRecent && a.phoneRuns > 0) {  // this commit's run, after the others
+          runKey.assign({char(runs >> 24), char(runs >> 16), char(runs >> 8), char(runs)});
+          runKey += e->key;
+          cursor.append(runKey, e->value);
+        } else {
           cursor.put(e->key, e->value);
+        }
       }
       if (!viaRecent) continue;
       inRecent += chunk.size();
-      if (inRecent < a.recentPhones) continue;
+      ++runs;
+      if (a.phoneRuns > 0 ? runs <= a.phoneRuns : inRecent < a.recentPhones) continue;
       storage::lmdb::Cursor into(txn, dbis[t]);
-      for (bool ok = cursor.first(); ok; ok = cursor.next()) into.put(cursor.key(), {});
+      const size_t skip = a.phoneRuns > 0 ? 4 : 0;  // the run number
+      for (bool ok = cursor.first(); ok; ok = cursor.next())
+        into.put(cursor.key().substr(skip), {});
       check(mdb_drop(txn, recent, 0), "mdb_drop");
       inRecent = 0;
+      runs = 1;
     }
     check(mdb_txn_commit(txn), "commit");
   }
@@ -167,6 +182,7 @@ void benchTables(const TablesArgs& a) {
                {"commit", a.commit},
                {"tables", names.str()},
                {"recent_phones", a.recentPhones},
+               {"phone_runs", a.phoneRuns},
                {"seconds", seconds},
                {"customers_per_s", double(customers) / seconds}});
     return;
@@ -189,6 +205,9 @@ void addTablesBenchCommand(CLI::App& bench) {
                   "index_phone, index_name_tokens)");
   cmd->add_option("--recent-phones", a->recentPhones,
                   "phone entries go through a recent table folded at this many (0: straight in)");
+  cmd->add_option("--phone-runs", a->phoneRuns,
+                  "phone entries go in sorted runs, one per commit, folded at this many (as the "
+                  "store does: 16)");
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] { benchTables(*a); });
 }
