@@ -96,7 +96,7 @@ struct IndexSource {
 std::vector<std::unique_ptr<IndexSource>> phoneRuns(MDB_txn* txn, MDB_dbi runs,
                                                     std::string_view from) {
   std::vector<std::unique_ptr<IndexSource>> sources;
-  for (uint32_t run = 1, last = lastRun(txn, runs); run <= last; ++run) {
+  for (uint32_t run = 0, last = lastRun(txn, runs); run <= last; ++run) {
     auto source = std::make_unique<IndexSource>(txn, runs, runPrefix(run));
     source->ok = source->cursor.seek(source->prefix + std::string(from)) && source->inRun();
     sources.push_back(std::move(source));
@@ -320,12 +320,16 @@ void Store::commit(WriteTxn& txn) {
   }
   // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
   // page, and LMDB then skips the search from the root. New phone entries make this commit's
-  // run (appended in key order); one removed is removed from the index and from every run.
+  // run (appended in key order), or go into run 0 when there are few; one removed is removed
+  // from the index and from every run.
   std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
   auto cursorOn = [&](Table table) -> lmdb::Cursor& {
     if (!cursors[table]) cursors[table].emplace(txn.raw(), impl_->dbi[table]);
     return *cursors[table];
   };
+  const size_t newPhones = std::count_if(
+      ops.begin(), ops.end(),
+      [](const WriteTxn::Deferred::Op& op) { return op.table == kPhoneIndex && !op.erase; });
   std::optional<uint32_t> runsBefore;  // read once, when the first phone entry comes
   std::string runKey;
   for (const auto& ref : refs) {
@@ -346,14 +350,18 @@ void Store::commit(WriteTxn& txn) {
       continue;
     }
     if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kPhoneRuns]);
+    const uint32_t thisRun = newPhones >= kPhoneRunFrom ? *runsBefore + 1 : 0;
     if (!op.erase) {
-      runKey = runPrefix(*runsBefore + 1);
+      runKey = runPrefix(thisRun);
       runKey += op.key;
-      cursorOn(kPhoneRuns).append(runKey, {});
+      if (thisRun == 0)
+        cursorOn(kPhoneRuns).put(runKey, {});
+      else
+        cursorOn(kPhoneRuns).append(runKey, {});
       continue;
     }
     cursorOn(kPhoneIndex).erase(op.key);
-    for (uint32_t run = 1; run <= *runsBefore + 1; ++run) {
+    for (uint32_t run = 0; run <= std::max(*runsBefore, thisRun); ++run) {
       runKey = runPrefix(run);
       runKey += op.key;
       cursorOn(kPhoneRuns).erase(runKey);

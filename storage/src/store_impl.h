@@ -34,9 +34,11 @@ enum Table : size_t {
   kInbox,            // key(8) -> a peer's batch acknowledged before it was applied (local)
   // Phone digits are random keys: a commit of a few thousand new customers would rewrite most
   // leaf pages of a large phone index, and so would it most pages of any sorted table that
-  // gathered them. Each commit's new entries are appended here instead as one sorted run (its
-  // number, then the keys in order: written once, in full pages), and all runs go into
-  // kPhoneIndex in one pass once there are Options::phoneFoldAt entries or kMaxPhoneRuns runs.
+  // gathered them. A commit with kPhoneRunFrom new entries or more appends them here instead as
+  // one sorted run (its number from 1, then the keys in order: written once, in full pages).
+  // Smaller commits (live edits) insert theirs into run 0, a small sorted table of its own:
+  // a few pages each. All of it goes into kPhoneIndex in one pass once there are
+  // Options::phoneFoldAt entries or kMaxPhoneRuns appended runs.
   kPhoneRuns,  // run(4) phone digits \0 id(16) -> "": phone entries not yet in kPhoneIndex
   kTableCount
 };
@@ -67,8 +69,11 @@ constexpr const char* kOldNameIndex = "index_name";
 // Phone entries of stores written before kPhoneRuns (keys `digits \0 id`, one sorted table):
 // moved into kPhoneIndex when such a store is opened for writing.
 constexpr const char* kOldPhoneRecent = "index_phone_recent";
-// A lookup reads the phone index and each run: a bound on the cursors it opens.
+// A lookup reads the phone index, run 0 and each appended run: a bound on the cursors it opens.
 constexpr uint32_t kMaxPhoneRuns = 16;
+// A commit with this many new phone entries appends them as a run; fewer go into run 0 (a run
+// each would reach kMaxPhoneRuns after a few live edits, and fold a large run early).
+constexpr size_t kPhoneRunFrom = 256;
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
