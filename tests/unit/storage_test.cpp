@@ -284,7 +284,7 @@ BOOST_AUTO_TEST_CASE(phones_are_found_before_and_after_their_entries_are_folded_
   store.reset();
 }
 
-// A commit of 256 new phones or more appends them as a run; the 16th run folds every run into
+// A commit of 4,096 new phones or more appends them as a run; the 16th run folds every run into
 // the index. Smaller commits share run 0, however many there are.
 BOOST_AUTO_TEST_CASE(phone_runs_are_folded_into_the_index_at_the_sixteenth_appended_run) {
   TempDir own;
@@ -299,19 +299,21 @@ BOOST_AUTO_TEST_CASE(phone_runs_are_folded_into_the_index_at_the_sixteenth_appen
     });
   };
   for (int i = 0; i < 20; ++i) commitOf(1);  // live edits: all in run 0
+  commitOf(4095);                            // a catch-up: run 0 too
+  const uint64_t inRunZero = 20 + 4095;
   BOOST_TEST(tableEntries("index_phone") == 0u);
-  BOOST_TEST(tableEntries("index_phone_runs") == 20u);
-  for (int run = 1; run <= 15; ++run) commitOf(256);
+  BOOST_TEST(tableEntries("index_phone_runs") == inRunZero);
+  for (int run = 1; run <= 15; ++run) commitOf(4096);
   BOOST_TEST(tableEntries("index_phone") == 0u);
-  BOOST_TEST(tableEntries("index_phone_runs") == 20u + 15 * 256);
+  BOOST_TEST(tableEntries("index_phone_runs") == inRunZero + 15 * 4096);
   BOOST_TEST(byPhone("040").size() == 100u);  // the page asked for, across the runs
-  BOOST_TEST((byPhone("0401000007") == Ids{RecordId{kSite, 8}}));     // run 0
-  BOOST_TEST((byPhone("0401003000") == Ids{RecordId{kSite, 3001}}));  // run 12
-  commitOf(256);  // the 16th run: all go into the index
-  BOOST_TEST(tableEntries("index_phone") == 20u + 16 * 256);
+  BOOST_TEST((byPhone("0401000007") == Ids{RecordId{kSite, 8}}));      // run 0
+  BOOST_TEST((byPhone("0401050000") == Ids{RecordId{kSite, 50001}}));  // run 12
+  commitOf(4096);  // the 16th run: all go into the index
+  BOOST_TEST(tableEntries("index_phone") == inRunZero + 16 * 4096);
   BOOST_TEST(tableEntries("index_phone_runs") == 0u);
-  BOOST_TEST((byPhone("0401003000") == Ids{RecordId{kSite, 3001}}));
-  BOOST_TEST(byPhone("040", 10000).size() == 20u + 16 * 256);
+  BOOST_TEST((byPhone("0401050000") == Ids{RecordId{kSite, 50001}}));
+  BOOST_TEST(byPhone("040", 100000).size() == inRunZero + 16 * 4096);
   store.reset();
 }
 
