@@ -59,8 +59,9 @@ void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
                [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
 }
 
-// The runs of kPhoneRuns are numbered from 1 in the order they were written; the table is
-// emptied by each fold. Keys: run (4, big-endian), then the index key.
+// kPhoneRuns: run 0 holds small commits' entries, appended runs are numbered from 1 in the
+// order they were written; each fold empties the table. Keys: run (4, big-endian), then the
+// index key.
 constexpr size_t kRunBytes = 4;
 
 std::string runPrefix(uint32_t run) {
