@@ -39,8 +39,9 @@ struct Options {
   // the map doubles.
   uint64_t initialMapBytes = uint64_t(16) << 30;
   std::chrono::milliseconds mapResizeWait{30000};
-  // New phone index entries wait in sorted runs, one per commit, until there are this many (or
-  // 16 runs), then go into the index in one pass (see kPhoneRuns in storage/src/store_impl.h).
+  // New phone index entries wait in sorted runs (one per bulk-size commit, run 0 for the
+  // others) until there are this many (or 16 runs), then go into the index in one pass (see
+  // kPhoneRuns in storage/src/store_impl.h).
   uint64_t phoneFoldAt = 262144;
   bool durable = true;  // fsync on every commit
   bool readOnly = false;

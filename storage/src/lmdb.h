@@ -144,6 +144,15 @@ inline void appendU64(std::string& out, uint64_t v) {
   }
   out.append(b, 8);
 }
+inline void appendU32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+inline uint32_t readU32(std::string_view s, size_t at = 0) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+  return v;
+}
 inline uint64_t readU64(std::string_view s, size_t at = 0) {
   uint64_t v = 0;
   for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);

@@ -65,19 +65,15 @@ void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
 constexpr size_t kRunBytes = 4;
 
 std::string runPrefix(uint32_t run) {
-  std::string prefix(kRunBytes, '\0');
-  for (size_t i = 0; i < kRunBytes; ++i)
-    prefix[i] = char((run >> (8 * (kRunBytes - 1 - i))) & 0xff);
+  std::string prefix;
+  lmdb::appendU32(prefix, run);
   return prefix;
 }
 
 uint32_t lastRun(MDB_txn* txn, MDB_dbi runs) {
   lmdb::Cursor cursor(txn, runs);
   if (!cursor.last() || cursor.key().size() < kRunBytes) return 0;
-  uint32_t run = 0;
-  for (size_t i = 0; i < kRunBytes; ++i)
-    run = (run << 8) | static_cast<unsigned char>(cursor.key()[i]);
-  return run;
+  return lmdb::readU32(cursor.key());
 }
 
 // One sorted sequence of index keys: a table, or one run of kPhoneRuns (its keys prefixed).
@@ -370,7 +366,7 @@ void Store::commit(WriteTxn& txn) {
   }
   for (auto& cursor : cursors) cursor.reset();
   ops.clear();
-  foldPhoneRuns(txn, impl_->phoneFoldAt);
+  if (newPhones > 0) foldPhoneRuns(txn, impl_->phoneFoldAt);  // only new entries reach a bound
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
   const int rc = mdb_txn_commit(raw);

@@ -21,7 +21,7 @@ enum Table : size_t {
   kNumberIndex,      // number \0 id(16) -> ""
   kSsnIndex,         // normalised ssn \0 id(16) -> ""
   kPhoneIndex,       // phone digits \0 id(16) -> ""
-  kNameIndex,        // name token -> id(16), sorted duplicates of fixed size (kDupTables)
+  kNameIndex,        // name token -> id(16), sorted duplicates of fixed size (tableFlags)
   kHistory,          // id(16) position(8) -> HistoryEntry
   kMetaTable,        // "meta" -> Meta, "settings" -> Settings
   kPeers,            // site id(8) -> PeerState

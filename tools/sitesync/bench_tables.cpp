@@ -83,7 +83,7 @@ void benchTables(const TablesArgs& a) {
       auto entries = readTable(txn, t, true);
       if (t == "index_phone")  // entries not yet folded are phone entries too
         for (auto& e : readTable(txn, "index_phone_runs", true)) {
-          e.key.erase(0, 4);  // the run number
+          e.key.erase(0, sizeof(uint32_t));  // the run number
           entries.push_back(std::move(e));
         }
       std::stable_sort(entries.begin(), entries.end(),
@@ -150,7 +150,8 @@ void benchTables(const TablesArgs& a) {
         if (name == kDuplicates) {
           cursor.putDuplicate(e->key, e->value);
         } else if (viaRecent && a.phoneRuns > 0) {  // this commit's run, after the others
-          runKey.assign({char(runs >> 24), char(runs >> 16), char(runs >> 8), char(runs)});
+          runKey.clear();
+          storage::lmdb::appendU32(runKey, runs);
           runKey += e->key;
           cursor.append(runKey, e->value);
         } else {
@@ -162,7 +163,7 @@ void benchTables(const TablesArgs& a) {
       ++runs;
       if (a.phoneRuns > 0 ? runs <= a.phoneRuns : inRecent < a.recentPhones) continue;
       storage::lmdb::Cursor into(txn, dbis[t]);
-      const size_t skip = a.phoneRuns > 0 ? 4 : 0;  // the run number
+      const size_t skip = a.phoneRuns > 0 ? sizeof(uint32_t) : 0;  // the run number
       for (bool ok = cursor.first(); ok; ok = cursor.next())
         into.put(cursor.key().substr(skip), {});
       check(mdb_drop(txn, recent, 0), "mdb_drop");
