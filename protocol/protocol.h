@@ -506,7 +506,9 @@ void encode(const AllowedPeer& peer, std::string& out);
 Customer decodeCustomer(std::string_view bytes);
 Settings decodeSettings(std::string_view bytes);
 Change decodeChange(std::string_view bytes);
-// Reads only (origin, seq), and whether the change is a checkpoint (carries a signature).
+// Reads only (origin, seq), and whether the change is a checkpoint (carries a signature), from
+// the first words of a change as encode() lays it out (bytes of this node's own log: the rest
+// of the change is not checked); any other layout is decoded whole.
 ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint = nullptr);
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);

@@ -23,6 +23,10 @@ struct MDB_txn;
 
 namespace sitesync::storage {
 
+namespace lmdb {
+class Cursor;
+}
+
 class StoreError : public std::runtime_error {
  public:
   StoreError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
@@ -80,9 +84,9 @@ class WriteTxn : public ReadTxn {
 
  private:
   friend class Store;
-  struct Deferred;
+  struct State;
   WriteTxn(MDB_txn* txn, MapGuard* guard);
-  std::unique_ptr<Deferred> deferred_;
+  std::unique_ptr<State> state_;
 };
 
 struct TableStats {
@@ -244,6 +248,8 @@ class Store {
   Store(std::string dir, std::unique_ptr<Impl> impl);
   MDB_txn* begin(unsigned flags) const;
   WriteTxn beginWrite();
+  // The transaction's cursor on `table` (a Table of store_impl.h), opened at its first use.
+  lmdb::Cursor& cursor(WriteTxn& txn, size_t table);
   void commit(WriteTxn& txn);
   void abort(WriteTxn& txn);
   static bool isMapFull(const StoreError& e);

@@ -215,7 +215,42 @@ Settings decodeSettings(std::string_view bytes) {
 // ---------------------------------------------------------------------------------------------
 // Change
 
+namespace {
+
+// The id and checkpoint flag from a change's first words, when it is laid out as encode() lays
+// it out (one segment, the root struct right after its pointer); nullopt for any other layout.
+// A sender reads the id of every change it sends: unpacking whole changes (~60 words) for the
+// 3 words it needs was a fifth of a branch's CPU in the 1M bulk. Cap'n Proto's encoding:
+// word 0 the segment table (count - 1, then the first segment's size), word 1 the root pointer
+// (offset, data words, pointer count), then the struct: origin and seq are its data words 0 and 1,
+// `signature` its pointer 4.
+std::optional<ChangeId> peekChangeId(std::string_view bytes, bool* checkpoint) {
+  constexpr size_t kSignaturePointer = 4;
+  constexpr size_t kHeadWords = 2 + 4 + 8;  // table, root pointer, Change's data and pointers
+  thread_local std::vector<uint64_t> words(32);
+  words.resize(words.capacity());
+  if (!wire::unpackWords(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), words,
+                         wire::kMaxMessageWords, kHeadWords) ||
+      words.size() < 2)
+    return std::nullopt;
+  const uint64_t table = words[0], root = words[1];
+  const uint64_t segmentWords = table >> 32;
+  const bool oneSegment = uint32_t(table) == 0;
+  const bool structRightAfter = uint32_t(root) == 0;  // a struct pointer (tag 0) with offset 0
+  const size_t dataWords = (root >> 32) & 0xffff, pointers = root >> 48;
+  const size_t structEnd = 2 + dataWords + pointers;  // in words from the message's start
+  if (!oneSegment || !structRightAfter || dataWords < 2 || structEnd - 1 > segmentWords ||
+      structEnd > words.size())
+    return std::nullopt;
+  if (checkpoint)
+    *checkpoint = pointers > kSignaturePointer && words[2 + dataWords + kSignaturePointer] != 0;
+  return ChangeId{words[2], words[3]};
+}
+
+}  // namespace
+
 ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint) {
+  if (auto id = peekChangeId(bytes, checkpoint)) return *id;
   return wire::read<schema::Change>(bytes, [checkpoint](schema::Change::Reader r) {
     if (checkpoint) *checkpoint = r.hasSignature();
     return ChangeId{r.getOrigin(), r.getSeq()};

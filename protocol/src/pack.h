@@ -74,9 +74,10 @@ inline void packWords(const uint8_t* in, size_t wordCount, std::string& out) {
 
 // Unpacks `bytes` into `out` (8-byte words, resized to fit). Returns false on malformed input:
 // a run or a word cut short, or more than `maxWords` words of output. Never reads or writes out
-// of bounds, whatever the input.
-inline bool unpackWords(const uint8_t* in, size_t size, std::vector<uint64_t>& out,
-                        size_t maxWords) {
+// of bounds, whatever the input. With `stopAfter`, it stops once that many words are out (a
+// run may carry it past them) and leaves the rest of the input unread.
+inline bool unpackWords(const uint8_t* in, size_t size, std::vector<uint64_t>& out, size_t maxWords,
+                        size_t stopAfter = SIZE_MAX) {
   const uint8_t* const end = in + size;
   size_t n = 0;
   auto room = [&](size_t words) {
@@ -84,7 +85,7 @@ inline bool unpackWords(const uint8_t* in, size_t size, std::vector<uint64_t>& o
     if (n + words > out.size()) out.resize(std::min(maxWords, std::max(out.size() * 2, n + words)));
     return true;
   };
-  while (in < end) {
+  while (in < end && n < stopAfter) {
     const uint8_t tag = *in++;
     if (!room(1)) return false;
     uint8_t* word = reinterpret_cast<uint8_t*>(&out[n++]);

@@ -41,16 +41,6 @@ inline void put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_vie
   check(mdb_put(txn, dbi, &k, &v, flags), "mdb_put");
 }
 
-// Put for keys that usually ascend (ids of this site, log positions): appending fills pages
-// completely (a mid-tree insert splits them in half); a key that is not the largest falls back
-// to an ordinary insert.
-inline void putAscending(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
-  MDB_val k = val(key), v = val(value);
-  int rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
-  if (rc == MDB_KEYEXIST) rc = mdb_put(txn, dbi, &k, &v, 0);
-  check(rc, "mdb_put");
-}
-
 // Delete: absent keys are fine.
 inline void del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
   MDB_val k = val(key);
@@ -89,6 +79,12 @@ class Cursor {
   // key that is not falls back to an ordinary insert.
   void append(std::string_view key, std::string_view value) {
     check(putOrElse(key, value, MDB_APPEND, 0), "mdb_cursor_put");
+  }
+  // Appends a key that must be larger than every other (the log's next position): one that is
+  // not is an error, MDB_KEYEXIST.
+  void appendOrFail(std::string_view key, std::string_view value) {
+    MDB_val k = val(key), v = val(value);
+    check(mdb_cursor_put(cursor_, &k, &v, MDB_APPEND), "mdb_cursor_put(append)");
   }
   // Tables of sorted duplicates (MDB_DUPSORT): adds `value` under `key` unless the pair is
   // there. A value larger than the key's others is appended (its page fills up instead of

@@ -164,18 +164,8 @@ void ReadTxn::end() {
   if (guard_) guard_->mutex.unlock_shared();
   guard_ = nullptr;
 }
-struct WriteTxn::Deferred {
-  struct Op {
-    Table table;
-    std::string key;
-    bool erase;
-    uint32_t order;  // keeps a delete and a re-add of one key in their order
-  };
-  std::vector<Op> ops;
-};
-
 WriteTxn::WriteTxn(MDB_txn* txn, MapGuard* guard)
-    : ReadTxn(txn, guard), deferred_(std::make_unique<Deferred>()) {}
+    : ReadTxn(txn, guard), state_(std::make_unique<State>()) {}
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept = default;
 WriteTxn::~WriteTxn() = default;
 
@@ -259,6 +249,12 @@ WriteTxn Store::beginWrite() {
   return WriteTxn(begin(0), &impl_->guard);
 }
 
+lmdb::Cursor& Store::cursor(WriteTxn& txn, size_t table) {
+  auto& cursor = txn.state_->cursors[table];
+  if (!cursor) cursor.emplace(txn.raw(), impl_->dbi[table]);
+  return *cursor;
+}
+
 // The map is resized (0: to the size another process gave it) once no other transaction of
 // this process is open. One still open past the wait (a long read, or one its own caller holds)
 // makes the write fail with a clear error instead of pulling the map from under that reader.
@@ -279,7 +275,7 @@ void Store::resizeMap(uint64_t bytes) const {
 }
 
 void Store::commit(WriteTxn& txn) {
-  auto& ops = txn.deferred_->ops;
+  auto& ops = txn.state_->deferred;
   // Sort small references, not the operations themselves (moving strings is most of a sort).
   // The first 8 key bytes, big-endian, decide most comparisons without touching the strings.
   struct Ref {
@@ -319,14 +315,10 @@ void Store::commit(WriteTxn& txn) {
   // page, and LMDB then skips the search from the root. New phone entries make this commit's
   // run (appended in key order), or go into run 0 when there are few; one removed is removed
   // from the index and from every run.
-  std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
-  auto cursorOn = [&](Table table) -> lmdb::Cursor& {
-    if (!cursors[table]) cursors[table].emplace(txn.raw(), impl_->dbi[table]);
-    return *cursors[table];
-  };
-  const size_t newPhones = std::count_if(
-      ops.begin(), ops.end(),
-      [](const WriteTxn::Deferred::Op& op) { return op.table == kPhoneIndex && !op.erase; });
+  auto cursorOn = [&](Table table) -> lmdb::Cursor& { return cursor(txn, table); };
+  const size_t newPhones = std::count_if(ops.begin(), ops.end(), [](const WriteTxn::State::Op& op) {
+    return op.table == kPhoneIndex && !op.erase;
+  });
   std::optional<uint32_t> runsBefore;  // read once, when the first phone entry comes
   std::string runKey;
   for (const auto& ref : refs) {
@@ -364,7 +356,7 @@ void Store::commit(WriteTxn& txn) {
       cursorOn(kPhoneRuns).erase(runKey);
     }
   }
-  for (auto& cursor : cursors) cursor.reset();
+  txn.state_->closeCursors();
   ops.clear();
   if (newPhones > 0) foldPhoneRuns(txn, impl_->phoneFoldAt);  // only new entries reach a bound
   MDB_txn* raw = txn.txn_;
@@ -394,6 +386,7 @@ void Store::foldPhoneRuns(WriteTxn& txn, uint64_t atLeast) {
 }
 
 void Store::abort(WriteTxn& txn) {
+  txn.state_->closeCursors();
   txn.end();
 }
 
@@ -464,9 +457,9 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
   thread_local std::string bytes;
   encode(after, bytes);
   if (before)
-    lmdb::put(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
+    cursor(txn, kRecords).put(lmdb::idKey(after.id), bytes);
   else
-    lmdb::putAscending(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(after.id), bytes);
+    cursor(txn, kRecords).append(lmdb::idKey(after.id), bytes);
 
   auto now = indexEntries(after);
   std::vector<IndexEntry> gone, added;
@@ -479,7 +472,7 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
     added = std::move(now);
   }
   // Number and SSN entries are written now: uniqueness checks read them within the transaction.
-  auto& deferred = txn.deferred_->ops;
+  auto& deferred = txn.state_->deferred;
   auto deferrable = [](Table t) { return t == kPhoneIndex || t == kNameIndex; };
   for (auto& e : gone) {
     if (deferrable(e.table))
@@ -491,9 +484,9 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
     if (deferrable(e.table))
       deferred.push_back({e.table, std::move(e.key), false, uint32_t(deferred.size())});
     else if (e.table == kNumberIndex)  // automatic numbers ascend
-      lmdb::putAscending(txn.raw(), impl_->dbi[e.table], e.key, {});
+      cursor(txn, kNumberIndex).append(e.key, {});
     else
-      lmdb::put(txn.raw(), impl_->dbi[e.table], e.key, {});
+      cursor(txn, e.table).put(e.key, {});
   }
 }
 

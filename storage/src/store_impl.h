@@ -4,8 +4,11 @@
 
 #include <array>
 #include <chrono>
+#include <optional>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/src/lmdb.h"
 #include "storage/store.h"
@@ -87,6 +90,25 @@ constexpr std::string_view kAllowListKey = "allow_list_configured";
 struct MapGuard {
   std::shared_timed_mutex mutex;
   std::chrono::milliseconds resizeWait{0};
+};
+
+// What a write transaction keeps beside LMDB's own state: the phone and name index entries it
+// writes at commit (sorted: see Store::commit), and a cursor per table it writes, so that an
+// append finds the last page from where the cursor is instead of searching from the root, and
+// an insert near the last one finds its page the same way. LMDB frees a write transaction's
+// cursors when the transaction ends: commit and abort close them first.
+struct WriteTxn::State {
+  struct Op {
+    Table table;
+    std::string key;
+    bool erase;
+    uint32_t order;  // keeps a delete and a re-add of one key in their order
+  };
+  std::vector<Op> deferred;
+  std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
+  void closeCursors() {
+    for (auto& c : cursors) c.reset();
+  }
 };
 
 struct Store::Impl {

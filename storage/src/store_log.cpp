@@ -23,12 +23,15 @@ uint64_t Store::appendLog(WriteTxn& txn, const Change& change, std::string_view 
 
 void Store::appendLogAt(WriteTxn& txn, uint64_t position, const Change& change,
                         std::string_view encoded) {
-  lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), encoded, MDB_APPEND);
+  thread_local std::string positionKey;
+  positionKey.clear();
+  lmdb::appendU64(positionKey, position);
+  cursor(txn, kLog).appendOrFail(positionKey, encoded);
   thread_local std::string idKey;
   idKey.clear();
   lmdb::appendU64(idKey, change.id.origin);
   lmdb::appendU64(idKey, change.id.seq);
-  lmdb::putAscending(txn.raw(), impl_->dbi[kChangeIndex], idKey, lmdb::u64Key(position));
+  cursor(txn, kChangeIndex).append(idKey, positionKey);
 }
 
 void Store::replaceLogEntry(WriteTxn& txn, uint64_t position, std::string_view encoded) {
@@ -109,7 +112,7 @@ void Store::appendHistory(WriteTxn& txn, RecordId id, uint64_t logPosition,
   key.clear();
   lmdb::appendId(key, id);
   lmdb::appendU64(key, logPosition);
-  lmdb::putAscending(txn.raw(), impl_->dbi[kHistory], key, bytes);
+  cursor(txn, kHistory).append(key, bytes);
 }
 
 std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const {

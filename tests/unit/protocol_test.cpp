@@ -1,7 +1,10 @@
 // Unit tests for the protocol layer: codec round trips, rejection of malformed bytes, the
 // vocabulary types (record ids, HLC, versions), value validation, and the agreement between the
 // C++ field tables and the Cap'n Proto schema.
+#include <capnp/message.h>
 #include <capnp/schema.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -179,6 +182,36 @@ BOOST_AUTO_TEST_CASE(change_without_writes_round_trips) {
   ch.operation = Operation::kDelete;
   ch.target = RecordId{kSite, 1};
   BOOST_TEST((decodeChange(bytesOf(ch)) == ch));
+}
+
+BOOST_AUTO_TEST_CASE(change_id_reads_what_the_whole_decode_reads) {
+  Change signed_ = fullChange();
+  signed_.id = ChangeId{~uint64_t(0), uint64_t(1) << 40};
+  Change unsigned_ = signed_;
+  unsigned_.signature.clear();
+  for (const Change& ch : {signed_, unsigned_}) {
+    bool checkpoint = !ch.signature.empty();
+    const ChangeId id = decodeChangeId(bytesOf(ch), &checkpoint);
+    BOOST_TEST((id == decodeChange(bytesOf(ch)).id));
+    BOOST_TEST(checkpoint == !ch.signature.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(change_id_of_a_change_in_several_segments_is_read_from_the_whole) {
+  // One-word segments: the root pointer in the first, the change in others (far pointers).
+  capnp::MallocMessageBuilder message(1, capnp::AllocationStrategy::FIXED_SIZE);
+  auto root = message.initRoot<schema::Change>();
+  root.setOrigin(kOther);
+  root.setSeq(77);
+  root.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>("sig"), 3));
+  BOOST_REQUIRE(message.getSegmentsForOutput().size() > 1);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  const std::string bytes(reinterpret_cast<const char*>(out.getArray().begin()),
+                          out.getArray().size());
+  bool checkpoint = false;
+  BOOST_TEST((decodeChangeId(bytes, &checkpoint) == ChangeId{kOther, 77}));
+  BOOST_TEST(checkpoint);
 }
 
 BOOST_AUTO_TEST_CASE(history_entry_round_trips_through_encode_and_decode) {
