@@ -163,10 +163,17 @@ inline void appendId(std::string& out, RecordId id) {
   appendU64(out, id.site);
   appendU64(out, id.counter);
 }
-inline std::string idKey(RecordId id) {
-  std::string k;
-  k.reserve(16);
-  appendId(k, id);
+// A record id as its 16-byte key, without a heap allocation (a std::string holds 15 in place).
+struct IdKey {
+  char bytes[16];
+  operator std::string_view() const { return {bytes, sizeof bytes}; }
+};
+inline IdKey idKey(RecordId id) {
+  IdKey k;
+  for (int i = 7; i >= 0; --i) {
+    k.bytes[i] = static_cast<char>((id.site >> (8 * (7 - i))) & 0xff);
+    k.bytes[8 + i] = static_cast<char>((id.counter >> (8 * (7 - i))) & 0xff);
+  }
   return k;
 }
 inline RecordId readId(std::string_view s, size_t at = 0) {

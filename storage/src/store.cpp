@@ -21,7 +21,7 @@ std::string indexKey(std::string_view term, RecordId id) {
   k.reserve(term.size() + 17);
   k.append(term);
   k.push_back('\0');
-  k.append(lmdb::idKey(id));
+  lmdb::appendId(k, id);
   return k;
 }
 
@@ -118,13 +118,16 @@ struct IndexEntry {
 std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::vector<IndexEntry> out;
   // Open conflicts are listed whatever the record's state (an edit concurrent with a delete).
-  if (c.hasOpenConflicts()) out.push_back({kConflicts, lmdb::idKey(c.id)});
+  if (c.hasOpenConflicts()) out.push_back({kConflicts, std::string(lmdb::idKey(c.id))});
   if (c.lifecycle == Lifecycle::kMerged && !c.mergedInto.isNull()) {
-    out.push_back({kAbsorbed, lmdb::idKey(c.mergedInto) + lmdb::idKey(c.id)});
+    std::string key;
+    lmdb::appendId(key, c.mergedInto);
+    lmdb::appendId(key, c.id);
+    out.push_back({kAbsorbed, std::move(key)});
     if (const auto& n = c.value(CustomerField::number); !n.empty())
       out.push_back({kAbsorbedNumbers, indexKey(n, c.id)});
     else  // it may be read as the survivor of a merge cycle, which then needs a number
-      out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
+      out.push_back({kPendingNumbers, std::string(lmdb::idKey(c.id))});
   }
   // Phones and names of live and merged customers are searchable: a merged one's are found as
   // its survivor (they may hold values only it has, written offline before the merge was seen,
@@ -142,7 +145,7 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
     if (const auto& n = c.value(CustomerField::number); !n.empty())
       out.push_back({kNumberIndex, indexKey(n, c.id)});
     else
-      out.push_back({kPendingNumbers, lmdb::idKey(c.id)});
+      out.push_back({kPendingNumbers, std::string(lmdb::idKey(c.id))});
     if (const auto& s = c.value(CustomerField::ssn); !s.empty())
       out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
   }
@@ -633,7 +636,7 @@ std::vector<RecordId> Store::withOpenConflicts(const ReadTxn& txn) const {
 
 std::vector<RecordId> Store::absorbedInto(const ReadTxn& txn, RecordId survivor) const {
   std::vector<RecordId> out;
-  const std::string prefix = lmdb::idKey(survivor);
+  const std::string prefix(lmdb::idKey(survivor));
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAbsorbed]);
   for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
        ok = cursor.next())
@@ -721,7 +724,7 @@ void Store::forEachHistoryEntry(
 }
 
 uint64_t Store::purgePersonalData(WriteTxn& txn, RecordId id) {
-  const std::string prefix = lmdb::idKey(id);
+  const std::string prefix(lmdb::idKey(id));
   std::vector<std::string> keys;
   {
     lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);

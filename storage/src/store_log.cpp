@@ -127,7 +127,7 @@ std::vector<HistoryEntry> Store::history(const ReadTxn& txn, RecordId id) const 
 
 std::vector<std::string> Store::historyBytes(const ReadTxn& txn, RecordId id) const {
   std::vector<std::string> out;
-  std::string prefix = lmdb::idKey(id);
+  const std::string prefix(lmdb::idKey(id));
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
   for (bool ok = cursor.seek(prefix); ok; ok = cursor.next()) {
     if (cursor.key().substr(0, 16) != prefix) break;
@@ -139,7 +139,7 @@ std::vector<std::string> Store::historyBytes(const ReadTxn& txn, RecordId id) co
 void Store::putSnapshotHistory(WriteTxn& txn, RecordId id, const HistoryEntry& entry,
                                std::string_view encoded) {
   // id, then position 0 (before every local entry), then the change: unique per change.
-  std::string key = lmdb::idKey(id);
+  std::string key(lmdb::idKey(id));
   lmdb::appendU64(key, 0);
   lmdb::appendU64(key, entry.site);
   lmdb::appendU64(key, entry.seq);
