@@ -250,6 +250,9 @@ class Store {
   WriteTxn beginWrite();
   // The transaction's cursor on `table` (a Table of store_impl.h), opened at its first use.
   lmdb::Cursor& cursor(WriteTxn& txn, size_t table);
+  // Writes the transaction's deferred phone and name index entries (in key order), then
+  // folds the phone runs when they reached a bound.
+  void writeDeferred(WriteTxn& txn);
   void commit(WriteTxn& txn);
   void abort(WriteTxn& txn);
   static bool isMapFull(const StoreError& e);

@@ -111,6 +111,10 @@ struct WriteTxn::State {
   }
 };
 
+// Moves the tables of stores written by earlier versions into their successors (in the
+// transaction that opens a store for writing).
+void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi);
+
 struct Store::Impl {
   MDB_env* env = nullptr;
   std::array<MDB_dbi, kTableCount> dbi{};

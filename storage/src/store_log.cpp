@@ -263,4 +263,42 @@ StoreStats Store::stats() const {
   return s;
 }
 
+void Store::forEachHistoryEntry(
+    const ReadTxn& txn, const std::function<void(RecordId, const HistoryEntry&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    fn(lmdb::readId(cursor.key()), decodeHistoryEntry(cursor.value()));
+}
+
+uint64_t Store::purgePersonalData(WriteTxn& txn, RecordId id) {
+  const std::string prefix(lmdb::idKey(id));
+  std::vector<std::string> keys;
+  {
+    lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+    for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
+         ok = cursor.next())
+      keys.emplace_back(cursor.key());
+  }
+  uint64_t rewritten = 0;
+  std::string bytes;
+  for (const auto& key : keys) {
+    // Local entries are keyed id + log position; snapshot entries id + 0 + change.
+    const uint64_t position = lmdb::readU64(std::string_view(key).substr(16, 8));
+    std::string_view stored;
+    if (position != 0 && lmdb::get(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), stored)) {
+      Change change = decodeChange(stored);
+      // A change that also reached customers merged into this one keeps its values: they are
+      // those customers' values too, and every node must apply the same ones.
+      if (change.target == id && change.absorbed.empty()) {
+        stripPersonalData(change);
+        encode(change, bytes);
+        lmdb::put(txn.raw(), impl_->dbi[kLog], lmdb::u64Key(position), bytes);
+        ++rewritten;
+      }
+    }
+    lmdb::del(txn.raw(), impl_->dbi[kHistory], key);
+  }
+  return rewritten;
+}
+
 }  // namespace sitesync::storage

@@ -1,0 +1,489 @@
+// The LMDB store, records and their indexes: customer records, the index entries each state
+// of a record has, the phone runs and their fold, index lookups, and the moves of index tables
+// written by earlier versions (store.cpp has the environment and transactions, store_log.cpp
+// the log and history).
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "storage/src/lmdb.h"
+#include "storage/src/store_impl.h"
+#include "storage/store.h"
+
+namespace sitesync::storage {
+
+using lmdb::check;
+
+namespace {
+
+// Tables of stores written by an earlier sitesync, moved into their successors once, in the
+// first write transaction that opens the store: each entry goes to `move`, in key order, then
+// the old table is deleted.
+template <typename Move>
+void moveOldTable(MDB_txn* txn, const char* name, MDB_dbi into, Move move) {
+  MDB_dbi old;
+  const int rc = mdb_dbi_open(txn, name, 0, &old);
+  if (rc == MDB_NOTFOUND) return;
+  check(rc, "mdb_dbi_open");
+  {
+    lmdb::Cursor from(txn, old);
+    lmdb::Cursor to(txn, into);
+    for (bool ok = from.first(); ok; ok = from.next()) move(to, from.key());
+  }
+  check(mdb_drop(txn, old, 1), "mdb_drop");
+}
+
+std::string indexKey(std::string_view term, RecordId id) {
+  std::string k;
+  k.reserve(term.size() + 17);
+  k.append(term);
+  k.push_back('\0');
+  lmdb::appendId(k, id);
+  return k;
+}
+
+// A key `term \0 id(16)` as its term and id bytes.
+std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key) {
+  return {key.substr(0, key.size() - 17), key.substr(key.size() - 16)};
+}
+
+// kPhoneRuns: run 0 holds small commits' entries, appended runs are numbered from 1 in the
+// order they were written; each fold empties the table. Keys: run (4, big-endian), then the
+// index key.
+constexpr size_t kRunBytes = 4;
+
+std::string runPrefix(uint32_t run) {
+  std::string prefix;
+  lmdb::appendU32(prefix, run);
+  return prefix;
+}
+
+uint32_t lastRun(MDB_txn* txn, MDB_dbi runs) {
+  lmdb::Cursor cursor(txn, runs);
+  if (!cursor.last() || cursor.key().size() < kRunBytes) return 0;
+  return lmdb::readU32(cursor.key());
+}
+
+// One sorted sequence of index keys: a table, or one run of kPhoneRuns (its keys prefixed).
+struct IndexSource {
+  IndexSource(MDB_txn* txn, MDB_dbi dbi, std::string runPrefix)
+      : cursor(txn, dbi), prefix(std::move(runPrefix)) {}
+  lmdb::Cursor cursor;
+  std::string prefix;
+  bool ok = false;  // on a key of its own (not past its end, nor in the next run)
+  std::string_view key() const { return cursor.key().substr(prefix.size()); }
+  bool inRun() const {
+    return cursor.key().size() > prefix.size() && cursor.key().substr(0, prefix.size()) == prefix;
+  }
+};
+
+// The phone runs, each at its first key >= `from`.
+std::vector<std::unique_ptr<IndexSource>> phoneRuns(MDB_txn* txn, MDB_dbi runs,
+                                                    std::string_view from) {
+  std::vector<std::unique_ptr<IndexSource>> sources;
+  for (uint32_t run = 0, last = lastRun(txn, runs); run <= last; ++run) {
+    auto source = std::make_unique<IndexSource>(txn, runs, runPrefix(run));
+    source->ok = source->cursor.seek(source->prefix + std::string(from)) && source->inRun();
+    sources.push_back(std::move(source));
+  }
+  return sources;
+}
+
+// The source with the smallest key, or null once all are spent.
+IndexSource* smallest(const std::vector<std::unique_ptr<IndexSource>>& sources) {
+  IndexSource* at = nullptr;
+  for (const auto& s : sources)
+    if (s->ok && (!at || s->key() < at->key())) at = s.get();
+  return at;
+}
+
+struct IndexEntry {
+  Table table;
+  std::string key;
+  auto operator<=>(const IndexEntry&) const = default;
+};
+
+std::vector<IndexEntry> indexEntries(const Customer& c) {
+  std::vector<IndexEntry> out;
+  // Open conflicts are listed whatever the record's state (an edit concurrent with a delete).
+  if (c.hasOpenConflicts()) out.push_back({kConflicts, std::string(lmdb::idKey(c.id))});
+  if (c.lifecycle == Lifecycle::kMerged && !c.mergedInto.isNull()) {
+    std::string key;
+    lmdb::appendId(key, c.mergedInto);
+    lmdb::appendId(key, c.id);
+    out.push_back({kAbsorbed, std::move(key)});
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kAbsorbedNumbers, indexKey(n, c.id)});
+    else  // it may be read as the survivor of a merge cycle, which then needs a number
+      out.push_back({kPendingNumbers, std::string(lmdb::idKey(c.id))});
+  }
+  // Phones and names of live and merged customers are searchable: a merged one's are found as
+  // its survivor (they may hold values only it has, written offline before the merge was seen,
+  // and a merge cycle's survivor is stored as merged).
+  const bool searchable = c.isLive() || c.lifecycle == Lifecycle::kMerged;
+  if (searchable) {
+    for (auto f : {CustomerField::phone, CustomerField::phone2}) {
+      auto digits = phoneDigits(c.value(f));
+      if (!digits.empty()) out.push_back({kPhoneIndex, indexKey(digits, c.id)});
+    }
+    for (auto& token : nameTokens(c.value(CustomerField::name)))
+      out.push_back({kNameIndex, indexKey(token, c.id)});
+  }
+  if (c.isLive()) {  // numbers and SSNs: only live customers claim them
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kNumberIndex, indexKey(n, c.id)});
+    else
+      out.push_back({kPendingNumbers, std::string(lmdb::idKey(c.id))});
+    if (const auto& s = c.value(CustomerField::ssn); !s.empty())
+      out.push_back({kSsnIndex, indexKey(normalizeSsn(s), c.id)});
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
+  // The name index as `token \0 id` keys: into sorted duplicates (ids in order: appended).
+  moveOldTable(txn, kOldNameIndex, dbi[kNameIndex], [](lmdb::Cursor& to, std::string_view key) {
+    if (key.size() < 17) return;  // not an index key: nothing to find it by
+    const auto [token, id] = splitIndexKey(key);
+    to.putDuplicate(token, id);
+  });
+  // Phone entries not yet folded, in one sorted table: into the phone index.
+  moveOldTable(txn, kOldPhoneRecent, dbi[kPhoneIndex],
+               [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
+}
+
+void Store::writeDeferred(WriteTxn& txn) {
+  auto& ops = txn.state_->deferred;
+  // Sort small references, not the operations themselves (moving strings is most of a sort).
+  // The first 8 key bytes, big-endian, decide most comparisons without touching the strings.
+  struct Ref {
+    uint32_t table;
+    uint64_t prefix;
+    std::string_view key;
+    uint32_t order;
+  };
+  std::vector<Ref> refs;
+  refs.reserve(ops.size());
+  for (const auto& op : ops) {
+    uint64_t prefix = 0;
+    for (size_t i = 0; i < 8; ++i)
+      prefix = (prefix << 8) | (i < op.key.size() ? static_cast<unsigned char>(op.key[i]) : 0);
+    refs.push_back({uint32_t(op.table), prefix, op.key, op.order});
+  }
+  // Integers first; then only runs sharing a prefix need their strings compared, and those are
+  // usually in order already (one name token's entries come in the order customers were
+  // created), which one linear pass confirms. (Comparing strings was 8% of the applier's time.)
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    if (a.table != b.table) return a.table < b.table;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return a.order < b.order;
+  });
+  auto byKey = [](const Ref& a, const Ref& b) {
+    if (int c = a.key.compare(b.key); c != 0) return c < 0;
+    return a.order < b.order;
+  };
+  for (auto run = refs.begin(); run != refs.end();) {
+    auto end = std::find_if(run + 1, refs.end(), [&](const Ref& r) {
+      return r.table != run->table || r.prefix != run->prefix;
+    });
+    if (end - run > 1 && !std::is_sorted(run, end, byKey)) std::sort(run, end, byKey);
+    run = end;
+  }
+  // One cursor per table: in key order, each insert usually lands on the cursor's current leaf
+  // page, and LMDB then skips the search from the root. New phone entries make this commit's
+  // run (appended in key order), or go into run 0 when there are few; one removed is removed
+  // from the index and from every run.
+  auto cursorOn = [&](Table table) -> lmdb::Cursor& { return cursor(txn, table); };
+  const size_t newPhones = std::count_if(ops.begin(), ops.end(), [](const WriteTxn::State::Op& op) {
+    return op.table == kPhoneIndex && !op.erase;
+  });
+  std::optional<uint32_t> runsBefore;  // read once, when the first phone entry comes
+  std::string runKey;
+  for (const auto& ref : refs) {
+    const auto& op = ops[ref.order];
+    if (op.table == kNameIndex) {  // sorted duplicates: the token, then the id
+      const auto [token, id] = splitIndexKey(op.key);
+      if (op.erase)
+        cursorOn(kNameIndex).eraseDuplicate(token, id);
+      else
+        cursorOn(kNameIndex).putDuplicate(token, id);
+      continue;
+    }
+    if (op.table != kPhoneIndex) {
+      if (op.erase)
+        cursorOn(op.table).erase(op.key);
+      else
+        cursorOn(op.table).put(op.key, {});
+      continue;
+    }
+    if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kPhoneRuns]);
+    const uint32_t thisRun = newPhones >= kPhoneRunFrom ? *runsBefore + 1 : 0;
+    if (!op.erase) {
+      runKey = runPrefix(thisRun);
+      runKey += op.key;
+      if (thisRun == 0)
+        cursorOn(kPhoneRuns).put(runKey, {});
+      else
+        cursorOn(kPhoneRuns).append(runKey, {});
+      continue;
+    }
+    cursorOn(kPhoneIndex).erase(op.key);
+    for (uint32_t run = 0; run <= std::max(*runsBefore, thisRun); ++run) {
+      runKey = runPrefix(run);
+      runKey += op.key;
+      cursorOn(kPhoneRuns).erase(runKey);
+    }
+  }
+  txn.state_->closeCursors();  // the fold drops the runs' table
+  ops.clear();
+  if (newPhones > 0) foldPhoneRuns(txn, impl_->phoneFoldAt);  // only new entries reach a bound
+}
+
+void Store::foldPhoneRuns(WriteTxn& txn, uint64_t atLeast) {
+  const MDB_dbi runs = impl_->dbi[kPhoneRuns];
+  MDB_stat held;
+  check(mdb_stat(txn.raw(), runs, &held), "mdb_stat");
+  if (held.ms_entries == 0) return;
+  if (held.ms_entries < atLeast && lastRun(txn.raw(), runs) < kMaxPhoneRuns) return;
+  {
+    // The runs merged into one key order: then most inserts land on the page the cursor is on,
+    // and LMDB skips the search from the root (run after run, nearly every insert searched).
+    auto sources = phoneRuns(txn.raw(), runs, "");
+    lmdb::Cursor into(txn.raw(), impl_->dbi[kPhoneIndex]);
+    while (IndexSource* at = smallest(sources)) {
+      into.put(at->key(), {});
+      at->ok = at->cursor.next() && at->inRun();
+    }
+  }
+  check(mdb_drop(txn.raw(), runs, 0), "mdb_drop");
+}
+
+// --- records ---------------------------------------------------------------------------------
+
+std::optional<Customer> Store::customer(const ReadTxn& txn, RecordId id) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v)) return std::nullopt;
+  return decodeCustomer(v);
+}
+
+bool Store::hasCustomer(const ReadTxn& txn, RecordId id) const {
+  std::string_view v;
+  return lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v);
+}
+
+void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& after) {
+  thread_local std::string bytes;
+  encode(after, bytes);
+  if (before)
+    cursor(txn, kRecords).put(lmdb::idKey(after.id), bytes);
+  else
+    cursor(txn, kRecords).append(lmdb::idKey(after.id), bytes);
+
+  auto now = indexEntries(after);
+  std::vector<IndexEntry> gone, added;
+  if (before) {
+    const auto old = indexEntries(*before);
+    // Both lists are sorted: remove what is gone, add what is new.
+    std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(gone));
+    std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
+  } else {
+    added = std::move(now);
+  }
+  // Number and SSN entries are written now: uniqueness checks read them within the transaction.
+  auto& deferred = txn.state_->deferred;
+  auto deferrable = [](Table t) { return t == kPhoneIndex || t == kNameIndex; };
+  for (auto& e : gone) {
+    if (deferrable(e.table))
+      deferred.push_back({e.table, std::move(e.key), true, uint32_t(deferred.size())});
+    else
+      lmdb::del(txn.raw(), impl_->dbi[e.table], e.key);
+  }
+  for (auto& e : added) {
+    if (deferrable(e.table))
+      deferred.push_back({e.table, std::move(e.key), false, uint32_t(deferred.size())});
+    else if (e.table == kNumberIndex)  // automatic numbers ascend
+      cursor(txn, kNumberIndex).append(e.key, {});
+    else
+      cursor(txn, e.table).put(e.key, {});
+  }
+}
+
+void Store::forEachCustomer(const ReadTxn& txn,
+                            const std::function<bool(const Customer&)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next())
+    if (!fn(decodeCustomer(cursor.value()))) break;
+}
+
+void Store::forEachRecordBytes(
+    const ReadTxn& txn, const std::function<void(std::string_view, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) fn(cursor.key(), cursor.value());
+}
+
+void Store::forEachRecordBytesAfter(
+    const ReadTxn& txn, std::string_view afterKey,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kRecords]);
+  bool ok = afterKey.empty() ? cursor.first() : cursor.seek(afterKey);
+  if (ok && !afterKey.empty() && cursor.key() == afterKey) ok = cursor.next();
+  for (; ok; ok = cursor.next())
+    if (!fn(cursor.key(), cursor.value())) break;
+}
+
+namespace {
+
+// The ids under `term` (a prefix of it unless `exact`) in key order, over one index table or,
+// given `runsDbi`, the phone index and each of its runs (their key sequences merged).
+std::vector<RecordId> scanIndex(MDB_txn* txn, MDB_dbi dbi, std::string_view term, bool exact,
+                                size_t limit, std::optional<MDB_dbi> runsDbi = std::nullopt) {
+  std::vector<RecordId> ids;
+  if (term.empty()) return ids;
+  std::string start(term);
+  if (exact) start.push_back('\0');
+  const size_t minSize = start.size() + (exact ? 16 : 17);  // term \0 id(16)
+  auto matches = [&](const IndexSource& s) {
+    const std::string_view key = s.key();
+    return key.size() >= minSize && key.substr(0, start.size()) == start;
+  };
+  std::vector<std::unique_ptr<IndexSource>> sources;
+  if (runsDbi) sources = phoneRuns(txn, *runsDbi, start);
+  sources.push_back(std::make_unique<IndexSource>(txn, dbi, ""));
+  sources.back()->ok = sources.back()->cursor.seek(start);
+  for (auto& s : sources) s->ok = s->ok && matches(*s);
+  while (ids.size() < limit) {
+    IndexSource* at = smallest(sources);
+    if (!at) break;
+    const std::string_view key = at->key();
+    RecordId id = lmdb::readId(key, key.size() - 16);
+    // One customer can match twice (phone and phone2): count it once toward the limit.
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    at->ok = at->cursor.next() && at->inRun() && matches(*at);
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::vector<RecordId> Store::findByNumber(const ReadTxn& txn, std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kNumberIndex], number, true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn) const {
+  return scanIndex(txn.raw(), impl_->dbi[kSsnIndex], normalizeSsn(ssn), true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
+                                         size_t limit) const {
+  return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit,
+                   impl_->dbi[kPhoneRuns]);
+}
+
+std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,
+                                        size_t limit) const {
+  auto tokens = nameTokens(query);
+  if (tokens.empty()) return {};
+  // Candidates come from the longest (most selective) token; the others filter them.
+  std::stable_sort(tokens.begin(), tokens.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kNameIndex]);
+  // Every token starting with the first, each with its ids (sorted duplicates), in order.
+  for (bool ok = cursor.seek(tokens[0]); ok && out.size() < limit; ok = cursor.next()) {
+    if (cursor.key().substr(0, tokens[0].size()) != tokens[0]) break;
+    if (cursor.value().size() != 16) continue;
+    RecordId id = lmdb::readId(cursor.value());
+    if (tokens.size() > 1) {
+      auto c = customer(txn, id);
+      if (!c) continue;
+      auto have = nameTokens(c->value(CustomerField::name));
+      bool all = std::all_of(tokens.begin() + 1, tokens.end(), [&](const std::string& t) {
+        return std::any_of(have.begin(), have.end(),
+                           [&](const std::string& h) { return h.compare(0, t.size(), t) == 0; });
+      });
+      if (!all) continue;
+    }
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+namespace {
+// Groups of records that share one term of an index (key: term \0 id), in term order.
+std::vector<std::vector<RecordId>> sharedTerms(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<std::vector<RecordId>> groups;
+  lmdb::Cursor cursor(txn, dbi);
+  std::string term;
+  std::vector<RecordId> group;
+  auto close = [&] {
+    if (group.size() > 1) groups.push_back(group);
+    group.clear();
+  };
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) {
+    std::string_view key = cursor.key();
+    if (key.size() < 17) continue;
+    std::string_view t = key.substr(0, key.size() - 17);
+    if (t != term) {
+      close();
+      term.assign(t);
+    }
+    group.push_back(lmdb::readId(key, key.size() - 16));
+  }
+  close();
+  return groups;
+}
+}  // namespace
+
+std::vector<std::vector<RecordId>> Store::sharedNumbers(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kNumberIndex]);
+}
+
+std::vector<std::vector<RecordId>> Store::sharedSsns(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kSsnIndex]);
+}
+
+std::vector<RecordId> Store::withOpenConflicts(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kConflicts]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) out.push_back(lmdb::readId(cursor.key()));
+  return out;
+}
+
+std::vector<RecordId> Store::absorbedInto(const ReadTxn& txn, RecordId survivor) const {
+  std::vector<RecordId> out;
+  const std::string prefix(lmdb::idKey(survivor));
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAbsorbed]);
+  for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
+       ok = cursor.next())
+    out.push_back(lmdb::readId(cursor.key(), 16));
+  return out;
+}
+
+std::vector<RecordId> Store::mergeSurvivors(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAbsorbed]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) {
+    RecordId survivor = lmdb::readId(cursor.key());
+    if (out.empty() || out.back() != survivor) out.push_back(survivor);
+  }
+  return out;
+}
+
+std::vector<RecordId> Store::findAbsorbedByNumber(const ReadTxn& txn,
+                                                  std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kAbsorbedNumbers], number, true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::withPendingNumbers(const ReadTxn& txn) const {
+  std::vector<RecordId> out;
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPendingNumbers]);
+  for (bool ok = cursor.first(); ok; ok = cursor.next()) out.push_back(lmdb::readId(cursor.key()));
+  return out;
+}
+
+}  // namespace sitesync::storage
