@@ -305,6 +305,25 @@ BOOST_FIXTURE_TEST_CASE(bench_local_json_prints_one_object_of_figures, Cli) {
   BOOST_TEST(!fs::exists(fs::path(scratch) / "bench-apply"));
 }
 
+BOOST_FIXTURE_TEST_CASE(bench_sync_json_reports_what_moved_and_what_the_hub_wrote, Cli) {
+  std::string scratch = (root / "bench").string();
+  RunResult r = run("bench", "sync", "--data", scratch, "--customers", "3000", "--edits", "40",
+                    "--live-edits", "10", "--conflict-customers", "0", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  BOOST_TEST_REQUIRE(json::accept(r.out), r);
+  json j = json::parse(r.out);
+  BOOST_TEST(j["bulk_changes"] == 3000);
+  BOOST_TEST(j["catch_up_edits"] == 40);
+  for (const char* key :
+       {"bulk_seconds", "bulk_changes_per_s", "raw_lmdb_per_s", "catch_up_acknowledged_ms",
+        "catch_up_applied_ms", "live_p50_ms", "hub_peak_rss_anon_mb", "hub_bulk_written_mb"}) {
+    BOOST_TEST_REQUIRE(j.contains(key), "missing " << key);
+    BOOST_TEST(j[key].get<double>() > 0.0, key);
+  }
+  // 3,000 customers of ~400 bytes, each with its log entry, history and index entries.
+  BOOST_TEST(j["hub_bulk_written_mb"].get<double>() > 1.0);
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_add_help_lists_the_field_names, Cli) {
   RunResult r = run("customer", "add", "--help");
   BOOST_TEST(r.status == 0, r);

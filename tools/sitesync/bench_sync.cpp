@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -102,6 +103,16 @@ class HubProcess {
   }
   const std::string& endpoint() const { return endpoint_; }
   double peakRssAnonMb() const { return rss_->peakMb(); }
+  // Bytes the process has handed to write calls so far (`wchar` in /proc/PID/io): what its
+  // LMDB writes (pages, then the meta page) and its inbox cost, whether or not the page cache
+  // has written them back yet.
+  uint64_t bytesWritten() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/io");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("wchar:", 0) == 0) return std::stoull(line.substr(6));
+    return 0;
+  }
 
  private:
   pid_t pid_ = -1;
@@ -338,11 +349,13 @@ void benchSync(const SyncBenchArgs& a) {
 
   log("bulk: branch -> empty hub over " + server.endpoint() + "...");
   ::sync();  // the branch's setup writes are not the bulk's to flush
+  const uint64_t writtenBefore = server.bytesWritten();
   auto start = Clock::now();
   auto bulk = node::syncWith(*branch.engine, server.endpoint(), options);
   const double bulkAckedSeconds = double(bulk.acknowledgedAfter.count()) / 1e6;
   waitUntilHeld(*hub.engine, branch.engine->status().vector);
   const double bulkSeconds = secondsSince(start);
+  const double hubWrittenMb = double(server.bytesWritten() - writtenBefore) / (1 << 20);
   if (hub.engine->digestHex() != branch.engine->digestHex())
     throw Failure("bench: hub and branch digests differ after the bulk sync");
 
@@ -433,6 +446,7 @@ void benchSync(const SyncBenchArgs& a) {
       {"live_p99_ms", live.p99 / 1000},
       {"live_max_ms", liveMaxUs / 1000},
       {"hub_peak_rss_anon_mb", server.peakRssAnonMb()},
+      {"hub_bulk_written_mb", hubWrittenMb},
       {"setup_peak_rss_anon_mb", setupPeakMb},
       {"peak_rss_anon_mb", rss.peakMb()}};
   if (a.json) {
@@ -467,6 +481,7 @@ void benchSync(const SyncBenchArgs& a) {
     std::printf("live A -> hub -> B, %zu edits       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
                 a.liveEdits, live.p50 / 1000, live.p99 / 1000, liveMaxUs / 1000);
   std::printf("hub peak RssAnon (its own process) %.1f MB\n", server.peakRssAnonMb());
+  std::printf("hub's writes during the bulk       %.0f MB (wchar)\n", hubWrittenMb);
   std::printf("bench process peak RssAnon         %.1f MB (branch, raw baseline)\n", rss.peakMb());
 }
 
