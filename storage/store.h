@@ -146,6 +146,11 @@ class Store {
   // Index lookups (live customers only). Numbers and SSNs match exactly; phones by normalised
   // digits (prefix); names by normalised token prefix, every query token must match a token.
   std::vector<RecordId> findByNumber(const ReadTxn& txn, std::string_view number) const;
+  // Of these (customer, number) claims, the customers whose number more than one live customer
+  // holds, in the claims' order. One cursor walks the claims in number order: a batch of new
+  // customers checks thousands of ascending numbers on a few pages.
+  std::vector<RecordId> claimsOnSharedNumbers(
+      const ReadTxn& txn, const std::vector<std::pair<RecordId, std::string>>& claims) const;
   std::vector<RecordId> findBySsn(const ReadTxn& txn, std::string_view ssn) const;
   std::vector<RecordId> findByPhone(const ReadTxn& txn, std::string_view phone, size_t limit) const;
   std::vector<RecordId> searchName(const ReadTxn& txn, std::string_view query, size_t limit) const;

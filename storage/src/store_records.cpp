@@ -374,6 +374,34 @@ std::vector<RecordId> Store::findByNumber(const ReadTxn& txn, std::string_view n
   return scanIndex(txn.raw(), impl_->dbi[kNumberIndex], number, true, SIZE_MAX);
 }
 
+std::vector<RecordId> Store::claimsOnSharedNumbers(
+    const ReadTxn& txn, const std::vector<std::pair<RecordId, std::string>>& claims) const {
+  std::vector<size_t> byNumber(claims.size());
+  for (size_t i = 0; i < claims.size(); ++i) byNumber[i] = i;
+  std::sort(byNumber.begin(), byNumber.end(),
+            [&](size_t a, size_t b) { return claims[a].second < claims[b].second; });
+  std::vector<bool> shared(claims.size(), false);
+  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kNumberIndex]);
+  std::string start;
+  for (size_t i : byNumber) {
+    const std::string& number = claims[i].second;
+    if (number.empty()) continue;
+    start.assign(number);
+    start.push_back('\0');
+    size_t holders = 0;
+    for (bool ok = cursor.seek(start); ok && holders < 2; ok = cursor.next()) {
+      const std::string_view key = cursor.key();
+      if (key.size() < start.size() + 16 || key.substr(0, start.size()) != start) break;
+      ++holders;
+    }
+    shared[i] = holders > 1;
+  }
+  std::vector<RecordId> out;
+  for (size_t i = 0; i < claims.size(); ++i)
+    if (shared[i]) out.push_back(claims[i].first);
+  return out;
+}
+
 std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn) const {
   return scanIndex(txn.raw(), impl_->dbi[kSsnIndex], normalizeSsn(ssn), true, SIZE_MAX);
 }

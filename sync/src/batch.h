@@ -90,8 +90,7 @@ struct Engine::FollowUp {
 inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
                                                 const storage::ReadTxn& txn) const {
   FollowUp work;
-  for (const auto& [id, number] : numberClaims)
-    if (store.findByNumber(txn, number).size() > 1) work.sharedNumbers.push_back(id);
+  if (!numberClaims.empty()) work.sharedNumbers = store.claimsOnSharedNumbers(txn, numberClaims);
   work.leaseDemand = leaseDemand;
   work.fillPending = fillPending;
   return work;

@@ -233,6 +233,22 @@ BOOST_AUTO_TEST_CASE(number_and_ssn_match_exactly_not_by_prefix) {
   BOOST_TEST(bySsn("ABC12").empty());
 }
 
+BOOST_AUTO_TEST_CASE(claims_on_shared_numbers_names_the_customers_whose_number_another_holds) {
+  put(customer(1, "5001", "Anna"));
+  put(customer(2, "5001", "Bertil"));    // shares 5001 with Anna
+  put(customer(3, "50011", "Cecilia"));  // 5001 is a prefix of hers, not her number
+  put(customer(4, "4999", "David"));
+  auto txn = store->read();
+  const std::vector<std::pair<RecordId, std::string>> claims = {
+      {RecordId{kSite, 3}, "50011"},
+      {RecordId{kSite, 2}, "5001"},
+      {RecordId{kSite, 4}, "4999"},
+      {RecordId{kSite, 1}, "5001"},
+      {RecordId{kSite, 9}, "7000"}};  // nobody holds it
+  BOOST_TEST(
+      (store->claimsOnSharedNumbers(txn, claims) == Ids{RecordId{kSite, 2}, RecordId{kSite, 1}}));
+}
+
 BOOST_AUTO_TEST_CASE(second_phone_is_indexed_too) {
   Customer c = customer(1, "1000", "Anna", "040 111 111");
   c[CustomerField::phone2] = FieldValue{"050 222 222", v(1)};
