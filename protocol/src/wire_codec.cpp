@@ -18,6 +18,9 @@ constexpr size_t kCompressFrom = 256;
 constexpr int kCompressionLevel = 1;
 // What a compressed batch may expand to: the most an uncompressed message may hold.
 constexpr size_t kMaxDecompressedBytes = size_t(wire::kMaxMessageWords) * 8;
+// The largest decompressed batch whose buffer a thread keeps: a batch of the default 16 MiB
+// bound (node::SyncOptions::batchBytes) with its length prefixes.
+constexpr size_t kKeptDecompressedBytes = size_t(17) << 20;
 
 void putVarint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
@@ -69,7 +72,13 @@ std::vector<std::string> decompressChanges(capnp::Data::Reader frame) {
                       std::to_string(kMaxDecompressedBytes >> 20) + " MiB");
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> context(ZSTD_createDCtx(),
                                                                           ZSTD_freeDCtx);
-  thread_local std::string buffer;  // only grows: not zeroed for each batch
+  // A batch of the usual size decompresses into a buffer the thread keeps (grown once, not
+  // allocated and zeroed per batch). A larger one (a peer's header may claim up to
+  // kMaxDecompressedBytes) gets a buffer of its own, freed after it: one hostile message must
+  // not keep 64 MiB for good.
+  thread_local std::string kept;
+  std::string own;
+  std::string& buffer = size <= kKeptDecompressedBytes ? kept : own;
   if (buffer.size() < size) buffer.resize(size);
   // The output bound is the size the header states: no frame (or frames) can write past it.
   const size_t n =

@@ -87,6 +87,18 @@ BOOST_AUTO_TEST_CASE(a_batch_of_similar_changes_goes_compressed_and_round_trips)
   BOOST_TEST(decoded.complete);
 }
 
+BOOST_AUTO_TEST_CASE(batches_smaller_and_larger_than_the_kept_buffer_decode_in_turn) {
+  // 24 MiB decompressed: past the 17 MiB buffer a thread keeps, so it gets a buffer of its own;
+  // the small batch after it decodes into the kept one again.
+  const std::vector<std::string> large(24, std::string(size_t(1) << 20, 'x'));
+  const auto small = similarChanges(300);
+  for (const auto& changes : {small, large, small}) {
+    std::string bytes;
+    encode(WireMessage{ChangeBatchMsg{changes, true}}, bytes);
+    BOOST_TEST((std::get<ChangeBatchMsg>(decodeWireMessage(bytes)).changes == changes));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_small_batch_goes_plain_and_round_trips) {
   const std::vector<std::string> changes = {"one small change"};
   std::string bytes;
