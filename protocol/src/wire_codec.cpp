@@ -18,8 +18,9 @@ constexpr size_t kCompressFrom = 256;
 constexpr int kCompressionLevel = 1;
 // What a compressed batch may expand to: the most an uncompressed message may hold.
 constexpr size_t kMaxDecompressedBytes = size_t(wire::kMaxMessageWords) * 8;
-// The largest decompressed batch whose buffer a thread keeps: a batch of the default 16 MiB
-// bound (node::SyncOptions::batchBytes) with its length prefixes.
+// The largest decompressed batch whose buffer a thread keeps: the 16 MiB batches nodes send by
+// default, with their length prefixes and the changes that close a signed run past the bound.
+// A larger batch still decodes, into a buffer allocated for it.
 constexpr size_t kKeptDecompressedBytes = size_t(17) << 20;
 
 void putVarint(std::string& out, uint64_t v) {

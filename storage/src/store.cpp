@@ -29,7 +29,10 @@ void ReadTxn::end() {
 WriteTxn::WriteTxn(MDB_txn* txn, MapGuard* guard)
     : ReadTxn(txn, guard), state_(std::make_unique<State>()) {}
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept = default;
-WriteTxn::~WriteTxn() = default;
+// The cursors close before ~ReadTxn aborts an open transaction: after it, LMDB has freed them.
+WriteTxn::~WriteTxn() {
+  if (state_) state_->closeCursors();
+}
 
 ReadTxn::~ReadTxn() {
   end();

@@ -96,7 +96,9 @@ struct MapGuard {
 // writes at commit (sorted: see Store::commit), and a cursor per table it writes, so that an
 // append finds the last page from where the cursor is instead of searching from the root, and
 // an insert near the last one finds its page the same way. LMDB frees a write transaction's
-// cursors when the transaction ends: commit and abort close them first.
+// cursors when the transaction ends: commit, abort and ~WriteTxn close them first. Appends
+// (MDB_APPEND) to a table must all go through its cursor here: LMDB trusts a cursor that is at
+// the end to still be there, and an append through another cursor would leave it wrong.
 struct WriteTxn::State {
   struct Op {
     Table table;

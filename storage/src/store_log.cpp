@@ -1,5 +1,6 @@
-// The LMDB store, second half: the log and its index, the version vector, history,
-// compaction, peers, the allow list and table statistics (store.cpp has the rest).
+// The LMDB store: the log and its index, the version vector, history and the personal-data
+// purge, compaction, peers, the allow list, the inbox and table statistics (store.cpp has the
+// environment and transactions, store_records.cpp the records and their indexes).
 #include <sys/stat.h>
 
 #include <algorithm>

@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(change_id_reads_what_the_whole_decode_reads) {
   Change unsigned_ = signed_;
   unsigned_.signature.clear();
   for (const Change& ch : {signed_, unsigned_}) {
-    bool checkpoint = !ch.signature.empty();
+    bool checkpoint = ch.signature.empty();  // the opposite of the answer: it must be set
     const ChangeId id = decodeChangeId(bytesOf(ch), &checkpoint);
     BOOST_TEST((id == decodeChange(bytesOf(ch)).id));
     BOOST_TEST(checkpoint == !ch.signature.empty());

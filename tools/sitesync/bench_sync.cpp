@@ -107,11 +107,13 @@ class HubProcess {
   // LMDB writes (pages, then the meta page) and its inbox cost, whether or not the page cache
   // has written them back yet.
   uint64_t bytesWritten() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/io");
+    const std::string path = "/proc/" + std::to_string(pid_) + "/io";
+    std::ifstream in(path);
     std::string line;
     while (std::getline(in, line))
       if (line.rfind("wchar:", 0) == 0) return std::stoull(line.substr(6));
-    return 0;
+    throw Failure("bench: cannot read the hub's write count from " + path +
+                  " (a kernel without task I/O accounting?)");
   }
 
  private:
