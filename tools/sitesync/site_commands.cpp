@@ -295,7 +295,7 @@ void statusCommand(const SiteArgs& a) {
               << p["site_id"].get<std::string>() << ")"
               << (p["endpoint"].is_null() ? "" : " at " + p["endpoint"].get<std::string>())
               << ": last contact " << p["last_contact"].get<std::string>() << ", "
-              << p["pending"].get<uint64_t>() << " changes pending";
+              << p["pending"].get<uint64_t>() << " changes pending (by its vector at last contact)";
   if (inbox.waiting)
     std::cout << "\ninbox: " << inbox.waiting
               << " acknowledged batches not applied yet (`sitesync serve` applies them first)";
