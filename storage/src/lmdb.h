@@ -132,12 +132,15 @@ class Cursor {
 };
 
 // Big-endian fixed-width integers, so that LMDB's byte order is numeric order.
-inline void appendU64(std::string& out, uint64_t v) {
-  char b[8];
+inline void storeU64(char* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) {
-    b[i] = static_cast<char>(v & 0xff);
+    out[i] = static_cast<char>(v & 0xff);
     v >>= 8;
   }
+}
+inline void appendU64(std::string& out, uint64_t v) {
+  char b[8];
+  storeU64(b, v);
   out.append(b, 8);
 }
 inline void appendU32(std::string& out, uint32_t v) {
@@ -170,10 +173,8 @@ struct IdKey {
 };
 inline IdKey idKey(RecordId id) {
   IdKey k;
-  for (int i = 7; i >= 0; --i) {
-    k.bytes[i] = static_cast<char>((id.site >> (8 * (7 - i))) & 0xff);
-    k.bytes[8 + i] = static_cast<char>((id.counter >> (8 * (7 - i))) & 0xff);
-  }
+  storeU64(k.bytes, id.site);
+  storeU64(k.bytes + 8, id.counter);
   return k;
 }
 inline RecordId readId(std::string_view s, size_t at = 0) {

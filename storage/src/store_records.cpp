@@ -198,7 +198,6 @@ void Store::writeDeferred(WriteTxn& txn) {
   // page, and LMDB then skips the search from the root. New phone entries make this commit's
   // run (appended in key order), or go into run 0 when there are few; one removed is removed
   // from the index and from every run.
-  auto cursorOn = [&](Table table) -> lmdb::Cursor& { return cursor(txn, table); };
   const size_t newPhones = std::count_if(ops.begin(), ops.end(), [](const WriteTxn::State::Op& op) {
     return op.table == kPhoneIndex && !op.erase;
   });
@@ -209,16 +208,16 @@ void Store::writeDeferred(WriteTxn& txn) {
     if (op.table == kNameIndex) {  // sorted duplicates: the token, then the id
       const auto [token, id] = splitIndexKey(op.key);
       if (op.erase)
-        cursorOn(kNameIndex).eraseDuplicate(token, id);
+        cursor(txn, kNameIndex).eraseDuplicate(token, id);
       else
-        cursorOn(kNameIndex).putDuplicate(token, id);
+        cursor(txn, kNameIndex).putDuplicate(token, id);
       continue;
     }
     if (op.table != kPhoneIndex) {
       if (op.erase)
-        cursorOn(op.table).erase(op.key);
+        cursor(txn, op.table).erase(op.key);
       else
-        cursorOn(op.table).put(op.key, {});
+        cursor(txn, op.table).put(op.key, {});
       continue;
     }
     if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kPhoneRuns]);
@@ -227,16 +226,16 @@ void Store::writeDeferred(WriteTxn& txn) {
       runKey = runPrefix(thisRun);
       runKey += op.key;
       if (thisRun == 0)
-        cursorOn(kPhoneRuns).put(runKey, {});
+        cursor(txn, kPhoneRuns).put(runKey, {});
       else
-        cursorOn(kPhoneRuns).append(runKey, {});
+        cursor(txn, kPhoneRuns).append(runKey, {});
       continue;
     }
-    cursorOn(kPhoneIndex).erase(op.key);
+    cursor(txn, kPhoneIndex).erase(op.key);
     for (uint32_t run = 0; run <= std::max(*runsBefore, thisRun); ++run) {
       runKey = runPrefix(run);
       runKey += op.key;
-      cursorOn(kPhoneRuns).erase(runKey);
+      cursor(txn, kPhoneRuns).erase(runKey);
     }
   }
   txn.state_->closeCursors();  // the fold drops the runs' table
