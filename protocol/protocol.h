@@ -278,7 +278,12 @@ struct FieldValue {
   // Writes that a write applied here had replaced before they arrived (a batch can overtake
   // another): when one arrives it is not a head. Empty once every change is in.
   std::vector<Version> replacedEarly = {};
-  bool inConflict() const { return !others.empty(); }
+  // Concurrent writes of one value are no conflict: nothing is lost whichever is shown.
+  bool inConflict() const {
+    for (const Head& h : others)
+      if (h.value != value) return true;
+    return false;
+  }
   Head shown() const { return Head{value, version, seq}; }
   bool operator==(const FieldValue&) const = default;
 };
@@ -416,8 +421,9 @@ std::string helloProofMessage(SiteId site, std::string_view curvePublicKey);
 struct FieldChange {
   uint16_t field = 0;
   std::string key;
-  std::string oldValue;
-  std::string newValue;
+  std::string oldValue;  // stored only by older versions; derived on read (Engine::history)
+  std::string newValue;  // the value the change wrote
+  std::vector<Version> replaces = {};  // what the write replaced, as its change names them
   bool operator==(const FieldChange&) const = default;
 };
 
@@ -440,6 +446,9 @@ struct HistoryEntry {
   std::vector<uint16_t> createdFields;
   std::vector<ClosedConflict> closed;
   std::string note;
+  // Every write of the change is in `changes` with the value it wrote (entries of this
+  // version); without it, an entry of an older store (values as seen where it was applied).
+  bool everyWrite = false;
   bool operator==(const HistoryEntry&) const = default;
 };
 

@@ -307,9 +307,12 @@ class Engine {
   size_t renumberDuplicates(const std::vector<RecordId>& touched);
 
   // --- automatic customer numbers (DESIGN.md section 6)
-  // Hub only: leases `site` two blocks of number_block_size numbers if it holds none (run when
-  // a site says hello). Later blocks follow as the hub sees the site use its newest one.
-  // Returns how many blocks were leased.
+  // Hub only, run when a site says hello: leases `site` two blocks of number_block_size numbers
+  // if it holds none, one more if fewer than a quarter of a block are left in its blocks (as far
+  // as the hub has seen it number). Nothing for a site that has neither sent a change of its own
+  // nor proved a key on the allow list: a hello alone changes nothing. Later blocks also follow
+  // as the hub sees the site number from the last quarter of its newest block. Returns how many
+  // blocks were leased.
   size_t ensureLeases(SiteId site);
   // Gives this site's customers that wait for a number one from its blocks. Returns how many.
   size_t fillPendingNumbers();
@@ -447,7 +450,17 @@ class Engine {
   Result<RecordId> resolve(std::string_view ref) const;
   std::vector<Customer> list(bool includeDeactivated) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
+  // The customer's history in version order (hlc, origin, seq): each write with the value it
+  // wrote and the value its field held just before it in that order; the same on every site
+  // that holds the same changes.
   std::vector<HistoryEntry> history(RecordId id) const;
+  struct HistoryItem {
+    RecordId record;  // the customer the entry is of: `id`, or one merged into it
+    HistoryEntry entry;
+  };
+  // history(id), with `withMerged` joined by the entries of the customers merged into it (each
+  // marked with its customer; a merge shows once), in version order.
+  std::vector<HistoryItem> historyWithMerged(RecordId id, bool withMerged) const;
   // The customers merged into `id` (directly or through a chain): their history is its too.
   std::vector<RecordId> mergedInto(RecordId id) const;
   Settings settings() const;
@@ -487,6 +500,8 @@ class Engine {
   enum class Reached { kTarget, kAbsorbedOnly, kNothing };
   Reached applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
                           HistoryEntry& history);
+  // A merge's entry in the history of each customer it absorbed (at the merge's log position).
+  void noteMergedAway(storage::WriteTxn& txn, const Change& change, uint64_t position);
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
                           const Customer* before, bool machineNumbered) const;
   // The next automatic number: from the site's leased blocks (the hub leases itself one when
@@ -535,6 +550,7 @@ class Engine {
   Customer revealed(Customer c) const;
   std::string revealed(uint16_t field, const std::string& key, const std::string& value) const;
   std::vector<ConflictInfo> revealed(std::vector<ConflictInfo> conflicts) const;
+  HistoryEntry revealed(HistoryEntry entry) const;
 
   // Signs the run of local changes this transaction wrote (a checkpoint on its last change).
   void sealLocalRun(storage::WriteTxn& txn, Batch& batch);

@@ -258,14 +258,18 @@ struct Change {
 struct FieldChange {
   field @0 :UInt16;
   key @1 :Text;
-  old @2 :Text;
-  new @3 :Text;
+  old @2 :Text;                # only in entries without everyWrite (older stores)
+  new @3 :Text;                # the value the change wrote
+  replaces @4 :List(Version);  # the versions the write replaced, as its change names them
 }
 
 struct HistoryEntry {
-  # One change as it affected one customer card. For a create, `fields` lists only the field
-  # ordinals set (their values are the first `old` of later entries, or the current value), so a
-  # bulk load does not store every value twice.
+  # One change as it affected one customer card. With everyWrite (every entry this version
+  # writes), `changes` lists each write of the change with the value it wrote, and the value
+  # before it is found at read time from the card's entries in version order: the history is a
+  # function of the set of changes, the same on every site. Entries of older stores (no
+  # everyWrite) hold the old and new values seen where they were applied, and for a create only
+  # the ordinals set in `createdFields`.
   at @0 :UInt64;            # HLC
   site @1 :UInt64;
   author @2 :Text;
@@ -275,6 +279,7 @@ struct HistoryEntry {
   seq @6 :UInt64;
   closed @7 :List(ClosedConflict);  # conflicts this change settled (a resolution)
   note @8 :Text;                    # the change's note
+  everyWrite @9 :Bool;
 }
 
 struct ClosedConflict {

@@ -352,8 +352,13 @@ void encode(const HistoryEntry& h, std::string& out) {
       const auto& fc = h.changes[i];
       list[i].setField(fc.field);
       if (!fc.key.empty()) list[i].setKey(capnp::Text::Reader(fc.key.data(), fc.key.size()));
-      list[i].setOld(capnp::Text::Reader(fc.oldValue.data(), fc.oldValue.size()));
+      if (!fc.oldValue.empty())
+        list[i].setOld(capnp::Text::Reader(fc.oldValue.data(), fc.oldValue.size()));
       list[i].setNew(capnp::Text::Reader(fc.newValue.data(), fc.newValue.size()));
+      if (!fc.replaces.empty()) {
+        auto rep = list[i].initReplaces(static_cast<unsigned>(fc.replaces.size()));
+        for (unsigned k = 0; k < fc.replaces.size(); ++k) wire::putVersion(rep[k], fc.replaces[k]);
+      }
     }
   }
   if (!h.createdFields.empty()) {
@@ -361,6 +366,7 @@ void encode(const HistoryEntry& h, std::string& out) {
     for (unsigned i = 0; i < h.createdFields.size(); ++i) list.set(i, h.createdFields[i]);
   }
   if (!h.note.empty()) b.setNote(capnp::Text::Reader(h.note.data(), h.note.size()));
+  b.setEveryWrite(h.everyWrite);
   if (!h.closed.empty()) {
     auto list = b.initClosed(static_cast<unsigned>(h.closed.size()));
     for (unsigned i = 0; i < h.closed.size(); ++i) {
@@ -382,9 +388,13 @@ HistoryEntry decodeHistoryEntry(std::string_view bytes) {
     h.seq = r.getSeq();
     h.author = wire::text(r.getAuthor());
     h.operation = static_cast<Operation>(r.getOperation());
-    for (auto fc : wire::capped(r.getChanges(), wire::kMaxListed, "field changes"))
+    for (auto fc : wire::capped(r.getChanges(), wire::kMaxListed, "field changes")) {
       h.changes.push_back(FieldChange{fc.getField(), wire::text(fc.getKey()),
                                       wire::text(fc.getOld()), wire::text(fc.getNew())});
+      for (auto v : wire::capped(fc.getReplaces(), 256, "replaced versions of one field"))
+        h.changes.back().replaces.push_back(wire::getVersion(v));
+    }
+    h.everyWrite = r.getEveryWrite();
     for (auto f : wire::capped(r.getCreatedFields(), wire::kMaxWrites, "created fields"))
       h.createdFields.push_back(f);
     for (auto cc : wire::capped(r.getClosed(), wire::kMaxListed, "closed conflicts"))

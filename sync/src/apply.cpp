@@ -91,10 +91,28 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
     batch.localRun.lastPosition = position;
   }
   if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
+  // Whether or not its survivor is still there (an erase may have overtaken it).
+  if (change.operation == Operation::kMerge) noteMergedAway(txn, change, position);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
   ++batch.applied;
   if (batch.localRun.size() >= kMaxRunLength) sealLocalRun(txn, batch);
+}
+
+void Engine::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t position) {
+  // The absorbed customers' own history stays as it was: the merge is one more entry in it.
+  HistoryEntry entry;
+  entry.at = change.hlc;
+  entry.site = change.id.origin;
+  entry.seq = change.id.seq;
+  entry.author = change.author;
+  entry.operation = Operation::kMerge;
+  entry.note = "merged into " + change.target.toString();
+  entry.everyWrite = true;
+  for (RecordId id : change.absorbed)
+    if (id != change.target)
+      if (auto c = store_.customer(txn, id); c && c->lifecycle != Lifecycle::kErased)
+        store_.appendHistory(txn, id, position, entry);
 }
 
 void Engine::finish(WriteTxn& txn, Batch& batch) {
@@ -109,12 +127,22 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
   if (!before && change.operation != Operation::kCreate)
     throw ApplyError(std::string(operationName(change.operation)) + " of unknown customer " +
                      change.target.toString());
+  history.at = change.hlc;
+  history.site = change.id.origin;
+  history.seq = change.id.seq;
+  history.author = change.author;
+  history.operation = change.operation;
+  history.note = change.note;
+  history.everyWrite = true;
   if (before && before->lifecycle == Lifecycle::kErased) {
-    if (change.operation == Operation::kErase && version > before->lifecycleVersion) {
-      // Concurrent erasures: the fact kept is the largest, whatever the order they came in.
-      Customer after = *before;
-      after.lifecycleVersion = version;
-      store_.putCustomer(txn, &*before, after);
+    if (change.operation == Operation::kErase) {
+      // Concurrent erasures: the fact kept is the largest, whatever the order they came in, and
+      // the history holds the entry of every erasure that named it (nothing else is left).
+      if (version > before->lifecycleVersion) {
+        Customer after = *before;
+        after.lifecycleVersion = version;
+        store_.putCustomer(txn, &*before, after);
+      }
       applyToAbsorbedOf(txn, batch, change);
       return Reached::kTarget;
     }
@@ -130,68 +158,21 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
     after.id = change.target;
     after.created = version;
   }
-  history.at = change.hlc;
-  history.site = change.id.origin;
-  history.seq = change.id.seq;
-  history.author = change.author;
-  history.operation = change.operation;
-  history.note = change.note;
   if (change.operation == Operation::kMerge) {
     std::string ids;
     for (RecordId id : change.absorbed) ids += (ids.empty() ? "" : ", ") + id.toString();
     history.note = "merged " + ids + " into this customer";
   }
-  // The customers merged into the target: their registers show on it, so a write that settles
-  // a conflict between theirs and its own closes that conflict too (recorded in the history).
-  // (A merge itself settles nothing: the customers it absorbs were not merged here before.)
-  std::vector<Customer> absorbed;
-  if (change.operation != Operation::kMerge)
-    for (RecordId id : change.absorbed)
-      if (id != change.target)
-        if (auto c = store_.customer(txn, id); c && c->lifecycle != Lifecycle::kErased)
-          absorbed.push_back(std::move(*c));
+  // Every write is listed with the value it wrote, whatever this node held when it came: the
+  // value before it is derived on read, in version order (Engine::history), so the history is
+  // a function of the set of changes like the register.
   std::vector<Head> removed;
+  history.changes.reserve(change.writes.size());
   for (const auto& w : change.writes) {
-    FieldValue& slot = slotFor(after, w.field, w.key);
-    Head old = slot.shown();
-    bool hadConflict = slot.inConflict();
-    // Heads of the merged customers' registers that its own lacks (the number stays theirs).
-    std::vector<Head> absorbedHeads;
-    if (w.field != uint16_t(CustomerField::number) && !absorbed.empty()) {
-      std::vector<Head> known = headsOf(slot);
-      auto isKnown = [&](const Head& h) {
-        return std::any_of(known.begin(), known.end(),
-                           [&](const Head& x) { return x.version == h.version; });
-      };
-      for (const Customer& c : absorbed)
-        if (const FieldValue* r = findSlot(c, w.field, w.key))
-          for (const Head& h : headsOf(*r))
-            if (!isKnown(h)) {
-              known.push_back(h);
-              absorbedHeads.push_back(h);
-              if (old.version.isNull() || old.version < h.version) old = h;  // the one shown
-            }
-      hadConflict |= !absorbedHeads.empty() && known.size() > 1;
-    }
-    if (!writeRegister(slot, Head{w.value, version, change.id.seq}, w.replaces, batch.vector,
-                       removed))
-      continue;
-    for (const Head& h : absorbedHeads)
-      if (std::find(w.replaces.begin(), w.replaces.end(), h.version) != w.replaces.end() &&
-          std::none_of(removed.begin(), removed.end(),
-                       [&](const Head& x) { return x.version == h.version; }))
-        removed.push_back(h);
-    if (change.operation == Operation::kCreate && old.version.isNull() &&
-        w.field < kCustomerFieldCount)
-      history.createdFields.push_back(w.field);
-    else if (slot.value != old.value)
-      history.changes.push_back(FieldChange{w.field, w.key, old.value, slot.value});
-    if (hadConflict)
-      for (const auto& loser : removed)
-        if (loser.version != old.version)
-          history.closed.push_back(ClosedConflict{w.field, w.key, old, loser});
+    writeRegister(slotFor(after, w.field, w.key), Head{w.value, version, change.id.seq}, w.replaces,
+                  batch.vector, removed);
+    history.changes.push_back(FieldChange{w.field, w.key, {}, w.value, w.replaces});
   }
-  std::sort(history.createdFields.begin(), history.createdFields.end());
 
   // The lifecycle is one last-writer-wins register over delete and restore; erase is final.
   auto setLifecycle = [&](Lifecycle next) {

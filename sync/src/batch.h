@@ -15,8 +15,8 @@
 namespace sitesync::sync {
 
 struct LeaseDemand {
-  uint64_t pending = 0;        // its customers that became live without a number here
-  bool startedNewest = false;  // it numbered a customer from its newest block
+  uint64_t pending = 0;     // its customers that became live without a number here
+  bool runningLow = false;  // it numbered a customer from the last quarter of its newest block
 };
 
 // State loaded once per transaction and written back once at its end, so a batch of thousands

@@ -11,6 +11,7 @@
 #include "sync/engine.h"
 #include "sync/src/apply_error.h"
 #include "sync/src/batch.h"
+#include "sync/src/history.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -79,6 +80,43 @@ void addClaimConflicts(std::vector<ConflictInfo>& out, const std::vector<Custome
   }
 }
 
+// The conflicts a history entry closed: a resolution's (or a restore's) settled heads, and the
+// hub's renumbering of a customer that lost its number.
+void addResolved(std::vector<ConflictInfo>& out, RecordId id, const HistoryEntry& entry) {
+  for (const auto& closed : entry.closed) {
+    ConflictInfo info;
+    info.kind =
+        entry.operation == Operation::kRestore ? ConflictKind::kDelete : ConflictKind::kField;
+    info.customer = id;
+    info.field = closed.field;
+    info.key = closed.key;
+    info.winner = closed.winner;
+    info.loser = closed.loser;
+    info.id = conflictId("field", id, closed.field, closed.key, closed.winner.version,
+                         closed.loser.version);
+    info.resolved = true;
+    info.resolution = entry;
+    info.chosen = closed.winner.value;
+    for (const auto& fc : entry.changes)
+      if (fc.field == closed.field && fc.key == closed.key) info.chosen = fc.newValue;
+    out.push_back(std::move(info));
+  }
+  if (entry.operation == Operation::kUpdate && !entry.note.empty())
+    for (const auto& fc : entry.changes)
+      if (fc.field == uint16_t(CustomerField::number)) {
+        ConflictInfo info;
+        info.kind = ConflictKind::kNumber;
+        info.customer = id;
+        info.field = fc.field;
+        info.loser = Head{fc.oldValue, {}, 0};
+        info.resolved = true;
+        info.resolution = entry;
+        info.chosen = fc.newValue;
+        info.id = conflictId("number", id, fc.field, {}, Version{entry.at, entry.site}, {});
+        out.push_back(std::move(info));
+      }
+}
+
 }  // namespace
 
 std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
@@ -96,6 +134,7 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
     c = view(txn, std::move(*c));
     auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
       for (const Head& other : r.others) {
+        if (other.value == r.value) continue;  // the same value twice is no conflict
         ConflictInfo info;
         info.customer = c->id;
         info.field = field;
@@ -128,40 +167,28 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
                         CustomerField::ssn);
   if (!includeResolved) return revealed(std::move(out));
 
-  store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& entry) {
-    for (const auto& closed : entry.closed) {
-      ConflictInfo info;
-      info.kind =
-          entry.operation == Operation::kRestore ? ConflictKind::kDelete : ConflictKind::kField;
-      info.customer = id;
-      info.field = closed.field;
-      info.key = closed.key;
-      info.winner = closed.winner;
-      info.loser = closed.loser;
-      info.id = conflictId("field", id, closed.field, closed.key, closed.winner.version,
-                           closed.loser.version);
-      info.resolved = true;
-      info.resolution = entry;
-      info.chosen = closed.winner.value;
-      for (const auto& fc : entry.changes)
-        if (fc.field == closed.field && fc.key == closed.key) info.chosen = fc.newValue;
-      out.push_back(std::move(info));
+  // Resolved conflicts come from the history, derived as `customer history` shows it.
+  ReplacedWrites replaced;
+  store_.forEachHistoryEntry(txn, [&](RecordId, const HistoryEntry& e) { replaced.need(e); });
+  store_.forEachHistoryEntry(txn,
+                             [&](RecordId id, const HistoryEntry& e) { replaced.offer(id, e); });
+  RecordId current;
+  std::vector<HistoryEntry> entries;
+  auto addCustomer = [&] {
+    orderHistory(entries);
+    fillOldValues(entries);
+    for (HistoryEntry& e : entries) {
+      replaced.fillClosed(current, e);
+      addResolved(out, current, e);
     }
-    if (entry.operation == Operation::kUpdate && !entry.note.empty())
-      for (const auto& fc : entry.changes)
-        if (fc.field == uint16_t(CustomerField::number)) {
-          ConflictInfo info;
-          info.kind = ConflictKind::kNumber;
-          info.customer = id;
-          info.field = fc.field;
-          info.loser = Head{fc.oldValue, {}, 0};
-          info.resolved = true;
-          info.resolution = entry;
-          info.chosen = fc.newValue;
-          info.id = conflictId("number", id, fc.field, {}, Version{entry.at, entry.site}, {});
-          out.push_back(std::move(info));
-        }
+    entries.clear();
+  };
+  store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
+    if (id != current && !entries.empty()) addCustomer();
+    current = id;
+    entries.push_back(e);
   });
+  if (!entries.empty()) addCustomer();
   return revealed(std::move(out));
 }
 

@@ -104,7 +104,12 @@ void Engine::applyLease(WriteTxn& txn, Batch& batch, const Change& change) {
                      std::to_string(change.id.seq) + " holds no valid number block");
   lease.version = change.version();
   store_.putLease(txn, lease);
-  if (lease.site == batch.meta.siteId) batch.fillPending = true;
+  if (lease.site == batch.meta.siteId) {
+    batch.fillPending = true;
+    // Blocks come in ascending order: one below this site's cursor means the cursor is left
+    // over from numbering alone before it joined (from next_number), and would skip the block.
+    if (lease.last < batch.meta.nextAutoNumber) batch.meta.nextAutoNumber = lease.first;
+  }
   if (batch.newestLeases) {
     NumberLease& newest = (*batch.newestLeases)[lease.site];
     if (newest.site == 0 || newest.first < lease.first) newest = lease;
@@ -126,9 +131,12 @@ void Engine::noteNumberUse(const ReadTxn& txn, Batch& batch, const Change& chang
   if (!n) return;
   const auto& newest = batch.newestLeaseBySite(store_, txn);
   auto it = newest.find(change.id.origin);
-  // Numbered from its newest block after it had received it: it starts its last block.
-  if (it != newest.end() && it->second.holds(*n) && change.hlc > it->second.version.hlc)
-    batch.leaseDemand[change.id.origin].startedNewest = true;
+  // Numbered from its newest block, within its last quarter: the site runs low.
+  const uint64_t size =
+      std::max<uint64_t>(1, batch.settings.getUnsigned(SettingsField::numberBlockSize));
+  if (it != newest.end() && it->second.holds(*n) &&
+      it->second.last - *n < std::max<uint64_t>(1, size / 4))
+    batch.leaseDemand[change.id.origin].runningLow = true;
 }
 
 NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
@@ -137,11 +145,8 @@ NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
   uint64_t first = std::max(s.getUnsigned(SettingsField::nextNumber),
                             smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength)));
   if (auto last = store_.lastLease(txn)) first = std::max(first, last->last + 1);
-  // Numbers given before blocks existed (a site numbering alone) or typed: skip blocks that
-  // start or end on a number in use, so a block is not born half used.
-  auto inUse = [&](uint64_t n) { return !store_.findByNumber(txn, std::to_string(n)).empty(); };
-  for (int skipped = 0; skipped < 100000 && (inUse(first) || inUse(first + size - 1)); ++skipped)
-    first += size;
+  // Numbers in use inside a block (typed, or given by a site before it joined) are claims like
+  // any other: its holder skips them; the block is not skipped whole.
   Change change = makeChange(batch, Operation::kLease, RecordId{}, "hub");
   change.target = RecordId{};
   change.lease = NumberLease{site, first, first + size - 1, {}};
@@ -153,18 +158,53 @@ NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
   return issued;
 }
 
+namespace {
+
+// The numbers a site has left, as the hub sees them: those of its blocks above the highest
+// number in use there (a site numbers upwards), counted only up to `enough`.
+uint64_t numbersLeftAt(const storage::Store& store, const ReadTxn& txn, SiteId site,
+                       uint64_t smallest, uint64_t enough) {
+  std::vector<NumberLease> blocks;
+  for (const NumberLease& l : store.leases(txn))
+    if (l.site == site) blocks.push_back(l);
+  uint64_t left = 0;
+  for (auto block = blocks.rbegin(); block != blocks.rend(); ++block)
+    for (uint64_t n = block->last; n >= std::max(block->first, smallest) && n != 0; --n) {
+      if (!store.findByNumber(txn, std::to_string(n)).empty() || left >= enough) return left;
+      ++left;
+    }
+  return left;
+}
+
+}  // namespace
+
 size_t Engine::ensureLeases(SiteId site) {
-  if (!meta().isHub) return 0;
+  bool holdsBlocks = false;
   {
     auto txn = store_.read();
-    for (const NumberLease& l : store_.leases(txn))
-      if (l.site == site) return 0;
+    const Meta m = *store_.meta(txn);
+    if (!m.isHub || site == m.siteId) return 0;
+    // A hello costs nothing: only a site that proved itself (a signed change of its own, or a
+    // key on the allow list) is worth numbers replicated to every site.
+    const auto allowed = store_.allowedPeers(txn);
+    if (store_.vector(txn).get(site) == 0 &&
+        std::none_of(allowed.begin(), allowed.end(),
+                     [&](const AllowedPeer& p) { return p.siteId == site; }))
+      return 0;
+    const Settings s = store_.settings(txn);
+    const uint64_t size = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
+    const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
+    const auto leases = store_.leases(txn);
+    holdsBlocks = std::any_of(leases.begin(), leases.end(),
+                              [&](const NumberLease& l) { return l.site == site; });
+    // Below a quarter of a block left: a new one now, before the site runs out offline.
+    const uint64_t quarter = std::max<uint64_t>(1, size / 4);
+    if (holdsBlocks && numbersLeftAt(store_, txn, site, smallest, quarter) >= quarter) return 0;
   }
-  // A site with no block asks for none yet: the first-contact rule of followUp leases two.
   FollowUp work;
   work.leaseDemand[site] = LeaseDemand{};
   followUp(work);
-  return 2;
+  return holdsBlocks ? 1 : 2;  // followUp's rule: one to spare, two at a first contact
 }
 
 bool Engine::followUp(const FollowUp& work) {

@@ -171,23 +171,6 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
   return out;
 }
 
-std::vector<HistoryEntry> Engine::history(RecordId id) const {
-  auto txn = store_.read();
-  auto entries = store_.history(txn, id);
-  if (cipher_)
-    for (HistoryEntry& e : entries) {
-      for (FieldChange& fc : e.changes) {
-        fc.oldValue = revealed(fc.field, fc.key, fc.oldValue);
-        fc.newValue = revealed(fc.field, fc.key, fc.newValue);
-      }
-      for (ClosedConflict& cc : e.closed) {
-        cc.winner.value = revealed(cc.field, cc.key, cc.winner.value);
-        cc.loser.value = revealed(cc.field, cc.key, cc.loser.value);
-      }
-    }
-  return entries;
-}
-
 std::vector<RecordId> Engine::mergedInto(RecordId id) const {
   auto txn = store_.read();
   return absorbedSet(txn, id);

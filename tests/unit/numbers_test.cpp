@@ -21,8 +21,19 @@ struct NumbersFixture {
   NumbersFixture() {
     auto r = hub.engine.updateSettings({setting(SettingsField::numberBlockSize, "3")}, "admin");
     BOOST_REQUIRE(r.isOk());
+    // The sites proved their keys (a hello alone earns no numbers).
+    for (SiteId site : {kSiteA, kSiteB, kSiteC}) allow(hub, site);
+  }
+  static void allow(Member& hub, SiteId site) {
+    std::string key = siteIdToHex(site);
+    key.resize(40, 'k');
+    BOOST_REQUIRE(hub.engine.allowPeer(AllowedPeer{siteIdToHex(site), key, "", 0, site}).isOk());
   }
 };
+
+SiteId testSiteIdForStranger() {
+  return sitesync::testing::testSiteId(0x5e);
+}
 
 }  // namespace
 
@@ -77,12 +88,16 @@ BOOST_AUTO_TEST_CASE(a_site_out_of_numbers_offline_leaves_them_pending_until_its
   BOOST_TEST(hub.engine.digestHex() == a.engine.digestHex());
 }
 
-BOOST_AUTO_TEST_CASE(the_hub_leases_another_block_when_a_site_starts_its_newest) {
+BOOST_AUTO_TEST_CASE(
+    the_hub_leases_another_block_when_a_site_numbers_from_its_newest_last_quarter) {
   session(hub, a);
-  for (int i = 0; i < 4; ++i) a.add("D" + std::to_string(i));  // the 4th opens block two
+  for (int i = 0; i < 5; ++i) a.add("D" + std::to_string(i));  // one left of blocks of 3
+  session(hub, a);
+  BOOST_TEST(a.engine.numbers().blocks.size() == 2u);
+  a.add("D5");  // the last number of its newest block
   session(hub, a);
   BOOST_TEST(a.engine.numbers().blocks.size() == 3u);
-  BOOST_TEST(a.engine.numbers().left == 5u);
+  BOOST_TEST(a.engine.numbers().left == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(the_hub_numbers_from_a_block_it_leases_itself) {
@@ -110,6 +125,82 @@ BOOST_AUTO_TEST_CASE(a_snapshot_carries_the_leases_so_a_joining_site_matches_the
   BOOST_TEST(c.engine.numbers().blocks.size() == 2u);
   BOOST_TEST(c.numberOf(c.add("Laptop customer")) ==
              std::to_string(c.engine.numbers().blocks[0].lease.first));
+}
+
+BOOST_AUTO_TEST_CASE(a_hello_from_a_stranger_leases_nothing) {
+  const std::string before = hub.engine.digestHex();
+  BOOST_TEST(hub.engine.ensureLeases(testSiteIdForStranger()) == 0u);
+  BOOST_TEST(hub.engine.digestHex() == before);
+  BOOST_TEST(hub.engine.numbers().leasedBlocks == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_site_that_sent_a_change_of_its_own_gets_blocks_without_an_allow_entry) {
+  Member d{testSiteIdForStranger(), kSiteD};
+  BOOST_TEST(hub.engine.ensureLeases(d.engine.meta().siteId) == 0u);
+  const RecordId waiting = d.add("Waits for a number");  // no blocks yet: pending
+  BOOST_TEST(d.numberOf(waiting).empty());
+  session(hub, d);  // the hub sees d's customer wait and leases to it
+  session(hub, d);
+  BOOST_TEST(!d.numberOf(waiting).empty());
+  BOOST_TEST(d.engine.numbers().pending.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_site_low_on_numbers_gets_a_block_at_its_next_contact) {
+  BOOST_REQUIRE(
+      hub.engine.updateSettings({setting(SettingsField::numberBlockSize, "100")}, "admin").isOk());
+  session(hub, a);
+  BOOST_REQUIRE(a.engine.numbers().blocks.size() == 2u);
+  for (int i = 0; i < 160; ++i) a.add("E" + std::to_string(i));  // 40 of 200 left
+  session(hub, a);
+  BOOST_TEST(a.engine.numbers().blocks.size() == 2u);  // a quarter of a block left, or more
+  for (int i = 0; i < 20; ++i) a.add("F" + std::to_string(i));  // 20 left: below a quarter
+  ship(a.engine, hub.engine);
+  ship(hub.engine, a.engine);
+  hub.engine.ensureLeases(kSiteA);  // the next hello
+  ship(hub.engine, a.engine);
+  BOOST_TEST(a.engine.numbers().blocks.size() == 3u);
+  BOOST_TEST(a.engine.numbers().left == 120u);
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_customers_over_twenty_syncs_with_blocks_of_100_are_all_numbered) {
+  BOOST_REQUIRE(
+      hub.engine.updateSettings({setting(SettingsField::numberBlockSize, "100")}, "admin").isOk());
+  std::vector<RecordId> made;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 50; ++i) made.push_back(a.add("G" + std::to_string(made.size())));
+    session(hub, a);
+  }
+  session(hub, a);
+  std::set<std::string> numbers;
+  for (RecordId id : made) {
+    const std::string number = a.numberOf(id);
+    BOOST_TEST(!number.empty(), "customer " << id.toString() << " has no number");
+    numbers.insert(number);
+  }
+  BOOST_TEST(numbers.size() == made.size());  // unique
+  BOOST_TEST(a.engine.numbers().pending.empty());
+  BOOST_TEST(hub.engine.digestHex() == a.engine.digestHex());
+}
+
+BOOST_AUTO_TEST_CASE(a_site_that_numbered_alone_before_joining_numbers_from_its_blocks_after) {
+  Member alone{testSiteIdForStranger(), 0};  // no deployment yet: numbers from next_number
+  BOOST_REQUIRE(
+      alone.engine.updateSettings({setting(SettingsField::nextNumber, "50000")}, "admin").isOk());
+  std::vector<RecordId> made;
+  for (int i = 0; i < 3; ++i) made.push_back(alone.add("H" + std::to_string(i)));
+  BOOST_TEST(alone.numberOf(made[0]) == "50000");
+  BOOST_REQUIRE(alone.engine.acceptDeployment(kSiteD, "hub").isOk());
+  session(hub, alone);
+  session(hub, alone);  // its changes arrived: it is worth blocks now
+  for (int i = 0; i < 3; ++i) made.push_back(alone.add("J" + std::to_string(i)));
+  for (RecordId id : made) BOOST_TEST(!alone.numberOf(id).empty());
+  auto report = alone.engine.numbers();
+  BOOST_REQUIRE(!report.blocks.empty());
+  BOOST_TEST(report.left > 0u);  // its blocks are not skipped by the cursor of next_number
+  BOOST_TEST(report.pending.empty());
+  // The numbers it gave alone stay its customers' (claimed like typed numbers); no block burnt.
+  BOOST_TEST(alone.numberOf(made[0]) == "50000");
+  BOOST_TEST(report.blocks.front().lease.first < 50000u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

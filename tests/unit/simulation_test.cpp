@@ -12,7 +12,9 @@
 //      author had seen it replaced it (erased customers excepted);
 //   5. no deleted, erased or merged customer shows as live;
 //   6. no customer still waits for a number (sites that ran out of their leased blocks got
-//      new ones from the hub and numbered them).
+//      new ones from the hub and numbered them);
+//   7. every customer's history (and the list of resolved conflicts) is the same on every node
+//      and in the reference: a function of the set of changes, whatever order they came in.
 // SITESYNC_SIM_SEED=N replays one seed; SITESYNC_SIM_SEEDS=N runs seeds 1..N (default 500).
 #include <stdlib.h>
 
@@ -377,7 +379,8 @@ class Simulation {
   std::string check() {
     SimNode& hub = *nodes_[0];
     const std::string digest = hub.engine->digestHex();
-    const std::string byReference = referenceDigest();
+    std::string referenceHistory;
+    const std::string byReference = referenceDigest(referenceHistory);
     for (size_t i = 1; i < nodes_.size(); ++i)
       if (nodes_[i]->engine->digestHex() != digest)
         return std::string(nodes_[i]->engine->digestHex() == byReference ? "(node = reference) "
@@ -439,6 +442,16 @@ class Simulation {
       }
     }
 
+    // 7. The same history everywhere.
+    const std::string history = historyOf(hub);
+    if (history != referenceHistory)
+      return "7. the hub's history differs from the reference's" +
+             firstDifference(history, referenceHistory);
+    for (size_t i = 1; i < nodes_.size(); ++i)
+      if (std::string mine = historyOf(*nodes_[i]); mine != history)
+        return "7. node " + std::to_string(i) + "'s history differs from the hub's" +
+               firstDifference(history, mine);
+
     for (auto& node : nodes_)
       for (const auto& c : node->engine->list(true)) {
         if (!c.isLive()) return "5. " + c.id.toString() + " is not live but is listed";
@@ -471,7 +484,43 @@ class Simulation {
 
   // The digest of a fresh node given every change in HLC order: a change made after seeing
   // another has a larger HLC, and one origin's HLCs ascend with its seqs, so this order is causal.
-  std::string referenceDigest() {
+  // Every customer's history and every resolved conflict, as text: equal text, equal history.
+  static std::string historyOf(SimNode& node) {
+    std::vector<RecordId> ids;
+    {
+      auto txn = node.store->read();
+      node.store->forEachCustomer(txn, [&](const Customer& c) {
+        ids.push_back(c.id);
+        return true;
+      });
+    }
+    std::ostringstream out;
+    for (RecordId id : ids)
+      for (const auto& [record, e] : node.engine->historyWithMerged(id, true)) {
+        out << id.toString() << " " << record.toString() << " " << e.at.packed << " "
+            << siteIdToHex(e.site) << ":" << e.seq << " " << e.author << " "
+            << operationName(e.operation) << " [" << e.note << "]";
+        for (const auto& fc : e.changes)
+          out << " " << fc.field << "/" << fc.key << ":'" << fc.oldValue << "'->'" << fc.newValue
+              << "'";
+        for (const auto& cc : e.closed)
+          out << " closed " << cc.field << "/" << cc.key << ":'" << cc.winner.value << "'/'"
+              << cc.loser.value << "'";
+        out << "\n";
+      }
+    for (const auto& c : node.engine->conflicts(true))
+      if (c.resolved) out << "resolved " << c.id << " " << c.chosen << "\n";
+    return out.str();
+  }
+  static std::string firstDifference(const std::string& a, const std::string& b) {
+    size_t at = 0;
+    while (at < a.size() && at < b.size() && a[at] == b[at]) ++at;
+    const size_t from = a.rfind('\n', at) == std::string::npos ? 0 : a.rfind('\n', at) + 1;
+    auto lineAt = [&](const std::string& s) { return s.substr(from, s.find('\n', from) - from); };
+    return ":\n  " + lineAt(a) + "\n  " + lineAt(b);
+  }
+
+  std::string referenceDigest(std::string& history) {
     std::vector<Change> all = logOf(*nodes_[0]);
     std::sort(all.begin(), all.end(), [](const Change& a, const Change& b) {
       return std::tie(a.hlc, a.id.origin, a.id.seq) < std::tie(b.hlc, b.id.origin, b.id.seq);
@@ -487,6 +536,7 @@ class Simulation {
       encode(c, encoded.back());
     }
     reference.engine->applyBatch(encoded);
+    history = historyOf(reference);
     return reference.engine->digestHex();
   }
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -48,8 +49,15 @@ std::unique_ptr<Site> openSite(const std::string& dir);
 std::string defaultUser();
 
 nlohmann::json customerJson(const Customer& c);
-nlohmann::json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,
-                           const Meta& meta);
+// Names of the sites this node knows (itself, its peers and allow list), by site id.
+using SiteNames = std::map<SiteId, std::string>;
+SiteNames siteNames(const sync::Engine& engine);
+// A site's name where known, else its id in hex.
+std::string siteLabel(const SiteNames& names, SiteId site);
+// `customer history`: the entries of `customer`, those of customers merged into it marked with
+// their own id.
+nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
+                           const SiteNames& names);
 nlohmann::json settingsJson(const Settings& s);
 void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);

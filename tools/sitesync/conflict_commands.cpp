@@ -19,28 +19,30 @@ struct ConflictArgs {
   bool json = false;
 };
 
-json headJson(const Head& h, bool hide) {
+json headJson(const Head& h, bool hide, const SiteNames& names) {
   json j;
   j["value"] = hide && !h.value.empty() ? json("(hidden)") : json(h.value);
   j["site"] = h.version.isNull() ? json(nullptr) : json(siteIdToHex(h.version.origin));
+  j["site_name"] = h.version.isNull() ? json(nullptr) : json(siteLabel(names, h.version.origin));
   j["time"] = h.version.isNull() ? json(nullptr) : json(h.version.hlc.toIso8601());
   return j;
 }
 
-json conflictJson(const sync::ConflictInfo& c, bool hideSsn) {
+json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& names) {
   const bool hide = hideSsn && c.field == uint16_t(CustomerField::ssn);
   json j;
   j["id"] = c.id;
   j["kind"] = sync::conflictKindName(c.kind);
   j["customer"] = c.customer.toString();
   j["field"] = fieldDisplayName(c.field, c.key);
-  j["winner"] = headJson(c.winner, hide);
-  j["loser"] = headJson(c.loser, hide);
+  j["winner"] = headJson(c.winner, hide, names);
+  j["loser"] = headJson(c.loser, hide, names);
   j["other_customer"] = c.other.isNull() ? json(nullptr) : json(c.other.toString());
   j["resolved"] = c.resolved;
   if (c.resolved) {
     j["resolution"] = {{"value", hide ? "(hidden)" : c.chosen},
                        {"site", siteIdToHex(c.resolution.site)},
+                       {"site_name", siteLabel(names, c.resolution.site)},
                        {"time", c.resolution.at.toIso8601()},
                        {"user", c.resolution.author},
                        {"note", c.resolution.note}};
@@ -53,7 +55,8 @@ void listCommand(const ConflictArgs& a) {
   const bool hideSsn = !site->engine->settings().getBool(SettingsField::ssnShown);
   auto conflicts = site->engine->conflicts(a.all);
   json arr = json::array();
-  for (const auto& c : conflicts) arr.push_back(conflictJson(c, hideSsn));
+  const SiteNames names = siteNames(*site->engine);
+  for (const auto& c : conflicts) arr.push_back(conflictJson(c, hideSsn, names));
   if (a.json) {
     printJson(arr);
     return;
@@ -65,11 +68,11 @@ void listCommand(const ConflictArgs& a) {
               << (j["resolved"].get<bool>() ? "  resolved" : "  open") << "\n    shown: \""
               << j["winner"]["value"].get<std::string>() << "\"";
     if (!j["winner"]["site"].is_null())
-      std::cout << " (site " << j["winner"]["site"].get<std::string>() << ", "
+      std::cout << " (site " << j["winner"]["site_name"].get<std::string>() << ", "
                 << j["winner"]["time"].get<std::string>() << ")";
     std::cout << "\n    other: \"" << j["loser"]["value"].get<std::string>() << "\"";
     if (!j["loser"]["site"].is_null())
-      std::cout << " (site " << j["loser"]["site"].get<std::string>() << ", "
+      std::cout << " (site " << j["loser"]["site_name"].get<std::string>() << ", "
                 << j["loser"]["time"].get<std::string>() << ")";
     if (!j["other_customer"].is_null())
       std::cout << " of customer " << j["other_customer"].get<std::string>();
@@ -77,7 +80,7 @@ void listCommand(const ConflictArgs& a) {
     if (j["resolved"].get<bool>())
       std::cout << "    resolved: \"" << j["resolution"]["value"].get<std::string>() << "\" by "
                 << j["resolution"]["user"].get<std::string>() << " at site "
-                << j["resolution"]["site"].get<std::string>() << ", "
+                << j["resolution"]["site_name"].get<std::string>() << ", "
                 << j["resolution"]["time"].get<std::string>() << "\n";
   }
 }

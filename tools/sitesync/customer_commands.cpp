@@ -98,18 +98,8 @@ void showCommand(const CustomerArgs& a) {
 void historyCommand(const CustomerArgs& a) {
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
-  auto customer = *site->engine->customer(id);
-  auto j = historyJson(customer, site->engine->history(id), site->engine->meta());
   // The history of the customers merged into this one moves with them.
-  for (RecordId merged : site->engine->mergedInto(id))
-    for (auto entry : historyJson(*site->engine->customer(merged), site->engine->history(merged),
-                                  site->engine->meta())) {
-      entry["customer"] = merged.toString();
-      j.push_back(std::move(entry));
-    }
-  std::stable_sort(j.begin(), j.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
-    return x["at"].get<std::string>() < y["at"].get<std::string>();
-  });
+  auto j = historyJson(id, site->engine->historyWithMerged(id, true), siteNames(*site->engine));
   if (!site->engine->settings().getBool(SettingsField::ssnShown))
     for (auto& entry : j)
       for (auto& change : entry["changes"])
@@ -129,6 +119,7 @@ void historyCommand(const CustomerArgs& a) {
                       ? "  (customer " + entry["customer"].get<std::string>() + ", merged here)"
                       : std::string())
               << "\n";
+    if (entry.contains("note")) std::cout << "    (" << entry["note"].get<std::string>() << ")\n";
     for (const auto& ch : entry["changes"])
       std::cout << "    " << ch["field"].get<std::string>() << ": \""
                 << ch["old"].get<std::string>() << "\" -> \"" << ch["new"].get<std::string>()

@@ -92,38 +92,49 @@ std::string fieldDisplayName(uint16_t code, const std::string& key) {
   return "field#" + std::to_string(code);
 }
 
-json historyJson(const Customer& current, const std::vector<HistoryEntry>& entries,
-                 const Meta& meta) {
+SiteNames siteNames(const sync::Engine& engine) {
+  SiteNames names;
+  for (const AllowedPeer& p : engine.allowedPeers())
+    if (p.siteId != 0) names[p.siteId] = p.name;
+  for (const PeerState& p : engine.peers())
+    if (!p.name.empty()) names[p.siteId] = p.name;
+  const Meta meta = engine.meta();
+  names[meta.siteId] = meta.siteName;
+  return names;
+}
+
+std::string siteLabel(const SiteNames& names, SiteId site) {
+  auto it = names.find(site);
+  return it == names.end() ? siteIdToHex(site) : it->second;
+}
+
+json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
+                 const SiteNames& names) {
   json out = json::array();
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
+  for (const auto& [record, e] : items) {
     json changes = json::array();
-    // A create stores which fields it set; the value it set is the first later `old` of that
-    // field, or the current value if nothing changed it since.
-    for (uint16_t field : e.createdFields) {
-      std::string value = current.fields[field].value;
-      for (size_t k = i + 1; k < entries.size(); ++k) {
-        auto it = std::find_if(entries[k].changes.begin(), entries[k].changes.end(),
-                               [&](const FieldChange& fc) { return fc.field == field; });
-        if (it != entries[k].changes.end()) {
-          value = it->oldValue;
-          break;
-        }
-      }
-      changes.push_back({{"field", fieldDisplayName(field, {})}, {"old", ""}, {"new", value}});
-    }
+    // Entries of stores written before every write was recorded list a create's fields only.
+    for (uint16_t field : e.createdFields)
+      changes.push_back(
+          {{"field", fieldDisplayName(field, {})}, {"old", ""}, {"new", "(not recorded)"}});
+    // A delete or merge restates every value its author saw (so that edits made without seeing
+    // it stay beside it): only the values it changed are worth a line.
+    const bool restates = e.operation == Operation::kDelete || e.operation == Operation::kMerge;
     for (const auto& fc : e.changes)
-      changes.push_back({{"field", fieldDisplayName(fc.field, fc.key)},
-                         {"old", fc.oldValue},
-                         {"new", fc.newValue}});
-    std::string site = e.site == meta.siteId ? meta.siteName : siteIdToHex(e.site);
-    out.push_back({{"at", e.at.toIso8601()},
-                   {"site", site},
-                   {"site_id", siteIdToHex(e.site)},
-                   {"seq", e.seq},
-                   {"user", e.author},
-                   {"operation", operationName(e.operation)},
-                   {"changes", changes}});
+      if (!restates || fc.oldValue != fc.newValue)
+        changes.push_back({{"field", fieldDisplayName(fc.field, fc.key)},
+                           {"old", fc.oldValue},
+                           {"new", fc.newValue}});
+    json entry = {{"at", e.at.toIso8601()},
+                  {"site", siteLabel(names, e.site)},
+                  {"site_id", siteIdToHex(e.site)},
+                  {"seq", e.seq},
+                  {"user", e.author},
+                  {"operation", operationName(e.operation)},
+                  {"changes", changes}};
+    if (!e.note.empty()) entry["note"] = e.note;
+    if (record != customer) entry["customer"] = record.toString();
+    out.push_back(std::move(entry));
   }
   return out;
 }

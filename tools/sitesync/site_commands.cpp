@@ -1,5 +1,6 @@
 // `sitesync init | settings | digest | status`, and opening a data directory.
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,7 +32,10 @@ void check(const Status& status) {
 std::string defaultUser() {
   for (const char* var : {"SITESYNC_USER", "USER", "LOGNAME"})
     if (const char* v = std::getenv(var); v && *v) return v;
-  return "unknown";
+  // Services and containers often run without USER: the account the process runs as.
+  if (const passwd* account = getpwuid(geteuid()); account && account->pw_name)
+    return account->pw_name;
+  return "uid " + std::to_string(geteuid());
 }
 
 node::Identity linkIdentity(const std::string& dataDir) {
