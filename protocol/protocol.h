@@ -233,14 +233,17 @@ const char* elementKindName(uint16_t code);  // "contact", "journal", "discount"
   X(9, journalDeleteWindowHours, "journal_delete_window_hours", kUnsigned, "24",            \
     "hours a journal entry stays deletable")                                                \
   X(10, numberBlockSize, "number_block_size", kUnsigned, "1000",                            \
-    "customer numbers the hub leases to a site at a time")
+    "customer numbers the hub leases to a site at a time")                                  \
+  X(11, maxClockSkew, "max_clock_skew", kUnsigned, "300",                                   \
+    "seconds another site's clock may run ahead of this one's (changes stamped later are "  \
+    "set aside)")
 
 enum class SettingsField : uint16_t {
 #define SITESYNC_ENUM(code, schema, cli, kind, dflt, help) schema = code,
   SITESYNC_SETTINGS_FIELDS(SITESYNC_ENUM)
 #undef SITESYNC_ENUM
 };
-inline constexpr size_t kSettingsFieldCount = 11;
+inline constexpr size_t kSettingsFieldCount = 12;
 
 const std::array<FieldInfo, kCustomerFieldCount>& customerFields();
 const std::array<FieldInfo, kSettingsFieldCount>& settingsFields();

@@ -141,6 +141,8 @@ struct BatchReport {
   // The batch committed, but the work it called for (the hub's renumbering or leases, pending
   // numbers) failed: why. It is retried with the next batch that calls for it.
   std::string followUpError;
+  // Not applied: set aside in the inbox (a change stamped too far ahead of this node's clock).
+  std::string setAside;
 };
 
 // An open or resolved conflict (DESIGN.md section 6). kField: two concurrent writes of one field;
@@ -534,6 +536,8 @@ class Engine {
   // Whether a batch starting where `batch` starts was set aside before (it is not staged again:
   // applied at once, it is refused with its reason instead).
   bool setAsideBefore(const VerifiedBatch& batch) const;
+  // Remembers, per origin, the first seq of a batch set aside (see setAsideBefore).
+  void noteSetAside(const VersionVector& firstSeqs);
   // Whether every customer a batch's changes name is in the register or created before it in
   // the batch: what a clean batch needs to apply whole (a change for a customer this node has
   // not seen yet cannot be applied, and its batch must not be acknowledged early).
@@ -554,6 +558,13 @@ class Engine {
 
   // Signs the run of local changes this transaction wrote (a checkpoint on its last change).
   void sealLocalRun(storage::WriteTxn& txn, Batch& batch);
+  // Throws ClockSkewError for a peer's change stamped more than max_clock_skew ahead of now.
+  void refuseClockSkew(const Batch& batch, const Change& change) const;
+  // Writes a batch, or sets it aside in the inbox when a change of it is stamped too far ahead
+  // (a batch set aside before is refused instead: its sender is told why).
+  BatchReport writeOrSetAside(const std::vector<Change>& changes,
+                              const std::vector<std::string>& encodedChanges,
+                              const std::vector<bool>& proven);
   // Ends a transaction's apply: seals the local run, writes meta, settings and vector back.
   void finish(storage::WriteTxn& txn, Batch& batch);
   // Whether a settings or lease change comes from the deployment's hub (or, before this site

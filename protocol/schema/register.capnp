@@ -182,7 +182,7 @@ enum SettingsField {
   # Field codes of FieldWrite for settings changes: same names as Settings' registers.
   requiredFields @0; requirePhoneOrEmail @1; numberMinLength @2; numberMaxLength @3;
   autoNumber @4; nextNumber @5; ssnShown @6; ssnUnique @7; journalEditWindowHours @8;
-  journalDeleteWindowHours @9; numberBlockSize @10;
+  journalDeleteWindowHours @9; numberBlockSize @10; maxClockSkew @11;
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -200,6 +200,7 @@ struct Settings {
   journalEditWindowHours @8 :Field;
   journalDeleteWindowHours @9 :Field;
   numberBlockSize @10 :Field;        # size of the number blocks the hub leases to sites
+  maxClockSkew @11 :Field;           # seconds a change may be stamped ahead of the receiver's clock
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
     throw ApplyError("change " + siteIdToHex(change.id.origin) + ":" +
                      std::to_string(change.id.seq) + " arrived before seq " +
                      std::to_string(held + 1) + " of its origin");
+  if (!local) refuseClockSkew(batch, change);
   const Version version = change.version();
   // Later local changes must carry a larger HLC than any change seen (causality beats clocks).
   batch.meta.lastHlc = std::max(batch.meta.lastHlc, change.hlc);
@@ -113,6 +114,21 @@ void Engine::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t positi
     if (id != change.target)
       if (auto c = store_.customer(txn, id); c && c->lifecycle != Lifecycle::kErased)
         store_.appendHistory(txn, id, position, entry);
+}
+
+void Engine::refuseClockSkew(const Batch& batch, const Change& change) const {
+  // A clock far ahead would pull every site's clock after it for good (an HLC never goes back).
+  const uint64_t allowedSeconds = batch.settings.getUnsigned(SettingsField::maxClockSkew);
+  // This node's clock is its HLC: the wall clock, or the latest stamp it accepted when later.
+  const uint64_t now = std::max(clock_.nowMillis(), batch.acceptedBefore.millis());
+  const uint64_t stamped = change.hlc.millis();
+  if (stamped <= now || stamped - now <= allowedSeconds * 1000) return;
+  throw ClockSkewError(
+      "change " + siteIdToHex(change.id.origin) + ":" + std::to_string(change.id.seq) +
+      " of site " + siteIdToHex(change.id.origin) + " is stamped " +
+      std::to_string((stamped - now) / 1000) +
+      " s ahead of this node's clock (max_clock_skew=" + std::to_string(allowedSeconds) +
+      " s): set aside until the clocks agree; check the clock of either site");
 }
 
 void Engine::finish(WriteTxn& txn, Batch& batch) {

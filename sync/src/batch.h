@@ -33,8 +33,12 @@ struct Engine::Batch {
   // record that became live), to check for a second claim before the commit.
   std::vector<std::pair<RecordId, std::string>> numberClaims;
   size_t applied = 0;  // changes applied in this transaction
+  // The latest HLC this node had accepted when the transaction began: with the wall clock, the
+  // reference a peer's stamp is checked against (Engine::refuseClockSkew). Fixed for the whole
+  // batch, so a batch cannot walk the clock forward a step at a time.
+  Hlc acceptedBefore;
   // Hub only: per site, the blocks of numbers it needs: customers of it that wait for a number
-  // (pending), and whether its creates started its newest block; each site's newest block is
+  // (pending), and whether it numbers from the last quarter of its newest block; each site's is
   // read once per transaction when first needed.
   std::map<SiteId, LeaseDemand> leaseDemand;
   std::optional<std::map<SiteId, NumberLease>> newestLeases;
@@ -52,6 +56,7 @@ struct Engine::Batch {
     auto m = store.meta(txn);
     if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
     meta = std::move(*m);
+    acceptedBefore = meta.lastHlc;
     settings = store.settings(txn);
     vector = store.vector(txn);
     lastLogPosition = store.lastLogPosition(txn);

@@ -227,6 +227,12 @@ bool Engine::stagedBeyond(const VersionVector& peer) const {
   return false;
 }
 
+void Engine::noteSetAside(const VersionVector& firstSeqs) {
+  std::lock_guard lock(applier_->mutex);
+  for (const auto& [origin, seq] : firstSeqs.entries())
+    if (applier_->setAsideFirst.get(origin) == 0) applier_->setAsideFirst.set(origin, seq);
+}
+
 bool Engine::setAsideBefore(const VerifiedBatch& batch) const {
   std::lock_guard lock(applier_->mutex);
   for (const auto& [origin, seq] : batch.first.entries())

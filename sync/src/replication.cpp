@@ -237,7 +237,7 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
       const std::string_view inboxBytes = asReceived.empty() ? encodedHere : asReceived;
       report.stagedError = settleStaged();
       if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
-        BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
+        BatchReport result = writeOrSetAside(changes, encodedChanges, proven);
         result.stagedError = report.stagedError;
         return result;
       }
@@ -253,9 +253,30 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     }
   }
   const std::string before = settleStaged();
-  BatchReport result = writeBatch(changes, encodedChanges, proven, std::nullopt);
+  BatchReport result = writeOrSetAside(changes, encodedChanges, proven);
   result.stagedError = before;
   return result;
+}
+
+BatchReport Engine::writeOrSetAside(const std::vector<Change>& changes,
+                                    const std::vector<std::string>& encodedChanges,
+                                    const std::vector<bool>& proven) {
+  try {
+    return writeBatch(changes, encodedChanges, proven, std::nullopt);
+  } catch (const ClockSkewError& e) {
+    VerifiedBatch starts;
+    for (const Change& c : changes)
+      if (starts.first.get(c.id.origin) == 0) starts.first.set(c.id.origin, c.id.seq);
+    if (setAsideBefore(starts)) throw;  // kept once; its sender hears why it is not applied
+    std::string message;
+    encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, message);
+    setAside(stageBatch(message), e.what());
+    noteSetAside(starts.first);
+    BatchReport report;
+    report.vector = status().vector;
+    report.setAside = e.what();
+    return report;
+  }
 }
 
 bool Engine::customersNamedAreKnown(const std::vector<Change>& changes) const {

@@ -37,6 +37,7 @@ const SiteId kSiteC = sitesync::testing::testSiteId(0xc3);
 const SiteId kSiteD = sitesync::testing::testSiteId(0xd4);
 constexpr uint64_t kT0 = 1'700'000'000'000;  // 2023-11-14T22:13:20Z
 constexpr uint64_t kHour = 3'600'000;
+constexpr uint64_t kMinute = 60'000;
 
 // One node's state: a store in its own directory, its clock and its engine.
 struct Site {

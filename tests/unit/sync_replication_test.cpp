@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(sites_that_edited_offline_converge_after_exchanging_both_wa
   Site b{kSiteB, "branch-b"};
   Customer anna = created(a, "Anna");
   sendMissing(a, b);
-  b.clock.set(kT0 + kHour);  // b's edit is concurrent and has the later clock
+  b.clock.set(kT0 + 4 * kMinute);  // b's edit is concurrent and has the later clock
   updated(a, anna.id, {set(CustomerField::phone, "0401111111")});
   updated(b, anna.id,
           {set(CustomerField::phone, "0402222222"), set(CustomerField::email, "anna@example.fi")});
