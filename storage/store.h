@@ -218,6 +218,8 @@ class Store {
   std::vector<RecordId> absorbedInto(const ReadTxn& txn, RecordId survivor) const;
   std::vector<RecordId> mergeSurvivors(const ReadTxn& txn) const;  // with any absorbed
   std::vector<RecordId> findAbsorbedByNumber(const ReadTxn& txn, std::string_view number) const;
+  // Deleted customers (not merged or erased ones) that had `number`: a restore finds them by it.
+  std::vector<RecordId> findDeletedByNumber(const ReadTxn& txn, std::string_view number) const;
   // Customers created while their site had no number left (live or merged), in id order.
   std::vector<RecordId> withPendingNumbers(const ReadTxn& txn) const;
 

@@ -443,10 +443,16 @@ class Engine {
 
   // --- reads
   std::optional<Customer> customer(RecordId id) const;
-  // REF: an id ("<site hex>-<counter>") or "#NUMBER".
+  // REF: an id ("<site hex>-<counter>") or "#NUMBER": the live customer with that number, else
+  // the survivor of the merged one that had it, else the deleted one that had it (to restore).
   Result<RecordId> resolve(std::string_view ref) const;
   std::vector<Customer> list(bool includeDeactivated) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
+  // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
+  // them `query` finds as search would (number, phone, name, SSN). Both read every record: they
+  // are for finding what to restore, not for the counter.
+  std::vector<Customer> listDeleted() const;
+  std::vector<Customer> searchDeleted(std::string_view query, size_t limit) const;
   std::vector<HistoryEntry> history(RecordId id) const;
   // The customers merged into `id` (directly or through a chain): their history is its too.
   std::vector<RecordId> mergedInto(RecordId id) const;

@@ -42,20 +42,32 @@ enum Table : size_t {
   // Smaller commits (live edits) insert theirs into run 0, a small sorted table of its own:
   // a few pages each. All of it goes into kPhoneIndex in one pass once there are
   // Options::phoneFoldAt entries or kMaxPhoneRuns appended runs.
-  kPhoneRuns,  // run(4) phone digits \0 id(16) -> "": phone entries not yet in kPhoneIndex
+  kPhoneRuns,       // run(4) phone digits \0 id(16) -> "": phone entries not yet in kPhoneIndex
+  kDeletedNumbers,  // number \0 id(16) -> "": numbers of deleted customers (restore #NUMBER)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "records",         "log",
-    "change_index",    "vector",
-    "index_number",    "index_ssn",
-    "index_phone",     "index_name_tokens",
-    "history",         "meta",
-    "peers",           "conflicts",
-    "leases",          "pending_numbers",
-    "absorbed",        "index_absorbed_number",
-    "allowed",         "inbox",
-    "index_phone_runs"};
+    "records",
+    "log",
+    "change_index",
+    "vector",
+    "index_number",
+    "index_ssn",
+    "index_phone",
+    "index_name_tokens",
+    "history",
+    "meta",
+    "peers",
+    "conflicts",
+    "leases",
+    "pending_numbers",
+    "absorbed",
+    "index_absorbed_number",
+    "allowed",
+    "inbox",
+    "index_phone_runs",
+    "index_deleted_number",
+};
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
 
@@ -113,9 +125,22 @@ struct WriteTxn::State {
   }
 };
 
-// Moves the tables of stores written by earlier versions into their successors (in the
-// transaction that opens a store for writing).
-void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi);
+// The entries a state of a record has in the tables that index records (store_records.cpp).
+struct IndexEntry {
+  Table table;
+  std::string key;
+  auto operator<=>(const IndexEntry&) const = default;
+};
+std::vector<IndexEntry> indexEntries(const Customer& c);
+// An index key: `term \0 id(16)`; and such a key as its term and id bytes.
+std::string indexKey(std::string_view term, RecordId id);
+std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key);
+
+// Brings a store written by an earlier version up to date, in the transaction that opens it for
+// writing: moves old tables into their successors, and fills the index tables this open
+// created (`added`) from the records (storage/src/store_upgrade.cpp).
+void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
+                   const std::array<bool, kTableCount>& added);
 
 struct Store::Impl {
   MDB_env* env = nullptr;

@@ -1,7 +1,7 @@
 // The LMDB store, records and their indexes: customer records, the index entries each state
-// of a record has, the phone runs and their fold, index lookups, and the moves of index tables
-// written by earlier versions (store.cpp has the environment and transactions, store_log.cpp
-// the log and history).
+// of a record has, the phone runs and their fold, and index lookups (store.cpp has the
+// environment and transactions, store_log.cpp the log and history, store_upgrade.cpp what
+// stores of earlier versions need).
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -15,25 +15,6 @@ namespace sitesync::storage {
 
 using lmdb::check;
 
-namespace {
-
-// Tables of stores written by an earlier sitesync, moved into their successors once, in the
-// first write transaction that opens the store: each entry goes to `move`, in key order, then
-// the old table is deleted.
-template <typename Move>
-void moveOldTable(MDB_txn* txn, const char* name, MDB_dbi into, Move move) {
-  MDB_dbi old;
-  const int rc = mdb_dbi_open(txn, name, 0, &old);
-  if (rc == MDB_NOTFOUND) return;
-  check(rc, "mdb_dbi_open");
-  {
-    lmdb::Cursor from(txn, old);
-    lmdb::Cursor to(txn, into);
-    for (bool ok = from.first(); ok; ok = from.next()) move(to, from.key());
-  }
-  check(mdb_drop(txn, old, 1), "mdb_drop");
-}
-
 std::string indexKey(std::string_view term, RecordId id) {
   std::string k;
   k.reserve(term.size() + 17);
@@ -43,10 +24,11 @@ std::string indexKey(std::string_view term, RecordId id) {
   return k;
 }
 
-// A key `term \0 id(16)` as its term and id bytes.
 std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key) {
   return {key.substr(0, key.size() - 17), key.substr(key.size() - 16)};
 }
+
+namespace {
 
 // kPhoneRuns: run 0 holds small commits' entries, appended runs are numbered from 1 in the
 // order they were written; each fold empties the table. Keys: run (4, big-endian), then the
@@ -98,11 +80,7 @@ IndexSource* smallest(const std::vector<std::unique_ptr<IndexSource>>& sources) 
   return at;
 }
 
-struct IndexEntry {
-  Table table;
-  std::string key;
-  auto operator<=>(const IndexEntry&) const = default;
-};
+}  // namespace
 
 std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::vector<IndexEntry> out;
@@ -130,6 +108,10 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
     for (auto& token : nameTokens(c.value(CustomerField::name)))
       out.push_back({kNameIndex, indexKey(token, c.id)});
   }
+  // A deleted customer's number no longer counts, but finds it (to restore it).
+  if (c.lifecycle == Lifecycle::kDeleted)
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kDeletedNumbers, indexKey(n, c.id)});
   if (c.isLive()) {  // numbers and SSNs: only live customers claim them
     if (const auto& n = c.value(CustomerField::number); !n.empty())
       out.push_back({kNumberIndex, indexKey(n, c.id)});
@@ -141,20 +123,6 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
-}
-
-}  // namespace
-
-void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
-  // The name index as `token \0 id` keys: into sorted duplicates (ids in order: appended).
-  moveOldTable(txn, kOldNameIndex, dbi[kNameIndex], [](lmdb::Cursor& to, std::string_view key) {
-    if (key.size() < 17) return;  // not an index key: nothing to find it by
-    const auto [token, id] = splitIndexKey(key);
-    to.putDuplicate(token, id);
-  });
-  // Phone entries not yet folded, in one sorted table: into the phone index.
-  moveOldTable(txn, kOldPhoneRecent, dbi[kPhoneIndex],
-               [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
 }
 
 void Store::writeDeferred(WriteTxn& txn) {
@@ -504,6 +472,11 @@ std::vector<RecordId> Store::mergeSurvivors(const ReadTxn& txn) const {
 std::vector<RecordId> Store::findAbsorbedByNumber(const ReadTxn& txn,
                                                   std::string_view number) const {
   return scanIndex(txn.raw(), impl_->dbi[kAbsorbedNumbers], number, true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findDeletedByNumber(const ReadTxn& txn,
+                                                 std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kDeletedNumbers], number, true, SIZE_MAX);
 }
 
 std::vector<RecordId> Store::withPendingNumbers(const ReadTxn& txn) const {

@@ -179,6 +179,37 @@ BOOST_FIXTURE_TEST_CASE(customer_list_excludes_deactivated_customers_unless_all,
   BOOST_TEST(contains(textAll.out, "Gone Customer"), textAll);
 }
 
+// Regression: deleted customers could not be listed or searched, and `restore #NUMBER` said no
+// live customer had the number.
+BOOST_FIXTURE_TEST_CASE(deleted_customers_are_listed_searched_and_restored_by_their_old_number,
+                        Cli) {
+  init();
+  std::string kept = add("Kept Customer", "--phone", "040 555 0101");
+  std::string gone = add("Gone Customer", "--phone", "040 555 0202");
+  const std::string number = show(gone)["number"];
+  BOOST_TEST_REQUIRE(run("customer", "delete", "--data", data, gone).status == 0);
+
+  json deleted = runJson("customer", "list", "--data", data, "--deleted", "--json");
+  BOOST_TEST_REQUIRE(deleted.size() == 1u, deleted.dump());
+  BOOST_TEST(deleted[0]["id"] == gone);
+  BOOST_TEST(deleted[0]["status"] == "deleted");
+  BOOST_TEST(runJson("customer", "list", "--data", data, "--json").size() == 1u);
+  for (const std::string& query :
+       std::vector<std::string>{"gone", "#" + number, "040 555 0202", "Customer"}) {
+    json found = runJson("customer", "search", "--data", data, query, "--deleted", "--json");
+    BOOST_TEST_REQUIRE(found.size() == 1u, query << ": " << found.dump());
+    BOOST_TEST(found[0]["id"] == gone);
+  }
+  BOOST_TEST(runJson("customer", "search", "--data", data, "gone", "--json").empty());
+  BOOST_TEST(runJson("customer", "search", "--data", data, "kept", "--deleted", "--json").empty());
+
+  RunResult restored = run("customer", "restore", "--data", data, "#" + number);
+  BOOST_TEST(restored.status == 0, restored);
+  BOOST_TEST(contains(restored.out, gone + " active"), restored);
+  BOOST_TEST(runJson("customer", "list", "--data", data, "--deleted", "--json").empty());
+  BOOST_TEST(show("#" + number)["id"] == gone);
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_search_finds_by_number, Cli) {
   init();
   std::string id = add("Anna", "--number", "4711");
