@@ -493,8 +493,10 @@ class Engine {
   enum class Reached { kTarget, kAbsorbedOnly, kNothing };
   Reached applyToCustomer(storage::WriteTxn& txn, Batch& batch, const Change& change,
                           HistoryEntry& history);
+  // `edits`: what the operation writes; required fields bind a create and the fields it writes.
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
-                          const Customer* before, bool machineNumbered) const;
+                          const Customer* before, const std::vector<Edit>& edits,
+                          bool machineNumbered) const;
   // The next automatic number: from the site's leased blocks (the hub leases itself one when
   // it runs out), or from next_number at a standalone site. Empty: none left, number pending.
   Result<std::string> nextAutoNumber(storage::WriteTxn& txn, Batch& batch);

@@ -285,7 +285,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     edits.push_back(Edit{uint16_t(CustomerField::status), {}, "active"});
     after[CustomerField::status].value = "active";
   }
-  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr, machineNumbered);
+  result.status =
+      validateCustomer(txn, batch, after, before ? &*before : nullptr, edits, machineNumbered);
   if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
   if (!result.status.isOk() || edits.empty()) return result;
 
