@@ -261,6 +261,9 @@ class Engine {
   Result<Customer> create(const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> update(RecordId id, const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> setActive(RecordId id, bool active, const std::string& author);
+  // Settings belong to the deployment: refused (kFailedPrecondition) at a site that has joined
+  // one and is not its hub. A site that has not joined one yet sets its own; when it joins, the
+  // hub's replace them (acceptDeployment).
   Result<Settings> updateSettings(const std::vector<Edit>& edits, const std::string& author);
   // Delete makes a tombstone (restore brings it back, with edits made concurrently); erase
   // removes the customer's personal data for good, here and on every node it reaches.
@@ -551,6 +554,8 @@ class Engine {
   // Whether a settings or lease change comes from the deployment's hub (or, before this site
   // has a deployment, from itself).
   static bool fromAuthority(const Meta& meta, SiteId origin);
+  // "'<name>', site <hex>": the hub by the name it gave (a session or the allow list), if known.
+  std::string hubName(const storage::ReadTxn& txn, SiteId hub) const;
 
   storage::Store& store_;
   Clock& clock_;

@@ -236,6 +236,32 @@ BOOST_FIXTURE_TEST_CASE(join_makes_a_new_site_holding_the_hubs_register, Cli) {
   BOOST_TEST(history.size() == 1u);
 }
 
+// Regression: `settings set` at a branch succeeded and was dropped at the first sync.
+BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_joined_is_refused_naming_the_hub, Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  RunResult atHub = run("settings", "set", "--data", hub, "number_min_length=4");
+  BOOST_TEST(atHub.status == 0, atHub);
+  BOOST_TEST(atHub.err.empty(), atHub);
+  ServeProcess serving(hub);
+  BOOST_TEST_REQUIRE(
+      run("join", "--data", data, "--site", "Laptop", "--hub", serving.endpoint()).status == 0);
+  const std::string before = state();
+  expectError(run("settings", "set", "--data", data, "ssn_unique=true"), 2,
+              {"settings belong to the deployment", "on the hub", "'HQ'"});
+  BOOST_TEST(state() == before);
+  BOOST_TEST(runJson("settings", "show", "--data", data, "--json")["number_min_length"] == "4");
+}
+
+BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_has_not_joined_says_the_hubs_replace_them,
+                        Cli) {
+  init();
+  RunResult r = run("settings", "set", "--data", data, "ssn_unique=true");
+  BOOST_TEST(r.status == 0, r);
+  BOOST_TEST(contains(r.out, "ssn_unique=true"), r);
+  BOOST_TEST(contains(r.err, "when it joins, the hub's settings replace these"), r);
+}
+
 BOOST_FIXTURE_TEST_CASE(sites_of_two_deployments_refuse_each_other_in_one_line, Cli) {
   const std::string hub = (root / "hub").string(), other = (root / "other-hub").string();
   BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
