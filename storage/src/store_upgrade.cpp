@@ -34,7 +34,7 @@ void moveOldTable(MDB_txn* txn, const char* name, MDB_dbi into, Move move) {
 // then appended. Only tables whose keys are whole index keys (no duplicates, no runs).
 void fillAddedIndexes(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
                       const std::array<bool, kTableCount>& added) {
-  constexpr Table kFilled[] = {kDeletedNumbers};
+  constexpr Table kFilled[] = {kContactIndex, kDeletedNumbers};
   if (std::none_of(std::begin(kFilled), std::end(kFilled), [&](Table t) { return added[t]; }))
     return;
   std::vector<IndexEntry> entries;
@@ -65,9 +65,14 @@ void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
     const auto [token, id] = splitIndexKey(key);
     to.putDuplicate(token, id);
   });
-  // Phone entries not yet folded, in one sorted table: into the phone index.
-  moveOldTable(txn, kOldPhoneRecent, dbi[kPhoneIndex],
-               [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
+  // Phone keys as written (digits in order): the contact index is made again from the records.
+  for (const char* name : kOldPhoneTables) {
+    MDB_dbi old;
+    const int rc = mdb_dbi_open(txn, name, 0, &old);
+    if (rc == MDB_NOTFOUND) continue;
+    check(rc, "mdb_dbi_open");
+    check(mdb_drop(txn, old, 1), "mdb_drop");
+  }
   fillAddedIndexes(txn, dbi, added);
 }
 

@@ -162,6 +162,7 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
   }
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
     add(store_.findByPhone(txn, query, limit));
+  if (query.find('@') != std::string_view::npos) add(store_.findByEmail(txn, query, limit));
   add(store_.searchName(txn, query, limit));
   // A social security number, found through its index (a keyed hash when sealed).
   if (trimmed.size() >= 6 && isValidUtf8(query))
@@ -176,17 +177,18 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
 
 namespace {
 
-// What a query asks for, as search reads it: a customer number, phone digits, name tokens (each
-// the start of one of the name's), or an SSN (its index key).
+// What a query asks for, as search reads it: a customer number, a phone (storage::phoneMatches),
+// an e-mail address, name tokens (each the start of one of the name's), or an SSN (its index key).
 struct Query {
-  std::string number, phone, ssn;
+  std::string number, phone, email, ssn;
   std::vector<std::string> tokens;
 
   bool matches(const Customer& c) const {
     if (!number.empty() && c.value(CustomerField::number) == number) return true;
     if (!phone.empty())
       for (auto f : {CustomerField::phone, CustomerField::phone2})
-        if (storage::phoneDigits(c.value(f)).starts_with(phone)) return true;
+        if (storage::phoneMatches(c.value(f), phone)) return true;
+    if (!email.empty() && storage::emailKey(c.value(CustomerField::email)) == email) return true;
     if (!ssn.empty() && !c.value(CustomerField::ssn).empty() &&
         storage::normalizeSsn(c.value(CustomerField::ssn)) == ssn)
       return true;
@@ -211,7 +213,8 @@ std::vector<Customer> Engine::searchDeleted(std::string_view query, size_t limit
   if (!trimmed.empty() && trimmed[0] == '#') trimmed.erase(0, 1);
   q.number = trimmed;
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
-    q.phone = storage::phoneDigits(query);
+    q.phone = query;
+  if (query.find('@') != std::string_view::npos) q.email = storage::emailKey(query);
   if (trimmed.size() >= 6 && isValidUtf8(query))
     q.ssn = storage::normalizeSsn(cipher_ ? cipher_->ssnToken(query) : std::string(query));
   q.tokens = storage::nameTokens(query);

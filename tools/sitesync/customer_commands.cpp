@@ -282,8 +282,12 @@ void addCustomerCommands(CLI::App& app) {
   });
 
   auto* search = withData(
-      customer->add_subcommand("search", "find by customer number, phone or name prefix"), *a);
-  search->add_option("QUERY", a->query, "number, phone digits, or the start of name words")
+      customer->add_subcommand("search", "find by customer number, phone, e-mail or name prefix"),
+      *a);
+  search
+      ->add_option("QUERY", a->query,
+                   "number; phone (national or international form, or its last digits); "
+                   "e-mail address; or the start of name words")
       ->required();
   search->add_option("--limit", a->limit, "at most this many results (default 50)");
   search->add_flag("--deleted", a->deleted, "search the deleted customers instead");
