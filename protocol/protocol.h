@@ -530,7 +530,9 @@ AllowedPeer decodeAllowedPeer(std::string_view bytes);
 // ---------------------------------------------------------------------------------------------
 // Wire messages (protocol/schema/wire.capnp; docs/protocol.md has the sequence).
 
-inline constexpr uint32_t kProtocolVersion = 3;
+// The version of the messages below: wire.capnp's protocolVersion, the one place it is set
+// (a node answers a hello of another version with error{protocolVersion}).
+extern const uint32_t kProtocolVersion;
 
 struct HelloMsg {
   uint32_t protocolVersion = kProtocolVersion;

@@ -143,8 +143,10 @@ class Store {
       const ReadTxn& txn, std::string_view afterKey,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
-  // Index lookups (live customers only). Numbers and SSNs match exactly; phones by normalised
-  // digits (prefix); names by normalised token prefix, every query token must match a token.
+  // Index lookups (live customers only; phones, e-mails and names of merged ones too). Numbers
+  // and SSNs match exactly; e-mail addresses exactly but for case; phones by their significant
+  // digits (phoneKey): a number is found by its end, and its national and international forms
+  // find each other; names by normalised token prefix, every query token must match a token.
   std::vector<RecordId> findByNumber(const ReadTxn& txn, std::string_view number) const;
   // Of these (customer, number) claims, the customers whose number more than one live customer
   // holds, in the claims' order. One cursor walks the claims in number order: a batch of new
@@ -153,6 +155,7 @@ class Store {
       const ReadTxn& txn, const std::vector<std::pair<RecordId, std::string>>& claims) const;
   std::vector<RecordId> findBySsn(const ReadTxn& txn, std::string_view ssn) const;
   std::vector<RecordId> findByPhone(const ReadTxn& txn, std::string_view phone, size_t limit) const;
+  std::vector<RecordId> findByEmail(const ReadTxn& txn, std::string_view email, size_t limit) const;
   std::vector<RecordId> searchName(const ReadTxn& txn, std::string_view query, size_t limit) const;
 
   // --- change log (local apply order) and the change-id index
@@ -218,6 +221,8 @@ class Store {
   std::vector<RecordId> absorbedInto(const ReadTxn& txn, RecordId survivor) const;
   std::vector<RecordId> mergeSurvivors(const ReadTxn& txn) const;  // with any absorbed
   std::vector<RecordId> findAbsorbedByNumber(const ReadTxn& txn, std::string_view number) const;
+  // Deleted customers (not merged or erased ones) that had `number`: a restore finds them by it.
+  std::vector<RecordId> findDeletedByNumber(const ReadTxn& txn, std::string_view number) const;
   // Customers created while their site had no number left (live or merged), in id order.
   std::vector<RecordId> withPendingNumbers(const ReadTxn& txn) const;
 
@@ -302,6 +307,17 @@ auto Store::write(Fn&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
 // Lowercases and folds Latin diacritics (Åke -> ake), splits on anything not a letter or digit.
 std::vector<std::string> nameTokens(std::string_view name);
 std::string phoneDigits(std::string_view phone);
+// The contact index's term for a phone: its digits without leading zeros (an international
+// prefix 00, a trunk 0), reversed: "+358 40 123 4567" and "040 123 4567" give "765432104853" and
+// "765432104", so a number's end is a key prefix. Empty when it holds no digit but zeros.
+std::string phoneKey(std::string_view phone);
+// Whether a stored phone is one `query` finds (phoneKey): the stored number ends with the query's
+// significant digits, or the query ends with the stored one's, of kMinPhoneMatch digits or more.
+bool phoneMatches(std::string_view stored, std::string_view query);
+inline constexpr size_t kMinPhoneMatch = 6;
+// The contact index's term for an e-mail address: "@" and the address without surrounding
+// spaces, ASCII letters lowercased. Empty for an empty address.
+std::string emailKey(std::string_view email);
 std::string normalizeSsn(std::string_view ssn);
 
 }  // namespace sitesync::storage

@@ -263,6 +263,9 @@ class Engine {
   Result<Customer> create(const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> update(RecordId id, const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> setActive(RecordId id, bool active, const std::string& author);
+  // Settings belong to the deployment: refused (kFailedPrecondition) at a site that has joined
+  // one and is not its hub. A site that has not joined one yet sets its own; when it joins, the
+  // hub's replace them (acceptDeployment).
   Result<Settings> updateSettings(const std::vector<Edit>& edits, const std::string& author);
   // Delete makes a tombstone (restore brings it back, with edits made concurrently); erase
   // removes the customer's personal data for good, here and on every node it reaches.
@@ -448,10 +451,16 @@ class Engine {
 
   // --- reads
   std::optional<Customer> customer(RecordId id) const;
-  // REF: an id ("<site hex>-<counter>") or "#NUMBER".
+  // REF: an id ("<site hex>-<counter>") or "#NUMBER": the live customer with that number, else
+  // the survivor of the merged one that had it, else the deleted one that had it (to restore).
   Result<RecordId> resolve(std::string_view ref) const;
   std::vector<Customer> list(bool includeDeactivated) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
+  // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
+  // them `query` finds as search would (number, phone, name, SSN). Both read every record: they
+  // are for finding what to restore, not for the counter.
+  std::vector<Customer> listDeleted() const;
+  std::vector<Customer> searchDeleted(std::string_view query, size_t limit) const;
   // The customer's history in version order (hlc, origin, seq): each write with the value it
   // wrote and the value its field held just before it in that order; the same on every site
   // that holds the same changes.
@@ -504,8 +513,10 @@ class Engine {
                           HistoryEntry& history);
   // A merge's entry in the history of each customer it absorbed (at the merge's log position).
   void noteMergedAway(storage::WriteTxn& txn, const Change& change, uint64_t position);
+  // `edits`: what the operation writes; required fields bind a create and the fields it writes.
   Status validateCustomer(const storage::ReadTxn& txn, const Batch& batch, const Customer& after,
-                          const Customer* before, bool machineNumbered) const;
+                          const Customer* before, const std::vector<Edit>& edits,
+                          bool machineNumbered) const;
   // The next automatic number: from the site's leased blocks (the hub leases itself one when
   // it runs out), or from next_number at a standalone site. Empty: none left, number pending.
   Result<std::string> nextAutoNumber(storage::WriteTxn& txn, Batch& batch);
@@ -570,6 +581,8 @@ class Engine {
   // Whether a settings or lease change comes from the deployment's hub (or, before this site
   // has a deployment, from itself).
   static bool fromAuthority(const Meta& meta, SiteId origin);
+  // "'<name>', site <hex>": the hub by the name it gave (a session or the allow list), if known.
+  std::string hubName(const storage::ReadTxn& txn, SiteId hub) const;
 
   storage::Store& store_;
   Clock& clock_;

@@ -6,7 +6,10 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("sitesync::schema");
 
-const protocolVersion :UInt32 = 2;
+# The version of this protocol, said in Hello.protocolVersion; a node answers another version with
+# Error{code = protocolVersion}. The code takes it from here (protocol.h's kProtocolVersion).
+# 3: change batches of 256 bytes or more travel as one zstd frame (ChangeBatch).
+const protocolVersion :UInt32 = 3;
 
 struct VectorEntry {
   origin @0 :UInt64;   # site id

@@ -115,7 +115,16 @@ ValueKind elementValueKind(uint16_t code, std::string_view attribute) {
 }
 
 std::string ElementKey::toString() const {
-  return element.toString() + "/" + attribute + (usage.isNull() ? "" : "/" + usage.toString());
+  // Appended piece by piece: GCC 12 at -O3 sees a false overlap (-Wrestrict) in the chain of
+  // operator+ on temporaries this used to be.
+  std::string text = element.toString();
+  text += '/';
+  text += attribute;
+  if (!usage.isNull()) {
+    text += '/';
+    text += usage.toString();
+  }
+  return text;
 }
 
 std::string RecordId::toString() const {

@@ -9,6 +9,8 @@
 
 namespace sitesync {
 
+const uint32_t kProtocolVersion = schema::PROTOCOL_VERSION;
+
 namespace {
 
 // A batch's changes go as one zstd frame once they are this large; below it the frame's header

@@ -171,6 +171,30 @@ std::string phoneDigits(std::string_view phone) {
   return digits;
 }
 
+std::string phoneKey(std::string_view phone) {
+  std::string digits = phoneDigits(phone);
+  digits.erase(0, digits.find_first_not_of('0') == std::string::npos
+                      ? digits.size()
+                      : digits.find_first_not_of('0'));
+  std::reverse(digits.begin(), digits.end());
+  return digits;
+}
+
+bool phoneMatches(std::string_view stored, std::string_view query) {
+  const std::string have = phoneKey(stored), want = phoneKey(query);
+  if (have.empty() || want.empty()) return false;
+  return have.starts_with(want) || (have.size() >= kMinPhoneMatch && want.starts_with(have));
+}
+
+std::string emailKey(std::string_view email) {
+  const size_t first = email.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  email = email.substr(first, email.find_last_not_of(" \t\r\n") + 1 - first);
+  std::string key = "@";
+  for (char c : email) key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return key;
+}
+
 std::string normalizeSsn(std::string_view ssn) {
   // A sealed SSN ("enc1:<token>:<ciphertext>") is indexed by its token (sync's FieldCipher).
   if (isSealedValue(ssn))

@@ -61,10 +61,14 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
   MDB_txn* txn = nullptr;
   check(mdb_txn_begin(impl->env, nullptr, options.readOnly ? MDB_RDONLY : 0, &txn),
         "mdb_txn_begin");
+  std::array<bool, kTableCount> added{};  // tables this open creates (upgradeTables fills them)
   for (size_t t = 0; t < kTableCount; ++t) {
     const Table table = Table(t);
-    rc = mdb_dbi_open(txn, kTableNames[t], tableFlags(table) | (options.readOnly ? 0 : MDB_CREATE),
-                      &impl->dbi[t]);
+    rc = mdb_dbi_open(txn, kTableNames[t], tableFlags(table), &impl->dbi[t]);
+    if (rc == MDB_NOTFOUND && !options.readOnly) {
+      added[t] = true;
+      rc = mdb_dbi_open(txn, kTableNames[t], tableFlags(table) | MDB_CREATE, &impl->dbi[t]);
+    }
     if (rc != MDB_SUCCESS) {
       mdb_txn_abort(txn);
       throw StoreError(rc, std::string("cannot open table ") + kTableNames[t] + ": " +
@@ -77,7 +81,7 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
   }
   if (!options.readOnly) {
     try {
-      moveOldTables(txn, impl->dbi);
+      upgradeTables(txn, impl->dbi, added);
     } catch (...) {
       mdb_txn_abort(txn);
       throw;

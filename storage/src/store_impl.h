@@ -17,13 +17,16 @@ namespace sitesync::storage {
 
 // Table names are part of the on-disk format.
 enum Table : size_t {
-  kRecords,          // id(16) -> Customer
-  kLog,              // position(8) -> Change, in local apply order
-  kChangeIndex,      // origin(8) seq(8) -> position(8)
-  kVector,           // origin(8) -> seq(8)
-  kNumberIndex,      // number \0 id(16) -> ""
-  kSsnIndex,         // normalised ssn \0 id(16) -> ""
-  kPhoneIndex,       // phone digits \0 id(16) -> ""
+  kRecords,      // id(16) -> Customer
+  kLog,          // position(8) -> Change, in local apply order
+  kChangeIndex,  // origin(8) seq(8) -> position(8)
+  kVector,       // origin(8) -> seq(8)
+  kNumberIndex,  // number \0 id(16) -> ""
+  kSsnIndex,     // normalised ssn \0 id(16) -> ""
+  // Phones and e-mail addresses (storage::phoneKey, emailKey): a phone's significant digits
+  // reversed, so that a number's end (and its national form) is a key prefix, or "@" and the
+  // address in lower case.
+  kContactIndex,     // contact term \0 id(16) -> ""
   kNameIndex,        // name token -> id(16), sorted duplicates of fixed size (tableFlags)
   kHistory,          // id(16) position(8) -> HistoryEntry
   kMetaTable,        // "meta" -> Meta, "settings" -> Settings
@@ -40,22 +43,34 @@ enum Table : size_t {
   // gathered them. A commit with kPhoneRunFrom new entries or more appends them here instead as
   // one sorted run (its number from 1, then the keys in order: written once, in full pages).
   // Smaller commits (live edits) insert theirs into run 0, a small sorted table of its own:
-  // a few pages each. All of it goes into kPhoneIndex in one pass once there are
+  // a few pages each. All of it goes into kContactIndex in one pass once there are
   // Options::phoneFoldAt entries or kMaxPhoneRuns appended runs.
-  kPhoneRuns,  // run(4) phone digits \0 id(16) -> "": phone entries not yet in kPhoneIndex
+  kContactRuns,     // run(4) contact term \0 id(16) -> "": entries not yet in kContactIndex
+  kDeletedNumbers,  // number \0 id(16) -> "": numbers of deleted customers (restore #NUMBER)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
-    "records",         "log",
-    "change_index",    "vector",
-    "index_number",    "index_ssn",
-    "index_phone",     "index_name_tokens",
-    "history",         "meta",
-    "peers",           "conflicts",
-    "leases",          "pending_numbers",
-    "absorbed",        "index_absorbed_number",
-    "allowed",         "inbox",
-    "index_phone_runs"};
+    "records",
+    "log",
+    "change_index",
+    "vector",
+    "index_number",
+    "index_ssn",
+    "index_contact",
+    "index_name_tokens",
+    "history",
+    "meta",
+    "peers",
+    "conflicts",
+    "leases",
+    "pending_numbers",
+    "absorbed",
+    "index_absorbed_number",
+    "allowed",
+    "inbox",
+    "index_contact_runs",
+    "index_deleted_number",
+};
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
 
@@ -69,9 +84,10 @@ constexpr unsigned tableFlags(Table table) {
 // The name index of stores written before it held duplicates (keys `token \0 id`): moved into
 // kNameIndex when such a store is opened for writing.
 constexpr const char* kOldNameIndex = "index_name";
-// Phone entries of stores written before kPhoneRuns (keys `digits \0 id`, one sorted table):
-// moved into kPhoneIndex when such a store is opened for writing.
-constexpr const char* kOldPhoneRecent = "index_phone_recent";
+// The phone index of stores written before kContactIndex (keys: the digits as written), its
+// runs, and the table of entries not yet folded before runs: dropped when such a store is opened
+// for writing (kContactIndex is then filled from the records).
+constexpr const char* kOldPhoneTables[] = {"index_phone", "index_phone_runs", "index_phone_recent"};
 // A lookup reads the phone index, run 0 and each appended run: a bound on the cursors it opens.
 constexpr uint32_t kMaxPhoneRuns = 16;
 // A commit with this many new phone entries appends them as a run; fewer go into run 0. A run
@@ -113,9 +129,22 @@ struct WriteTxn::State {
   }
 };
 
-// Moves the tables of stores written by earlier versions into their successors (in the
-// transaction that opens a store for writing).
-void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi);
+// The entries a state of a record has in the tables that index records (store_records.cpp).
+struct IndexEntry {
+  Table table;
+  std::string key;
+  auto operator<=>(const IndexEntry&) const = default;
+};
+std::vector<IndexEntry> indexEntries(const Customer& c);
+// An index key: `term \0 id(16)`; and such a key as its term and id bytes.
+std::string indexKey(std::string_view term, RecordId id);
+std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key);
+
+// Brings a store written by an earlier version up to date, in the transaction that opens it for
+// writing: moves old tables into their successors, and fills the index tables this open
+// created (`added`) from the records (storage/src/store_upgrade.cpp).
+void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
+                   const std::array<bool, kTableCount>& added);
 
 struct Store::Impl {
   MDB_env* env = nullptr;

@@ -1,7 +1,7 @@
 // The LMDB store, records and their indexes: customer records, the index entries each state
-// of a record has, the phone runs and their fold, index lookups, and the moves of index tables
-// written by earlier versions (store.cpp has the environment and transactions, store_log.cpp
-// the log and history).
+// of a record has, the phone runs and their fold, and index lookups (store.cpp has the
+// environment and transactions, store_log.cpp the log and history, store_upgrade.cpp what
+// stores of earlier versions need).
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -15,25 +15,6 @@ namespace sitesync::storage {
 
 using lmdb::check;
 
-namespace {
-
-// Tables of stores written by an earlier sitesync, moved into their successors once, in the
-// first write transaction that opens the store: each entry goes to `move`, in key order, then
-// the old table is deleted.
-template <typename Move>
-void moveOldTable(MDB_txn* txn, const char* name, MDB_dbi into, Move move) {
-  MDB_dbi old;
-  const int rc = mdb_dbi_open(txn, name, 0, &old);
-  if (rc == MDB_NOTFOUND) return;
-  check(rc, "mdb_dbi_open");
-  {
-    lmdb::Cursor from(txn, old);
-    lmdb::Cursor to(txn, into);
-    for (bool ok = from.first(); ok; ok = from.next()) move(to, from.key());
-  }
-  check(mdb_drop(txn, old, 1), "mdb_drop");
-}
-
 std::string indexKey(std::string_view term, RecordId id) {
   std::string k;
   k.reserve(term.size() + 17);
@@ -43,12 +24,13 @@ std::string indexKey(std::string_view term, RecordId id) {
   return k;
 }
 
-// A key `term \0 id(16)` as its term and id bytes.
 std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key) {
   return {key.substr(0, key.size() - 17), key.substr(key.size() - 16)};
 }
 
-// kPhoneRuns: run 0 holds small commits' entries, appended runs are numbered from 1 in the
+namespace {
+
+// kContactRuns: run 0 holds small commits' entries, appended runs are numbered from 1 in the
 // order they were written; each fold empties the table. Keys: run (4, big-endian), then the
 // index key.
 constexpr size_t kRunBytes = 4;
@@ -65,7 +47,7 @@ uint32_t lastRun(MDB_txn* txn, MDB_dbi runs) {
   return lmdb::readU32(cursor.key());
 }
 
-// One sorted sequence of index keys: a table, or one run of kPhoneRuns (its keys prefixed).
+// One sorted sequence of index keys: a table, or one run of kContactRuns (its keys prefixed).
 struct IndexSource {
   IndexSource(MDB_txn* txn, MDB_dbi dbi, std::string runPrefix)
       : cursor(txn, dbi), prefix(std::move(runPrefix)) {}
@@ -98,11 +80,7 @@ IndexSource* smallest(const std::vector<std::unique_ptr<IndexSource>>& sources) 
   return at;
 }
 
-struct IndexEntry {
-  Table table;
-  std::string key;
-  auto operator<=>(const IndexEntry&) const = default;
-};
+}  // namespace
 
 std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::vector<IndexEntry> out;
@@ -124,12 +102,18 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
   const bool searchable = c.isLive() || c.lifecycle == Lifecycle::kMerged;
   if (searchable) {
     for (auto f : {CustomerField::phone, CustomerField::phone2}) {
-      auto digits = phoneDigits(c.value(f));
-      if (!digits.empty()) out.push_back({kPhoneIndex, indexKey(digits, c.id)});
+      auto key = phoneKey(c.value(f));
+      if (!key.empty()) out.push_back({kContactIndex, indexKey(key, c.id)});
     }
+    if (auto key = emailKey(c.value(CustomerField::email)); !key.empty())
+      out.push_back({kContactIndex, indexKey(key, c.id)});
     for (auto& token : nameTokens(c.value(CustomerField::name)))
       out.push_back({kNameIndex, indexKey(token, c.id)});
   }
+  // A deleted customer's number no longer counts, but finds it (to restore it).
+  if (c.lifecycle == Lifecycle::kDeleted)
+    if (const auto& n = c.value(CustomerField::number); !n.empty())
+      out.push_back({kDeletedNumbers, indexKey(n, c.id)});
   if (c.isLive()) {  // numbers and SSNs: only live customers claim them
     if (const auto& n = c.value(CustomerField::number); !n.empty())
       out.push_back({kNumberIndex, indexKey(n, c.id)});
@@ -141,20 +125,6 @@ std::vector<IndexEntry> indexEntries(const Customer& c) {
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
-}
-
-}  // namespace
-
-void moveOldTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
-  // The name index as `token \0 id` keys: into sorted duplicates (ids in order: appended).
-  moveOldTable(txn, kOldNameIndex, dbi[kNameIndex], [](lmdb::Cursor& to, std::string_view key) {
-    if (key.size() < 17) return;  // not an index key: nothing to find it by
-    const auto [token, id] = splitIndexKey(key);
-    to.putDuplicate(token, id);
-  });
-  // Phone entries not yet folded, in one sorted table: into the phone index.
-  moveOldTable(txn, kOldPhoneRecent, dbi[kPhoneIndex],
-               [](lmdb::Cursor& to, std::string_view key) { to.put(key, {}); });
 }
 
 void Store::writeDeferred(WriteTxn& txn) {
@@ -199,7 +169,7 @@ void Store::writeDeferred(WriteTxn& txn) {
   // run (appended in key order), or go into run 0 when there are few; one removed is removed
   // from the index and from every run.
   const size_t newPhones = std::count_if(ops.begin(), ops.end(), [](const WriteTxn::State::Op& op) {
-    return op.table == kPhoneIndex && !op.erase;
+    return op.table == kContactIndex && !op.erase;
   });
   std::optional<uint32_t> runsBefore;  // read once, when the first phone entry comes
   std::string runKey;
@@ -213,29 +183,29 @@ void Store::writeDeferred(WriteTxn& txn) {
         cursor(txn, kNameIndex).putDuplicate(token, id);
       continue;
     }
-    if (op.table != kPhoneIndex) {
+    if (op.table != kContactIndex) {
       if (op.erase)
         cursor(txn, op.table).erase(op.key);
       else
         cursor(txn, op.table).put(op.key, {});
       continue;
     }
-    if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kPhoneRuns]);
+    if (!runsBefore) runsBefore = lastRun(txn.raw(), impl_->dbi[kContactRuns]);
     const uint32_t thisRun = newPhones >= kPhoneRunFrom ? *runsBefore + 1 : 0;
     if (!op.erase) {
       runKey = runPrefix(thisRun);
       runKey += op.key;
       if (thisRun == 0)
-        cursor(txn, kPhoneRuns).put(runKey, {});
+        cursor(txn, kContactRuns).put(runKey, {});
       else
-        cursor(txn, kPhoneRuns).append(runKey, {});
+        cursor(txn, kContactRuns).append(runKey, {});
       continue;
     }
-    cursor(txn, kPhoneIndex).erase(op.key);
+    cursor(txn, kContactIndex).erase(op.key);
     for (uint32_t run = 0; run <= std::max(*runsBefore, thisRun); ++run) {
       runKey = runPrefix(run);
       runKey += op.key;
-      cursor(txn, kPhoneRuns).erase(runKey);
+      cursor(txn, kContactRuns).erase(runKey);
     }
   }
   txn.state_->closeCursors();  // the fold drops the runs' table
@@ -244,7 +214,7 @@ void Store::writeDeferred(WriteTxn& txn) {
 }
 
 void Store::foldPhoneRuns(WriteTxn& txn, uint64_t atLeast) {
-  const MDB_dbi runs = impl_->dbi[kPhoneRuns];
+  const MDB_dbi runs = impl_->dbi[kContactRuns];
   MDB_stat held;
   check(mdb_stat(txn.raw(), runs, &held), "mdb_stat");
   if (held.ms_entries == 0) return;
@@ -253,7 +223,7 @@ void Store::foldPhoneRuns(WriteTxn& txn, uint64_t atLeast) {
     // The runs merged into one key order: then most inserts land on the page the cursor is on,
     // and LMDB skips the search from the root (run after run, nearly every insert searched).
     auto sources = phoneRuns(txn.raw(), runs, "");
-    lmdb::Cursor into(txn.raw(), impl_->dbi[kPhoneIndex]);
+    lmdb::Cursor into(txn.raw(), impl_->dbi[kContactIndex]);
     while (IndexSource* at = smallest(sources)) {
       into.put(at->key(), {});
       at->ok = at->cursor.next() && at->inRun();
@@ -295,7 +265,7 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
   }
   // Number and SSN entries are written now: uniqueness checks read them within the transaction.
   auto& deferred = txn.state_->deferred;
-  auto deferrable = [](Table t) { return t == kPhoneIndex || t == kNameIndex; };
+  auto deferrable = [](Table t) { return t == kContactIndex || t == kNameIndex; };
   for (auto& e : gone) {
     if (deferrable(e.table))
       deferred.push_back({e.table, std::move(e.key), true, uint32_t(deferred.size())});
@@ -407,8 +377,25 @@ std::vector<RecordId> Store::findBySsn(const ReadTxn& txn, std::string_view ssn)
 
 std::vector<RecordId> Store::findByPhone(const ReadTxn& txn, std::string_view phone,
                                          size_t limit) const {
-  return scanIndex(txn.raw(), impl_->dbi[kPhoneIndex], phoneDigits(phone), false, limit,
-                   impl_->dbi[kPhoneRuns]);
+  // The numbers that end with the query's significant digits (its national form finds the
+  // international one; its last digits find the number): keys that start with its key.
+  const std::string key = phoneKey(phone);
+  const MDB_dbi index = impl_->dbi[kContactIndex], runs = impl_->dbi[kContactRuns];
+  std::vector<RecordId> ids = scanIndex(txn.raw(), index, key, false, limit, runs);
+  // And the numbers the query ends with, of kMinPhoneMatch digits or more (an international
+  // query finds the national form): keys that are a prefix of its key, longest first.
+  for (size_t n = key.size() - std::min<size_t>(key.size(), 1);
+       n >= kMinPhoneMatch && ids.size() < limit; --n)
+    for (RecordId id : scanIndex(txn.raw(), index, key.substr(0, n), true, limit, runs))
+      if (ids.size() < limit && std::find(ids.begin(), ids.end(), id) == ids.end())
+        ids.push_back(id);
+  return ids;
+}
+
+std::vector<RecordId> Store::findByEmail(const ReadTxn& txn, std::string_view email,
+                                         size_t limit) const {
+  return scanIndex(txn.raw(), impl_->dbi[kContactIndex], emailKey(email), true, limit,
+                   impl_->dbi[kContactRuns]);
 }
 
 std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view query,
@@ -504,6 +491,11 @@ std::vector<RecordId> Store::mergeSurvivors(const ReadTxn& txn) const {
 std::vector<RecordId> Store::findAbsorbedByNumber(const ReadTxn& txn,
                                                   std::string_view number) const {
   return scanIndex(txn.raw(), impl_->dbi[kAbsorbedNumbers], number, true, SIZE_MAX);
+}
+
+std::vector<RecordId> Store::findDeletedByNumber(const ReadTxn& txn,
+                                                 std::string_view number) const {
+  return scanIndex(txn.raw(), impl_->dbi[kDeletedNumbers], number, true, SIZE_MAX);
 }
 
 std::vector<RecordId> Store::withPendingNumbers(const ReadTxn& txn) const {

@@ -237,26 +237,48 @@ FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
 // Settings enforced at write time (local operations only: a peer's change was checked at its
 // origin, under the settings that origin had).
 
-Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
-                                const Customer* before, bool machineNumbered) const {
-  const Settings& s = batch.settings;
-  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
-  if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
+namespace {
 
+// required_fields and require_phone_or_email bind a new customer and the fields an edit writes
+// (`edits`; clearing one is refused), not every edit of a customer made before a field became
+// required.
+Status checkRequiredFields(const Settings& s, const Customer& after, const Customer* before,
+                           const std::vector<Edit>& edits) {
+  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
+  auto touched = [&](CustomerField f) {
+    return !before || std::any_of(edits.begin(), edits.end(),
+                                  [&](const Edit& e) { return e.field == uint16_t(f); });
+  };
   const std::string required = s.get(SettingsField::requiredFields);
   size_t start = 0;
   while (start < required.size()) {
     size_t comma = required.find(',', start);
     std::string name = required.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (auto f = customerFieldByName(name); f && after.value(*f).empty())
+    if (auto f = customerFieldByName(name); f && touched(*f) && after.value(*f).empty())
       return invalid("field " + std::string(info(*f).cliName) +
                      " is required by the settings (required_fields=" + required + ")");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  if (s.getBool(SettingsField::requirePhoneOrEmail) && after.value(CustomerField::phone).empty() &&
-      after.value(CustomerField::phone2).empty() && after.value(CustomerField::email).empty())
+  const bool contactTouched = touched(CustomerField::phone) || touched(CustomerField::phone2) ||
+                              touched(CustomerField::email);
+  if (s.getBool(SettingsField::requirePhoneOrEmail) && contactTouched &&
+      after.value(CustomerField::phone).empty() && after.value(CustomerField::phone2).empty() &&
+      after.value(CustomerField::email).empty())
     return invalid("a phone or an e-mail is required by the settings (require_phone_or_email)");
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
+                                const Customer* before, const std::vector<Edit>& edits,
+                                bool machineNumbered) const {
+  const Settings& s = batch.settings;
+  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
+  if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
+  if (Status required = checkRequiredFields(s, after, before, edits); !required.isOk())
+    return required;
 
   const std::string& number = after.value(CustomerField::number);
   // An automatic number was found free just now (or is pending); a typed one must be checked.

@@ -171,6 +171,14 @@ std::vector<Edit> lastAssignmentWins(const std::vector<Edit>& edits) {
 
 }  // namespace
 
+std::string Engine::hubName(const storage::ReadTxn& txn, SiteId hub) const {
+  std::string name;
+  if (auto peer = store_.peer(txn, hub)) name = peer->name;
+  for (const AllowedPeer& p : store_.allowedPeers(txn))
+    if (name.empty() && p.siteId == hub) name = p.name;
+  return (name.empty() ? "" : "'" + name + "', ") + "site " + siteIdToHex(hub);
+}
+
 OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   switch (op.kind) {
     case LocalOp::Kind::kDelete:
@@ -197,10 +205,10 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   OpResult result;
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
   if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId)) {
-    result.status =
-        Status(StatusCode::kFailedPrecondition,
-               "settings are changed at the hub (site " + siteIdToHex(batch.meta.deployment) +
-                   "): every site ignores settings from any other site");
+    result.status = Status(StatusCode::kFailedPrecondition,
+                           "settings belong to the deployment: change them on the hub (" +
+                               hubName(txn, batch.meta.deployment) +
+                               "); every site ignores settings from any other site");
     return result;
   }
   result.status = checkEditValues(op.edits, isSettings);
@@ -285,7 +293,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     edits.push_back(Edit{uint16_t(CustomerField::status), {}, "active"});
     after[CustomerField::status].value = "active";
   }
-  result.status = validateCustomer(txn, batch, after, before ? &*before : nullptr, machineNumbered);
+  result.status =
+      validateCustomer(txn, batch, after, before ? &*before : nullptr, edits, machineNumbered);
   if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
   if (!result.status.isOk() || edits.empty()) return result;
 

@@ -102,7 +102,10 @@ Result<RecordId> Engine::resolve(std::string_view ref) const {
       // The number of a merged customer finds the customer it went into.
       auto merged = store_.findAbsorbedByNumber(txn, number);
       if (!merged.empty()) return survivorOf(txn, merged.front());
-      return Status(StatusCode::kNotFound, "no live customer has number " + std::string(number));
+      // A deleted customer is found by its old number (`customer restore #NUMBER`).
+      ids = store_.findDeletedByNumber(txn, number);
+      if (ids.empty())
+        return Status(StatusCode::kNotFound, "no customer has number " + std::string(number));
     }
     if (ids.size() > 1) {
       std::string list;
@@ -159,6 +162,7 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
   }
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
     add(store_.findByPhone(txn, query, limit));
+  if (query.find('@') != std::string_view::npos) add(store_.findByEmail(txn, query, limit));
   add(store_.searchName(txn, query, limit));
   // A social security number, found through its index (a keyed hash when sealed).
   if (trimmed.size() >= 6 && isValidUtf8(query))
@@ -168,6 +172,59 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
     if (auto c = store_.customer(txn, id))
       if (Customer shown = view(txn, std::move(*c)); shown.isLive())
         out.push_back(revealed(std::move(shown)));
+  return out;
+}
+
+namespace {
+
+// What a query asks for, as search reads it: a customer number, a phone (storage::phoneMatches),
+// an e-mail address, name tokens (each the start of one of the name's), or an SSN (its index key).
+struct Query {
+  std::string number, phone, email, ssn;
+  std::vector<std::string> tokens;
+
+  bool matches(const Customer& c) const {
+    if (!number.empty() && c.value(CustomerField::number) == number) return true;
+    if (!phone.empty())
+      for (auto f : {CustomerField::phone, CustomerField::phone2})
+        if (storage::phoneMatches(c.value(f), phone)) return true;
+    if (!email.empty() && storage::emailKey(c.value(CustomerField::email)) == email) return true;
+    if (!ssn.empty() && !c.value(CustomerField::ssn).empty() &&
+        storage::normalizeSsn(c.value(CustomerField::ssn)) == ssn)
+      return true;
+    if (tokens.empty()) return false;
+    const auto have = storage::nameTokens(c.value(CustomerField::name));
+    return std::all_of(tokens.begin(), tokens.end(), [&](const std::string& t) {
+      return std::any_of(have.begin(), have.end(),
+                         [&](const std::string& h) { return h.starts_with(t); });
+    });
+  }
+};
+
+}  // namespace
+
+std::vector<Customer> Engine::listDeleted() const {
+  return searchDeleted({}, SIZE_MAX);
+}
+
+std::vector<Customer> Engine::searchDeleted(std::string_view query, size_t limit) const {
+  Query q;
+  std::string trimmed(query);
+  if (!trimmed.empty() && trimmed[0] == '#') trimmed.erase(0, 1);
+  q.number = trimmed;
+  if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
+    q.phone = query;
+  if (query.find('@') != std::string_view::npos) q.email = storage::emailKey(query);
+  if (trimmed.size() >= 6 && isValidUtf8(query))
+    q.ssn = storage::normalizeSsn(cipher_ ? cipher_->ssnToken(query) : std::string(query));
+  q.tokens = storage::nameTokens(query);
+  std::vector<Customer> out;
+  auto txn = store_.read();
+  store_.forEachCustomer(txn, [&](const Customer& c) {
+    if (c.lifecycle == Lifecycle::kDeleted && (query.empty() || q.matches(c)))
+      out.push_back(revealed(view(txn, c)));
+    return out.size() < limit;
+  });
   return out;
 }
 

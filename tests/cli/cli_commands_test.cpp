@@ -1,5 +1,7 @@
 // End-to-end tests of the built `sitesync` binary: every command of the CLI contract.
 #define BOOST_TEST_MODULE sitesync_cli
+#include <sstream>
+
 #include "tests/cli/cli_support.h"
 
 BOOST_AUTO_TEST_SUITE(commands)
@@ -179,6 +181,37 @@ BOOST_FIXTURE_TEST_CASE(customer_list_excludes_deactivated_customers_unless_all,
   BOOST_TEST(contains(textAll.out, "Gone Customer"), textAll);
 }
 
+// Regression: deleted customers could not be listed or searched, and `restore #NUMBER` said no
+// live customer had the number.
+BOOST_FIXTURE_TEST_CASE(deleted_customers_are_listed_searched_and_restored_by_their_old_number,
+                        Cli) {
+  init();
+  std::string kept = add("Kept Customer", "--phone", "040 555 0101");
+  std::string gone = add("Gone Customer", "--phone", "040 555 0202");
+  const std::string number = show(gone)["number"];
+  BOOST_TEST_REQUIRE(run("customer", "delete", "--data", data, gone).status == 0);
+
+  json deleted = runJson("customer", "list", "--data", data, "--deleted", "--json");
+  BOOST_TEST_REQUIRE(deleted.size() == 1u, deleted.dump());
+  BOOST_TEST(deleted[0]["id"] == gone);
+  BOOST_TEST(deleted[0]["status"] == "deleted");
+  BOOST_TEST(runJson("customer", "list", "--data", data, "--json").size() == 1u);
+  for (const std::string& query :
+       std::vector<std::string>{"gone", "#" + number, "040 555 0202", "Customer"}) {
+    json found = runJson("customer", "search", "--data", data, query, "--deleted", "--json");
+    BOOST_TEST_REQUIRE(found.size() == 1u, query << ": " << found.dump());
+    BOOST_TEST(found[0]["id"] == gone);
+  }
+  BOOST_TEST(runJson("customer", "search", "--data", data, "gone", "--json").empty());
+  BOOST_TEST(runJson("customer", "search", "--data", data, "kept", "--deleted", "--json").empty());
+
+  RunResult restored = run("customer", "restore", "--data", data, "#" + number);
+  BOOST_TEST(restored.status == 0, restored);
+  BOOST_TEST(contains(restored.out, gone + " active"), restored);
+  BOOST_TEST(runJson("customer", "list", "--data", data, "--deleted", "--json").empty());
+  BOOST_TEST(show("#" + number)["id"] == gone);
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_search_finds_by_number, Cli) {
   init();
   std::string id = add("Anna", "--number", "4711");
@@ -191,6 +224,22 @@ BOOST_FIXTURE_TEST_CASE(customer_search_finds_by_number, Cli) {
   BOOST_TEST(contains(text.out, id), text);
 }
 
+// Regression: `040 123 4567` did not find `+358 40 123 4567`, nor did the number's end or the
+// customer's e-mail address.
+BOOST_FIXTURE_TEST_CASE(customer_search_finds_a_phone_in_any_form_and_an_email_address, Cli) {
+  init();
+  std::string id =
+      add("Anna Virtanen", "--phone", "+358 40 123 4567", "--email", "anna.virtanen@example.fi");
+  add("Bertil", "--phone", "050 999 0000");
+  for (const char* query :
+       {"040 123 4567", "+358401234567", "1234567", "4567", "Anna.Virtanen@Example.fi"}) {
+    json found = runJson("customer", "search", "--data", data, query, "--json");
+    BOOST_TEST_REQUIRE(found.size() == 1u, query << ": " << found.dump());
+    BOOST_TEST(found[0]["id"] == id, query);
+  }
+  BOOST_TEST(runJson("customer", "search", "--data", data, "041 123 4567", "--json").empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_search_finds_by_phone_digits, Cli) {
   init();
   std::string id = add("Anna", "--phone", "040-123 4567");
@@ -198,7 +247,7 @@ BOOST_FIXTURE_TEST_CASE(customer_search_finds_by_phone_digits, Cli) {
   json full = runJson("customer", "search", "--data", data, "0401234567", "--json");
   BOOST_TEST_REQUIRE(full.size() == 1u, full.dump());
   BOOST_TEST(full[0]["id"] == id);
-  json spaced = runJson("customer", "search", "--data", data, "040 123", "--json");
+  json spaced = runJson("customer", "search", "--data", data, "123 4567", "--json");
   BOOST_TEST_REQUIRE(spaced.size() == 1u, spaced.dump());
   BOOST_TEST(spaced[0]["id"] == id);
 }
@@ -322,6 +371,72 @@ BOOST_FIXTURE_TEST_CASE(bench_sync_json_reports_what_moved_and_what_the_hub_wrot
   }
   // 3,000 customers of ~400 bytes, each with its log entry, history and index entries.
   BOOST_TEST(j["hub_bulk_written_mb"].get<double>() > 1.0);
+}
+
+// The commands a help text lists under "Subcommands:" (CLI11's layout: two spaces, the name).
+std::vector<std::string> subcommandsIn(const std::string& help) {
+  std::vector<std::string> names;
+  const auto at = help.find("\nSubcommands:\n");
+  if (at == std::string::npos) return names;
+  std::istringstream lines(help.substr(at + 14));
+  std::string line;
+  while (std::getline(lines, line) && line.rfind("  ", 0) == 0) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    names.push_back(name);
+  }
+  return names;
+}
+
+BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {
+  RunResult top = run("help");
+  BOOST_TEST_REQUIRE(top.status == 0, top);
+  BOOST_TEST(top.out == run("--help").out);
+  BOOST_TEST(contains(top.out, "Usage:"), top);
+  // Every command and subcommand, found by walking the help texts, answers --help (also as
+  // `sitesync help COMMAND...`) with its own usage line.
+  std::vector<std::vector<std::string>> pending;
+  for (const auto& name : subcommandsIn(top.out)) pending.push_back({name});
+  size_t checked = 0;
+  while (!pending.empty()) {
+    std::vector<std::string> command = pending.back();
+    pending.pop_back();
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    RunResult help = runv(args);
+    std::string path;
+    for (const auto& word : command) path += " " + word;
+    BOOST_TEST(help.status == 0, path << ": " << help);
+    BOOST_TEST(contains(help.out, "Usage:"), path << ": " << help);
+    BOOST_TEST(contains(help.out, command.back()), path << ": " << help);
+    args = command;
+    args.insert(args.begin(), "help");
+    BOOST_TEST(runv(args).out == help.out, path);
+    for (const auto& sub : subcommandsIn(help.out)) {
+      pending.push_back(command);
+      pending.back().push_back(sub);
+    }
+    ++checked;
+  }
+  BOOST_TEST(checked >= 30u);  // customer, its dozen, keys, peers, bench, ...
+  expectError(run("help", "nonexistent"), 2, {"nonexistent"});
+}
+
+BOOST_FIXTURE_TEST_CASE(public_keys_are_printed_quoted_and_accepted_quoted_or_not, Cli) {
+  init();
+  const std::string other = (root / "other").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "HQ", "--hub").status == 0);
+  const std::string shown = trimNewline(run("keys", "show", "--data", other).out);
+  const std::string key = runJson("keys", "show", "--data", other, "--json")["public_key"];
+  BOOST_TEST(key.size() == 40u);
+  BOOST_TEST(shown == "'" + key + "'");  // Z85 holds & < > ( ) $ #: quoted for a shell
+  BOOST_TEST(run("peers", "add", "--data", data, "--name", "hq", "--key", shown).status == 0);
+  BOOST_TEST(run("peers", "add", "--data", data, "--name", "hq", "--key", key).status == 0);
+  json list = runJson("peers", "list", "--data", data, "--json");
+  BOOST_TEST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(list[0]["key"] == key);
+  BOOST_TEST(contains(run("peers", "list", "--data", data).out, shown));
 }
 
 BOOST_FIXTURE_TEST_CASE(customer_add_help_lists_the_field_names, Cli) {

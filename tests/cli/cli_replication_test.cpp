@@ -99,6 +99,13 @@ class Background {
   pid_t pid_ = -1;
 };
 
+// A node's public key, unquoted (`keys show` prints it quoted for a shell).
+std::string publicKeyOf(const std::string& dir) {
+  const RunResult r = runBinary({"keys", "show", "--data", dir, "--json"});
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  return json::parse(r.out)["public_key"].get<std::string>();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(replication)
@@ -236,6 +243,32 @@ BOOST_FIXTURE_TEST_CASE(join_makes_a_new_site_holding_the_hubs_register, Cli) {
   BOOST_TEST(history.size() == 1u);
 }
 
+// Regression: `settings set` at a branch succeeded and was dropped at the first sync.
+BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_joined_is_refused_naming_the_hub, Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  RunResult atHub = run("settings", "set", "--data", hub, "number_min_length=4");
+  BOOST_TEST(atHub.status == 0, atHub);
+  BOOST_TEST(atHub.err.empty(), atHub);
+  ServeProcess serving(hub);
+  BOOST_TEST_REQUIRE(
+      run("join", "--data", data, "--site", "Laptop", "--hub", serving.endpoint()).status == 0);
+  const std::string before = state();
+  expectError(run("settings", "set", "--data", data, "ssn_unique=true"), 2,
+              {"settings belong to the deployment", "on the hub", "'HQ'"});
+  BOOST_TEST(state() == before);
+  BOOST_TEST(runJson("settings", "show", "--data", data, "--json")["number_min_length"] == "4");
+}
+
+BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_has_not_joined_says_the_hubs_replace_them,
+                        Cli) {
+  init();
+  RunResult r = run("settings", "set", "--data", data, "ssn_unique=true");
+  BOOST_TEST(r.status == 0, r);
+  BOOST_TEST(contains(r.out, "ssn_unique=true"), r);
+  BOOST_TEST(contains(r.err, "when it joins, the hub's settings replace these"), r);
+}
+
 BOOST_FIXTURE_TEST_CASE(sites_of_two_deployments_refuse_each_other_in_one_line, Cli) {
   const std::string hub = (root / "hub").string(), other = (root / "other-hub").string();
   BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
@@ -351,7 +384,7 @@ BOOST_FIXTURE_TEST_CASE(init_makes_a_key_pair_that_keys_show_prints, Cli) {
   init();
   RunResult first = run("keys", "show", "--data", data);
   BOOST_TEST(first.status == 0, first);
-  BOOST_TEST(trimNewline(first.out).size() == 40u, first);
+  BOOST_TEST(trimNewline(first.out).size() == 42u, first);           // in single quotes
   BOOST_TEST(run("keys", "show", "--data", data).out == first.out);  // the same key every time
   BOOST_TEST(((fs::status(fs::path(data) / "node.key").permissions() & fs::perms::all) ==
               (fs::perms::owner_read | fs::perms::owner_write)));
@@ -363,7 +396,7 @@ BOOST_FIXTURE_TEST_CASE(peers_add_list_and_remove_keep_the_allow_list, Cli) {
   init();
   const std::string other = (root / "other").string();
   BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "HQ", "--hub").status == 0);
-  const std::string key = trimNewline(run("keys", "show", "--data", other).out);
+  const std::string key = publicKeyOf(other);
   BOOST_TEST(run("peers", "add", "--data", data, "--name", "hq", "--key", key, "--endpoint",
                  "tcp://127.0.0.1:7400")
                  .status == 0);
@@ -377,7 +410,7 @@ BOOST_FIXTURE_TEST_CASE(peers_add_list_and_remove_keep_the_allow_list, Cli) {
   expectError(run("peers", "remove", "--data", data, "--name", "hq"), 2, {"no peer named 'hq'"});
   expectError(run("peers", "add", "--data", data, "--name", "x", "--key", "not-a-key"), 2,
               {"--key", "40 Z85"});
-  const std::string own = trimNewline(run("keys", "show", "--data", data).out);
+  const std::string own = publicKeyOf(data);
   expectError(run("peers", "add", "--data", data, "--name", "me", "--key", own), 2, {"own"});
 }
 
@@ -387,8 +420,8 @@ BOOST_FIXTURE_TEST_CASE(sync_by_peer_name_over_curve_and_a_stranger_refused, Cli
   BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
   init();
   BOOST_TEST_REQUIRE(run("init", "--data", stranger, "--site", "Stranger").status == 0);
-  const std::string hubKey = trimNewline(run("keys", "show", "--data", hub).out);
-  const std::string myKey = trimNewline(run("keys", "show", "--data", data).out);
+  const std::string hubKey = publicKeyOf(hub);
+  const std::string myKey = publicKeyOf(data);
   BOOST_TEST_REQUIRE(
       run("peers", "add", "--data", hub, "--name", "tampere", "--key", myKey).status == 0);
   ServeProcess serving(hub);
@@ -428,18 +461,17 @@ BOOST_FIXTURE_TEST_CASE(a_new_laptop_shows_its_key_learns_the_hubs_and_joins_ove
   const std::string hub = (root / "hub").string();
   BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
   BOOST_TEST_REQUIRE(run("customer", "add", "--data", hub, "--name", "Hub Customer").status == 0);
-  const std::string laptopKey = trimNewline(run("keys", "show", "--data", data).out);
+  const std::string laptopKey = publicKeyOf(data);
   BOOST_TEST_REQUIRE(laptopKey.size() == 40u);
   BOOST_TEST_REQUIRE(
       run("peers", "add", "--data", hub, "--name", "laptop", "--key", laptopKey).status == 0);
   ServeProcess serving(hub);
-  BOOST_TEST_REQUIRE(run("peers", "add", "--data", data, "--name", "hq", "--key",
-                         trimNewline(run("keys", "show", "--data", hub).out), "--endpoint",
-                         serving.endpoint())
+  BOOST_TEST_REQUIRE(run("peers", "add", "--data", data, "--name", "hq", "--key", publicKeyOf(hub),
+                         "--endpoint", serving.endpoint())
                          .status == 0);
   json joined = runJson("join", "--data", data, "--site", "Laptop", "--hub", "hq", "--json");
   BOOST_TEST(joined["snapshot_records"] == 1);
-  BOOST_TEST(trimNewline(run("keys", "show", "--data", data).out) == laptopKey);
+  BOOST_TEST(publicKeyOf(data) == laptopKey);
   BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
 }
 

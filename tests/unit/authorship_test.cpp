@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(settings_and_number_leases_count_only_from_the_hub) {
   // A branch cannot change the settings: the hub would ignore them.
   auto refused = branch.engine.updateSettings({setting(SettingsField::ssnUnique, "true")}, "x");
   BOOST_TEST((refused.status().code() == StatusCode::kFailedPrecondition));
-  BOOST_TEST(refused.status().message().find("at the hub") != std::string::npos);
+  BOOST_TEST(refused.status().message().find("on the hub") != std::string::npos);
 
   // A branch that signs a settings change and a lease anyway: logged (its seqs stay dense), no
   // effect at the hub nor anywhere it is relayed.

@@ -120,6 +120,31 @@ BOOST_AUTO_TEST_CASE(name_tokens_of_empty_or_separator_only_input_are_empty) {
   BOOST_TEST(nameTokens("-', ×÷").empty());
 }
 
+BOOST_AUTO_TEST_CASE(phone_key_is_the_significant_digits_reversed) {
+  using sitesync::storage::phoneKey;
+  BOOST_TEST(phoneKey("+358 40 123 4567") == "765432104853");
+  BOOST_TEST(phoneKey("00358 40 123 4567") == "765432104853");
+  BOOST_TEST(phoneKey("040 123 4567") == "765432104");
+  BOOST_TEST(phoneKey("000").empty());
+  BOOST_TEST(phoneKey("").empty());
+}
+
+BOOST_AUTO_TEST_CASE(phones_match_in_national_and_international_form_and_by_their_end) {
+  using sitesync::storage::phoneMatches;
+  BOOST_TEST(phoneMatches("+358 40 123 4567", "040 123 4567"));
+  BOOST_TEST(phoneMatches("040 123 4567", "+358 40 123 4567"));
+  BOOST_TEST(phoneMatches("+358 40 123 4567", "4567"));
+  BOOST_TEST(!phoneMatches("4567", "+358 40 123 4567"));  // too short to be the number
+  BOOST_TEST(!phoneMatches("040 123 4567", "050 123 4567"));
+  BOOST_TEST(!phoneMatches("", "4567"));
+}
+
+BOOST_AUTO_TEST_CASE(email_key_is_the_trimmed_address_in_lower_case) {
+  using sitesync::storage::emailKey;
+  BOOST_TEST(emailKey(" Anna.V@Example.FI ") == "@anna.v@example.fi");
+  BOOST_TEST(emailKey("  ").empty());
+}
+
 BOOST_AUTO_TEST_CASE(phone_digits_keep_only_ascii_digits) {
   BOOST_TEST(phoneDigits("+358 (40) 123-4567") == "358401234567");
   BOOST_TEST(phoneDigits("040 123 4567") == "0401234567");

@@ -17,6 +17,7 @@
 
 #include "protocol/protocol.h"
 #include "register.capnp.h"
+#include "wire.capnp.h"
 
 using namespace sitesync;
 
@@ -623,6 +624,13 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
   BOOST_TEST(none.getUnsigned(SettingsField::numberMaxLength) == 12u);
   BOOST_TEST(none.getBool(SettingsField::autoNumber));
   BOOST_TEST(!none.getBool(SettingsField::ssnUnique));
+}
+
+// Regression: wire.capnp said protocolVersion = 2 while nodes spoke 3.
+BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
+  BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
+  BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
+  BOOST_TEST(kProtocolVersion == 3u);  // the compressed batches of protocol 3
 }
 
 BOOST_AUTO_TEST_CASE(operation_names_match_the_schema_enumerants) {

@@ -71,6 +71,10 @@ struct StorageFixture {
     auto txn = store->read();
     return store->findByNumber(txn, number);
   }
+  Ids byDeletedNumber(const std::string& number) {
+    auto txn = store->read();
+    return store->findDeletedByNumber(txn, number);
+  }
   Ids bySsn(const std::string& ssn) {
     auto txn = store->read();
     return store->findBySsn(txn, ssn);
@@ -131,7 +135,9 @@ struct StorageFixture {
     return 0;
   }
   // Phone entries are in the index or, until they are folded into it, in its runs.
-  uint64_t phoneEntries() { return tableEntries("index_phone") + tableEntries("index_phone_runs"); }
+  uint64_t phoneEntries() {
+    return tableEntries("index_contact") + tableEntries("index_contact_runs");
+  }
 
   // The store's directory edited through raw LMDB, as an earlier sitesync would have left it:
   // `fn(txn, table)` in one write transaction, table(name, flags) opening a table (the store
@@ -219,8 +225,10 @@ BOOST_AUTO_TEST_CASE(live_customer_is_found_by_number_ssn_phone_and_name) {
   BOOST_TEST((byNumber("1000") == Ids{c.id}));
   BOOST_TEST((bySsn("010203-123A") == Ids{c.id}));  // normalised: upper case
   BOOST_TEST((bySsn(" 010203-123a ") == Ids{c.id}));
-  BOOST_TEST((byPhone("+358 40 123") == Ids{c.id}));  // digit prefix
   BOOST_TEST((byPhone("358401234567") == Ids{c.id}));
+  BOOST_TEST((byPhone("040 123 4567") == Ids{c.id}));      // its national form
+  BOOST_TEST((byPhone("00358 40 1234567") == Ids{c.id}));  // and an international prefix
+  BOOST_TEST((byPhone("4567") == Ids{c.id}));              // its last digits
   BOOST_TEST((byName("oberg") == Ids{c.id}));
   BOOST_TEST((byName("Öb") == Ids{c.id}));  // token prefix, folded
   BOOST_TEST((byName("AKE") == Ids{c.id}));
@@ -253,19 +261,51 @@ BOOST_AUTO_TEST_CASE(second_phone_is_indexed_too) {
   Customer c = customer(1, "1000", "Anna", "040 111 111");
   c[CustomerField::phone2] = FieldValue{"050 222 222", v(1)};
   put(c);
-  BOOST_TEST((byPhone("050") == Ids{c.id}));
-  BOOST_TEST((byPhone("040") == Ids{c.id}));
+  BOOST_TEST((byPhone("050 222 222") == Ids{c.id}));
+  BOOST_TEST((byPhone("111 111") == Ids{c.id}));
+}
+
+// A number stored in its national form is found by its international form and the other way
+// round; a query shorter than kMinPhoneMatch digits finds only the numbers it ends.
+BOOST_AUTO_TEST_CASE(national_and_international_forms_of_a_number_find_each_other) {
+  Customer national = customer(1, "1000", "Anna", "040 123 4567");
+  Customer international = customer(2, "1001", "Bertil", "+358 50 765 4321");
+  Customer short_ = customer(3, "1002", "Cecilia", "4567");
+  put(national);
+  put(international);
+  put(short_);
+  BOOST_TEST((byPhone("+358 40 123 4567") == Ids{national.id}));
+  BOOST_TEST((byPhone("00358401234567") == Ids{national.id}));
+  BOOST_TEST((byPhone("050 765 4321") == Ids{international.id}));
+  BOOST_TEST(byPhone("+46 50 765 4321").empty());  // another country's number
+  BOOST_TEST((byPhone("4567") == Ids{short_.id, national.id}));
+  BOOST_TEST(byPhone("041 123 4567").empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_email_address_is_found_exactly_whatever_its_case) {
+  Customer c = customer(1, "1000", "Anna");
+  c[CustomerField::email] = FieldValue{"Anna.Virtanen@Example.fi", v(1)};
+  put(c);
+  auto byEmail = [&](const std::string& email) {
+    auto txn = store->read();
+    return store->findByEmail(txn, email, 10);
+  };
+  BOOST_TEST((byEmail("anna.virtanen@example.fi") == Ids{c.id}));
+  BOOST_TEST((byEmail(" ANNA.VIRTANEN@EXAMPLE.FI ") == Ids{c.id}));
+  BOOST_TEST(byEmail("anna.virtanen@example").empty());
+  BOOST_TEST(byEmail("virtanen@example.fi").empty());
+  BOOST_TEST(byPhone("anna").empty());
 }
 
 // The limit counts customers: one customer whose two phones share the prefix is one result.
 BOOST_AUTO_TEST_CASE(find_by_phone_counts_each_customer_once_toward_the_limit) {
-  Customer both = customer(1, "1000", "Anna", "040 1");
-  both[CustomerField::phone2] = FieldValue{"040 2", v(1)};
-  Customer other = customer(2, "1001", "Bertil", "040 3");
+  Customer both = customer(1, "1000", "Anna", "040 1 77");
+  both[CustomerField::phone2] = FieldValue{"050 2 77", v(1)};
+  Customer other = customer(2, "1001", "Bertil", "060 3 77");
   put(both);
   put(other);
-  BOOST_TEST((byPhone("040", 2) == Ids{both.id, other.id}));
-  BOOST_TEST((byPhone("040", 1).size() == 1u));
+  BOOST_TEST((byPhone("77", 2) == Ids{both.id, other.id}));
+  BOOST_TEST((byPhone("77", 1).size() == 1u));
 }
 
 // New phone entries wait in runs (one per commit) and are folded into the index in one pass;
@@ -275,27 +315,27 @@ BOOST_AUTO_TEST_CASE(phones_are_found_before_and_after_their_entries_are_folded_
   TempDir own;
   store = Store::open(own.path(), Options{.phoneFoldAt = 4, .durable = false});
   for (uint64_t i = 1; i <= 6; ++i)  // one commit each: the 4th folds, the 5th and 6th wait
-    put(customer(i, std::to_string(1000 + i), "Customer", "040 " + std::to_string(7 - i)));
-  BOOST_TEST(tableEntries("index_phone") == 4u);
-  BOOST_TEST(tableEntries("index_phone_runs") == 2u);
-  // Key order across the index and the runs: 040 1 (id 6, run 2), 040 2 (id 5, run 1), 040 3
-  // (id 4, index), ...
-  BOOST_TEST((byPhone("040") == Ids{RecordId{kSite, 6}, RecordId{kSite, 5}, RecordId{kSite, 4},
+    put(customer(i, std::to_string(1000 + i), "Customer", std::to_string(7 - i) + " 400"));
+  BOOST_TEST(tableEntries("index_contact") == 4u);
+  BOOST_TEST(tableEntries("index_contact_runs") == 2u);
+  // Key order (reversed digits) across the index and the runs: 1 400 (id 6, run 2), 2 400 (id 5,
+  // run 1), 3 400 (id 4, index), ...
+  BOOST_TEST((byPhone("400") == Ids{RecordId{kSite, 6}, RecordId{kSite, 5}, RecordId{kSite, 4},
                                     RecordId{kSite, 3}, RecordId{kSite, 2}, RecordId{kSite, 1}}));
   BOOST_TEST(
-      (byPhone("040", 3) == Ids{RecordId{kSite, 6}, RecordId{kSite, 5}, RecordId{kSite, 4}}));
-  BOOST_TEST((byPhone("0406") == Ids{RecordId{kSite, 1}}));
+      (byPhone("400", 3) == Ids{RecordId{kSite, 6}, RecordId{kSite, 5}, RecordId{kSite, 4}}));
+  BOOST_TEST((byPhone("6400") == Ids{RecordId{kSite, 1}}));
 
   // A phone changed in the index and one changed while recent: the old entries go from both.
   Customer folded = *get(RecordId{kSite, 1}), waiting = *get(RecordId{kSite, 6});
   Customer foldedAfter = folded, waitingAfter = waiting;
-  foldedAfter[CustomerField::phone].value = "050 1";
-  waitingAfter[CustomerField::phone].value = "050 2";
+  foldedAfter[CustomerField::phone].value = "1 500";
+  waitingAfter[CustomerField::phone].value = "2 500";
   replace(folded, foldedAfter);
   replace(waiting, waitingAfter);
-  BOOST_TEST(byPhone("0406").empty());
-  BOOST_TEST(byPhone("0401").empty());
-  BOOST_TEST((byPhone("050") == Ids{folded.id, waiting.id}));
+  BOOST_TEST(byPhone("6400").empty());
+  BOOST_TEST(byPhone("1400").empty());
+  BOOST_TEST((byPhone("500") == Ids{folded.id, waiting.id}));
   BOOST_TEST(phoneEntries() == 6u);
   store.reset();
 }
@@ -311,47 +351,53 @@ BOOST_AUTO_TEST_CASE(phone_runs_are_folded_into_the_index_at_the_sixteenth_appen
       for (size_t i = 0; i < customers; ++i, ++counter)
         store->putCustomer(txn, nullptr,
                            customer(counter + 1, std::to_string(100000 + counter), "Customer",
-                                    "040 " + std::to_string(1000000 + counter)));
+                                    std::to_string(1000000 + counter) + " 777"));
     });
   };
   for (int i = 0; i < 20; ++i) commitOf(1);  // live edits: all in run 0
   commitOf(4095);                            // a catch-up: run 0 too
   const uint64_t inRunZero = 20 + 4095;
-  BOOST_TEST(tableEntries("index_phone") == 0u);
-  BOOST_TEST(tableEntries("index_phone_runs") == inRunZero);
+  BOOST_TEST(tableEntries("index_contact") == 0u);
+  BOOST_TEST(tableEntries("index_contact_runs") == inRunZero);
   for (int run = 1; run <= 15; ++run) commitOf(4096);
-  BOOST_TEST(tableEntries("index_phone") == 0u);
-  BOOST_TEST(tableEntries("index_phone_runs") == inRunZero + 15 * 4096);
-  BOOST_TEST(byPhone("040").size() == 100u);  // the page asked for, across the runs
-  BOOST_TEST((byPhone("0401000007") == Ids{RecordId{kSite, 8}}));      // run 0
-  BOOST_TEST((byPhone("0401050000") == Ids{RecordId{kSite, 50001}}));  // run 12
+  BOOST_TEST(tableEntries("index_contact") == 0u);
+  BOOST_TEST(tableEntries("index_contact_runs") == inRunZero + 15 * 4096);
+  BOOST_TEST(byPhone("777").size() == 100u);  // the page asked for, across the runs
+  BOOST_TEST((byPhone("1000007 777") == Ids{RecordId{kSite, 8}}));      // run 0
+  BOOST_TEST((byPhone("1050000 777") == Ids{RecordId{kSite, 50001}}));  // run 12
   commitOf(4096);  // the 16th run: all go into the index
-  BOOST_TEST(tableEntries("index_phone") == inRunZero + 16 * 4096);
-  BOOST_TEST(tableEntries("index_phone_runs") == 0u);
-  BOOST_TEST((byPhone("0401050000") == Ids{RecordId{kSite, 50001}}));
-  BOOST_TEST(byPhone("040", 100000).size() == inRunZero + 16 * 4096);
+  BOOST_TEST(tableEntries("index_contact") == inRunZero + 16 * 4096);
+  BOOST_TEST(tableEntries("index_contact_runs") == 0u);
+  BOOST_TEST((byPhone("1050000 777") == Ids{RecordId{kSite, 50001}}));
+  BOOST_TEST(byPhone("777", 100000).size() == inRunZero + 16 * 4096);
   store.reset();
 }
 
-BOOST_AUTO_TEST_CASE(a_store_with_the_earlier_recent_phone_table_is_upgraded_when_opened) {
-  // An earlier sitesync kept phone entries not yet folded in a sorted table "index_phone_recent".
-  Customer anna = customer(1, "1000", "Anna", "040 123");
+BOOST_AUTO_TEST_CASE(a_store_with_an_earlier_phone_index_gets_the_contact_index_when_opened) {
+  // An earlier sitesync kept phone digits as written in "index_phone", its runs, and (earlier
+  // still) entries not yet folded in "index_phone_recent": all dropped, the contact index made
+  // from the records.
+  Customer anna = customer(1, "1000", "Anna", "040 123 4567");
+  anna[CustomerField::email] = FieldValue{"anna@example.fi", v(1)};
   put(anna);
   store.reset();
   editRawly([&](MDB_txn* txn, auto table) {
-    BOOST_REQUIRE(mdb_drop(txn, table("index_phone_runs", 0), 0) == 0);
-    std::string key = oldIndexKey("040123", 1);
+    BOOST_REQUIRE(mdb_drop(txn, table("index_contact", 0), 1) == 0);
+    BOOST_REQUIRE(mdb_drop(txn, table("index_contact_runs", 0), 1) == 0);
+    std::string key = oldIndexKey("0401234567", 1);
     MDB_val k{key.size(), key.data()}, v{0, nullptr};
-    BOOST_REQUIRE(mdb_put(txn, table("index_phone_recent", MDB_CREATE), &k, &v, 0) == 0);
+    for (const char* old : {"index_phone", "index_phone_runs", "index_phone_recent"})
+      BOOST_REQUIRE(mdb_put(txn, table(old, MDB_CREATE), &k, &v, 0) == 0);
   });
   store = Store::open(dir.path(), Options{.durable = false});
-  BOOST_TEST((byPhone("040 12") == Ids{anna.id}));
-  BOOST_TEST(tableEntries("index_phone") == 1u);
-  BOOST_TEST(tableEntries("index_phone_runs") == 0u);
+  BOOST_TEST((byPhone("+358 40 123 4567") == Ids{anna.id}));
+  BOOST_TEST(tableEntries("index_contact") == 2u);  // the phone and the e-mail address
+  BOOST_TEST(tableEntries("index_contact_runs") == 0u);
   store.reset();
-  editRawly([&](MDB_txn* txn, auto) {  // and the old table is gone
+  editRawly([&](MDB_txn* txn, auto) {  // and the old tables are gone
     MDB_dbi old;
-    BOOST_TEST(mdb_dbi_open(txn, "index_phone_recent", 0, &old) == MDB_NOTFOUND);
+    for (const char* name : {"index_phone", "index_phone_runs", "index_phone_recent"})
+      BOOST_TEST(mdb_dbi_open(txn, name, 0, &old) == MDB_NOTFOUND);
   });
 }
 
@@ -377,12 +423,12 @@ BOOST_AUTO_TEST_CASE(update_moves_number_phone_and_name_index_entries) {
   replace(before, after);
 
   BOOST_TEST(byNumber("1000").empty());
-  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byPhone("040 111").empty());
   BOOST_TEST(byName("anna").empty());
   BOOST_TEST(byName("virtanen").empty());
   BOOST_TEST(bySsn("SSN-1").empty());
   BOOST_TEST((byNumber("2000") == Ids{after.id}));
-  BOOST_TEST((byPhone("050") == Ids{after.id}));
+  BOOST_TEST((byPhone("050 222") == Ids{after.id}));
   BOOST_TEST((byName("nystrom") == Ids{after.id}));
   BOOST_TEST((bySsn("SSN-2") == Ids{after.id}));
 }
@@ -405,7 +451,7 @@ BOOST_AUTO_TEST_CASE(non_live_customer_is_not_indexed) {
   BOOST_TEST(get(c.id).has_value());
   BOOST_TEST(byNumber("1000").empty());
   BOOST_TEST(bySsn("SSN-1").empty());
-  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byPhone("040 123").empty());
   BOOST_TEST(byName("anna").empty());
 }
 
@@ -417,12 +463,38 @@ BOOST_AUTO_TEST_CASE(deleting_a_live_customer_removes_its_index_entries) {
   replace(live, deleted);
   BOOST_TEST(byNumber("1000").empty());
   BOOST_TEST(bySsn("SSN-1").empty());
-  BOOST_TEST(byPhone("040").empty());
+  BOOST_TEST(byPhone("040 123").empty());
   BOOST_TEST(byName("anna").empty());
   BOOST_TEST(tableEntries("index_name_tokens") == 0u);
   BOOST_TEST(tableEntries("index_number") == 0u);
   replace(deleted, live);  // restored: indexed again
   BOOST_TEST((byNumber("1000") == Ids{live.id}));
+}
+
+BOOST_AUTO_TEST_CASE(a_deleted_customer_is_found_by_its_old_number_until_restored) {
+  Customer live = customer(1, "1000", "Anna");
+  put(live);
+  Customer deleted = live;
+  deleted.lifecycle = Lifecycle::kDeleted;
+  replace(live, deleted);
+  BOOST_TEST((byDeletedNumber("1000") == Ids{live.id}));
+  replace(deleted, live);
+  BOOST_TEST(byDeletedNumber("1000").empty());
+  BOOST_TEST(tableEntries("index_deleted_number") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_from_before_the_deleted_number_index_gets_it_when_opened) {
+  Customer deleted = customer(1, "1000", "Anna");
+  deleted.lifecycle = Lifecycle::kDeleted;
+  put(deleted);
+  put(customer(2, "1001", "Bertil"));
+  store.reset();
+  editRawly([&](MDB_txn* txn, auto table) {  // as an earlier sitesync left it: no such table
+    BOOST_REQUIRE(mdb_drop(txn, table("index_deleted_number", 0), 1) == 0);
+  });
+  store = Store::open(dir.path(), Options{.durable = false});
+  BOOST_TEST((byDeletedNumber("1000") == Ids{deleted.id}));
+  BOOST_TEST(tableEntries("index_deleted_number") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(customers_sharing_a_number_are_all_found) {

@@ -310,14 +310,20 @@ BOOST_AUTO_TEST_CASE(resolve_of_a_number_held_twice_asks_for_an_id) {
   BOOST_TEST((a.engine.resolve("#1000").status().code() == StatusCode::kFailedPrecondition));
 }
 
-BOOST_AUTO_TEST_CASE(search_finds_by_number_phone_and_name) {
-  Customer c = created(a, "Åke Öberg", {set(CustomerField::phone, "+358 40 123 4567")});
-  created(a, "Bertil");
-  for (const char* query : {"1000", "#1000", "358 40 123", "+358 40", "ake", "öberg ÅK"}) {
+BOOST_AUTO_TEST_CASE(search_finds_by_number_phone_email_and_name) {
+  Customer c = created(a, "Åke Öberg",
+                       {set(CustomerField::phone, "+358 40 123 4567"),
+                        set(CustomerField::email, "Ake.Oberg@example.fi")});
+  created(a, "Bertil", {set(CustomerField::phone, "050 123 4567")});
+  for (const char* query :
+       {"1000", "#1000", "+358 40 123 4567", "040 123 4567", "040-1234567", "0040 123 4567",
+        "ake.oberg@example.fi", "AKE.OBERG@EXAMPLE.FI", "ake", "öberg ÅK"}) {
     auto found = a.engine.search(query, 10);
     BOOST_TEST((found.size() == 1u && found[0].id == c.id), query);
   }
   BOOST_TEST(a.engine.search("cecilia", 10).empty());
+  BOOST_TEST(a.engine.search("123 4567", 10).size() == 2u);     // the end of both numbers
+  BOOST_TEST(a.engine.search("oberg@example.fi", 10).empty());  // e-mail: the whole address
 }
 
 BOOST_AUTO_TEST_CASE(status_counts_kept_by_the_apply_path_match_a_scan_of_the_register) {

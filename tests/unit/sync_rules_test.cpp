@@ -241,6 +241,32 @@ BOOST_AUTO_TEST_CASE(clearing_a_required_field_is_refused) {
   updated(a, c.id, {set(CustomerField::phone, "050 999")});  // changing it is fine
 }
 
+// Regression: `edit #1000 --set gender=male` was refused because e-mail had become required
+// after the customer was created.
+BOOST_AUTO_TEST_CASE(a_field_required_after_a_customer_was_made_binds_only_edits_that_write_it) {
+  Customer c = created(a, "Anna", {set(CustomerField::phone, "040 123")});
+  configure(a, {setting(SettingsField::requiredFields, "email,phone")});
+  updated(a, c.id, {set(CustomerField::gender, "female")});
+  auto cleared = update(a, c.id, {set(CustomerField::phone, "")});
+  BOOST_TEST((cleared.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(cleared.status().message().find("phone") != std::string::npos);
+  auto emptied = update(a, c.id, {set(CustomerField::email, "")});  // already empty: no change
+  BOOST_TEST(emptied.isOk());
+  updated(a, c.id, {set(CustomerField::email, "anna@example.fi")});
+  BOOST_TEST((update(a, c.id, {set(CustomerField::email, "")}).status().code() ==
+              StatusCode::kInvalidArgument));
+}
+
+BOOST_AUTO_TEST_CASE(require_phone_or_email_binds_only_edits_that_write_a_phone_or_the_email) {
+  Customer c = created(a, "Anna");
+  configure(a, {setting(SettingsField::requirePhoneOrEmail, "true")});
+  updated(a, c.id, {set(CustomerField::gender, "female")});
+  BOOST_TEST((update(a, c.id, {set(CustomerField::phone2, "")}).isOk()));  // no change
+  updated(a, c.id, {set(CustomerField::phone, "040 123")});
+  BOOST_TEST((update(a, c.id, {set(CustomerField::phone, "")}).status().code() ==
+              StatusCode::kInvalidArgument));
+}
+
 BOOST_AUTO_TEST_CASE(require_phone_or_email_is_enforced_at_create_and_edit) {
   configure(a, {setting(SettingsField::requirePhoneOrEmail, "true")});
   auto r = create(a, {set(CustomerField::name, "Anna")});

@@ -68,14 +68,17 @@ void benchLocal(const BenchArgs& a) {
   // 2. Raw LMDB: the same record bytes and index entries, same commit size.
   log("raw LMDB write of the same records and index entries...");
   RawInput raw = collectRawInput(*store);
-  // Lookup queries: a sample of the register's numbers, phones and name prefixes.
-  std::vector<std::string> numbers, phones, nameQueries;
+  // Lookup queries: a sample of the register's numbers, phones (as stored, "+358 40 ...", and in
+  // their national form, "040 ..."), e-mail addresses and name prefixes.
+  std::vector<std::string> numbers, phones, nationalPhones, emails, nameQueries;
   std::mt19937_64 pickRng(7);
   for (const auto& record : raw.records) {
     if (pickRng() % std::max<uint64_t>(1, a.customers / 20000) != 0) continue;
     Customer c = decodeCustomer(record.second);
     numbers.push_back(c.value(CustomerField::number));
     phones.push_back(c.value(CustomerField::phone));
+    nationalPhones.push_back("0" + storage::phoneDigits(phones.back()).substr(3));
+    emails.push_back(c.value(CustomerField::email));
     nameQueries.push_back(storage::nameTokens(c.value(CustomerField::name)).back().substr(0, 4));
   }
   const double rawRate = rawLmdbRate(rawDir.string(), raw.records, raw.indexKeys, a.batch);
@@ -105,6 +108,11 @@ void benchLocal(const BenchArgs& a) {
   auto byPhone = timeLookups(phones, [&](auto& txn, const std::string& q) {
     return store->findByPhone(txn, q, kSearchPage);
   });
+  auto byNational = timeLookups(nationalPhones, [&](auto& txn, const std::string& q) {
+    return store->findByPhone(txn, q, kSearchPage);
+  });
+  auto byEmail = timeLookups(
+      emails, [&](auto& txn, const std::string& q) { return store->findByEmail(txn, q, 1); });
   auto byName = timeLookups(nameQueries, [&](auto& txn, const std::string& q) {
     return store->searchName(txn, q, kSearchPage);
   });
@@ -156,6 +164,10 @@ void benchLocal(const BenchArgs& a) {
       {"lookup_number_p99_us", byNumber.p99},
       {"lookup_phone_p50_us", byPhone.p50},
       {"lookup_phone_p99_us", byPhone.p99},
+      {"lookup_phone_national_p50_us", byNational.p50},
+      {"lookup_phone_national_p99_us", byNational.p99},
+      {"lookup_email_p50_us", byEmail.p50},
+      {"lookup_email_p99_us", byEmail.p99},
       {"search_name_prefix_p50_us", byName.p50},
       {"search_name_prefix_p99_us", byName.p99},
       {"search_page_size", kSearchPage},
@@ -184,6 +196,10 @@ void benchLocal(const BenchArgs& a) {
               byNumber.p99);
   std::printf("lookup by phone                p50 %6.1f us  p99 %6.1f us\n", byPhone.p50,
               byPhone.p99);
+  std::printf("lookup by national phone       p50 %6.1f us  p99 %6.1f us\n", byNational.p50,
+              byNational.p99);
+  std::printf("lookup by e-mail               p50 %6.1f us  p99 %6.1f us\n", byEmail.p50,
+              byEmail.p99);
   std::printf("name prefix search, first 10   p50 %6.1f us  p99 %6.1f us\n", byName.p50,
               byName.p99);
   std::printf("durable single writes          %10.0f writes/s (one fsync each)\n", singleRate);

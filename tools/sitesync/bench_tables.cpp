@@ -39,7 +39,7 @@ struct Entry {
 
 // Tables keyed in arrival order for a bulk from one site; the index tables end with the id.
 const std::vector<std::string> kAppended = {"records", "log", "history", "change_index"};
-const std::vector<std::string> kIndexes = {"index_number", "index_phone", "index_name_tokens"};
+const std::vector<std::string> kIndexes = {"index_number", "index_contact", "index_name_tokens"};
 // The name index holds each token's ids as sorted duplicates (key token, value id).
 const std::string kDuplicates = "index_name_tokens";
 
@@ -81,8 +81,8 @@ void benchTables(const TablesArgs& a) {
     for (const auto& t : kIndexes) {
       if (skipped(t)) continue;
       auto entries = readTable(txn, t, true);
-      if (t == "index_phone")  // entries not yet folded are phone entries too
-        for (auto& e : readTable(txn, "index_phone_runs", true)) {
+      if (t == "index_contact")  // entries not yet folded are phone entries too
+        for (auto& e : readTable(txn, "index_contact_runs", true)) {
           e.key.erase(0, sizeof(uint32_t));  // the run number
           entries.push_back(std::move(e));
         }
@@ -143,7 +143,7 @@ void benchTables(const TablesArgs& a) {
       std::sort(chunk.begin(), chunk.end(), [](const Entry* x, const Entry* y) {
         return std::tie(x->key, x->value) < std::tie(y->key, y->value);
       });
-      const bool viaRecent = (a.recentPhones > 0 || a.phoneRuns > 0) && name == "index_phone";
+      const bool viaRecent = (a.recentPhones > 0 || a.phoneRuns > 0) && name == "index_contact";
       storage::lmdb::Cursor cursor(txn, viaRecent ? recent : dbis[t]);
       std::string runKey;
       for (const Entry* e : chunk) {
@@ -203,7 +203,7 @@ void addTablesBenchCommand(CLI::App& bench) {
   cmd->add_option("--commit", a->commit, "customers per commit (default 16000)");
   cmd->add_option("--skip", a->skip,
                   "tables left out, comma-separated (log, history, change_index, index_number, "
-                  "index_phone, index_name_tokens)");
+                  "index_contact, index_name_tokens)");
   cmd->add_option("--recent-phones", a->recentPhones,
                   "phone entries go through a recent table folded at this many (0: straight in)");
   cmd->add_option("--phone-runs", a->phoneRuns,

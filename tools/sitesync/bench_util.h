@@ -170,7 +170,7 @@ inline double rawLmdbRate(const std::string& dir,
 }
 
 // The raw baseline's input: every record of `store` as stored, with the index keys the store
-// keeps for it (number, phone, name tokens), in key order.
+// keeps for it (number, phone, e-mail, name tokens), in key order.
 struct RawInput {
   std::vector<std::pair<std::string, std::string>> records;
   std::vector<std::vector<std::string>> indexKeys;
@@ -184,7 +184,8 @@ inline RawInput collectRawInput(const storage::Store& store) {
     std::vector<std::string> keys;
     auto term = [&](const std::string& t) { return t + '\0' + std::string(key); };
     keys.push_back(term(c.value(CustomerField::number)));
-    keys.push_back(term(storage::phoneDigits(c.value(CustomerField::phone))));
+    keys.push_back(term(storage::phoneKey(c.value(CustomerField::phone))));
+    keys.push_back(term(storage::emailKey(c.value(CustomerField::email))));
     for (auto& t : storage::nameTokens(c.value(CustomerField::name))) keys.push_back(term(t));
     in.indexKeys.push_back(std::move(keys));
   });

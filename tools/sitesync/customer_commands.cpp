@@ -16,6 +16,7 @@ struct CustomerArgs {
   std::vector<std::string> sets;
   bool json = false;
   bool all = false;
+  bool deleted = false;  // list, search: the deleted customers (to restore) instead
   std::string query;
   size_t limit = 50;
   std::string into;                   // merge: the survivor
@@ -261,23 +262,33 @@ void addCustomerCommands(CLI::App& app) {
   merge->callback([a] { mergeCommand(*a); });
 
   auto* list = withData(customer->add_subcommand("list", "list customers"), *a);
-  list->add_flag("--all", a->all, "include deactivated customers");
+  auto* all = list->add_flag("--all", a->all, "include deactivated customers");
+  list->add_flag("--deleted", a->deleted,
+                 "list the deleted customers instead (`customer restore` brings one back)")
+      ->excludes(all);
   list->add_flag("--json", a->json, "JSON output");
   list->callback([a] {
     auto site = openSite(a->data);
-    listCommand(*a, *site, site->engine->list(a->all));
+    listCommand(*a, *site, a->deleted ? site->engine->listDeleted() : site->engine->list(a->all));
   });
 
   auto* search = withData(
-      customer->add_subcommand("search", "find by customer number, phone or name prefix"), *a);
-  search->add_option("QUERY", a->query, "number, phone digits, or the start of name words")
+      customer->add_subcommand("search", "find by customer number, phone, e-mail or name prefix"),
+      *a);
+  search
+      ->add_option("QUERY", a->query,
+                   "number; phone (national or international form, or its last digits); "
+                   "e-mail address; or the start of name words")
       ->required();
   search->add_option("--limit", a->limit, "at most this many results (default 50)");
+  search->add_flag("--deleted", a->deleted, "search the deleted customers instead");
   search->add_flag("--json", a->json, "JSON output");
   search->callback([a] {
     if (!isValidUtf8(a->query)) throw UsageError("the search query is not valid UTF-8");
     auto site = openSite(a->data);
-    listCommand(*a, *site, site->engine->search(a->query, a->limit));
+    listCommand(*a, *site,
+                a->deleted ? site->engine->searchDeleted(a->query, a->limit)
+                           : site->engine->search(a->query, a->limit));
   });
 
   addCardCommands(*customer);

@@ -30,6 +30,19 @@ std::unique_ptr<Site> openKeyring(const std::string& dir) {
   return site;
 }
 
+// A public key as printed for copy-paste: in single quotes, since Z85 holds shell characters
+// (& < > ( ) $ # ...) but never a quote.
+std::string quotedKey(const std::string& key) {
+  return "'" + key + "'";
+}
+
+// A key as given to --key: pasted with the quotes it was printed with, or without them.
+std::string unquotedKey(std::string key) {
+  if (key.size() >= 2 && (key.front() == '\'' || key.front() == '"') && key.back() == key.front())
+    key = key.substr(1, key.size() - 2);
+  return key;
+}
+
 std::string isoTime(uint64_t millis) {
   std::time_t seconds = std::time_t(millis / 1000);
   char text[32];
@@ -37,7 +50,8 @@ std::string isoTime(uint64_t millis) {
   return text;
 }
 
-void addPeer(const KeyArgs& a) {
+void addPeer(KeyArgs a) {
+  a.key = unquotedKey(a.key);
   if (a.name.empty() || a.name.size() > 100 || !validateValue(ValueKind::kText, a.name).empty())
     throw UsageError("--name must be 1 to 100 characters without control characters");
   if (!node::isPublicKey(a.key))
@@ -74,7 +88,7 @@ void listPeers(const KeyArgs& a) {
                       ? "no peers allowed: no node can connect\n"
                       : "no peers allowed yet: links are not encrypted until the first one\n");
   for (const auto& p : peers)
-    std::cout << p.name << "  " << p.publicKey << "  "
+    std::cout << p.name << "  " << quotedKey(p.publicKey) << "  "
               << (p.endpoint.empty() ? "(connects here)" : p.endpoint) << "  "
               << (p.siteId ? "site " + siteIdToHex(p.siteId) : std::string("(site not seen yet)"))
               << "\n";
@@ -114,7 +128,14 @@ void addKeyCommands(CLI::App& app) {
   keys->require_subcommand(1);
   auto* show = keys->add_subcommand("show", "print this node's public key (made if missing)");
   show->add_option("--data", a->data, "data directory")->required();
-  show->callback([a] { std::cout << linkIdentity(a->data).publicKey << "\n"; });
+  show->add_flag("--json", a->json, "JSON output: {\"public_key\": KEY}, unquoted");
+  show->callback([a] {
+    const std::string key = linkIdentity(a->data).publicKey;
+    if (a->json)
+      printJson({{"public_key", key}});
+    else  // quoted: ready to paste after `peers add --key` in a shell
+      std::cout << quotedKey(key) << "\n";
+  });
 
   auto* peers = app.add_subcommand("peers", "the allow list: the peers this node accepts");
   peers->require_subcommand(1);
@@ -122,7 +143,9 @@ void addKeyCommands(CLI::App& app) {
       "add", "allow a peer (both sides must allow each other); replaces one of the same name");
   add->add_option("--data", a->data, "data directory")->required();
   add->add_option("--name", a->name, "the peer's name here, e.g. hq or laptop-7")->required();
-  add->add_option("--key", a->key, "its public key (`sitesync keys show` there)")->required();
+  add->add_option("--key", a->key,
+                  "its public key, as `sitesync keys show` prints it there (quotes and all)")
+      ->required();
   add->add_option("--endpoint", a->endpoint,
                   "where it listens, when this node connects to it (tcp://host:7400)");
   add->callback([a] { addPeer(*a); });

@@ -2,8 +2,28 @@
 // callback; errors become one line on stderr and an exit status (2: bad usage or input, 1: other).
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "tools/sitesync/cli.h"
+
+namespace {
+
+// The words of `sitesync help WORD...` name a command, each a subcommand of the one before.
+void checkCommandPath(CLI::App& app, const std::vector<char*>& words) {
+  CLI::App* at = &app;
+  for (const char* word : words) {
+    auto found = at->get_subcommands([&](CLI::App* c) { return c->get_name() == word; });
+    if (found.empty())
+      throw sitesync::cli::UsageError("no command '" + std::string(word) + "' in '" +
+                                      (at == &app ? std::string("sitesync") : at->get_name()) +
+                                      "' (see sitesync help)");
+    at = found.front();
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sitesync;
@@ -21,8 +41,18 @@ int main(int argc, char** argv) {
   cli::addNodeCommands(app);
   cli::addKeyCommands(app);
   cli::addBenchCommands(app);
+  app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
+  // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.
+  std::vector<char*> args(argv, argv + argc);
+  std::string helpFlag = "--help";
+  const bool helpCommand = args.size() >= 2 && std::string_view(args[1]) == "help";
+  if (helpCommand) {
+    args.erase(args.begin() + 1);
+    args.push_back(helpFlag.data());
+  }
   try {
-    app.parse(argc, argv);
+    if (helpCommand) checkCommandPath(app, {args.begin() + 1, args.end() - 1});
+    app.parse(int(args.size()), args.data());
     // A command group given without its command (`sitesync customer`): say which ones exist.
     // (Checked here rather than with require_subcommand, so that an unknown command is named.)
     const CLI::App* command = &app;

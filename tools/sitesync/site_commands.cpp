@@ -193,8 +193,16 @@ void settingsSet(const SiteArgs& a) {
   std::vector<sync::Edit> edits;
   for (const auto& text : a.assignments) edits.push_back(take(sync::parseSettingsAssignment(text)));
   auto site = openSite(a.data);
-  take(site->engine->updateSettings(edits, a.user));
+  auto updated = site->engine->updateSettings(edits, a.user);
+  // Not the hub: a usage error (exit 2), the message says where settings are changed.
+  if (updated.status().code() == StatusCode::kFailedPrecondition)
+    throw UsageError(updated.status().message());
+  take(std::move(updated));
   settingsShow(a);
+  const Meta meta = site->engine->meta();
+  if (meta.deployment == 0 && !meta.isHub)
+    std::cerr << "note: this site has not joined a deployment: when it joins, the hub's settings "
+                 "replace these (set them on the hub then)\n";
 }
 
 // Changes this node holds that the peer did not have at the end of the last session.
