@@ -2,6 +2,8 @@
 #define BOOST_TEST_MODULE sitesync_cli
 #include <sstream>
 
+#include <pwd.h>
+
 #include "tests/cli/cli_support.h"
 
 BOOST_AUTO_TEST_SUITE(commands)
@@ -142,6 +144,47 @@ BOOST_FIXTURE_TEST_CASE(customer_history_records_the_default_user_from_the_envir
   json h = runJson("customer", "history", "--data", data, id, "--json");
   BOOST_TEST_REQUIRE(h.size() == 1u);
   BOOST_TEST(h[0]["user"] == "tester");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_merge_leaves_the_absorbed_customers_history_as_it_was_plus_one_entry,
+                        Cli) {
+  init();
+  std::string survivor = add("Anna Lind");
+  std::string absorbed = add("Anna Lindh", "--email", "anna@example.fi");
+  BOOST_TEST_REQUIRE(
+      run("customer", "edit", "--data", data, survivor, "--set", "name=Changed Name").status == 0);
+  json before = runJson("customer", "history", "--data", data, absorbed, "--json");
+  BOOST_TEST_REQUIRE(
+      run("customer", "merge", "--data", data, "--into", survivor, absorbed).status == 0);
+
+  json after = runJson("customer", "history", "--data", data, absorbed, "--json");
+  BOOST_TEST_REQUIRE(after.size() == before.size() + 1);
+  for (size_t i = 0; i < before.size(); ++i) BOOST_TEST(after[i] == before[i], after.dump());
+  BOOST_TEST(after.back()["operation"] == "merge");
+  BOOST_TEST(contains(after.back()["note"].get<std::string>(), survivor), after.dump());
+  // Its create still says what it wrote, not the survivor's current values.
+  BOOST_TEST(contains(after[0].dump(), "Anna Lindh"), after.dump());
+  BOOST_TEST(!contains(after[0].dump(), "Changed Name"), after.dump());
+
+  json merged = runJson("customer", "history", "--data", data, survivor, "--json");
+  size_t merges = 0, marked = 0;
+  for (const auto& e : merged) {
+    merges += e["operation"] == "merge";
+    marked += e.contains("customer") && e["customer"] == absorbed;
+  }
+  BOOST_TEST(merges == 1u, merged.dump());
+  BOOST_TEST(marked == 1u, merged.dump());  // the absorbed one's create, marked
+}
+
+BOOST_FIXTURE_TEST_CASE(without_a_user_variable_history_names_the_os_account, Cli) {
+  init();
+  RunResult added = runBinary({"customer", "add", "--data", data, "--name", "Anna"}, false);
+  BOOST_TEST_REQUIRE(added.status == 0, added);
+  json h = runJson("customer", "history", "--data", data, trimNewline(added.out), "--json");
+  BOOST_TEST_REQUIRE(h.size() == 1u);
+  const passwd* account = getpwuid(geteuid());
+  BOOST_TEST_REQUIRE(account != nullptr);
+  BOOST_TEST(h[0]["user"] == account->pw_name);
 }
 
 BOOST_FIXTURE_TEST_CASE(customer_deactivate_and_reactivate_change_the_status, Cli) {

@@ -207,6 +207,12 @@ BOOST_FIXTURE_TEST_CASE(sync_with_a_serving_hub_exchanges_both_ways_and_serve_st
   json branchCustomer = runJson("customer", "show", "--data", hub, id, "--json");
   BOOST_TEST(branchCustomer["name"] == "Branch Customer");
   BOOST_TEST(branchCustomer["number"] != "1000");
+  // Both sites show the same history, naming the sites by name.
+  json atHub = runJson("customer", "history", "--data", hub, id, "--json");
+  BOOST_TEST(atHub == runJson("customer", "history", "--data", data, id, "--json"));
+  BOOST_TEST_REQUIRE(atHub.size() == 2u);
+  BOOST_TEST(atHub[0]["site"] == "Branch Tampere");
+  BOOST_TEST(atHub[1]["site"] == "HQ");  // the renumbering
   BOOST_TEST(serving.stop() == 0);
 }
 

@@ -39,18 +39,21 @@ std::ostream& operator<<(std::ostream& os, const RunResult& r) {
   return os << "[exit " << r.status << "] stdout: " << r.out << " stderr: " << r.err;
 }
 
-// The environment of the child: ours, with a fixed default user for the history.
-std::vector<std::string> childEnvironment() {
+// The environment of the child: ours, with a fixed default user for the history; without
+// `withUser`, with no user variable at all (SITESYNC_USER, USER, LOGNAME).
+std::vector<std::string> childEnvironment(bool withUser = true) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "SITESYNC_USER=", 14) != 0) env.emplace_back(*e);
-  env.emplace_back("SITESYNC_USER=tester");
+    if (std::strncmp(*e, "SITESYNC_USER=", 14) != 0 &&
+        (withUser || (std::strncmp(*e, "USER=", 5) != 0 && std::strncmp(*e, "LOGNAME=", 8) != 0)))
+      env.emplace_back(*e);
+  if (withUser) env.emplace_back("SITESYNC_USER=tester");
   return env;
 }
 
 // Runs the sitesync binary with `args` (no shell), stdin from /dev/null; returns its exit status,
 // stdout and stderr, both read to the end.
-RunResult runBinary(const std::vector<std::string>& args) {
+RunResult runBinary(const std::vector<std::string>& args, bool withUser = true) {
   int outPipe[2], errPipe[2];
   if (pipe2(outPipe, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
   if (pipe2(errPipe, O_CLOEXEC) != 0) {
@@ -72,7 +75,7 @@ RunResult runBinary(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : argStore) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> envStore = childEnvironment();
+  std::vector<std::string> envStore = childEnvironment(withUser);
   std::vector<char*> envp;
   for (auto& e : envStore) envp.push_back(e.data());
   envp.push_back(nullptr);
