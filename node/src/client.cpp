@@ -1,9 +1,8 @@
 // The initiating side of replication: one session over a DEALER socket.
-#include <atomic>
-#include <cstring>
 #include <deque>
 
 #include "node/node.h"
+#include "node/src/link_monitor.h"
 #include "node/src/security.h"
 #include "node/src/transport.h"
 
@@ -18,15 +17,10 @@ class Session {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
     if (options.identity) makeCurveClient(socket_, *options.identity, options.serverKey);
-    // A refused or mismatched handshake only shows as an event: watch for it, so that the
-    // user hears why instead of waiting for a timeout.
-    static std::atomic<unsigned> monitors{0};
-    const std::string monitorAt = "inproc://session-monitor-" + std::to_string(monitors++);
-    if (zmq_socket_monitor(socket_.handle(), monitorAt.c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0)
-      monitor_.connect(monitorAt);
     secure_ = options.identity.has_value();
+    // A refused connection or handshake only shows as an event: watch for it, so that the user
+    // hears why instead of waiting for a timeout.
+    monitor_.emplace(context_, socket_, secure_);
     if (secure_) {
       ownKey_ = options.identity->publicKey;
       serverKey_ = options.serverKey;
@@ -84,7 +78,7 @@ class Session {
   // failed handshake throws at once.
   bool waitFor(short readiness) {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, readiness, 0},
-                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+                               {monitor_->events().handle(), 0, ZMQ_POLLIN, 0}};
     const auto deadline = std::chrono::steady_clock::now() + timeout_;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -97,23 +91,11 @@ class Session {
         throw;
       }
       if (items[0].revents & readiness) return true;
-      if (items[1].revents & ZMQ_POLLIN) {
-        zmq::message_t event, address;
-        (void)monitor_.recv(event, zmq::recv_flags::none);
-        if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
-        uint16_t code = 0;
-        if (event.size() >= 2) std::memcpy(&code, event.data(), 2);
-        if (code == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-          throw SyncError("the peer at " + endpoint_ +
-                              " refused this node's key: ask its admin to run `sitesync peers add "
-                              "--key` with the key `sitesync keys show` prints here",
-                          WireError::kNotAllowed);
-        throw SyncError("the handshake with " + endpoint_ + " failed: " +
-                        (secure_
-                             ? "it does not answer with the key the allow list gives for it (or it "
-                               "does not use CURVE)"
-                             : "it requires CURVE: add it with `sitesync peers add --endpoint`"));
-      }
+      if (items[1].revents & ZMQ_POLLIN)
+        if (auto failed = monitor_->failure())
+          throw SyncError(
+              "cannot reach " + endpoint_ + ": " + failed->cause,
+              failed->keyRefused ? std::optional(WireError::kNotAllowed) : std::nullopt);
     }
   }
 
@@ -122,7 +104,7 @@ class Session {
   bool secure_ = false;
   zmq::context_t context_{1};
   zmq::socket_t socket_{context_, zmq::socket_type::dealer};
-  zmq::socket_t monitor_{context_, zmq::socket_type::pair};
+  std::optional<LinkMonitor> monitor_;
 };
 
 }  // namespace

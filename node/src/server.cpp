@@ -64,6 +64,7 @@ void Server::Impl::connect(Link& link) {
   link.socket->set(zmq::sockopt::linger, 0);
   link.socket->set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
   if (gate.secure()) makeCurveClient(*link.socket, gate.identity(), link.key);
+  link.monitor = std::make_unique<LinkMonitor>(context, *link.socket, gate.secure());
   link.socket->connect(link.endpoint);
   link.up = false;
   link.inFlight.clear();
@@ -90,6 +91,7 @@ void Server::Impl::drop(Link& link, const std::string& why) {
   link.inFlight.clear();
   link.snapshotting = false;
   if (link.outgoing) {
+    link.monitor.reset();
     link.socket.reset();
     link.nextAttempt = Clock::now() + link.backoff;
     link.backoff = std::min(link.backoff * 2, options.maxBackoff);
@@ -254,7 +256,9 @@ void Server::Impl::tick() {
       if (!stopping && now >= link->nextAttempt) connect(*link);
       continue;
     }
-    if (!link->up && now - link->helloSent > options.deadAfter)
+    if (auto failed = link->monitor->failure())  // refused: said at once, tried again later
+      drop(*link, failed->cause);
+    else if (!link->up && now - link->helloSent > options.deadAfter)
       drop(*link, "no answer within " + std::to_string(options.deadAfter.count()) + " ms");
     else if (link->up && now - link->lastHeard > options.deadAfter)
       drop(*link, "silent for " + std::to_string(options.deadAfter.count()) + " ms");

@@ -13,6 +13,7 @@
 
 #include "node/node.h"
 #include "node/src/commit_wake.h"
+#include "node/src/link_monitor.h"
 #include "node/src/security.h"
 #include "node/src/transport.h"
 
@@ -43,6 +44,7 @@ struct Server::Impl {
     std::string identity;  // incoming: the ROUTER's routing id
     std::string key;       // the peer's CURVE public key (outgoing: the one expected; empty: plain)
     std::unique_ptr<zmq::socket_t> socket;  // outgoing: this link's DEALER (null while waiting)
+    std::unique_ptr<LinkMonitor> monitor;   // outgoing: why its connection fails
     bool up = false;
     SiteId peerId = 0;
     std::string peerName;

@@ -46,8 +46,13 @@ bool userSettable(uint16_t kind, const std::string& attribute) {
 
 std::string money(int64_t cents) {
   const uint64_t magnitude = cents < 0 ? uint64_t(-cents) : uint64_t(cents);
-  const std::string fraction = std::to_string(100 + magnitude % 100).substr(1);
-  return (cents < 0 ? "-" : "") + std::to_string(magnitude / 100) + "." + fraction;
+  // Appended piece by piece: GCC 12 at -O3 sees a false overlap (-Wrestrict) in an operator+
+  // chain that starts with a literal.
+  std::string text = cents < 0 ? "-" : "";
+  text += std::to_string(magnitude / 100);
+  text += '.';
+  text += std::to_string(100 + magnitude % 100).substr(1);
+  return text;
 }
 
 std::string today(uint64_t nowMillis) {

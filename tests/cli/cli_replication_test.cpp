@@ -9,14 +9,21 @@ namespace {
 // `sitesync serve` in the background; stopped with SIGTERM (a graceful shutdown) at the end.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& data, const std::vector<std::string>& extra = {}) {
-    int out[2];
+  // `captureLog`: keep its log (stderr) for waitForLog; otherwise it is discarded.
+  explicit ServeProcess(const std::string& data, const std::vector<std::string>& extra = {},
+                        bool captureLog = false) {
+    int out[2], err[2] = {-1, -1};
     if (pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
+    if (captureLog && pipe2(err, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (captureLog)
+      posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    else
+      posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     std::vector<std::string> args = {SITESYNC_BINARY,    "serve", "--data", data, "--listen",
                                      "tcp://127.0.0.1:*"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -26,6 +33,8 @@ class ServeProcess {
     int rc = posix_spawn(&pid_, SITESYNC_BINARY, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
+    if (captureLog) close(err[1]);
+    err_ = err[0];
     if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn");
     out_ = out[0];
     // The first line names the endpoint: "serving 'NAME' on tcp://127.0.0.1:PORT".
@@ -44,6 +53,22 @@ class ServeProcess {
   ~ServeProcess() {
     if (pid_ > 0) stop();
     if (out_ >= 0) close(out_);
+    if (err_ >= 0) close(err_);
+  }
+  // Reads the log (captureLog) until a line holds `needle` or `within` passes; returns the log.
+  std::string waitForLog(const std::string& needle, std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (log_.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd fd{err_, POLLIN, 0};
+      if (left.count() <= 0 || poll(&fd, 1, int(left.count())) <= 0) break;
+      char buf[4096];
+      ssize_t n = read(err_, buf, sizeof buf);
+      if (n <= 0) break;
+      log_.append(buf, size_t(n));
+    }
+    return log_;
   }
   const std::string& endpoint() const { return endpoint_; }
   // SIGTERM, then the exit status.
@@ -65,7 +90,9 @@ class ServeProcess {
  private:
   pid_t pid_ = -1;
   int out_ = -1;
+  int err_ = -1;
   std::string endpoint_;
+  std::string log_;
 };
 
 // A `sitesync` command running in the background (output discarded), for killing mid-way.
@@ -216,11 +243,11 @@ BOOST_FIXTURE_TEST_CASE(sync_with_a_serving_hub_exchanges_both_ways_and_serve_st
   BOOST_TEST(serving.stop() == 0);
 }
 
-BOOST_FIXTURE_TEST_CASE(sync_with_nobody_listening_fails_in_one_line_after_the_timeout, Cli) {
+BOOST_FIXTURE_TEST_CASE(sync_with_nobody_listening_fails_in_one_line_and_writes_nothing, Cli) {
   init();
   const std::string before = state();
-  RunResult r = run("sync", "--data", data, "--peer", "tcp://127.0.0.1:9", "--timeout", "0.3");
-  expectError(r, 1, {"no answer", "tcp://127.0.0.1:9"});
+  RunResult r = run("sync", "--data", data, "--peer", "tcp://127.0.0.1:9");
+  expectError(r, 1, {"connection refused", "tcp://127.0.0.1:9"});
   BOOST_TEST(state() == before);
 }
 
@@ -442,7 +469,7 @@ BOOST_FIXTURE_TEST_CASE(sync_by_peer_name_over_curve_and_a_stranger_refused, Cli
   const std::string before = run("digest", "--data", hub).out;
   BOOST_TEST_REQUIRE(run("customer", "add", "--data", stranger, "--name", "Mallory").status == 0);
   expectError(run("sync", "--data", stranger, "--peer", "hq", "--timeout", "5"), 1,
-              {"refused this node's key"});
+              {"key refused by the peer"});
   expectError(run("sync", "--data", data, "--peer", "nowhere"), 2, {"nowhere", "peers add"});
   BOOST_TEST(run("digest", "--data", hub).out == before);
   // The session proved which site holds the key: the hub's list names it.
@@ -479,6 +506,58 @@ BOOST_FIXTURE_TEST_CASE(a_new_laptop_shows_its_key_learns_the_hubs_and_joins_ove
   BOOST_TEST(joined["snapshot_records"] == 1);
   BOOST_TEST(publicKeyOf(data) == laptopKey);
   BOOST_TEST(run("digest", "--data", hub).out == run("digest", "--data", data).out);
+}
+
+// --- unreachable peers: the cause, at once ---------------------------------------------------
+
+// Where nothing listens: the port of a node that served there and stopped.
+std::string deadEndpoint(const std::string& dir) {
+  const RunResult made = runBinary({"init", "--data", dir, "--site", "Gone"});
+  BOOST_TEST_REQUIRE(made.status == 0, made);
+  ServeProcess serving(dir);
+  const std::string endpoint = serving.endpoint();
+  serving.stop();
+  return endpoint;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Regression: `sync` with a peer where nothing listens waited for its 30 s timeout.
+BOOST_FIXTURE_TEST_CASE(sync_with_a_port_where_nothing_listens_fails_at_once_as_refused, Cli) {
+  init();
+  const std::string endpoint = deadEndpoint((root / "gone").string());
+  const auto started = std::chrono::steady_clock::now();
+  expectError(run("sync", "--data", data, "--peer", endpoint), 1,
+              {"cannot reach " + endpoint, "connection refused"});
+  BOOST_TEST(secondsSince(started) < 10.0);  // the timeout is 30 s
+}
+
+BOOST_FIXTURE_TEST_CASE(sync_with_a_peer_that_refuses_this_nodes_key_fails_at_once, Cli) {
+  const std::string hub = (root / "hub").string(), other = (root / "other").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("init", "--data", other, "--site", "Other").status == 0);
+  init();
+  // The hub allows another node, not this one.
+  BOOST_TEST_REQUIRE(
+      run("peers", "add", "--data", hub, "--name", "other", "--key", publicKeyOf(other)).status ==
+      0);
+  ServeProcess serving(hub);
+  BOOST_TEST_REQUIRE(run("peers", "add", "--data", data, "--name", "hq", "--key", publicKeyOf(hub),
+                         "--endpoint", serving.endpoint())
+                         .status == 0);
+  const auto started = std::chrono::steady_clock::now();
+  expectError(run("sync", "--data", data, "--peer", "hq"), 1, {"key refused by the peer"});
+  BOOST_TEST(secondsSince(started) < 10.0);
+}
+
+BOOST_FIXTURE_TEST_CASE(serve_logs_why_a_peer_link_cannot_come_up, Cli) {
+  init();
+  const std::string endpoint = deadEndpoint((root / "gone").string());
+  ServeProcess serving(data, {"--peer", endpoint}, true);
+  const std::string log = serving.waitForLog("connection refused", std::chrono::seconds(10));
+  BOOST_TEST(contains(log, "link with a peer at " + endpoint + " down: connection refused"), log);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
