@@ -452,7 +452,18 @@ struct HistoryEntry {
   // Every write of the change is in `changes` with the value it wrote (entries of this
   // version); without it, an entry of an older store (values as seen where it was applied).
   bool everyWrite = false;
+  // `changes` are not stored: they are the writes of the change's log entry (withWritesOf).
+  bool valuesInLog = false;
   bool operator==(const HistoryEntry&) const = default;
+};
+// The entry with the writes of its change (`change`) in `changes`, when it keeps them in the log.
+inline HistoryEntry withWritesOf(HistoryEntry entry, const Change& change) {
+  if (!entry.valuesInLog) return entry;
+  entry.changes.clear();
+  for (const FieldWrite& w : change.writes)
+    entry.changes.push_back(FieldChange{w.field, w.key, {}, w.value, w.replaces});
+  entry.valuesInLog = false;
+  return entry;
 };
 
 struct Meta {

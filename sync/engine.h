@@ -566,6 +566,8 @@ class Engine {
   std::string revealed(uint16_t field, const std::string& key, const std::string& value) const;
   std::vector<ConflictInfo> revealed(std::vector<ConflictInfo> conflicts) const;
   HistoryEntry revealed(HistoryEntry entry) const;
+  // The entry with its change's writes, read from the log when it keeps them there.
+  HistoryEntry withWrites(const storage::ReadTxn& txn, HistoryEntry entry) const;
 
   // Signs the run of local changes this transaction wrote (a checkpoint on its last change).
   void sealLocalRun(storage::WriteTxn& txn, Batch& batch);

@@ -268,7 +268,9 @@ struct HistoryEntry {
   # One change as it affected one customer card. With everyWrite (every entry this version
   # writes), `changes` lists each write of the change with the value it wrote, and the value
   # before it is found at read time from the card's entries in version order: the history is a
-  # function of the set of changes, the same on every site. Entries of older stores (no
+  # function of the set of changes, the same on every site. With valuesInLog the writes are not
+  # stored twice: they are read from the change's log entry, and written into the entry when
+  # the log entry is compacted away (or sent in a snapshot). Entries of older stores (no
   # everyWrite) hold the old and new values seen where they were applied, and for a create only
   # the ordinals set in `createdFields`.
   at @0 :UInt64;            # HLC
@@ -281,6 +283,7 @@ struct HistoryEntry {
   closed @7 :List(ClosedConflict);  # conflicts this change settled (a resolution)
   note @8 :Text;                    # the change's note
   everyWrite @9 :Bool;
+  valuesInLog @10 :Bool;            # `changes` are its change's writes, read from the log entry
 }
 
 struct ClosedConflict {

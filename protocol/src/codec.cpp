@@ -367,6 +367,7 @@ void encode(const HistoryEntry& h, std::string& out) {
   }
   if (!h.note.empty()) b.setNote(capnp::Text::Reader(h.note.data(), h.note.size()));
   b.setEveryWrite(h.everyWrite);
+  b.setValuesInLog(h.valuesInLog);
   if (!h.closed.empty()) {
     auto list = b.initClosed(static_cast<unsigned>(h.closed.size()));
     for (unsigned i = 0; i < h.closed.size(); ++i) {
@@ -395,6 +396,7 @@ HistoryEntry decodeHistoryEntry(std::string_view bytes) {
         h.changes.back().replaces.push_back(wire::getVersion(v));
     }
     h.everyWrite = r.getEveryWrite();
+    h.valuesInLog = r.getValuesInLog();
     for (auto f : wire::capped(r.getCreatedFields(), wire::kMaxWrites, "created fields"))
       h.createdFields.push_back(f);
     for (auto cc : wire::capped(r.getClosed(), wire::kMaxListed, "closed conflicts"))

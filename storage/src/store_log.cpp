@@ -157,12 +157,23 @@ uint64_t Store::firstLogPosition(const ReadTxn& txn) const {
 uint64_t Store::compactLogBefore(WriteTxn& txn, uint64_t position) {
   uint64_t removed = 0;
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kLog]);
-  std::string idKey;
+  std::string idKey, historyKey, bytes;
   for (bool ok = cursor.first(); ok && lmdb::readU64(cursor.key()) < position;) {
-    const ChangeId id = decodeChangeId(cursor.value());
+    const Change change = decodeChange(cursor.value());
+    // The history entry that reads its writes from this log entry gets them written in first.
+    historyKey.assign(lmdb::idKey(change.target));
+    lmdb::appendU64(historyKey, lmdb::readU64(cursor.key()));
+    std::string_view stored;
+    if (!change.target.isNull() && lmdb::get(txn.raw(), impl_->dbi[kHistory], historyKey, stored)) {
+      HistoryEntry entry = decodeHistoryEntry(stored);
+      if (entry.valuesInLog) {
+        encode(withWritesOf(std::move(entry), change), bytes);
+        lmdb::put(txn.raw(), impl_->dbi[kHistory], historyKey, bytes);
+      }
+    }
     idKey.clear();
-    lmdb::appendU64(idKey, id.origin);
-    lmdb::appendU64(idKey, id.seq);
+    lmdb::appendU64(idKey, change.id.origin);
+    lmdb::appendU64(idKey, change.id.seq);
     lmdb::del(txn.raw(), impl_->dbi[kChangeIndex], idKey);
     ok = cursor.eraseCurrent();
     ++removed;

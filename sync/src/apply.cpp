@@ -179,16 +179,15 @@ Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Chang
     for (RecordId id : change.absorbed) ids += (ids.empty() ? "" : ", ") + id.toString();
     history.note = "merged " + ids + " into this customer";
   }
-  // Every write is listed with the value it wrote, whatever this node held when it came: the
-  // value before it is derived on read, in version order (Engine::history), so the history is
-  // a function of the set of changes like the register.
+  // The history lists every write with the value it wrote, whatever this node held when it
+  // came (the value before it is derived on read, in version order: Engine::history), so it is
+  // a function of the set of changes like the register. The writes are read from the change's
+  // log entry rather than stored twice (a bulk load writes each value once).
+  history.valuesInLog = true;
   std::vector<Head> removed;
-  history.changes.reserve(change.writes.size());
-  for (const auto& w : change.writes) {
+  for (const auto& w : change.writes)
     writeRegister(slotFor(after, w.field, w.key), Head{w.value, version, change.id.seq}, w.replaces,
                   batch.vector, removed);
-    history.changes.push_back(FieldChange{w.field, w.key, {}, w.value, w.replaces});
-  }
 
   // The lifecycle is one last-writer-wins register over delete and restore; erase is final.
   auto setLifecycle = [&](Lifecycle next) {

@@ -169,9 +169,10 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
 
   // Resolved conflicts come from the history, derived as `customer history` shows it.
   ReplacedWrites replaced;
-  store_.forEachHistoryEntry(txn, [&](RecordId, const HistoryEntry& e) { replaced.need(e); });
-  store_.forEachHistoryEntry(txn,
-                             [&](RecordId id, const HistoryEntry& e) { replaced.offer(id, e); });
+  store_.forEachHistoryEntry(
+      txn, [&](RecordId, const HistoryEntry& e) { replaced.need(withWrites(txn, e)); });
+  store_.forEachHistoryEntry(
+      txn, [&](RecordId id, const HistoryEntry& e) { replaced.offer(id, withWrites(txn, e)); });
   RecordId current;
   std::vector<HistoryEntry> entries;
   auto addCustomer = [&] {
@@ -186,7 +187,7 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
   store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
     if (id != current && !entries.empty()) addCustomer();
     current = id;
-    entries.push_back(e);
+    entries.push_back(withWrites(txn, e));
   });
   if (!entries.empty()) addCustomer();
   return revealed(std::move(out));

@@ -103,7 +103,10 @@ std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool wit
   ReplacedWrites replaced;
   for (RecordId r : records) {
     perRecord.push_back(store_.history(txn, r));
-    for (const HistoryEntry& e : perRecord.back()) replaced.need(e);
+    for (HistoryEntry& e : perRecord.back()) {
+      e = withWrites(txn, std::move(e));
+      replaced.need(e);
+    }
   }
   for (size_t i = 0; i < records.size(); ++i)
     for (const HistoryEntry& e : perRecord[i]) replaced.offer(records[i], e);
@@ -127,6 +130,15 @@ std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool wit
            std::tie(b.entry.at, b.entry.site, b.entry.seq, b.record);
   });
   return out;
+}
+
+HistoryEntry Engine::withWrites(const storage::ReadTxn& txn, HistoryEntry entry) const {
+  if (!entry.valuesInLog) return entry;
+  const auto position = store_.logPosition(txn, ChangeId{entry.site, entry.seq});
+  const auto bytes = position ? store_.logBytesAt(txn, *position) : std::nullopt;
+  // Compaction writes the writes into the entry before it removes the log entry: not expected.
+  if (!bytes) return entry;
+  return withWritesOf(std::move(entry), decodeChange(*bytes));
 }
 
 HistoryEntry Engine::revealed(HistoryEntry e) const {

@@ -141,6 +141,9 @@ SnapshotChunkMsg Engine::snapshotChunk(std::string_view afterKey, size_t maxByte
     bytes += value.size() + key.size();
     const RecordId id = recordIdFromKey(key);
     for (auto& entry : store_.historyBytes(txn, id)) {
+      // The new node has no log: an entry that reads its writes from there takes them along.
+      if (HistoryEntry e = decodeHistoryEntry(entry); e.valuesInLog)
+        encode(withWrites(txn, std::move(e)), entry);
       bytes += entry.size() + 16;
       chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
     }

@@ -142,4 +142,33 @@ BOOST_AUTO_TEST_CASE(a_resolution_lists_the_conflict_it_closed_on_every_site) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(history_keeps_every_value_once_the_log_is_compacted) {
+  Customer x = created(a, "Anna", {set(CustomerField::email, "anna@example.fi")});
+  updated(a, x.id, {set(CustomerField::email, "anna@example.se")});
+  const auto before = historyLines(a, x.id);
+  BOOST_REQUIRE(listed(before, emailLine("", "anna@example.fi")));
+  // A peer holds everything: the log entries behind the history may go.
+  a.engine.notePeerSession(kSiteB, "b", "", a.engine.status().vector, 2, 0);
+  BOOST_REQUIRE(a.engine.compactLog() == 2u);
+  BOOST_TEST(logEntries(a) == 0u);
+  BOOST_TEST(historyLines(a, x.id) == before, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_site_made_from_a_snapshot_shows_the_same_history) {
+  Site b{kSiteB, "b"};
+  Customer x = created(a, "Anna", {set(CustomerField::phone, "040 1")});
+  updated(a, x.id, {set(CustomerField::phone, "040 2")});
+  std::string next;
+  for (;;) {
+    auto chunk = a.engine.snapshotChunk(next, 1 << 20);
+    b.engine.mergeSnapshotChunk(chunk);
+    if (chunk.complete) break;
+    next = chunk.nextKey;
+  }
+  BOOST_TEST(logEntries(b) == 0u);  // nothing of the history can come from its own log
+  const auto lines = historyLines(b, x.id);
+  BOOST_TEST(lines == historyLines(a, x.id), boost::test_tools::per_element());
+  BOOST_TEST(lines.size() == 7u);  // two entries: create (number, name, phone, status), update
+}
+
 BOOST_AUTO_TEST_SUITE_END()
