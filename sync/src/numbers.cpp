@@ -146,7 +146,11 @@ NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
                             smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength)));
   if (auto last = store_.lastLease(txn)) first = std::max(first, last->last + 1);
   // Numbers in use inside a block (typed, or given by a site before it joined) are claims like
-  // any other: its holder skips them; the block is not skipped whole.
+  // any other: its holder skips them. Only a block in use at both ends (a run another site
+  // numbered alone before it joined) is passed over: leasing it would give nothing to number.
+  auto inUse = [&](uint64_t n) { return !store_.findByNumber(txn, std::to_string(n)).empty(); };
+  for (int skipped = 0; skipped < 100000 && inUse(first) && inUse(first + size - 1); ++skipped)
+    first += size;
   Change change = makeChange(batch, Operation::kLease, RecordId{}, "hub");
   change.target = RecordId{};
   change.lease = NumberLease{site, first, first + size - 1, {}};

@@ -203,4 +203,15 @@ BOOST_AUTO_TEST_CASE(a_site_that_numbered_alone_before_joining_numbers_from_its_
   BOOST_TEST(report.blocks.front().lease.first < 50000u);
 }
 
+BOOST_AUTO_TEST_CASE(blocks_a_site_used_up_numbering_alone_are_passed_over_and_leasing_stops) {
+  Member alone{testSiteIdForStranger(), 0};  // numbers from next_number (1000) before it joins
+  for (int i = 0; i < 9; ++i) alone.add("K" + std::to_string(i));  // 1000 to 1008
+  BOOST_REQUIRE(alone.engine.acceptDeployment(kSiteD, "hub").isOk());
+  for (int i = 0; i < 4; ++i) session(hub, alone);  // every hello: no new block once it has two
+  auto report = alone.engine.numbers();
+  BOOST_REQUIRE(report.blocks.size() == 2u);
+  BOOST_TEST(report.blocks.front().lease.first == 1009u);  // the blocks it filled are skipped
+  BOOST_TEST(alone.numberOf(alone.add("L")) == "1009");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -265,8 +265,14 @@ ConflictFigures conflictRates(const std::filesystem::path& root, uint64_t custom
       ops.push_back(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, gen.customer(i), "bench", {}});
     for (const auto& r : a.engine->submit(ops)) ids.push_back(r.id);
   }
-  node::syncWith(*a.engine, server.endpoint(), options);
-  node::syncWith(*b.engine, server.endpoint(), options);
+  // B makes a change of its own, so that the hub knows both sites (it leases numbers only to a
+  // site that has sent one); two rounds carry the blocks leased at their hellos, so that only
+  // the edits move in the timed sessions.
+  take(b.engine->create(gen.customer(customers), "bench"));
+  for (int round = 0; round < 2; ++round) {
+    node::syncWith(*a.engine, server.endpoint(), options);
+    node::syncWith(*b.engine, server.endpoint(), options);
+  }
 
   std::mt19937_64 rng(5);
   std::shuffle(ids.begin(), ids.end(), rng);
