@@ -573,6 +573,8 @@ class Engine {
   void sealLocalRun(storage::WriteTxn& txn, Batch& batch);
   // Throws ClockSkewError for a peer's change stamped more than max_clock_skew ahead of now.
   void refuseClockSkew(const Batch& batch, const Change& change) const;
+  // Whether a change of a peer's batch is stamped more than max_clock_skew ahead of now.
+  bool stampedTooFarAhead(const std::vector<Change>& changes) const;
   // Writes a batch, or sets it aside in the inbox when a change of it is stamped too far ahead
   // (a batch set aside before is refused instead: its sender is told why).
   BatchReport writeOrSetAside(const std::vector<Change>& changes,

@@ -116,19 +116,37 @@ void Engine::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t positi
         store_.appendHistory(txn, id, position, entry);
 }
 
+namespace {
+
+// How far past `now` (this node's clock: its wall clock, or the latest stamp it accepted when
+// later) a change's stamp goes beyond max_clock_skew, in ms; 0 when it is within.
+uint64_t excessSkew(const Change& change, uint64_t now, uint64_t allowedSeconds) {
+  const uint64_t stamped = change.hlc.millis();
+  return stamped <= now || stamped - now <= allowedSeconds * 1000 ? 0 : stamped - now;
+}
+
+}  // namespace
+
 void Engine::refuseClockSkew(const Batch& batch, const Change& change) const {
   // A clock far ahead would pull every site's clock after it for good (an HLC never goes back).
   const uint64_t allowedSeconds = batch.settings.getUnsigned(SettingsField::maxClockSkew);
-  // This node's clock is its HLC: the wall clock, or the latest stamp it accepted when later.
   const uint64_t now = std::max(clock_.nowMillis(), batch.acceptedBefore.millis());
-  const uint64_t stamped = change.hlc.millis();
-  if (stamped <= now || stamped - now <= allowedSeconds * 1000) return;
+  const uint64_t ahead = excessSkew(change, now, allowedSeconds);
+  if (ahead == 0) return;
   throw ClockSkewError(
       "change " + siteIdToHex(change.id.origin) + ":" + std::to_string(change.id.seq) +
-      " of site " + siteIdToHex(change.id.origin) + " is stamped " +
-      std::to_string((stamped - now) / 1000) +
+      " of site " + siteIdToHex(change.id.origin) + " is stamped " + std::to_string(ahead / 1000) +
       " s ahead of this node's clock (max_clock_skew=" + std::to_string(allowedSeconds) +
       " s): set aside until the clocks agree; check the clock of either site");
+}
+
+bool Engine::stampedTooFarAhead(const std::vector<Change>& changes) const {
+  auto txn = store_.read();
+  const uint64_t allowedSeconds = store_.settings(txn).getUnsigned(SettingsField::maxClockSkew);
+  const Hlc accepted = store_.meta(txn).value_or(Meta{}).lastHlc;
+  const uint64_t now = std::max(clock_.nowMillis(), accepted.millis());
+  return std::any_of(changes.begin(), changes.end(),
+                     [&](const Change& c) { return excessSkew(c, now, allowedSeconds) != 0; });
 }
 
 void Engine::finish(WriteTxn& txn, Batch& batch) {

@@ -225,7 +225,10 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     // changes: then the batch is set aside, kept, reported).
     // Whether it will apply depends on the register too (the customers it names): checked
     // once the staged batch before it is written.
-    if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified)) {
+    // A batch stamped too far ahead is not acknowledged early: it is set aside unacknowledged
+    // (writeOrSetAside), so its sender keeps it and offers it again.
+    if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified) &&
+        !stampedTooFarAhead(changes)) {
       BatchReport report;
       // Both made while the staged batch before it is still being written (this thread would
       // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the

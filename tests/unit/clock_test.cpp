@@ -75,4 +75,21 @@ BOOST_AUTO_TEST_CASE(a_stamp_within_max_clock_skew_applies_at_once) {
   BOOST_TEST(a.engine.status().meta.lastHlc.millis() == kT0 + kHour);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_stamped_too_far_ahead_is_never_acknowledged_before_it_is_applied) {
+  Site b{kSiteB, "b"};
+  a.engine.stageBatchesFrom(1);  // a clean batch is acknowledged early, then written
+  b.clock.set(kT0 + kHour);
+  created(b, "An hour early");
+  const VersionVector lacks = a.engine.status().vector;
+  auto batch = b.engine.changesMissingFrom(lacks, b.engine.firstPositionMissingFrom(lacks), 1000,
+                                           size_t(1) << 30);
+  bool acknowledged = false;
+  const auto report =
+      a.engine.applyBatch(batch.changes, {}, [&](const VersionVector&) { acknowledged = true; });
+  BOOST_TEST(!acknowledged);  // its sender keeps it: nothing is promised that is not applied
+  BOOST_TEST(!report.setAside.empty());
+  BOOST_TEST(a.engine.settleStaged().empty());
+  BOOST_TEST(a.engine.status().vector.get(kSiteB) == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
