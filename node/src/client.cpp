@@ -209,8 +209,12 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
         report.received += takeSnapshot(engine, session, peer.siteName).records;
         continue;
       }
-      if (!reply.batch.changes.empty())
-        report.received += engine.applyBatch(reply.batch.changes).applied;
+      if (!reply.batch.changes.empty()) {
+        const auto applied = engine.applyBatch(reply.batch.changes);
+        // Set aside (stamped too far ahead): what follows it cannot apply either; say why.
+        if (!applied.setAside.empty()) throw SyncError(applied.setAside);
+        report.received += applied.applied;
+      }
       if (reply.batch.complete) break;
       from = reply.nextPosition;
     }

@@ -81,7 +81,8 @@ void ReplacedWrites::fillClosed(RecordId record, HistoryEntry& entry) const {
     std::sort(heads.begin(), heads.end(),
               [](const Head& a, const Head& b) { return a.version > b.version; });
     for (size_t i = 1; i < heads.size(); ++i)
-      entry.closed.push_back(ClosedConflict{fc.field, fc.key, heads.front(), heads[i]});
+      if (heads[i].value != heads.front().value)  // one value twice was no conflict
+        entry.closed.push_back(ClosedConflict{fc.field, fc.key, heads.front(), heads[i]});
   }
 }
 

@@ -134,7 +134,8 @@ void Engine::noteNumberUse(const ReadTxn& txn, Batch& batch, const Change& chang
   // Numbered from its newest block, within its last quarter: the site runs low.
   const uint64_t size =
       std::max<uint64_t>(1, batch.settings.getUnsigned(SettingsField::numberBlockSize));
-  if (it != newest.end() && it->second.holds(*n) &&
+  // (made after the block arrived there: a number it gave alone before does not count).
+  if (it != newest.end() && it->second.holds(*n) && change.hlc > it->second.version.hlc &&
       it->second.last - *n < std::max<uint64_t>(1, size / 4))
     batch.leaseDemand[change.id.origin].runningLow = true;
 }
@@ -164,18 +165,19 @@ NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
 
 namespace {
 
-// The numbers a site has left, as the hub sees them: those of its blocks above the highest
-// number in use there (a site numbers upwards), counted only up to `enough`.
+// The numbers a site has left, as the hub sees them: the free numbers of its two newest blocks
+// (a site numbers upwards, so older ones are used up), counted only up to `enough`.
 uint64_t numbersLeftAt(const storage::Store& store, const ReadTxn& txn, SiteId site,
                        uint64_t smallest, uint64_t enough) {
   std::vector<NumberLease> blocks;
   for (const NumberLease& l : store.leases(txn))
     if (l.site == site) blocks.push_back(l);
   uint64_t left = 0;
-  for (auto block = blocks.rbegin(); block != blocks.rend(); ++block)
+  const size_t newest = std::min<size_t>(2, blocks.size());
+  for (auto block = blocks.rbegin(); block != blocks.rbegin() + long(newest); ++block)
     for (uint64_t n = block->last; n >= std::max(block->first, smallest) && n != 0; --n) {
-      if (!store.findByNumber(txn, std::to_string(n)).empty() || left >= enough) return left;
-      ++left;
+      if (left >= enough) return left;
+      if (store.findByNumber(txn, std::to_string(n)).empty()) ++left;
     }
   return left;
 }

@@ -219,16 +219,17 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
     }
     if (!skipSignatureChecks_) proven = provenChanges(changes, digests, held);
     const VerifiedBatch verified = describeVerified(changes, proven, held, revoked);
-    if (onVerified) onVerified(verified);
+    // A batch stamped too far ahead is neither relayed nor acknowledged early: it is set aside
+    // unacknowledged (writeOrSetAside), so its sender keeps it and offers it again.
+    const bool skewed = stampedTooFarAhead(changes);
+    if (onVerified) onVerified(skewed ? VerifiedBatch{} : verified);
     // Only a clean batch is acknowledged early: every change of it is new and will apply, so
     // the vector promised is the one its write gives (unless the register refuses one of its
     // changes: then the batch is set aside, kept, reported).
     // Whether it will apply depends on the register too (the customers it names): checked
     // once the staged batch before it is written.
-    // A batch stamped too far ahead is not acknowledged early: it is set aside unacknowledged
-    // (writeOrSetAside), so its sender keeps it and offers it again.
     if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified) &&
-        !stampedTooFarAhead(changes)) {
+        !skewed) {
       BatchReport report;
       // Both made while the staged batch before it is still being written (this thread would
       // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the

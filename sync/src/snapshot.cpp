@@ -248,7 +248,9 @@ uint64_t Engine::compactLog() {
       until = position + 1;
       return true;
     });
-    return until ? store_.compactLogBefore(txn, until) : 0;
+    // The last entry stays: log positions (which key the history too) must never start over.
+    until = std::min(until, store_.lastLogPosition(txn));
+    return until > 1 ? store_.compactLogBefore(txn, until) : 0;
   });
 }
 

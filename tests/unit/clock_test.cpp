@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(a_stamp_within_max_clock_skew_applies_at_once) {
   BOOST_TEST(a.engine.status().meta.lastHlc.millis() == kT0 + kHour);
 }
 
-BOOST_AUTO_TEST_CASE(a_batch_stamped_too_far_ahead_is_never_acknowledged_before_it_is_applied) {
+BOOST_AUTO_TEST_CASE(a_batch_stamped_too_far_ahead_is_neither_acknowledged_early_nor_relayed) {
   Site b{kSiteB, "b"};
   a.engine.stageBatchesFrom(1);  // a clean batch is acknowledged early, then written
   b.clock.set(kT0 + kHour);
@@ -83,10 +83,12 @@ BOOST_AUTO_TEST_CASE(a_batch_stamped_too_far_ahead_is_never_acknowledged_before_
   const VersionVector lacks = a.engine.status().vector;
   auto batch = b.engine.changesMissingFrom(lacks, b.engine.firstPositionMissingFrom(lacks), 1000,
                                            size_t(1) << 30);
-  bool acknowledged = false;
-  const auto report =
-      a.engine.applyBatch(batch.changes, {}, [&](const VersionVector&) { acknowledged = true; });
+  bool acknowledged = false, relayable = true;
+  const auto report = a.engine.applyBatch(
+      batch.changes, [&](const sync::VerifiedBatch& v) { relayable = v.clean; },
+      [&](const VersionVector&) { acknowledged = true; });
   BOOST_TEST(!acknowledged);  // its sender keeps it: nothing is promised that is not applied
+  BOOST_TEST(!relayable);     // nor passed on to other peers before it is written
   BOOST_TEST(!report.setAside.empty());
   BOOST_TEST(a.engine.settleStaged().empty());
   BOOST_TEST(a.engine.status().vector.get(kSiteB) == 0u);

@@ -214,4 +214,14 @@ BOOST_AUTO_TEST_CASE(blocks_a_site_used_up_numbering_alone_are_passed_over_and_l
   BOOST_TEST(alone.numberOf(alone.add("L")) == "1009");
 }
 
+BOOST_AUTO_TEST_CASE(a_typed_number_at_the_top_of_a_sites_block_does_not_make_the_hub_lease_more) {
+  session(hub, a);
+  const uint64_t top = a.engine.numbers().blocks.back().lease.last;
+  auto typed = hub.engine.create(
+      {set(CustomerField::name, "Typed"), set(CustomerField::number, std::to_string(top))}, "t");
+  BOOST_REQUIRE(typed.isOk());
+  for (int i = 0; i < 3; ++i) session(hub, a);  // plenty left: no block at any hello
+  BOOST_TEST(a.engine.numbers().blocks.size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
