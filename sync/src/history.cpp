@@ -113,16 +113,16 @@ std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool wit
     for (const HistoryEntry& e : perRecord[i]) replaced.offer(records[i], e);
 
   std::vector<HistoryItem> out;
-  std::set<std::pair<SiteId, uint64_t>> ownChanges;
+  std::set<std::pair<SiteId, uint64_t>> shown;
   for (size_t i = 0; i < records.size() && (i == 0 || withMerged); ++i) {
     auto& entries = perRecord[i];
     orderHistory(entries);
     fillOldValues(entries);
     for (HistoryEntry& e : entries) {
       replaced.fillClosed(records[i], e);
-      if (i == 0) ownChanges.insert({e.site, e.seq});
-      // A merge is in the survivor's history and in each absorbed one's: shown once.
-      if (i > 0 && ownChanges.count({e.site, e.seq})) continue;
+      // A merge is in the survivor's history and in each absorbed one's: shown once (the
+      // customer's own entry first, then in the order of the merged customers' ids).
+      if (!shown.insert({e.site, e.seq}).second) continue;
       out.push_back(HistoryItem{records[i], revealed(std::move(e))});
     }
   }

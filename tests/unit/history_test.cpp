@@ -177,4 +177,20 @@ BOOST_AUTO_TEST_CASE(a_site_made_from_a_snapshot_shows_the_same_history) {
   BOOST_TEST(lines.size() == 7u);  // two entries: create (number, name, phone, status), update
 }
 
+BOOST_AUTO_TEST_CASE(a_chain_of_merges_shows_each_merge_once_in_the_last_survivors_history) {
+  Customer x = created(a, "Anna");
+  Customer y = created(a, "Anna L");
+  Customer z = created(a, "Anna Lind");
+  BOOST_REQUIRE(a.engine.merge(y.id, {x.id}, {}, "tester").isOk());  // x into y
+  BOOST_REQUIRE(a.engine.merge(z.id, {y.id}, {}, "tester").isOk());  // y into z
+  std::set<std::pair<SiteId, uint64_t>> seen;
+  size_t merges = 0;
+  for (const auto& [record, e] : a.engine.historyWithMerged(z.id, true)) {
+    BOOST_TEST(seen.insert({e.site, e.seq}).second, "change " << e.seq << " listed twice");
+    merges += e.operation == Operation::kMerge;
+  }
+  BOOST_TEST(merges == 2u);
+  BOOST_TEST(seen.size() == 5u);  // three creates, two merges
+}
+
 BOOST_AUTO_TEST_SUITE_END()
