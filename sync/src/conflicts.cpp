@@ -167,29 +167,33 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
                         CustomerField::ssn);
   if (!includeResolved) return revealed(std::move(out));
 
-  // Resolved conflicts come from the history, derived as `customer history` shows it.
+  // Resolved conflicts come from the history, derived as `customer history` shows it: one pass
+  // notes the writes that resolutions replaced, a second (customer by customer) gathers their
+  // values and keeps the entries that may have resolved something.
   ReplacedWrites replaced;
   store_.forEachHistoryEntry(
       txn, [&](RecordId, const HistoryEntry& e) { replaced.need(withWrites(txn, e)); });
-  store_.forEachHistoryEntry(
-      txn, [&](RecordId id, const HistoryEntry& e) { replaced.offer(id, withWrites(txn, e)); });
+  std::vector<std::pair<RecordId, HistoryEntry>> resolving;
   RecordId current;
   std::vector<HistoryEntry> entries;
-  auto addCustomer = [&] {
+  auto endCustomer = [&] {
     orderHistory(entries);
     fillOldValues(entries);
-    for (HistoryEntry& e : entries) {
-      replaced.fillClosed(current, e);
-      addResolved(out, current, e);
-    }
+    for (HistoryEntry& e : entries)
+      if (mayResolve(e)) resolving.emplace_back(current, std::move(e));
     entries.clear();
   };
   store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
-    if (id != current && !entries.empty()) addCustomer();
+    if (id != current && !entries.empty()) endCustomer();
     current = id;
     entries.push_back(withWrites(txn, e));
+    replaced.offer(id, entries.back());
   });
-  if (!entries.empty()) addCustomer();
+  if (!entries.empty()) endCustomer();
+  for (auto& [id, e] : resolving) {
+    replaced.fillClosed(id, e);
+    addResolved(out, id, e);
+  }
   return revealed(std::move(out));
 }
 

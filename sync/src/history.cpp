@@ -45,6 +45,12 @@ void fillOldValues(std::vector<HistoryEntry>& entries) {
     }
 }
 
+bool mayResolve(const HistoryEntry& entry) {
+  return (entry.operation == Operation::kUpdate && !entry.note.empty()) ||
+         std::any_of(entry.changes.begin(), entry.changes.end(), settles) ||
+         !entry.closed.empty();  // an older store's entry, as recorded
+}
+
 void ReplacedWrites::need(const HistoryEntry& entry) {
   if (!entry.everyWrite) return;
   for (const FieldChange& fc : entry.changes)

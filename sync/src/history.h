@@ -18,6 +18,10 @@ void orderHistory(std::vector<HistoryEntry>& entries);
 // before it: the previous write's in that order, "" for the first.
 void fillOldValues(std::vector<HistoryEntry>& entries);
 
+// Whether an entry may have closed a conflict: a write of it replaced two or more heads, or the
+// hub renumbered a customer that lost its number (an update with a note).
+bool mayResolve(const HistoryEntry& entry);
+
 // The values of the writes that resolutions replaced, gathered in two passes over the entries:
 // need() every entry, then offer() every entry with the customer it belongs to; then
 // fillClosed() gives a resolution the conflicts it settled.

@@ -20,6 +20,18 @@ std::vector<std::string> historyLines(Site& site, RecordId id) {
   return out;
 }
 
+// `a` and `b` (which holds what `a` holds) write `field` of `id` concurrently, `b` with the later
+// clock, then exchange their changes both ways.
+void writeConcurrently(Site& a, Site& b, RecordId id, CustomerField field, const std::string& atA,
+                       const std::string& atB) {
+  ship(a.engine, b.engine);
+  b.clock.set(kT0 + 1000);
+  BOOST_REQUIRE(a.engine.update(id, {set(field, atA)}, "tester").isOk());
+  BOOST_REQUIRE(b.engine.update(id, {set(field, atB)}, "tester").isOk());
+  ship(a.engine, b.engine);
+  ship(b.engine, a.engine);
+}
+
 bool listed(const std::vector<std::string>& lines, const std::string& line) {
   return std::find(lines.begin(), lines.end(), line) != lines.end();
 }
@@ -77,12 +89,7 @@ BOOST_AUTO_TEST_CASE(a_write_replaced_before_it_arrived_is_still_in_the_history)
 BOOST_AUTO_TEST_CASE(concurrent_writes_of_the_same_value_are_no_conflict) {
   Site b{kSiteB, "b"};
   Customer x = created(a, "Shared Kund");
-  ship(a.engine, b.engine);
-  b.clock.set(kT0 + 1000);
-  updated(a, x.id, {set(CustomerField::name, "Shared3 Kund")});
-  updated(b, x.id, {set(CustomerField::name, "Shared3 Kund")});
-  ship(a.engine, b.engine);
-  ship(b.engine, a.engine);
+  writeConcurrently(a, b, x.id, CustomerField::name, "Shared3 Kund", "Shared3 Kund");
   for (Site* s : {&a, &b}) {
     BOOST_TEST(s->engine.conflicts(false).empty());
     BOOST_TEST(!current(*s, x.id).hasOpenConflicts());
@@ -121,12 +128,7 @@ BOOST_AUTO_TEST_CASE(a_merge_adds_an_entry_to_the_absorbed_history_and_rewrites_
 BOOST_AUTO_TEST_CASE(a_resolution_lists_the_conflict_it_closed_on_every_site) {
   Site b{kSiteB, "b"};
   Customer x = created(a, "Anna");
-  ship(a.engine, b.engine);
-  b.clock.set(kT0 + 1000);
-  updated(a, x.id, {set(CustomerField::phone, "040 1")});
-  updated(b, x.id, {set(CustomerField::phone, "040 2")});
-  ship(a.engine, b.engine);
-  ship(b.engine, a.engine);
+  writeConcurrently(a, b, x.id, CustomerField::phone, "040 1", "040 2");
   auto open = a.engine.conflicts(false);
   BOOST_REQUIRE(open.size() == 1u);
   BOOST_REQUIRE(a.engine.resolveConflict(open[0].id, std::string("040 3"), "tester").isOk());
@@ -164,13 +166,7 @@ BOOST_AUTO_TEST_CASE(a_site_made_from_a_snapshot_shows_the_same_history) {
   Site b{kSiteB, "b"};
   Customer x = created(a, "Anna", {set(CustomerField::phone, "040 1")});
   updated(a, x.id, {set(CustomerField::phone, "040 2")});
-  std::string next;
-  for (;;) {
-    auto chunk = a.engine.snapshotChunk(next, 1 << 20);
-    b.engine.mergeSnapshotChunk(chunk);
-    if (chunk.complete) break;
-    next = chunk.nextKey;
-  }
+  bootstrap(a.engine, b.engine);
   BOOST_TEST(logEntries(b) == 0u);  // nothing of the history can come from its own log
   const auto lines = historyLines(b, x.id);
   BOOST_TEST(lines == historyLines(a, x.id), boost::test_tools::per_element());

@@ -90,6 +90,17 @@ inline void ship(Engine& from, Engine& to) {
   if (!batch.changes.empty()) to.applyBatch(batch.changes);
 }
 
+// Makes `to` from `from`'s snapshot, chunk by chunk, as a joining site takes it.
+inline void bootstrap(Engine& from, Engine& to) {
+  std::string next;
+  for (;;) {
+    auto chunk = from.snapshotChunk(next, 1 << 20);
+    to.mergeSnapshotChunk(chunk);
+    if (chunk.complete) break;
+    next = chunk.nextKey;
+  }
+}
+
 struct SyncFixture {
   Site a{kSiteA, "branch-a"};
 
