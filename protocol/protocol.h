@@ -488,6 +488,9 @@ struct Meta {
   uint64_t unauthorized = 0;        // settings or lease changes from a site other than the hub
   VersionVector revokedSites;       // revoked peers' sites: the seq held when each was revoked
   uint64_t refusedFromRevoked = 0;  // changes of those past that seq, not applied
+  std::string offeredSettings;      // encoded Settings this site offered its hub when it joined
+  uint64_t settingsOffersKept = 0;  // hub: offered settings kept / refused
+  uint64_t settingsOffersRefused = 0;
   bool operator==(const Meta&) const = default;
 };
 

@@ -143,6 +143,8 @@ struct BatchReport {
   std::string followUpError;
   // Not applied: set aside in the inbox (a change stamped too far ahead of this node's clock).
   std::string setAside;
+  // Hub: settings a site offered (set before it joined) and what the hub made of them.
+  std::string settingsDecided;
 };
 
 // An open or resolved conflict (DESIGN.md section 6). kField: two concurrent writes of one field;
@@ -164,6 +166,17 @@ struct ConflictInfo {
   bool resolved = false;
   HistoryEntry resolution;  // when resolved: the change that closed it
   std::string chosen;       // when resolved: the value it kept
+};
+
+// A setting this site set before it joined a deployment, offered to the hub with its log, and
+// what the deployment made of it: kept (the deployment now has the offered value), refused (it
+// has another), or waiting (the hub has not decided yet: no value from the hub so far).
+struct OfferedSetting {
+  enum class Outcome { kWaiting, kKept, kRefused };
+  SettingsField field = SettingsField{};
+  std::string offered;
+  Outcome outcome = Outcome::kWaiting;
+  std::string deploymentValue;  // the value this site holds now
 };
 
 // This site's automatic numbering: its blocks, the next number, what is left.
@@ -237,6 +250,8 @@ class SiteKey {
 // A site name is 1 to 100 bytes of UTF-8 without control characters.
 Status validateSiteName(const std::string& name);
 
+struct SettingsOffer;  // sync/src/batch.h
+
 class Engine {
  public:
   Engine(storage::Store& store, Clock& clock);
@@ -264,8 +279,9 @@ class Engine {
   Result<Customer> update(RecordId id, const std::vector<Edit>& edits, const std::string& author);
   Result<Customer> setActive(RecordId id, bool active, const std::string& author);
   // Settings belong to the deployment: refused (kFailedPrecondition) at a site that has joined
-  // one and is not its hub. A site that has not joined one yet sets its own; when it joins, the
-  // hub's replace them (acceptDeployment).
+  // one and is not its hub. A site that has not joined one yet sets its own; when it joins, they
+  // are offered to the hub, which keeps those the deployment has no value for
+  // (offeredSettings() tells which) and the hub's replace the rest.
   Result<Settings> updateSettings(const std::vector<Edit>& edits, const std::string& author);
   // Delete makes a tombstone (restore brings it back, with edits made concurrently); erase
   // removes the customer's personal data for good, here and on every node it reaches.
@@ -475,6 +491,8 @@ class Engine {
   // The customers merged into `id` (directly or through a chain): their history is its too.
   std::vector<RecordId> mergedInto(RecordId id) const;
   Settings settings() const;
+  // What this site offered the hub when it joined (empty: nothing), in field order.
+  std::vector<OfferedSetting> offeredSettings() const;
   Meta meta() const;
   RegisterStatus status() const;
   // SHA-256 over the canonical replicated state (records incl. tombstones, settings, number
@@ -527,9 +545,12 @@ class Engine {
                      const Customer* before, const Customer& after) const;
   // Hub: makes a lease change for `site` within `txn`.
   NumberLease issueLease(storage::WriteTxn& txn, Batch& batch, SiteId site);
-  // What a committed transaction left to do (renumbering, leases, pending numbers); returns
-  // whether it wrote anything.
-  bool followUp(const FollowUp& work);
+  // What a committed transaction left to do (renumbering, leases, pending numbers, settings
+  // offered to the hub); returns whether it wrote anything. `decided`: what became of offers.
+  bool followUp(const FollowUp& work, std::string* decided = nullptr);
+  // Hub: keeps each offered setting the deployment has no value for (a settings change of its
+  // own, in one transaction), refuses the others; returns what it did, for people.
+  std::string decideSettingsOffers(const std::vector<SettingsOffer>& offers);
   Change makeChange(Batch& batch, Operation op, RecordId target, const std::string& author) const;
   // The write half of applyBatch: the decoded, verified changes in one transaction, which also
   // takes the batch out of the inbox when it was staged there (`inboxKey`).

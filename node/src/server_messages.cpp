@@ -36,6 +36,7 @@ void Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link, const std
     if (!report.stagedError.empty())
       say("a batch acknowledged before it was applied: " + report.stagedError);
     if (!report.setAside.empty()) say("a batch set aside in the inbox: " + report.setAside);
+    if (!report.settingsDecided.empty()) say(report.settingsDecided);
     if (link) {
       link->received += report.applied;
       joinInto(link->peerVector, report.carried);  // the sender holds what it sent

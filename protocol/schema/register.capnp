@@ -349,4 +349,12 @@ struct Meta {
   # then is applied here (so none is relayed from here either).
   revokedSites @19 :List(KnownSeq);
   refusedFromRevoked @20 :UInt64;  # changes not applied for that reason
+  # A site that set settings before it joined a deployment offers them to the hub (they travel
+  # in its log); here, an encoded Settings of the values it offered, so that `status` can say
+  # which the deployment kept. Empty: nothing offered.
+  offeredSettings @21 :Data;
+  # Hub only: offered settings it kept (the deployment had no value of its own for them) and
+  # refused (it had one).
+  settingsOffersKept @22 :UInt64;
+  settingsOffersRefused @23 :UInt64;
 }

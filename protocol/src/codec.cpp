@@ -428,6 +428,11 @@ void encode(const Meta& m, std::string& out) {
                                       m.signingKey.size()));
   b.setUnauthorized(m.unauthorized);
   b.setRefusedFromRevoked(m.refusedFromRevoked);
+  if (!m.offeredSettings.empty())
+    b.setOfferedSettings(capnp::Data::Reader(
+        reinterpret_cast<const capnp::byte*>(m.offeredSettings.data()), m.offeredSettings.size()));
+  b.setSettingsOffersKept(m.settingsOffersKept);
+  b.setSettingsOffersRefused(m.settingsOffersRefused);
   if (!m.revokedSites.entries().empty())
     putKnown(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
   if (m.snapshotPending) {
@@ -460,6 +465,10 @@ Meta decodeMeta(std::string_view bytes) {
     m.signingKey.assign(reinterpret_cast<const char*>(signingKey.begin()), signingKey.size());
     m.unauthorized = r.getUnauthorized();
     m.refusedFromRevoked = r.getRefusedFromRevoked();
+    auto offered = r.getOfferedSettings();
+    m.offeredSettings.assign(reinterpret_cast<const char*>(offered.begin()), offered.size());
+    m.settingsOffersKept = r.getSettingsOffersKept();
+    m.settingsOffersRefused = r.getSettingsOffersRefused();
     for (auto e : wire::capped(r.getRevokedSites(), wire::kMaxListed, "revoked sites"))
       m.revokedSites.set(e.getOrigin(), e.getSeq());
     m.snapshotPending = r.getSnapshotPending();

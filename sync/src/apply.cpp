@@ -32,15 +32,21 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   bool touchesCustomer = false;
   switch (change.operation) {
     case Operation::kSettings:
+      for (const auto& w : change.writes)
+        if (w.field >= kSettingsFieldCount)
+          throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
       // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that
-      // its seqs stay dense, and have no effect anywhere.
+      // its seqs stay dense, and have no effect by themselves. At the hub they are an offer
+      // (a site sets them only before it joins): the hub keeps or refuses each once this
+      // transaction has committed (Engine::decideSettingsOffers), as a change of its own.
       if (!fromAuthority(batch.meta, change.id.origin)) {
-        ++batch.meta.unauthorized;
+        if (!batch.meta.isHub) ++batch.meta.unauthorized;
+        for (const auto& w : change.writes)
+          if (batch.meta.isHub)
+            batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
         break;
       }
       for (const auto& w : change.writes) {
-        if (w.field >= kSettingsFieldCount)
-          throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
         auto& slot = batch.settings.fields[w.field];
         if (version > slot.version) slot = FieldValue{w.value, version, change.id.seq, {}};
       }

@@ -14,6 +14,13 @@
 
 namespace sitesync::sync {
 
+// Hub only: a value another site offered for a setting (written there before it joined).
+struct SettingsOffer {
+  SiteId origin = 0;
+  uint16_t field = 0;
+  std::string value;
+};
+
 struct LeaseDemand {
   uint64_t pending = 0;     // its customers that became live without a number here
   bool runningLow = false;  // it numbered a customer from the last quarter of its newest block
@@ -44,6 +51,7 @@ struct Engine::Batch {
   std::optional<std::map<SiteId, NumberLease>> newestLeases;
   // A block for this site arrived, or one of its customers waits for a number: number them.
   bool fillPending = false;
+  std::vector<SettingsOffer> settingsOffers;  // hub only, in the order they were applied
   // Local changes this transaction wrote that no checkpoint signs yet (Engine::sealLocalRun).
   // Their seqs are consecutive, so the run is named by its last change (at lastPosition).
   struct LocalRun {
@@ -89,7 +97,10 @@ struct Engine::FollowUp {
   std::vector<RecordId> sharedNumbers;
   std::map<SiteId, LeaseDemand> leaseDemand;
   bool fillPending = false;
-  bool any() const { return !sharedNumbers.empty() || !leaseDemand.empty() || fillPending; }
+  std::vector<SettingsOffer> settingsOffers;
+  bool any() const {
+    return !sharedNumbers.empty() || !leaseDemand.empty() || fillPending || !settingsOffers.empty();
+  }
 };
 
 inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
@@ -98,6 +109,7 @@ inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
   if (!numberClaims.empty()) work.sharedNumbers = store.claimsOnSharedNumbers(txn, numberClaims);
   work.leaseDemand = leaseDemand;
   work.fillPending = fillPending;
+  work.settingsOffers = settingsOffers;
   return work;
 }
 

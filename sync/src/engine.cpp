@@ -221,6 +221,7 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   if (isSettings) {
     Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);
     change.target = RecordId{};
+    change.note = op.note;
     for (const auto& e : requested)
       if (batch.settings.fields[e.field].value != e.value ||
           batch.settings.fields[e.field].version.isNull())

@@ -213,7 +213,7 @@ size_t Engine::ensureLeases(SiteId site) {
   return holdsBlocks ? 1 : 2;  // followUp's rule: one to spare, two at a first contact
 }
 
-bool Engine::followUp(const FollowUp& work) {
+bool Engine::followUp(const FollowUp& work, std::string* decided) {
   bool wrote = false;
   if (!work.sharedNumbers.empty()) wrote |= renumberDuplicates(work.sharedNumbers) > 0;
   if (!work.leaseDemand.empty()) {
@@ -234,6 +234,11 @@ bool Engine::followUp(const FollowUp& work) {
     wrote = true;
   }
   if (work.fillPending) wrote |= fillPendingNumbers() > 0;
+  if (!work.settingsOffers.empty()) {
+    std::string outcome = decideSettingsOffers(work.settingsOffers);
+    if (decided) *decided = std::move(outcome);
+    wrote = true;
+  }
   return wrote;
 }
 

@@ -345,7 +345,7 @@ BatchReport Engine::writeBatch(const std::vector<Change>& changes,
   // The batch is committed: a failure here must not report the batch as refused (its sender
   // would only send it again), so it is reported beside the result instead.
   try {
-    if (work.any() && followUp(work)) result.vector = status().vector;
+    if (work.any() && followUp(work, &result.settingsDecided)) result.vector = status().vector;
   } catch (const std::exception& e) {
     result.followUpError = e.what();
   }

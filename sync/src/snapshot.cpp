@@ -69,15 +69,22 @@ RecordId recordIdFromKey(std::string_view key) {
   return RecordId{v[0], v[1]};
 }
 
-// A site that joins a deployment keeps only the settings its hub wrote: what it set alone has no
-// effect at the other sites, so it must have none here (the replicas must converge).
-bool keepHubSettings(Settings& settings, SiteId hub) {
+// A site that joins a deployment holds only the settings its hub wrote: what it set alone has no
+// effect at the other sites, so it must have none here (the replicas must converge). Its own
+// values are not dropped silently: they are remembered as offered (they reach the hub with this
+// site's log, and the hub keeps or refuses each), so that `status` tells what became of them.
+bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
+  Settings offered;
+  if (!meta.offeredSettings.empty()) offered = decodeSettings(meta.offeredSettings);
   bool changed = false;
-  for (FieldValue& field : settings.fields)
-    if (!field.version.isNull() && field.version.origin != hub) {
-      field = FieldValue{};
-      changed = true;
-    }
+  for (size_t i = 0; i < kSettingsFieldCount; ++i) {
+    FieldValue& field = settings.fields[i];
+    if (field.version.isNull() || field.version.origin == hub) continue;
+    if (field.version.origin == meta.siteId) offered.fields[i] = field;
+    field = FieldValue{};
+    changed = true;
+  }
+  if (changed) encode(offered, meta.offeredSettings);
   return changed;
 }
 
@@ -96,9 +103,9 @@ Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peer
     auto m = store_.meta(txn);
     if (m && m->deployment == 0) {
       m->deployment = peerDeployment;
-      store_.putMeta(txn, *m);
       Settings settings = store_.settings(txn);
-      if (keepHubSettings(settings, peerDeployment)) store_.putSettings(txn, settings);
+      if (offerOwnSettings(*m, settings, peerDeployment)) store_.putSettings(txn, settings);
+      store_.putMeta(txn, *m);
     }
   });
   return Status::ok();
@@ -183,7 +190,7 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
         throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
                          ", this node to " + siteIdToHex(meta.deployment));
       if (meta.deployment == 0)
-        batch.settingsDirty |= keepHubSettings(batch.settings, chunk.deployment);
+        batch.settingsDirty |= offerOwnSettings(meta, batch.settings, chunk.deployment);
       meta.deployment = chunk.deployment;
     }
     if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds

@@ -293,13 +293,36 @@ BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_joined_is_refused_naming_the
   BOOST_TEST(runJson("settings", "show", "--data", data, "--json")["number_min_length"] == "4");
 }
 
-BOOST_FIXTURE_TEST_CASE(settings_set_at_a_site_that_has_not_joined_says_the_hubs_replace_them,
+// Regression: settings set before a site joined were replaced at the first sync, silently.
+BOOST_FIXTURE_TEST_CASE(settings_set_before_joining_are_offered_and_the_hub_keeps_or_refuses_each,
                         Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  BOOST_TEST_REQUIRE(run("settings", "set", "--data", hub, "number_min_length=6").status == 0);
   init();
-  RunResult r = run("settings", "set", "--data", data, "ssn_unique=true");
-  BOOST_TEST(r.status == 0, r);
-  BOOST_TEST(contains(r.out, "ssn_unique=true"), r);
-  BOOST_TEST(contains(r.err, "when it joins, the hub's settings replace these"), r);
+  RunResult set = run("settings", "set", "--data", data, "ssn_unique=true", "number_min_length=4");
+  BOOST_TEST(set.status == 0, set);
+  BOOST_TEST(contains(set.err, "offered to the hub"), set);
+  ServeProcess serving(hub);
+  RunResult synced = run("sync", "--data", data, "--peer", serving.endpoint());
+  BOOST_TEST(synced.status == 0, synced);
+  BOOST_TEST(contains(synced.out, "ssn_unique=true: kept by the hub"), synced);
+  BOOST_TEST(contains(synced.out,
+                      "number_min_length=4: refused by the hub, the deployment has "
+                      "number_min_length=6"),
+             synced);
+  json settings = runJson("settings", "show", "--data", data, "--json");
+  BOOST_TEST(settings["ssn_unique"] == "true");
+  BOOST_TEST(settings["number_min_length"] == "6");
+  json offered = runJson("status", "--data", data, "--json")["offered_settings"];
+  BOOST_TEST_REQUIRE(offered.size() == 2u);
+  BOOST_TEST(offered[0]["key"] == "number_min_length");
+  BOOST_TEST(offered[0]["outcome"] == "refused");
+  BOOST_TEST(offered[1]["outcome"] == "kept");
+  json atHub = runJson("status", "--data", hub, "--json");
+  BOOST_TEST(atHub["settings_offers_kept"] == 1);
+  BOOST_TEST(atHub["settings_offers_refused"] == 1);
+  BOOST_TEST(runJson("settings", "show", "--data", hub, "--json")["ssn_unique"] == "true");
 }
 
 BOOST_FIXTURE_TEST_CASE(sites_of_two_deployments_refuse_each_other_in_one_line, Cli) {

@@ -7,6 +7,7 @@
 #include "tests/unit/sync_fixture.h"
 
 using sitesync::sync::BatchReport;
+using sitesync::sync::OfferedSetting;
 using sitesync::sync::OutgoingBatch;
 using sitesync::testing::signAlone;
 using sitesync::testing::testSiteId;
@@ -177,9 +178,12 @@ BOOST_AUTO_TEST_CASE(settings_and_number_leases_count_only_from_the_hub) {
   auto refused = branch.engine.updateSettings({setting(SettingsField::ssnUnique, "true")}, "x");
   BOOST_TEST((refused.status().code() == StatusCode::kFailedPrecondition));
   BOOST_TEST(refused.status().message().find("on the hub") != std::string::npos);
+  BOOST_REQUIRE(
+      hub.engine.updateSettings({setting(SettingsField::ssnUnique, "false")}, "admin").isOk());
 
-  // A branch that signs a settings change and a lease anyway: logged (its seqs stay dense), no
-  // effect at the hub nor anywhere it is relayed.
+  // A branch that signs a settings change and a lease anyway: logged (its seqs stay dense). The
+  // hub takes the settings as an offer and refuses it (the deployment has its own value); the
+  // lease has no effect at the hub nor anywhere it is relayed.
   Change settings;
   settings.id = ChangeId{kSiteA, 1};
   settings.hlc = Hlc::from(kT0, 1);
@@ -196,10 +200,12 @@ BOOST_AUTO_TEST_CASE(settings_and_number_leases_count_only_from_the_hub) {
   BOOST_TEST(hub.engine.applyBatch({encoded(settings), encoded(lease)}).applied == 2u);
   BOOST_TEST((hub.engine.settings() == before));
   BOOST_TEST(hub.engine.numbers().leasedBlocks == 0u);
-  BOOST_TEST(hub.engine.meta().unauthorized == 2u);
+  BOOST_TEST(hub.engine.meta().unauthorized == 1u);
+  BOOST_TEST(hub.engine.meta().settingsOffersRefused == 1u);
+  BOOST_TEST(hub.engine.meta().settingsOffersKept == 0u);
   BOOST_TEST(hub.engine.status().vector.get(kSiteA) == 2u);
 
-  // The hub's own settings count everywhere.
+  // The hub's own settings count everywhere; another site's nowhere else.
   BOOST_TEST(
       hub.engine.updateSettings({setting(SettingsField::ssnUnique, "true")}, "admin").isOk());
   ship(hub.engine, other.engine);
@@ -208,15 +214,42 @@ BOOST_AUTO_TEST_CASE(settings_and_number_leases_count_only_from_the_hub) {
   BOOST_TEST(other.engine.digestHex() == hub.engine.digestHex());
 }
 
-BOOST_AUTO_TEST_CASE(a_site_that_joins_keeps_only_the_hubs_settings) {
+BOOST_AUTO_TEST_CASE(settings_set_before_joining_are_offered_and_the_hub_keeps_those_it_lacks) {
   Member hub(kSiteD, kSiteD);
-  configure(a, {setting(SettingsField::numberMinLength, "3")});  // a alone, before it joins
-  BOOST_TEST(a.engine.settings().getUnsigned(SettingsField::numberMinLength) == 3u);
+  BOOST_REQUIRE(
+      hub.engine.updateSettings({setting(SettingsField::numberMinLength, "6")}, "admin").isOk());
+  // a alone, before it joins
+  configure(
+      a, {setting(SettingsField::numberMinLength, "3"), setting(SettingsField::ssnUnique, "true")});
+  BOOST_TEST(a.engine.offeredSettings().empty());
   BOOST_TEST(a.engine.acceptDeployment(kSiteD, "hub").isOk());
+  // Joined: it holds the deployment's settings only, and remembers what it offered.
   BOOST_TEST(a.engine.settings().getUnsigned(SettingsField::numberMinLength) == 1u);
+  auto offers = a.engine.offeredSettings();
+  BOOST_REQUIRE(offers.size() == 2u);
+  for (const auto& o : offers) BOOST_TEST((o.outcome == OfferedSetting::Outcome::kWaiting));
+
   ship(a.engine, hub.engine);
+  BOOST_TEST(hub.engine.settings().getBool(SettingsField::ssnUnique));                  // kept
+  BOOST_TEST(hub.engine.settings().getUnsigned(SettingsField::numberMinLength) == 6u);  // refused
+  BOOST_TEST(hub.engine.meta().settingsOffersKept == 1u);
+  BOOST_TEST(hub.engine.meta().settingsOffersRefused == 1u);
+
   ship(hub.engine, a.engine);
   BOOST_TEST(a.engine.digestHex() == hub.engine.digestHex());
+  offers = a.engine.offeredSettings();
+  BOOST_REQUIRE(offers.size() == 2u);
+  BOOST_TEST(
+      (offers[0].field == SettingsField::ssnUnique || offers[1].field == SettingsField::ssnUnique));
+  for (const auto& o : offers) {
+    if (o.field == SettingsField::ssnUnique) {
+      BOOST_TEST((o.outcome == OfferedSetting::Outcome::kKept));
+    } else {
+      BOOST_TEST((o.outcome == OfferedSetting::Outcome::kRefused));
+      BOOST_TEST(o.offered == "3");
+      BOOST_TEST(o.deploymentValue == "6");
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_erased_customers_changes_still_verify_at_a_site_that_never_saw_them) {

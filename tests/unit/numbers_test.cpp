@@ -180,6 +180,9 @@ BOOST_AUTO_TEST_CASE(a_site_that_numbered_alone_before_joining_numbers_from_its_
   Member alone{testSiteIdForStranger(), 0};  // no deployment yet: numbers from next_number
   BOOST_REQUIRE(
       alone.engine.updateSettings({setting(SettingsField::nextNumber, "50000")}, "admin").isOk());
+  // The deployment numbers from its own next_number: the one the site offers is refused.
+  BOOST_REQUIRE(
+      hub.engine.updateSettings({setting(SettingsField::nextNumber, "1000")}, "admin").isOk());
   std::vector<RecordId> made;
   for (int i = 0; i < 3; ++i) made.push_back(alone.add("H" + std::to_string(i)));
   BOOST_TEST(alone.numberOf(made[0]) == "50000");

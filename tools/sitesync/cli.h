@@ -59,6 +59,9 @@ std::string siteLabel(const SiteNames& names, SiteId site);
 nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
                            const SiteNames& names);
 nlohmann::json settingsJson(const Settings& s);
+// What the deployment made of a setting this site set before it joined: one line, and JSON.
+std::string offeredSettingLine(const sync::OfferedSetting& offer);
+nlohmann::json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers);
 void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);
 void printJson(const nlohmann::json& j);

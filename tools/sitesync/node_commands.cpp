@@ -1,4 +1,5 @@
 // `sitesync serve` and `sitesync sync`: running a node, and one replication session.
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -85,6 +86,7 @@ void syncCommand(const NodeArgs& a) {
     options.serverKey = peer.key;
   }
   node::SyncReport r;
+  const auto offeredBefore = site->engine->offeredSettings();
   try {
     r = node::syncWith(*site->engine, peer.endpoint, options);
   } catch (const node::SyncError& e) {
@@ -92,16 +94,26 @@ void syncCommand(const NodeArgs& a) {
   } catch (const zmq::error_t& e) {
     throw UsageError("cannot connect to '" + peer.endpoint + "': " + e.what());
   }
+  // Settings set before this site joined: what became of them, when that changed in this sync.
+  std::vector<sync::OfferedSetting> decided;
+  for (const auto& offer : site->engine->offeredSettings())
+    if (std::none_of(offeredBefore.begin(), offeredBefore.end(), [&](const auto& before) {
+          return before.field == offer.field && before.outcome == offer.outcome;
+        }))
+      decided.push_back(offer);
   if (a.json) {
     printJson({{"peer", r.peerName},
                {"peer_id", siteIdToHex(r.peerId)},
                {"sent", r.sent},
                {"received", r.received},
-               {"vector", vectorJson(r.vector)}});
+               {"vector", vectorJson(r.vector)},
+               {"offered_settings", offeredSettingsJson(decided)}});
     return;
   }
   std::cout << "synced with '" << r.peerName << "' (" << siteIdToHex(r.peerId) << "): sent "
             << r.sent << ", received " << r.received << " changes\n";
+  for (const auto& offer : decided)
+    std::cout << "setting set before this site joined: " << offeredSettingLine(offer) << "\n";
 }
 
 // A new node (a new laptop) joins from the hub: a fresh site takes the hub's snapshot (chunk by

@@ -145,6 +145,31 @@ json settingsJson(const Settings& s) {
   return j;
 }
 
+std::string offeredSettingLine(const sync::OfferedSetting& o) {
+  const std::string key = info(o.field).cliName;
+  const std::string offered = key + "=" + o.offered;
+  switch (o.outcome) {
+    case sync::OfferedSetting::Outcome::kKept:
+      return offered + ": kept by the hub";
+    case sync::OfferedSetting::Outcome::kRefused:
+      return offered + ": refused by the hub, the deployment has " + key + "=" + o.deploymentValue;
+    case sync::OfferedSetting::Outcome::kWaiting:
+      break;
+  }
+  return offered + ": offered to the hub, not decided yet (sync again)";
+}
+
+json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers) {
+  static const char* outcomes[] = {"waiting", "kept", "refused"};
+  json list = json::array();
+  for (const auto& o : offers)
+    list.push_back({{"key", info(o.field).cliName},
+                    {"offered", o.offered},
+                    {"outcome", outcomes[static_cast<int>(o.outcome)]},
+                    {"deployment_value", o.deploymentValue}});
+  return list;
+}
+
 void printJson(const json& j) {
   std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }

@@ -201,8 +201,9 @@ void settingsSet(const SiteArgs& a) {
   settingsShow(a);
   const Meta meta = site->engine->meta();
   if (meta.deployment == 0 && !meta.isHub)
-    std::cerr << "note: this site has not joined a deployment: when it joins, the hub's settings "
-                 "replace these (set them on the hub then)\n";
+    std::cerr << "note: this site has not joined a deployment: when it joins, these settings are "
+                 "offered to the hub, which keeps those the deployment has no value for and "
+                 "refuses the others (`sitesync status` tells which)\n";
 }
 
 // Changes this node holds that the peer did not have at the end of the last session.
@@ -262,6 +263,12 @@ void statusCommand(const SiteArgs& a) {
       {"ignored_not_from_hub", s.meta.unauthorized},
       {"revoked_sites", s.meta.revokedSites.entries().size()},
       {"refused_from_revoked", s.meta.refusedFromRevoked}};
+  const auto offers = site->engine->offeredSettings();
+  j["offered_settings"] = offeredSettingsJson(offers);
+  if (s.meta.isHub) {
+    j["settings_offers_kept"] = s.meta.settingsOffersKept;
+    j["settings_offers_refused"] = s.meta.settingsOffersRefused;
+  }
   const auto inbox = site->engine->inboxState();
   j["staged_batches_waiting"] = inbox.waiting;
   j["staged_batches_set_aside"] = inbox.setAside;
@@ -308,6 +315,11 @@ void statusCommand(const SiteArgs& a) {
               << (p["endpoint"].is_null() ? "" : " at " + p["endpoint"].get<std::string>())
               << ": last contact " << p["last_contact"].get<std::string>() << ", "
               << p["pending"].get<uint64_t>() << " changes pending (by its vector at last contact)";
+  for (const auto& offer : offers)
+    std::cout << "\nsetting offered when this site joined: " << offeredSettingLine(offer);
+  if (s.meta.settingsOffersKept + s.meta.settingsOffersRefused > 0)
+    std::cout << "\nsettings offered by joining sites: " << s.meta.settingsOffersKept << " kept, "
+              << s.meta.settingsOffersRefused << " refused (the deployment had a value of its own)";
   if (inbox.waiting)
     std::cout << "\ninbox: " << inbox.waiting
               << " acknowledged batches not applied yet (`sitesync serve` applies them first)";

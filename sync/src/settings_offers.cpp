@@ -1,0 +1,94 @@
+// Settings a site set before it joined: offered to the hub, which keeps or refuses each.
+#include <map>
+
+#include "sync/engine.h"
+#include "sync/src/batch.h"
+
+namespace sitesync::sync {
+
+using storage::WriteTxn;
+
+std::string Engine::decideSettingsOffers(const std::vector<SettingsOffer>& offers) {
+  std::string keptText, refusedText;
+  auto note = [](std::string& text, const SettingsOffer& offer) {
+    text += (text.empty() ? " " : ", ") + std::string(settingsFields()[offer.field].cliName) + "=" +
+            offer.value;
+  };
+  bool wrote = false;
+  std::string origins;
+  store_.write([&](WriteTxn& txn) {
+    Batch batch(store_, txn);
+    // Per field, the offer kept: the first site to offer a field the deployment has no value
+    // for; that site's later offers of it supersede its earlier (its log is in order).
+    std::map<uint16_t, const SettingsOffer*> chosen;
+    for (const SettingsOffer& offer : offers) {
+      auto it = chosen.find(offer.field);
+      const FieldValue& held = batch.settings.fields[offer.field];
+      if (it != chosen.end() && it->second->origin == offer.origin) {
+        it->second = &offer;
+      } else if (it == chosen.end() && !held.version.isNull() && held.value == offer.value) {
+        ++batch.meta.settingsOffersKept;  // the deployment has that value already
+        note(keptText, offer);
+      } else if (it == chosen.end() && held.version.isNull()) {
+        chosen[offer.field] = &offer;
+      } else {
+        ++batch.meta.settingsOffersRefused;
+        note(refusedText, offer);
+      }
+    }
+    std::map<SiteId, std::vector<Edit>> bySite;
+    for (const auto& [field, offer] : chosen)
+      bySite[offer->origin].push_back(Edit{field, {}, offer->value});
+    for (const auto& [site, edits] : bySite) {
+      const OpResult r = runOp(txn, batch,
+                               LocalOp{LocalOp::Kind::kSettings,
+                                       {},
+                                       edits,
+                                       "sitesync",
+                                       "offered by site " + siteIdToHex(site) + " when it joined"});
+      // A value this version cannot take (or min above max) is refused like a held one.
+      (r.status.isOk() ? batch.meta.settingsOffersKept : batch.meta.settingsOffersRefused) +=
+          edits.size();
+      for (const Edit& e : edits)
+        note(r.status.isOk() ? keptText : refusedText, SettingsOffer{site, e.field, e.value});
+    }
+    finish(txn, batch);
+    wrote = batch.applied > 0;
+    for (const SettingsOffer& offer : offers) {
+      const auto peer = store_.peer(txn, offer.origin);
+      const std::string label = (peer && !peer->name.empty() ? "'" + peer->name + "' " : "") + "(" +
+                                siteIdToHex(offer.origin) + ")";
+      if (origins.find(label) == std::string::npos)
+        origins += (origins.empty() ? "" : ", ") + label;
+    }
+  });
+  if (wrote && localCommitListener_) localCommitListener_();
+  return "settings offered by site " + origins + " (set there before it joined): kept" +
+         (keptText.empty() ? " none" : keptText) + "; refused" +
+         (refusedText.empty() ? " none" : refusedText) +
+         (refusedText.empty() ? "" : " (the deployment has values of its own)");
+}
+
+std::vector<OfferedSetting> Engine::offeredSettings() const {
+  const Meta m = meta();
+  std::vector<OfferedSetting> out;
+  if (m.offeredSettings.empty()) return out;
+  const Settings offered = decodeSettings(m.offeredSettings);
+  const Settings now = settings();
+  for (size_t i = 0; i < kSettingsFieldCount; ++i) {
+    if (offered.fields[i].version.isNull()) continue;
+    OfferedSetting o;
+    o.field = static_cast<SettingsField>(i);
+    o.offered = offered.fields[i].value;
+    o.deploymentValue = now.get(o.field);
+    if (now.fields[i].version.isNull())
+      o.outcome = OfferedSetting::Outcome::kWaiting;
+    else
+      o.outcome = now.fields[i].value == o.offered ? OfferedSetting::Outcome::kKept
+                                                   : OfferedSetting::Outcome::kRefused;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace sitesync::sync
