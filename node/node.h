@@ -55,10 +55,10 @@ class GroupCommitter {
 };
 
 // A session that could not complete: peer unreachable (timeout), refused, or incompatible.
-class SyncError : public std::runtime_error {
+class SyncError : public Error {
  public:
   explicit SyncError(const std::string& what, std::optional<WireError> refusal = std::nullopt)
-      : std::runtime_error(what), refusal_(refusal) {}
+      : Error(what), refusal_(refusal) {}
   // The peer's typed error, when it refused (rather than timing out or garbling).
   std::optional<WireError> refusal() const { return refusal_; }
 
@@ -73,9 +73,9 @@ struct Identity {
   std::string publicKey;
   std::string secretKey;
 };
-class SecurityError : public std::runtime_error {
+class SecurityError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 // DIR's key pair; throws SecurityError (one line: what to do) if missing, malformed or exposed.
 Identity loadIdentity(const std::string& dataDir);

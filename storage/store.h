@@ -27,9 +27,9 @@ namespace lmdb {
 class Cursor;
 }
 
-class StoreError : public std::runtime_error {
+class StoreError : public Error {
  public:
-  StoreError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  StoreError(int code, const std::string& what) : Error(what), code_(code) {}
   int code() const { return code_; }  // LMDB or errno code
 
  private:

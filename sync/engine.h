@@ -16,6 +16,7 @@
 
 #include "protocol/protocol.h"
 #include "storage/store.h"
+#include "sync/errors.h"
 
 namespace sitesync::sync {
 

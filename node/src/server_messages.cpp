@@ -53,8 +53,11 @@ void Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link, const std
           e.what());
       return;
     }
-    say(std::string("refused a batch: ") + e.what());
-    answer(ErrorMsg{WireError::kCannotApply, e.what()});
+    // A change of the batch cannot apply here: the peer is told so. Anything else (the store
+    // failed, a bug) is this node's own failure, not the batch's: the peer hears it as internal.
+    const bool cannotApply = dynamic_cast<const sync::ApplyError*>(&e) != nullptr;
+    say(std::string(cannotApply ? "refused a batch: " : "could not apply a batch: ") + e.what());
+    answer(ErrorMsg{cannotApply ? WireError::kCannotApply : WireError::kInternal, e.what()});
   }
 }
 

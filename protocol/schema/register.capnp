@@ -1,7 +1,8 @@
 @0xd54869c4afec44dd;
 # The customer register: what a node stores in LMDB and (from the replication issue on) what it
 # sends to its peers. One schema for disk and wire. Evolution rules: new fields only at new
-# ordinals, never renumber, never change a field's type; enums only grow.
+# ordinals, never renumber, never change a field's type (but a retired pointer field may become
+# AnyPointer); enums only grow.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("sitesync::schema");
@@ -56,52 +57,10 @@ enum Lifecycle {
 # The customer record (DESIGN.md section 3). Scalar fields are registers (Field); their names,
 # spelled in snake_case (invoice_street), are the FIELD names of `sitesync customer ... --set`.
 
-struct Contact {
-  # A person at the customer. `id` is unique within the customer (creating site + counter).
-  id @0 :RecordId;
-  name @1 :Field;
-  phone @2 :Field;
-  email @3 :Field;
-  sendServiceProtocol @4 :Field;   # "true"/"false"
-  sendWorkOrders @5 :Field;        # "true"/"false"
-  removed @6 :Field;               # "true" once removed (kept as a tombstone for convergence)
-}
-
 struct CustomField {
   # Deployment-defined field: name -> value, each name its own register.
   name @0 :Text;
   field @1 :Field;
-}
-
-struct TechnicianAssignment {
-  userId @0 :Text;
-  assigned @1 :Field;   # "true" while assigned; "false" once unassigned
-}
-
-struct JournalEntry {
-  # Dated note ("record") by a user; append-only, edits only within the settings' window.
-  id @0 :RecordId;
-  at @1 :UInt64;        # HLC of the creating change
-  author @2 :Text;
-  text @3 :Field;       # may be encrypted at rest (security issue)
-  deleted @4 :Field;
-}
-
-struct DiscountUsage {
-  id @0 :RecordId;
-  at @1 :UInt64;
-  amountCents @2 :Int64;
-  visit @3 :Text;
-}
-
-struct Discount {
-  # Prepaid value card or member card; balance = valueCents - sum(usages.amountCents).
-  id @0 :RecordId;
-  type @1 :Field;
-  valueCents @2 :Field;
-  pricePaidCents @3 :Field;
-  validUntil @4 :Field;          # "YYYY-MM-DD"
-  usages @5 :List(DiscountUsage); # append-only: two sites spending offline both count
 }
 
 struct Customer {
@@ -141,14 +100,15 @@ struct Customer {
   primaryTherapist @31 :Field;        # user id
   secondaryTherapist @32 :Field;      # user id
 
-  # Collections. technicians, contacts, journal and discounts are never written: the first
-  # design of their shape, left in place because ordinals are never reused. Contacts, journal
-  # entries and discount cards live in `elements`, one register per attribute.
-  technicians @33 :List(TechnicianAssignment);
-  contacts @34 :List(Contact);
+  # Collections. Contacts, journal entries and discount cards live in `elements`, one register
+  # per attribute. Ordinals 33, 34, 36 and 37 are retired: a first design of those collections
+  # as nested structs, never written by any release; kept as AnyPointer (a compatible change of
+  # a pointer field) so that the ordinals are never reused.
+  retired33 @33 :AnyPointer;
+  retired34 @34 :AnyPointer;
   customFields @35 :List(CustomField);   # sorted by name
-  journal @36 :List(JournalEntry);       # sorted by id
-  discounts @37 :List(Discount);         # sorted by id
+  retired36 @36 :AnyPointer;
+  retired37 @37 :AnyPointer;
   elements @38 :List(ElementRegister);   # sorted by (kind, key)
 }
 

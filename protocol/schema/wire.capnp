@@ -9,12 +9,13 @@ $Cxx.namespace("sitesync::schema");
 # The version of this protocol, said in Hello.protocolVersion; a node answers another version with
 # Error{code = protocolVersion}. The code takes it from here (protocol.h's kProtocolVersion).
 # 3: change batches of 256 bytes or more travel as one zstd frame (ChangeBatch).
-const protocolVersion :UInt32 = 3;
+# 4: snapshot chunks carry number leases as register.capnp's NumberLease.
+const protocolVersion :UInt32 = 4;
 
-struct VectorEntry {
-  origin @0 :UInt64;   # site id
-  seq @1 :UInt64;      # highest seq of that origin held with no gap
-}
+# A version vector is a List(KnownSeq) (register.capnp): per origin, the highest seq held with no
+# gap.
+using Register = import "register.capnp";
+using KnownSeq = Register.KnownSeq;
 
 struct Hello {
   # First message of a session, in both directions.
@@ -22,7 +23,7 @@ struct Hello {
   siteId @1 :UInt64;
   siteName @2 :Text;
   isHub @3 :Bool;
-  vector @4 :List(VectorEntry);
+  vector @4 :List(KnownSeq);
   watch @5 :Bool;       # protocol 1 only (watch notifications); ignored since streaming links
   deployment @6 :UInt64;  # the sender's deployment id; 0 while it has none yet
   stream @7 :Bool;      # open a streaming link (docs/protocol.md): both sides push changes
@@ -34,7 +35,7 @@ struct Hello {
   siteProof @10 :Data;
   # Sites whose key the sender revoked, with the seq it held of each then: it applies none of
   # their later changes, so peers neither send them to it nor wait for it to hold them.
-  revoked @11 :List(VectorEntry);
+  revoked @11 :List(KnownSeq);
 }
 
 struct ChangeBatch {
@@ -49,13 +50,13 @@ struct ChangeBatch {
 }
 
 struct Ack {
-  vector @0 :List(VectorEntry);   # the receiver's vector after applying
+  vector @0 :List(KnownSeq);   # the receiver's vector after applying
 }
 
 struct Pull {
   # "Send me what I lack": the requester's vector, and where the previous batch ended in the
   # responder's log (0: start where the requester's knowledge ends).
-  vector @0 :List(VectorEntry);
+  vector @0 :List(KnownSeq);
   fromPosition @1 :UInt64;
 }
 
@@ -67,7 +68,7 @@ struct PullReply {
 struct Heartbeat {
   # Sent on a streaming link that has been quiet for a second; silence for several seconds means
   # the link is dead. Carries the sender's vector, so a peer that lost a batch sends it again.
-  vector @0 :List(VectorEntry);
+  vector @0 :List(KnownSeq);
 }
 
 struct SnapshotRequest {
@@ -83,7 +84,7 @@ struct SnapshotHistory {
 }
 
 struct SnapshotChunk {
-  vector @0 :List(VectorEntry);  # the responder's vector when it read this chunk
+  vector @0 :List(KnownSeq);  # the responder's vector when it read this chunk
   lastHlc @1 :UInt64;
   deployment @2 :UInt64;
   settings @3 :Data;             # Settings (register.capnp), packed; empty: defaults
@@ -91,18 +92,7 @@ struct SnapshotChunk {
   history @5 :List(SnapshotHistory);
   nextKey @6 :Data;              # pass back as afterKey
   complete @7 :Bool;             # no record after this chunk
-  leases @8 :List(LeasedBlock);  # first chunk only: every number block leased so far
-}
-
-struct LeasedBlock {
-  # A customer number block the hub leased to a site (register.capnp NumberLease), with the
-  # version of the lease change.
-  site @0 :UInt64;
-  first @1 :UInt64;
-  last @2 :UInt64;
-  hlc @3 :UInt64;
-  origin @4 :UInt64;
-  seq @5 :UInt64;
+  leases @8 :List(Register.NumberLease);  # first chunk only: every block leased so far
 }
 
 struct Error {

@@ -54,15 +54,6 @@ struct Implicit {
   uint64_t seq = 0;
 };
 
-void putKnown(capnp::List<schema::KnownSeq>::Builder list, const VersionVector& vector) {
-  unsigned i = 0;
-  for (const auto& [origin, seq] : vector.entries()) {
-    list[i].setOrigin(origin);
-    list[i].setSeq(seq);
-    ++i;
-  }
-}
-
 void putHead(schema::Head::Builder b, const Head& h) {
   b.setValue(capnp::Text::Reader(h.value.data(), h.value.size()));
   b.setHlc(h.version.hlc.packed);
@@ -283,12 +274,8 @@ void encode(const Change& c, std::string& out) {
     for (unsigned i = 0; i < c.absorbed.size(); ++i) wire::putId(abs[i], c.absorbed[i]);
   }
   if (!c.note.empty()) b.setNote(capnp::Text::Reader(c.note.data(), c.note.size()));
-  if (c.lease.site != 0) {
-    auto lease = b.initLease();
-    lease.setSite(c.lease.site);
-    lease.setFirst(c.lease.first);
-    lease.setLast(c.lease.last);
-  }
+  if (c.lease.site != 0)
+    wire::putLease(b.initLease(), NumberLease{c.lease.site, c.lease.first, c.lease.last, {}});
   if (!c.signature.empty())
     b.setSignature(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(c.signature.data()),
                                        c.signature.size()));
@@ -328,8 +315,8 @@ Change decodeChange(std::string_view bytes) {
     c.personalHash.assign(reinterpret_cast<const char*>(personal.begin()), personal.size());
     c.note = wire::text(r.getNote());
     if (r.hasLease()) {
-      auto lease = r.getLease();
-      c.lease = NumberLease{lease.getSite(), lease.getFirst(), lease.getLast(), {}};
+      c.lease = wire::getLease(r.getLease());
+      c.lease.version = {};  // a Change's lease has the change's version
     }
     return c;
   });
@@ -404,125 +391,6 @@ HistoryEntry decodeHistoryEntry(std::string_view bytes) {
                                         getHead(cc.getWinner()), getHead(cc.getLoser())});
     h.note = wire::text(r.getNote());
     return h;
-  });
-}
-
-void encode(const Meta& m, std::string& out) {
-  wire::Builder mb;
-  auto b = mb.initRoot<schema::Meta>();
-  b.setSiteId(m.siteId);
-  b.setSiteName(capnp::Text::Reader(m.siteName.data(), m.siteName.size()));
-  b.setIsHub(m.isHub);
-  b.setLastSeq(m.lastSeq);
-  b.setLastHlc(m.lastHlc.packed);
-  b.setNextAutoNumber(m.nextAutoNumber);
-  b.setFormatVersion(m.formatVersion);
-  b.setCreatedAt(m.createdAtMillis);
-  b.setActiveCustomers(m.activeCustomers);
-  b.setDeactivatedCustomers(m.deactivatedCustomers);
-  b.setTombstones(m.tombstones);
-  b.setDeployment(m.deployment);
-  b.setDroppedForErased(m.droppedForErased);
-  b.setAtRestKeyCheck(capnp::Text::Reader(m.atRestKeyCheck.data(), m.atRestKeyCheck.size()));
-  b.setSigningKey(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(m.signingKey.data()),
-                                      m.signingKey.size()));
-  b.setUnauthorized(m.unauthorized);
-  b.setRefusedFromRevoked(m.refusedFromRevoked);
-  if (!m.offeredSettings.empty())
-    b.setOfferedSettings(capnp::Data::Reader(
-        reinterpret_cast<const capnp::byte*>(m.offeredSettings.data()), m.offeredSettings.size()));
-  b.setSettingsOffersKept(m.settingsOffersKept);
-  b.setSettingsOffersRefused(m.settingsOffersRefused);
-  if (!m.revokedSites.entries().empty())
-    putKnown(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
-  if (m.snapshotPending) {
-    b.setSnapshotPending(true);
-    putKnown(b.initSnapshotVector(unsigned(m.snapshotVector.entries().size())), m.snapshotVector);
-    b.setSnapshotNextKey(capnp::Data::Reader(
-        reinterpret_cast<const capnp::byte*>(m.snapshotNextKey.data()), m.snapshotNextKey.size()));
-  }
-  wire::toBytes(mb, out);
-}
-
-Meta decodeMeta(std::string_view bytes) {
-  return wire::read<schema::Meta>(bytes, [](schema::Meta::Reader r) {
-    Meta m;
-    m.siteId = r.getSiteId();
-    m.siteName = wire::text(r.getSiteName());
-    m.isHub = r.getIsHub();
-    m.lastSeq = r.getLastSeq();
-    m.lastHlc = Hlc{r.getLastHlc()};
-    m.nextAutoNumber = r.getNextAutoNumber();
-    m.formatVersion = r.getFormatVersion();
-    m.createdAtMillis = r.getCreatedAt();
-    m.activeCustomers = r.getActiveCustomers();
-    m.deactivatedCustomers = r.getDeactivatedCustomers();
-    m.tombstones = r.getTombstones();
-    m.deployment = r.getDeployment();
-    m.droppedForErased = r.getDroppedForErased();
-    m.atRestKeyCheck = wire::text(r.getAtRestKeyCheck());
-    auto signingKey = r.getSigningKey();
-    m.signingKey.assign(reinterpret_cast<const char*>(signingKey.begin()), signingKey.size());
-    m.unauthorized = r.getUnauthorized();
-    m.refusedFromRevoked = r.getRefusedFromRevoked();
-    auto offered = r.getOfferedSettings();
-    m.offeredSettings.assign(reinterpret_cast<const char*>(offered.begin()), offered.size());
-    m.settingsOffersKept = r.getSettingsOffersKept();
-    m.settingsOffersRefused = r.getSettingsOffersRefused();
-    for (auto e : wire::capped(r.getRevokedSites(), wire::kMaxListed, "revoked sites"))
-      m.revokedSites.set(e.getOrigin(), e.getSeq());
-    m.snapshotPending = r.getSnapshotPending();
-    for (auto e : wire::capped(r.getSnapshotVector(), wire::kMaxListed, "sites"))
-      m.snapshotVector.set(e.getOrigin(), e.getSeq());
-    auto key = r.getSnapshotNextKey();
-    m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
-    return m;
-  });
-}
-
-void encode(const PeerState& p, std::string& out) {
-  wire::Builder mb;
-  auto b = mb.initRoot<schema::PeerState>();
-  b.setSiteId(p.siteId);
-  b.setName(capnp::Text::Reader(p.name.data(), p.name.size()));
-  b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
-  b.setLastContact(p.lastContactMillis);
-  putKnown(b.initVector(static_cast<unsigned>(p.vector.entries().size())), p.vector);
-  b.setSent(p.sent);
-  b.setReceived(p.received);
-  wire::toBytes(mb, out);
-}
-
-PeerState decodePeerState(std::string_view bytes) {
-  return wire::read<schema::PeerState>(bytes, [](schema::PeerState::Reader r) {
-    PeerState p;
-    p.siteId = r.getSiteId();
-    p.name = wire::text(r.getName());
-    p.endpoint = wire::text(r.getEndpoint());
-    p.lastContactMillis = r.getLastContact();
-    for (auto e : wire::capped(r.getVector(), wire::kMaxListed, "sites"))
-      p.vector.set(e.getOrigin(), e.getSeq());
-    p.sent = r.getSent();
-    p.received = r.getReceived();
-    return p;
-  });
-}
-
-void encode(const AllowedPeer& p, std::string& out) {
-  wire::Builder mb;
-  auto b = mb.initRoot<schema::AllowedPeer>();
-  b.setName(capnp::Text::Reader(p.name.data(), p.name.size()));
-  b.setPublicKey(capnp::Text::Reader(p.publicKey.data(), p.publicKey.size()));
-  b.setEndpoint(capnp::Text::Reader(p.endpoint.data(), p.endpoint.size()));
-  b.setAddedAt(p.addedAtMillis);
-  b.setSiteId(p.siteId);
-  wire::toBytes(mb, out);
-}
-
-AllowedPeer decodeAllowedPeer(std::string_view bytes) {
-  return wire::read<schema::AllowedPeer>(bytes, [](schema::AllowedPeer::Reader r) {
-    return AllowedPeer{wire::text(r.getName()), wire::text(r.getPublicKey()),
-                       wire::text(r.getEndpoint()), r.getAddedAt(), r.getSiteId()};
   });
 }
 

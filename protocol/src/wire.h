@@ -80,6 +80,27 @@ inline Version getVersion(schema::Version::Reader r) {
   return Version{Hlc{r.getHlc()}, r.getOrigin(), r.getSeq()};
 }
 
+// A version vector as a List(KnownSeq), in origin order.
+inline void putVector(capnp::List<schema::KnownSeq>::Builder list, const VersionVector& vector) {
+  unsigned i = 0;
+  for (const auto& [origin, seq] : vector.entries()) {
+    list[i].setOrigin(origin);
+    list[i].setSeq(seq);
+    ++i;
+  }
+}
+// A number lease; its version only where it is known (a snapshot's; a Change's is the change's).
+inline void putLease(schema::NumberLease::Builder b, const NumberLease& lease) {
+  b.setSite(lease.site);
+  b.setFirst(lease.first);
+  b.setLast(lease.last);
+  if (!lease.version.isNull()) putVersion(b.initVersion(), lease.version);
+}
+inline NumberLease getLease(schema::NumberLease::Reader r) {
+  return NumberLease{r.getSite(), r.getFirst(), r.getLast(),
+                     r.hasVersion() ? getVersion(r.getVersion()) : Version{}};
+}
+
 // Limits for untrusted input: a message may not unpack to more than kMaxMessageWords (64 MiB),
 // make the reader visit more than that (amplification through shared pointers), nor nest deeper
 // than the schema does.
@@ -95,6 +116,12 @@ List capped(List list, size_t max, const char* what) {
 inline constexpr size_t kMaxHeads = 4096;      // concurrent values of one register
 inline constexpr size_t kMaxWrites = 4096;     // field writes of one change
 inline constexpr size_t kMaxListed = 1000000;  // records, history, changes, sites of a message
+
+inline VersionVector getVector(capnp::List<schema::KnownSeq>::Reader list) {
+  VersionVector vector;
+  for (auto e : capped(list, kMaxListed, "sites")) vector.set(e.getOrigin(), e.getSeq());
+  return vector;
+}
 
 inline capnp::ReaderOptions limits() {
   capnp::ReaderOptions options;

@@ -102,20 +102,6 @@ std::vector<std::string> decompressChanges(capnp::Data::Reader frame) {
   return changes;
 }
 
-void putVector(capnp::List<schema::VectorEntry>::Builder list, const VersionVector& v) {
-  unsigned i = 0;
-  for (const auto& [origin, seq] : v.entries()) {
-    list[i].setOrigin(origin);
-    list[i].setSeq(seq);
-    ++i;
-  }
-}
-VersionVector getVector(capnp::List<schema::VectorEntry>::Reader list) {
-  VersionVector v;
-  for (auto e : wire::capped(list, wire::kMaxListed, "sites")) v.set(e.getOrigin(), e.getSeq());
-  return v;
-}
-
 void putBatch(schema::ChangeBatch::Builder b, const ChangeBatchMsg& m) {
   b.setComplete(m.complete);
   size_t total = 0;
@@ -166,7 +152,7 @@ RecordId getRecordId(capnp::Data::Reader d) {
 }
 
 void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& m) {
-  putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
+  wire::putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
   b.setLastHlc(m.lastHlc.packed);
   b.setDeployment(m.deployment);
   b.setSettings(bytes(m.settings));
@@ -183,20 +169,12 @@ void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& 
   b.setNextKey(bytes(m.nextKey));
   b.setComplete(m.complete);
   auto leases = b.initLeases(unsigned(m.leases.size()));
-  for (unsigned i = 0; i < m.leases.size(); ++i) {
-    const NumberLease& l = m.leases[i];
-    leases[i].setSite(l.site);
-    leases[i].setFirst(l.first);
-    leases[i].setLast(l.last);
-    leases[i].setHlc(l.version.hlc.packed);
-    leases[i].setOrigin(l.version.origin);
-    leases[i].setSeq(l.version.seq);
-  }
+  for (unsigned i = 0; i < m.leases.size(); ++i) wire::putLease(leases[i], m.leases[i]);
 }
 
 SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
   SnapshotChunkMsg m;
-  m.vector = getVector(r.getVector());
+  m.vector = wire::getVector(r.getVector());
   m.lastHlc = Hlc{r.getLastHlc()};
   m.deployment = r.getDeployment();
   m.settings = fromBytes(r.getSettings());
@@ -208,10 +186,9 @@ SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
   m.nextKey = fromBytes(r.getNextKey());
   m.complete = r.getComplete();
   for (auto l : wire::capped(r.getLeases(), wire::kMaxListed, "leases")) {
-    if (l.getSite() == 0 || l.getFirst() > l.getLast())
+    m.leases.push_back(wire::getLease(l));
+    if (m.leases.back().site == 0 || m.leases.back().first > m.leases.back().last)
       throw DecodeError("a snapshot holds a malformed number lease");
-    m.leases.push_back(NumberLease{l.getSite(), l.getFirst(), l.getLast(),
-                                   Version{Hlc{l.getHlc()}, l.getOrigin(), l.getSeq()}});
   }
   return m;
 }
@@ -236,22 +213,23 @@ void encode(const WireMessage& message, std::string& out) {
           if (!m.siteKey.empty()) b.setSiteKey(bytes(m.siteKey));
           if (!m.siteProof.empty()) b.setSiteProof(bytes(m.siteProof));
           if (!m.revoked.entries().empty())
-            putVector(b.initRevoked(unsigned(m.revoked.entries().size())), m.revoked);
-          putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
+            wire::putVector(b.initRevoked(unsigned(m.revoked.entries().size())), m.revoked);
+          wire::putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
         } else if constexpr (std::is_same_v<T, ChangeBatchMsg>) {
           putBatch(root.initChanges(), m);
         } else if constexpr (std::is_same_v<T, AckMsg>) {
-          putVector(root.initAck().initVector(unsigned(m.vector.entries().size())), m.vector);
+          wire::putVector(root.initAck().initVector(unsigned(m.vector.entries().size())), m.vector);
         } else if constexpr (std::is_same_v<T, PullMsg>) {
           auto b = root.initPull();
-          putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
+          wire::putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
           b.setFromPosition(m.fromPosition);
         } else if constexpr (std::is_same_v<T, PullReplyMsg>) {
           auto b = root.initPullReply();
           putBatch(b.initBatch(), m.batch);
           b.setNextPosition(m.nextPosition);
         } else if constexpr (std::is_same_v<T, HeartbeatMsg>) {
-          putVector(root.initHeartbeat().initVector(unsigned(m.vector.entries().size())), m.vector);
+          wire::putVector(root.initHeartbeat().initVector(unsigned(m.vector.entries().size())),
+                          m.vector);
         } else if constexpr (std::is_same_v<T, SnapshotRequestMsg>) {
           auto b = root.initSnapshotRequest();
           b.setAfterKey(bytes(m.afterKey));
@@ -278,21 +256,21 @@ WireMessage decodeWireMessage(std::string_view bytes) {
         hello.siteId = h.getSiteId();
         hello.siteName = wire::text(h.getSiteName());
         hello.isHub = h.getIsHub();
-        hello.vector = getVector(h.getVector());
+        hello.vector = wire::getVector(h.getVector());
         hello.deployment = h.getDeployment();
         hello.stream = h.getStream();
         hello.credit = h.getCredit();
         hello.siteKey = fromBytes(h.getSiteKey());
         hello.siteProof = fromBytes(h.getSiteProof());
-        hello.revoked = getVector(h.getRevoked());
+        hello.revoked = wire::getVector(h.getRevoked());
         return hello;
       }
       case schema::Message::CHANGES:
         return getBatch(r.getChanges());
       case schema::Message::ACK:
-        return AckMsg{getVector(r.getAck().getVector())};
+        return AckMsg{wire::getVector(r.getAck().getVector())};
       case schema::Message::PULL:
-        return PullMsg{getVector(r.getPull().getVector()), r.getPull().getFromPosition()};
+        return PullMsg{wire::getVector(r.getPull().getVector()), r.getPull().getFromPosition()};
       case schema::Message::PULL_REPLY:
         return PullReplyMsg{getBatch(r.getPullReply().getBatch()),
                             r.getPullReply().getNextPosition()};
@@ -303,7 +281,7 @@ WireMessage decodeWireMessage(std::string_view bytes) {
         return ErrorMsg{static_cast<WireError>(code), wire::text(r.getError().getMessage())};
       }
       case schema::Message::HEARTBEAT:
-        return HeartbeatMsg{getVector(r.getHeartbeat().getVector())};
+        return HeartbeatMsg{wire::getVector(r.getHeartbeat().getVector())};
       case schema::Message::SNAPSHOT_REQUEST:
         return SnapshotRequestMsg{fromBytes(r.getSnapshotRequest().getAfterKey()),
                                   r.getSnapshotRequest().getMaxBytes()};

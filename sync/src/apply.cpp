@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/registers.h"
 #include "sync/src/signing.h"
@@ -267,7 +267,6 @@ namespace {
 // required.
 Status checkRequiredFields(const Settings& s, const Customer& after, const Customer* before,
                            const std::vector<Edit>& edits) {
-  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
   auto touched = [&](CustomerField f) {
     return !before || std::any_of(edits.begin(), edits.end(),
                                   [&](const Edit& e) { return e.field == uint16_t(f); });
@@ -278,8 +277,9 @@ Status checkRequiredFields(const Settings& s, const Customer& after, const Custo
     size_t comma = required.find(',', start);
     std::string name = required.substr(start, comma == std::string::npos ? comma : comma - start);
     if (auto f = customerFieldByName(name); f && touched(*f) && after.value(*f).empty())
-      return invalid("field " + std::string(info(*f).cliName) +
-                     " is required by the settings (required_fields=" + required + ")");
+      return Status::invalidArgument("field " + std::string(info(*f).cliName) +
+                                     " is required by the settings (required_fields=" + required +
+                                     ")");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -288,7 +288,8 @@ Status checkRequiredFields(const Settings& s, const Customer& after, const Custo
   if (s.getBool(SettingsField::requirePhoneOrEmail) && contactTouched &&
       after.value(CustomerField::phone).empty() && after.value(CustomerField::phone2).empty() &&
       after.value(CustomerField::email).empty())
-    return invalid("a phone or an e-mail is required by the settings (require_phone_or_email)");
+    return Status::invalidArgument(
+        "a phone or an e-mail is required by the settings (require_phone_or_email)");
   return Status::ok();
 }
 
@@ -298,8 +299,8 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
                                 const Customer* before, const std::vector<Edit>& edits,
                                 bool machineNumbered) const {
   const Settings& s = batch.settings;
-  auto invalid = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
-  if (after.value(CustomerField::name).empty()) return invalid("a customer needs a name");
+  if (after.value(CustomerField::name).empty())
+    return Status::invalidArgument("a customer needs a name");
   if (Status required = checkRequiredFields(s, after, before, edits); !required.isOk())
     return required;
 
@@ -308,13 +309,14 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
   const bool numberChanged =
       !machineNumbered && (!before || before->value(CustomerField::number) != number);
   if (numberChanged) {
-    if (number.empty()) return invalid("the customer number cannot be cleared");
+    if (number.empty()) return Status::invalidArgument("the customer number cannot be cleared");
     const uint64_t minLen = s.getUnsigned(SettingsField::numberMinLength);
     const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
     if (number.size() < minLen || number.size() > maxLen)
-      return invalid("customer number " + number + " has " + std::to_string(number.size()) +
-                     " digits; the settings allow " + std::to_string(minLen) + " to " +
-                     std::to_string(maxLen));
+      return Status::invalidArgument("customer number " + number + " has " +
+                                     std::to_string(number.size()) +
+                                     " digits; the settings allow " + std::to_string(minLen) +
+                                     " to " + std::to_string(maxLen));
     for (RecordId other : store_.findByNumber(txn, number))
       if (other != after.id)
         return Status(
@@ -326,9 +328,8 @@ Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Cu
       (!before || before->value(CustomerField::ssn) != ssn)) {
     for (RecordId other : store_.findBySsn(txn, ssn))
       if (other != after.id)
-        return Status(StatusCode::kAlreadyExists,
-                      "social security number is already held by customer " + other.toString() +
-                          " (settings: ssn_unique=true)");
+        return Status::alreadyExists("social security number is already held by customer " +
+                                     other.toString() + " (settings: ssn_unique=true)");
   }
   return Status::ok();
 }

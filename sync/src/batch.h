@@ -10,7 +10,7 @@
 
 #include "storage/store.h"
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 
 namespace sitesync::sync {
 

@@ -126,10 +126,10 @@ std::string FieldCipher::reveal(std::string_view stored) const {
 Status Engine::useCipher(const FieldCipher* cipher) {
   const Meta m = meta();
   if (cipher && m.atRestKeyCheck.empty())
-    return Status(StatusCode::kFailedPrecondition, "this store is not encrypted");
+    return Status::failedPrecondition("this store is not encrypted");
   if (cipher && cipher->keyCheck() != m.atRestKeyCheck)
-    return Status(StatusCode::kFailedPrecondition,
-                  "the key does not open this store (it was encrypted under another key)");
+    return Status::failedPrecondition(
+        "the key does not open this store (it was encrypted under another key)");
   cipher_ = cipher;
   return Status::ok();
 }
@@ -137,10 +137,9 @@ Status Engine::useCipher(const FieldCipher* cipher) {
 Status Engine::initializeEncryption(const FieldCipher& cipher) {
   return store_.write([&](storage::WriteTxn& txn) -> Status {
     auto m = store_.meta(txn);
-    if (!m) return Status(StatusCode::kFailedPrecondition, "the store holds no site yet");
+    if (!m) return Status::failedPrecondition("the store holds no site yet");
     if (m->lastSeq != 0 || !m->atRestKeyCheck.empty())
-      return Status(StatusCode::kFailedPrecondition,
-                    "only a new site's store can be made encrypted");
+      return Status::failedPrecondition("only a new site's store can be made encrypted");
     m->atRestKeyCheck = cipher.keyCheck();
     store_.putMeta(txn, *m);
     return Status::ok();

@@ -9,7 +9,7 @@
 #include <tuple>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/history.h"
 #include "sync/src/registers.h"
@@ -230,8 +230,8 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
   for (auto& c : conflicts(false))
     if (c.id == conflictId) found = std::move(c);
   if (!found)
-    return Status(StatusCode::kNotFound, "no open conflict " + std::string(conflictId) +
-                                             " (see `sitesync conflicts list`)");
+    return Status::notFound("no open conflict " + std::string(conflictId) +
+                            " (see `sitesync conflicts list`)");
   const ConflictInfo& c = *found;
   if (take) {
     const auto element = parseElementKey(c.field, c.key);
@@ -239,7 +239,7 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
                            : element ? elementValueKind(c.field, element->attribute)
                                      : ValueKind::kText;
     if (auto why = validateValue(kind, *take); !why.empty())
-      return Status(StatusCode::kInvalidArgument, "--take: " + why);
+      return Status::invalidArgument("--take: " + why);
   }
   std::vector<OpResult> results;
   switch (c.kind) {
@@ -261,9 +261,9 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
       break;
     case ConflictKind::kSsn:
       if (!take)
-        return Status(StatusCode::kInvalidArgument,
-                      "a shared social security number is settled by correcting one "
-                      "(--take SSN) or by merging the two customers");
+        return Status::invalidArgument(
+            "a shared social security number is settled by correcting one "
+            "(--take SSN) or by merging the two customers");
       results = submit(
           {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
       break;

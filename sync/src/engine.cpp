@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/registers.h"
 
@@ -15,25 +15,25 @@ using storage::WriteTxn;
 
 Status validateSiteName(const std::string& name) {
   if (name.empty() || name.size() > 100 || !validateValue(ValueKind::kText, name).empty())
-    return Status(StatusCode::kInvalidArgument,
-                  "site name must be 1 to 100 bytes of UTF-8 without control characters");
+    return Status::invalidArgument(
+        "site name must be 1 to 100 bytes of UTF-8 without control characters");
   return Status::ok();
 }
 
 Status Engine::initialize(Store& store, Clock& clock, const SiteKey& key,
                           const std::string& siteName, bool isHub, uint64_t deployment) {
   const SiteId siteId = key.siteId();
-  if (siteId == 0) return Status(StatusCode::kInvalidArgument, "site id must not be 0");
+  if (siteId == 0) return Status::invalidArgument("site id must not be 0");
   // The hub is the deployment's authority: its site id names the deployment, so that "from the
   // hub" is a check of a signed change's origin.
   if (isHub && deployment != 0 && deployment != siteId)
-    return Status(StatusCode::kInvalidArgument, "a hub's deployment id is its own site id");
+    return Status::invalidArgument("a hub's deployment id is its own site id");
   if (isHub) deployment = siteId;
   if (auto status = validateSiteName(siteName); !status.isOk()) return status;
   return store.write([&](WriteTxn& txn) -> Status {
     if (store.meta(txn))
-      return Status(StatusCode::kFailedPrecondition,
-                    "this data directory already holds site '" + store.meta(txn)->siteName + "'");
+      return Status::failedPrecondition("this data directory already holds site '" +
+                                        store.meta(txn)->siteName + "'");
     Meta meta;
     meta.siteId = siteId;
     meta.siteName = siteName;
@@ -129,28 +129,24 @@ Change Engine::makeChange(Batch& batch, Operation op, RecordId target,
 
 namespace {
 
-Status invalid(std::string message) {
-  return Status(StatusCode::kInvalidArgument, std::move(message));
-}
-
 Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
   for (const auto& e : edits) {
     const FieldInfo* fi = nullptr;
     if (settings) {
-      if (e.field >= kSettingsFieldCount) return invalid("unknown settings field");
+      if (e.field >= kSettingsFieldCount) return Status::invalidArgument("unknown settings field");
       fi = &settingsFields()[e.field];
     } else if (e.field == kCustomFieldCode) {
       if (e.key.empty() || e.key.size() > 64 || !isValidUtf8(e.key))
-        return invalid("custom field names must be 1 to 64 bytes of UTF-8");
+        return Status::invalidArgument("custom field names must be 1 to 64 bytes of UTF-8");
       auto why = validateValue(ValueKind::kText, e.value);
-      if (!why.empty()) return invalid("custom field '" + e.key + "' " + why);
+      if (!why.empty()) return Status::invalidArgument("custom field '" + e.key + "' " + why);
       continue;
     } else {
-      if (e.field >= kCustomerFieldCount) return invalid("unknown customer field");
+      if (e.field >= kCustomerFieldCount) return Status::invalidArgument("unknown customer field");
       fi = &customerFields()[e.field];
     }
     auto why = validateValue(fi->kind, e.value);
-    if (!why.empty()) return invalid(std::string(fi->cliName) + " " + why);
+    if (!why.empty()) return Status::invalidArgument(std::string(fi->cliName) + " " + why);
   }
   return Status::ok();
 }
@@ -205,10 +201,9 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   OpResult result;
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
   if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId)) {
-    result.status = Status(StatusCode::kFailedPrecondition,
-                           "settings belong to the deployment: change them on the hub (" +
-                               hubName(txn, batch.meta.deployment) +
-                               "); every site ignores settings from any other site");
+    result.status = Status::failedPrecondition(
+        "settings belong to the deployment: change them on the hub (" +
+        hubName(txn, batch.meta.deployment) + "); every site ignores settings from any other site");
     return result;
   }
   result.status = checkEditValues(op.edits, isSettings);
@@ -232,7 +227,8 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
     for (const auto& w : change.writes) candidate.fields[w.field].version = change.version();
     if (candidate.getUnsigned(SettingsField::numberMinLength) >
         candidate.getUnsigned(SettingsField::numberMaxLength)) {
-      result.status = invalid("number_min_length must not exceed number_max_length");
+      result.status =
+          Status::invalidArgument("number_min_length must not exceed number_max_length");
       return result;
     }
     if (change.writes.empty()) return result;
@@ -250,13 +246,13 @@ OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   if (op.kind == LocalOp::Kind::kUpdate || assignNumber) {
     before = store_.customer(txn, op.target);
     if (!before) {
-      result.status = Status(StatusCode::kNotFound, "no customer " + op.target.toString());
+      result.status = Status::notFound("no customer " + op.target.toString());
       return result;
     }
     before = view(txn, std::move(*before));  // what the author sees, merged customers included
     if (!before->isLive()) {
-      result.status = Status(StatusCode::kFailedPrecondition,
-                             "customer " + op.target.toString() + " is deleted or merged");
+      result.status =
+          Status::failedPrecondition("customer " + op.target.toString() + " is deleted or merged");
       return result;
     }
     result.id = op.target;

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 
 namespace sitesync::sync {
 
@@ -310,15 +310,15 @@ Status Engine::dropSetAside(uint64_t key) {
     for (const auto& [held, bytes] : store_.inbox(txn)) {
       if (held != key) continue;
       if (!bytes.empty() && bytes[0] == kWaiting)
-        return Status(StatusCode::kFailedPrecondition,
-                      "staged batch " + std::to_string(key) +
-                          " is waiting to be applied, not set aside: `sitesync inbox retry` "
-                          "applies it");
+        return Status::failedPrecondition(
+            "staged batch " + std::to_string(key) +
+            " is waiting to be applied, not set aside: `sitesync inbox retry` "
+            "applies it");
       store_.removeInbox(txn, key);
       return Status::ok();
     }
-    return Status(StatusCode::kNotFound, "no staged batch " + std::to_string(key) +
-                                             " in the inbox (`sitesync inbox list` shows them)");
+    return Status::notFound("no staged batch " + std::to_string(key) +
+                            " in the inbox (`sitesync inbox list` shows them)");
   });
 }
 

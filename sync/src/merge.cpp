@@ -9,7 +9,7 @@
 #include <set>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/registers.h"
 
@@ -238,10 +238,10 @@ Result<Customer> Engine::merge(RecordId survivor, const std::vector<RecordId>& a
     auto txn = store_.read();
     for (const auto& [edit, from] : take) {
       if (from != survivor && std::find(absorbed.begin(), absorbed.end(), from) == absorbed.end())
-        return Status(StatusCode::kInvalidArgument,
-                      "--take names customer " + from.toString() + ", which is not merged here");
+        return Status::invalidArgument("--take names customer " + from.toString() +
+                                       ", which is not merged here");
       auto c = store_.customer(txn, from);
-      if (!c) return Status(StatusCode::kNotFound, "no customer " + from.toString());
+      if (!c) return Status::notFound("no customer " + from.toString());
       const Customer shown = view(txn, std::move(*c));
       const FieldValue* r = findSlot(shown, edit.field, edit.key);
       op.edits.push_back(Edit{edit.field, edit.key, r ? r->value : std::string()});

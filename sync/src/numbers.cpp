@@ -6,7 +6,7 @@
 #include <charconv>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 
 namespace sitesync::sync {
@@ -42,15 +42,15 @@ bool isStandalone(const Meta& meta) {
 Result<std::string> Engine::nextAutoNumber(WriteTxn& txn, Batch& batch) {
   const Settings& s = batch.settings;
   if (!s.getBool(SettingsField::autoNumber))
-    return Status(StatusCode::kInvalidArgument,
-                  "a customer number is required: automatic numbering is off (auto_number=false)");
+    return Status::invalidArgument(
+        "a customer number is required: automatic numbering is off (auto_number=false)");
   const uint64_t maxLen = s.getUnsigned(SettingsField::numberMaxLength);
   const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
   auto tooLong = [&](uint64_t n) {
     return std::to_string(n).size() > maxLen
-               ? Status(StatusCode::kFailedPrecondition,
-                        "automatic numbering has run past " + std::to_string(maxLen) +
-                            " digits: raise number_max_length or type a number")
+               ? Status::failedPrecondition("automatic numbering has run past " +
+                                            std::to_string(maxLen) +
+                                            " digits: raise number_max_length or type a number")
                : Status::ok();
   };
   auto isFree = [&](uint64_t n) { return store_.findByNumber(txn, std::to_string(n)).empty(); };

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 
 namespace sitesync::sync {
@@ -50,8 +50,7 @@ namespace {
 Result<std::pair<std::string, std::string>> splitAssignment(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0)
-    return Status(StatusCode::kInvalidArgument,
-                  "expected FIELD=VALUE, got '" + std::string(text) + "'");
+    return Status::invalidArgument("expected FIELD=VALUE, got '" + std::string(text) + "'");
   return std::pair{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
 }
 }  // namespace
@@ -64,8 +63,8 @@ Result<Edit> parseCustomerAssignment(std::string_view assignment) {
     return Edit{kCustomFieldCode, name.substr(7), value};
   auto field = customerFieldByName(name);
   if (!field)
-    return Status(StatusCode::kInvalidArgument,
-                  "unknown field '" + name + "'; valid fields: " + customerFieldNamesList());
+    return Status::invalidArgument("unknown field '" + name +
+                                   "'; valid fields: " + customerFieldNamesList());
   return Edit{uint16_t(*field), {}, value};
 }
 
@@ -78,8 +77,7 @@ Result<Edit> parseSettingsAssignment(std::string_view assignment) {
     std::string valid;
     for (const auto& f : settingsFields())
       valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
-    return Status(StatusCode::kInvalidArgument,
-                  "unknown setting '" + name + "'; valid settings: " + valid);
+    return Status::invalidArgument("unknown setting '" + name + "'; valid settings: " + valid);
   }
   return Edit{uint16_t(*field), {}, value};
 }
@@ -104,15 +102,13 @@ Result<RecordId> Engine::resolve(std::string_view ref) const {
       if (!merged.empty()) return survivorOf(txn, merged.front());
       // A deleted customer is found by its old number (`customer restore #NUMBER`).
       ids = store_.findDeletedByNumber(txn, number);
-      if (ids.empty())
-        return Status(StatusCode::kNotFound, "no customer has number " + std::string(number));
+      if (ids.empty()) return Status::notFound("no customer has number " + std::string(number));
     }
     if (ids.size() > 1) {
       std::string list;
       for (auto id : ids) list += (list.empty() ? "" : ", ") + id.toString();
-      return Status(StatusCode::kFailedPrecondition, "number " + std::string(number) +
-                                                         " is held by several customers (" + list +
-                                                         "): use an id");
+      return Status::failedPrecondition("number " + std::string(number) +
+                                        " is held by several customers (" + list + "): use an id");
     }
     return ids[0];
   }
@@ -122,7 +118,7 @@ Result<RecordId> Engine::resolve(std::string_view ref) const {
         StatusCode::kInvalidArgument,
         "'" + std::string(ref) +
             "' is not a customer reference: use an id like 1f3a5c7e9b2d4f60-42 or #NUMBER");
-  if (!customer(*id)) return Status(StatusCode::kNotFound, "no customer " + id->toString());
+  if (!customer(*id)) return Status::notFound("no customer " + id->toString());
   return *id;
 }
 

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/signing.h"
 
@@ -376,8 +376,7 @@ Status Engine::allowPeer(const AllowedPeer& peer) {
   return store_.write([&](storage::WriteTxn& txn) -> Status {
     for (const AllowedPeer& held : store_.allowedPeers(txn))
       if (held.publicKey == peer.publicKey && held.name != peer.name)
-        return Status(StatusCode::kAlreadyExists,
-                      "that key is already allowed as peer '" + held.name + "'");
+        return Status::alreadyExists("that key is already allowed as peer '" + held.name + "'");
     store_.putAllowedPeer(txn, peer);
     return Status::ok();
   });
@@ -389,7 +388,7 @@ Result<SiteId> Engine::revokePeer(const std::string& name) {
     for (const AllowedPeer& held : store_.allowedPeers(txn))
       if (held.name == name) site = held.siteId;
     if (!store_.removeAllowedPeer(txn, name))
-      return Status(StatusCode::kNotFound, "no peer named '" + name + "' on the allow list");
+      return Status::notFound("no peer named '" + name + "' on the allow list");
     if (site != 0) {
       Meta meta = *store_.meta(txn);
       if (meta.revokedSites.entries().count(site) == 0) {

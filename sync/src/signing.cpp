@@ -13,7 +13,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 
 namespace sitesync::sync {
@@ -160,9 +160,8 @@ Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePub
   if (hello.siteKey.empty() || siteIdOfKey(hello.siteKey) != hello.siteId ||
       !SiteKey::verify(hello.siteKey, helloProofMessage(hello.siteId, curvePublicKey),
                        hello.siteProof))
-    return Status(StatusCode::kFailedPrecondition,
-                  "peer '" + hello.siteName + "' did not prove that site " +
-                      siteIdToHex(hello.siteId) + " holds its link key");
+    return Status::failedPrecondition("peer '" + hello.siteName + "' did not prove that site " +
+                                      siteIdToHex(hello.siteId) + " holds its link key");
   // Every hello on a CURVE link comes here: write only when the list learns something.
   auto unbound = [&](const AllowedPeer& peer) {
     return peer.publicKey == curvePublicKey && peer.siteId != hello.siteId;

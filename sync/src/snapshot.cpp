@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "sync/engine.h"
-#include "sync/src/apply_error.h"
+#include "sync/errors.h"
 #include "sync/src/batch.h"
 #include "sync/src/registers.h"
 
@@ -95,10 +95,9 @@ Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peer
   const uint64_t mine = meta().deployment;
   if (mine == peerDeployment) return Status::ok();
   if (mine != 0)
-    return Status(StatusCode::kFailedPrecondition,
-                  "peer '" + peerName + "' belongs to deployment " + siteIdToHex(peerDeployment) +
-                      ", this node to deployment " + siteIdToHex(mine) +
-                      ": they never exchange changes");
+    return Status::failedPrecondition("peer '" + peerName + "' belongs to deployment " +
+                                      siteIdToHex(peerDeployment) + ", this node to deployment " +
+                                      siteIdToHex(mine) + ": they never exchange changes");
   store_.write([&](WriteTxn& txn) {
     auto m = store_.meta(txn);
     if (m && m->deployment == 0) {

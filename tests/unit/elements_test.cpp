@@ -160,8 +160,10 @@ BOOST_AUTO_TEST_CASE(an_unknown_attribute_or_a_bad_value_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_merge_moves_the_absorbed_customers_contacts_journal_and_cards) {
   Customer dup = created(a, "Acme Oy (old)");
-  a.engine.addElement(dup.id, kContactCode, {attr(kContactCode, "name", "Pekka")}, "t");
-  a.engine.addElement(dup.id, kJournalCode, {attr(kJournalCode, "text", "note")}, "t");
+  BOOST_REQUIRE(
+      a.engine.addElement(dup.id, kContactCode, {attr(kContactCode, "name", "Pekka")}, "t").isOk());
+  BOOST_REQUIRE(
+      a.engine.addElement(dup.id, kJournalCode, {attr(kJournalCode, "text", "note")}, "t").isOk());
   auto cardId = a.engine.addElement(
       dup.id, kDiscountCode,
       {attr(kDiscountCode, "type", "member card"), attr(kDiscountCode, "value_cents", "1000")},

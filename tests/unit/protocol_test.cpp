@@ -91,6 +91,9 @@ struct ProtocolFixture {
     m.nextAutoNumber = 1500;
     m.formatVersion = 3;
     m.createdAtMillis = 1'600'000'000'000;
+    m.offeredSettings = bytesOf(Settings{});
+    m.settingsOffersKept = 2;
+    m.settingsOffersRefused = 1;
     return m;
   }
 
@@ -223,6 +226,18 @@ BOOST_AUTO_TEST_CASE(history_entry_round_trips_through_encode_and_decode) {
 BOOST_AUTO_TEST_CASE(meta_round_trips_through_encode_and_decode) {
   Meta m = fullMeta();
   BOOST_TEST((decodeMeta(bytesOf(m)) == m));
+}
+
+BOOST_AUTO_TEST_CASE(a_snapshot_chunk_round_trips_its_vector_and_its_leases_with_their_versions) {
+  SnapshotChunkMsg chunk;
+  chunk.vector.set(kSite, 7);
+  chunk.leases.push_back(
+      NumberLease{kSite, 1000, 1999, Version{Hlc::from(1'700'000'000'000, 2), kSite, 4}});
+  chunk.complete = true;
+  const auto decoded = std::get<SnapshotChunkMsg>(decodeWireMessage(bytesOf(WireMessage{chunk})));
+  BOOST_TEST(decoded.vector.get(kSite) == 7u);
+  BOOST_REQUIRE(decoded.leases.size() == 1u);
+  BOOST_TEST((decoded.leases[0] == chunk.leases[0]));
 }
 
 BOOST_AUTO_TEST_CASE(encode_replaces_what_the_output_held) {
@@ -630,7 +645,7 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
 BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
   BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
   BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
-  BOOST_TEST(kProtocolVersion == 3u);  // the compressed batches of protocol 3
+  BOOST_TEST(kProtocolVersion == 4u);  // snapshot leases as register.capnp NumberLease
 }
 
 BOOST_AUTO_TEST_CASE(operation_names_match_the_schema_enumerants) {

@@ -1,13 +1,14 @@
-// Private to sync/: a change that cannot be applied (corrupt, out of order, unknown target).
+// sync's exceptions (of the one hierarchy, protocol/status.h): a peer's change that cannot be
+// applied (corrupt, out of order, unknown target), and one stamped too far ahead.
 #pragma once
 
-#include <stdexcept>
+#include "protocol/status.h"
 
 namespace sitesync::sync {
 
-class ApplyError : public std::runtime_error {
+class ApplyError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  using Error::Error;
 };
 
 // A peer's change stamped further ahead of this node's clock than max_clock_skew allows: its

@@ -1,0 +1,62 @@
+// A node's own bookkeeping, never replicated: its meta record, the peers it met and its allow
+// list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/ids.h"
+
+namespace sitesync {
+
+struct Meta {
+  SiteId siteId = 0;
+  std::string siteName;
+  bool isHub = false;
+  uint64_t lastSeq = 0;
+  Hlc lastHlc;
+  uint64_t nextAutoNumber = 0;
+  uint32_t formatVersion = 1;
+  uint64_t createdAtMillis = 0;
+  uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
+  uint64_t deactivatedCustomers = 0;
+  uint64_t tombstones = 0;
+  uint64_t deployment = 0;          // 0: not yet known (adopted from the first peer that has one)
+  bool snapshotPending = false;     // a join's snapshot is not complete yet
+  VersionVector snapshotVector;     // the snapshot's vector, held until the last chunk is in
+  std::string snapshotNextKey;      // where the next chunk starts
+  uint64_t droppedForErased = 0;    // changes that arrived for an erased customer (not applied)
+  std::string atRestKeyCheck;       // non-empty: sensitive values are sealed (--encrypt)
+  std::string signingKey;           // this site's Ed25519 private key (32 bytes), never replicated
+  uint64_t unauthorized = 0;        // settings or lease changes from a site other than the hub
+  VersionVector revokedSites;       // revoked peers' sites: the seq held when each was revoked
+  uint64_t refusedFromRevoked = 0;  // changes of those past that seq, not applied
+  std::string offeredSettings;      // encoded Settings this site offered its hub when it joined
+  uint64_t settingsOffersKept = 0;  // hub: offered settings kept / refused
+  uint64_t settingsOffersRefused = 0;
+  bool operator==(const Meta&) const = default;
+};
+
+// A peer as this node last saw it (local bookkeeping).
+struct PeerState {
+  SiteId siteId = 0;
+  std::string name;
+  std::string endpoint;
+  uint64_t lastContactMillis = 0;
+  VersionVector vector;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  bool operator==(const PeerState&) const = default;
+};
+
+// A peer on this node's allow list (local bookkeeping; node/ enforces it on every link).
+struct AllowedPeer {
+  std::string name;
+  std::string publicKey;  // CURVE, Z85 (40 characters)
+  std::string endpoint;   // where it listens, when this node connects to it; empty otherwise
+  uint64_t addedAtMillis = 0;
+  SiteId siteId = 0;  // the site that proved the key is its own; 0: not yet
+  bool operator==(const AllowedPeer&) const = default;
+};
+
+}  // namespace sitesync
