@@ -37,51 +37,6 @@ Hlc hlcObserve(Hlc last, Hlc remote, uint64_t nowMillis) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string customerFieldNamesList() {
-  std::string out;
-  for (const auto& f : customerFields()) {
-    if (!out.empty()) out += ", ";
-    out += f.cliName;
-  }
-  return out + ", custom.NAME";
-}
-
-namespace {
-Result<std::pair<std::string, std::string>> splitAssignment(std::string_view text) {
-  auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0)
-    return Status::invalidArgument("expected FIELD=VALUE, got '" + std::string(text) + "'");
-  return std::pair{std::string(text.substr(0, eq)), std::string(text.substr(eq + 1))};
-}
-}  // namespace
-
-Result<Edit> parseCustomerAssignment(std::string_view assignment) {
-  auto parts = splitAssignment(assignment);
-  if (!parts.isOk()) return parts.status();
-  auto& [name, value] = parts.value();
-  if (name.rfind("custom.", 0) == 0 && name.size() > 7)
-    return Edit{kCustomFieldCode, name.substr(7), value};
-  auto field = customerFieldByName(name);
-  if (!field)
-    return Status::invalidArgument("unknown field '" + name +
-                                   "'; valid fields: " + customerFieldNamesList());
-  return Edit{uint16_t(*field), {}, value};
-}
-
-Result<Edit> parseSettingsAssignment(std::string_view assignment) {
-  auto parts = splitAssignment(assignment);
-  if (!parts.isOk()) return parts.status();
-  auto& [name, value] = parts.value();
-  auto field = settingsFieldByName(name);
-  if (!field) {
-    std::string valid;
-    for (const auto& f : settingsFields())
-      valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
-    return Status::invalidArgument("unknown setting '" + name + "'; valid settings: " + valid);
-  }
-  return Edit{uint16_t(*field), {}, value};
-}
-
 // ---------------------------------------------------------------------------------------------
 
 std::optional<Customer> Engine::customer(RecordId id) const {

@@ -29,6 +29,19 @@ BOOST_FIXTURE_TEST_CASE(customer_add_with_an_unknown_field_is_refused_listing_th
   BOOST_TEST(state() == before);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_malformed_assignment_is_refused_saying_what_was_expected, Cli) {
+  init();
+  const std::string before = state();
+  for (const char* bad : {"name", "=Anna"})
+    expectError(run("customer", "add", "--data", data, "--name", "Anna", "--set", bad), 2,
+                {"FIELD=VALUE"});
+  expectError(run("customer", "add", "--data", data, "--name", "Anna", "--set", "custom.=x"), 2,
+              {"unknown field 'custom.'", "custom.NAME"});
+  expectError(run("settings", "set", "--data", data, "number=1"), 2,
+              {"unknown setting 'number'", "number_block_size"});
+  BOOST_TEST(state() == before);
+}
+
 BOOST_FIXTURE_TEST_CASE(customer_edit_with_an_unknown_field_is_refused_listing_the_valid_ones,
                         Cli) {
   init();

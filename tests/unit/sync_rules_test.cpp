@@ -305,50 +305,6 @@ BOOST_AUTO_TEST_CASE(invalid_values_are_refused_naming_the_field) {
   BOOST_TEST((r.status().code() == StatusCode::kInvalidArgument));
 }
 
-// --- assignments -------------------------------------------------------------------------------
-
-BOOST_AUTO_TEST_CASE(parse_customer_assignment_reads_field_and_value) {
-  auto phone = sync::parseCustomerAssignment("phone=040 123");
-  BOOST_REQUIRE(phone.isOk());
-  BOOST_TEST(phone->field == uint16_t(CustomerField::phone));
-  BOOST_TEST(phone->key == "");
-  BOOST_TEST(phone->value == "040 123");
-  BOOST_TEST(sync::parseCustomerAssignment("birthDate=1990-01-01")->field ==
-             uint16_t(CustomerField::birthDate));
-  BOOST_TEST(sync::parseCustomerAssignment("name=a=b")->value == "a=b");
-  BOOST_TEST(sync::parseCustomerAssignment("email=")->value == "");
-  auto custom = sync::parseCustomerAssignment("custom.shoe size=42");
-  BOOST_REQUIRE(custom.isOk());
-  BOOST_TEST(custom->field == kCustomFieldCode);
-  BOOST_TEST(custom->key == "shoe size");
-}
-
-BOOST_AUTO_TEST_CASE(unknown_field_is_rejected_with_a_list_of_valid_fields) {
-  auto r = sync::parseCustomerAssignment("nope=1");
-  BOOST_TEST(!r.isOk());
-  BOOST_TEST((r.status().code() == StatusCode::kInvalidArgument));
-  const std::string& m = r.status().message();
-  BOOST_TEST(m.find("nope") != std::string::npos);
-  for (const auto& f : customerFields()) BOOST_TEST(m.find(f.cliName) != std::string::npos);
-  BOOST_TEST(m.find("custom.NAME") != std::string::npos);
-  BOOST_TEST(sync::customerFieldNamesList().rfind("number, name, phone", 0) == 0u);
-}
-
-BOOST_AUTO_TEST_CASE(malformed_assignment_is_rejected) {
-  for (const char* bad : {"name", "=Anna", "", "custom.=x"})
-    BOOST_TEST(!sync::parseCustomerAssignment(bad).isOk(), bad);
-}
-
-BOOST_AUTO_TEST_CASE(parse_settings_assignment_reads_field_or_lists_settings) {
-  auto r = sync::parseSettingsAssignment("next_number=5000");
-  BOOST_REQUIRE(r.isOk());
-  BOOST_TEST(r->field == uint16_t(SettingsField::nextNumber));
-  BOOST_TEST(r->value == "5000");
-  auto bad = sync::parseSettingsAssignment("number=1");
-  BOOST_TEST(!bad.isOk());
-  BOOST_TEST(bad.status().message().find("number_block_size") != std::string::npos);
-}
-
 // --- edits ---------------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(edit_that_sets_the_same_value_writes_no_change) {

@@ -48,6 +48,12 @@ std::unique_ptr<sync::FieldCipher> deploymentKey(const std::string& dataDir);
 std::unique_ptr<Site> openSite(const std::string& dir);
 std::string defaultUser();
 
+// "FIELD=VALUE" for a customer (FIELD: a field's name or custom.NAME); an unknown field is an
+// error listing the valid ones. Settings likewise ("KEY=VALUE").
+Result<sync::Edit> parseCustomerAssignment(std::string_view assignment);
+Result<sync::Edit> parseSettingsAssignment(std::string_view assignment);
+std::string customerFieldNamesList();  // "number, name, phone, ..., custom.NAME"
+
 nlohmann::json customerJson(const Customer& c);
 // Names of the sites this node knows (itself, its peers and allow list), by site id.
 using SiteNames = std::map<SiteId, std::string>;

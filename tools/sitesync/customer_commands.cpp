@@ -39,7 +39,7 @@ std::string fieldHelp() {
 
 std::vector<sync::Edit> parseSets(const std::vector<std::string>& sets) {
   std::vector<sync::Edit> edits;
-  for (const auto& s : sets) edits.push_back(take(sync::parseCustomerAssignment(s)));
+  for (const auto& s : sets) edits.push_back(take(parseCustomerAssignment(s)));
   return edits;
 }
 
@@ -164,7 +164,7 @@ void mergeCommand(const CustomerArgs& a) {
       edit = sync::Edit{uint16_t(*f), {}, {}};
     } else {
       throw UsageError("unknown field '" + field +
-                       "' in --take; fields: " + sync::customerFieldNamesList());
+                       "' in --take; fields: " + customerFieldNamesList());
     }
     takes.emplace_back(edit, take(site->engine->resolve(t.substr(eq + 1))));
   }

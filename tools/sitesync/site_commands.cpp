@@ -191,7 +191,7 @@ void settingsShow(const SiteArgs& a) {
 void settingsSet(const SiteArgs& a) {
   if (a.assignments.empty()) throw UsageError("settings set needs KEY=VALUE arguments");
   std::vector<sync::Edit> edits;
-  for (const auto& text : a.assignments) edits.push_back(take(sync::parseSettingsAssignment(text)));
+  for (const auto& text : a.assignments) edits.push_back(take(parseSettingsAssignment(text)));
   auto site = openSite(a.data);
   auto updated = site->engine->updateSettings(edits, a.user);
   // Not the hub: a usage error (exit 2), the message says where settings are changed.

@@ -1,0 +1,108 @@
+// What the engine reports: batches planned for and received from a peer, conflicts, numbering,
+// the register's state, and what became of settings offered to the hub.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protocol/local_state.h"
+#include "protocol/model.h"
+
+namespace sitesync::sync {
+
+// Replication planning: a run of this node's log that a peer lacks, as stored (encoded) bytes.
+struct OutgoingBatch {
+  std::vector<std::string> changes;  // in this node's log order (a causal order)
+  uint64_t nextPosition = 0;         // where the following batch starts
+  bool complete = false;             // the log held nothing more the peer lacks
+};
+
+// A peer's batch once decoded and verified, before it is written (Engine::applyBatch's
+// `onVerified`): a relay may pass a clean batch on to its other peers while it writes it.
+struct VerifiedBatch {
+  // Every change is one this node lacks and will apply: its run is proven, its site is not
+  // revoked, and each origin's seqs follow on from what this node holds with no gap.
+  bool clean = false;
+  VersionVector first;  // per origin, the lowest seq in the batch
+  VersionVector last;   // per origin, the highest
+};
+
+struct BatchReport {
+  size_t applied = 0;
+  size_t duplicates = 0;         // already held: re-sending is harmless
+  VersionVector vector;          // this node's vector after the batch
+  VersionVector carried;         // per origin, the highest seq in the batch: what its sender holds
+  size_t awaitingSignature = 0;  // changes not applied: their run's checkpoint was not in it
+  size_t fromRevoked = 0;        // changes not applied: their site was revoked here
+  bool staged = false;           // acknowledged early (onStaged), written in the background
+  // What went wrong with the staged batch written before this one: it could not apply (it is
+  // set aside in the inbox) or its write failed (it waits there and was tried again).
+  std::string stagedError;
+  // The batch committed, but the work it called for (the hub's renumbering or leases, pending
+  // numbers) failed: why. It is retried with the next batch that calls for it.
+  std::string followUpError;
+  // Not applied: set aside in the inbox (a change stamped too far ahead of this node's clock).
+  std::string setAside;
+  // Hub: settings a site offered (set before it joined) and what the hub made of them.
+  std::string settingsDecided;
+};
+
+// An open or resolved conflict (DESIGN.md section 6). kField: two concurrent writes of one field;
+// kDelete: an edit concurrent with a delete; kNumber: two live customers claim one number (the
+// smaller version keeps it, the hub renumbers the loser); kSsn: two live customers share a
+// social security number while ssn_unique is on (never merged by the machine).
+enum class ConflictKind { kField, kNumber, kSsn, kDelete };
+const char* conflictKindName(ConflictKind kind);
+
+struct ConflictInfo {
+  std::string id;  // the same on every node: a hash of the customer, field and losing write
+  ConflictKind kind = ConflictKind::kField;
+  RecordId customer;  // kNumber: the customer that loses the number
+  uint16_t field = 0;
+  std::string key;
+  Head winner;
+  Head loser;
+  RecordId other;  // kNumber, kSsn: the other customer
+  bool resolved = false;
+  HistoryEntry resolution;  // when resolved: the change that closed it
+  std::string chosen;       // when resolved: the value it kept
+};
+
+// A setting this site set before it joined a deployment, offered to the hub with its log, and
+// what the deployment made of it: kept (the deployment now has the offered value), refused (it
+// has another), or waiting (the hub has not decided yet: no value from the hub so far).
+struct OfferedSetting {
+  enum class Outcome { kWaiting, kKept, kRefused };
+  SettingsField field = SettingsField{};
+  std::string offered;
+  Outcome outcome = Outcome::kWaiting;
+  std::string deploymentValue;  // the value this site holds now
+};
+
+// This site's automatic numbering: its blocks, the next number, what is left.
+struct NumbersReport {
+  bool standalone = false;  // no deployment yet: numbers from next_number, no blocks
+  bool isHub = false;
+  uint64_t blockSize = 0;
+  uint64_t next = 0;  // 0: none left (new customers wait for a number)
+  uint64_t left = 0;  // numbers not yet handed out in this site's blocks
+  struct Block {
+    NumberLease lease;
+    uint64_t left = 0;  // numbers of it not yet handed out
+  };
+  std::vector<Block> blocks;      // this site's, ascending
+  std::vector<RecordId> pending;  // this site's customers waiting for a number
+  size_t leasedBlocks = 0;        // every site's blocks
+};
+
+struct RegisterStatus {
+  Meta meta;
+  uint64_t customers = 0;  // live
+  uint64_t deactivated = 0;
+  uint64_t tombstones = 0;
+  uint64_t logEntries = 0;
+  VersionVector vector;
+};
+
+}  // namespace sitesync::sync
