@@ -87,7 +87,7 @@ std::string keyFingerprint(std::string_view z85);  // its first 8 characters, fo
 struct SyncOptions {
   std::chrono::milliseconds timeout{10000};  // per request
   // One batch is one write transaction at the receiver: large ones write each index page once
-  // for many changes. 1M-customer bulk, `sitesync bench sync --batch-changes N`: 45k/s at 2,000,
+  // for many changes. 1M-customer bulk, `sitesync-bench sync --batch-changes N`: 45k/s at 2,000,
   // 69k/s at 16,000; hub memory 24 MB and 112 MB.
   size_t batchChanges = 16000;
   size_t batchBytes = size_t(16) << 20;

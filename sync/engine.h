@@ -185,9 +185,6 @@ class Engine {
   // counted its changes, so a peer that holds them sends them again. A batch still waiting to be
   // applied is not dropped.
   Status dropSetAside(uint64_t key);
-  // Apply without checking signatures: for `sitesync bench sync --unsigned` (what verification
-  // costs) and the fuzzer (to reach the apply path with crafted changes). Never for a real node.
-  void skipSignatureChecks(bool skip) { skipSignatureChecks_ = skip; }
 
   // Records a session with a peer: its name, where it was reached (empty when it connected
   // here), its vector, and the changes that moved; the time comes from this engine's clock.
@@ -274,6 +271,7 @@ class Engine {
   std::string digestHex() const;
 
  private:
+  friend class EngineTestAccess;  // defined only by tests and benchmarks
   struct Batch;
   struct FollowUp;
   OpResult runOp(storage::WriteTxn& txn, Batch& batch, const LocalOp& op);
@@ -386,6 +384,8 @@ class Engine {
   storage::Store& store_;
   Clock& clock_;
   const FieldCipher* cipher_ = nullptr;
+  // Apply without checking signatures: set only through EngineTestAccess, which only tests and
+  // benchmarks include (sync/testing/engine_test_access.h); never on a real node.
   bool skipSignatureChecks_ = false;
   size_t stageFrom_ = kStageFrom;
   std::function<void()> localCommitListener_;

@@ -378,7 +378,7 @@ BOOST_FIXTURE_TEST_CASE(status_prints_the_site_name_and_counts, Cli) {
 
 BOOST_FIXTURE_TEST_CASE(bench_local_json_prints_one_object_of_figures, Cli) {
   std::string scratch = (root / "bench").string();
-  RunResult r = run("bench", "local", "--data", scratch, "--customers", "200", "--json");
+  RunResult r = runBench("local", "--data", scratch, "--customers", "200", "--json");
   BOOST_TEST_REQUIRE(r.status == 0, r);
   BOOST_TEST_REQUIRE(json::accept(r.out), r);
   json j = json::parse(r.out);
@@ -399,8 +399,8 @@ BOOST_FIXTURE_TEST_CASE(bench_local_json_prints_one_object_of_figures, Cli) {
 
 BOOST_FIXTURE_TEST_CASE(bench_sync_json_reports_what_moved_and_what_the_hub_wrote, Cli) {
   std::string scratch = (root / "bench").string();
-  RunResult r = run("bench", "sync", "--data", scratch, "--customers", "3000", "--edits", "40",
-                    "--live-edits", "10", "--conflict-customers", "0", "--json");
+  RunResult r = runBench("sync", "--data", scratch, "--customers", "3000", "--edits", "40",
+                         "--live-edits", "10", "--conflict-customers", "0", "--json");
   BOOST_TEST_REQUIRE(r.status == 0, r);
   BOOST_TEST_REQUIRE(json::accept(r.out), r);
   json j = json::parse(r.out);
@@ -414,6 +414,19 @@ BOOST_FIXTURE_TEST_CASE(bench_sync_json_reports_what_moved_and_what_the_hub_wrot
   }
   // 3,000 customers of ~400 bytes, each with its log entry, history and index entries.
   BOOST_TEST(j["hub_bulk_written_mb"].get<double>() > 1.0);
+  BOOST_TEST(j["signatures_checked"] == true);
+}
+
+BOOST_FIXTURE_TEST_CASE(bench_sync_unsigned_runs_a_hub_that_skips_signature_checks, Cli) {
+  std::string scratch = (root / "bench").string();
+  RunResult r = runBench("sync", "--data", scratch, "--customers", "1000", "--edits", "10",
+                         "--live-edits", "0", "--conflict-customers", "0", "--unsigned", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  BOOST_TEST_REQUIRE(json::accept(r.out), r);
+  json j = json::parse(r.out);
+  BOOST_TEST(j["signatures_checked"] == false);
+  BOOST_TEST(j["bulk_changes"] == 1000);
+  BOOST_TEST(j["catch_up_edits"] == 10);
 }
 
 // The commands a help text lists under "Subcommands:" (CLI11's layout: two spaces, the name).
@@ -430,6 +443,14 @@ std::vector<std::string> subcommandsIn(const std::string& help) {
     names.push_back(name);
   }
   return names;
+}
+
+BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_process, Cli) {
+  RunResult help = runBench("--help");
+  BOOST_TEST_REQUIRE(help.status == 0, help);
+  std::vector<std::string> expected = {"local", "sync", "tables"};
+  BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
+  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {
@@ -462,7 +483,7 @@ BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli)
     }
     ++checked;
   }
-  BOOST_TEST(checked >= 30u);  // customer, its dozen, keys, peers, bench, ...
+  BOOST_TEST(checked >= 30u);  // customer, its dozen, keys, peers, inbox, ...
   expectError(run("help", "nonexistent"), 2, {"nonexistent"});
 }
 

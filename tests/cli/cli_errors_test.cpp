@@ -5,7 +5,7 @@
 BOOST_AUTO_TEST_SUITE(errors)
 
 BOOST_FIXTURE_TEST_CASE(bench_tables_of_a_store_that_is_not_there_is_refused, Cli) {
-  expectError(run("bench", "tables", "--store", data + "/missing", "--data", data), 2,
+  expectError(runBench("tables", "--store", data + "/missing", "--data", data), 2,
               {"cannot open the store", "missing"});
 }
 
@@ -337,15 +337,26 @@ BOOST_FIXTURE_TEST_CASE(a_missing_required_option_or_argument_is_a_usage_error, 
   BOOST_TEST(state() == before);
 }
 
+// The benchmarks are sitesync-bench's; the product has neither them nor a way to skip checks.
+BOOST_FIXTURE_TEST_CASE(sitesync_has_no_bench_command_and_serve_no_signature_bypass, Cli) {
+  std::string scratch = (root / "bench").string();
+  expectError(run("bench", "local", "--data", scratch, "--customers", "10"), 2, {"bench"});
+  BOOST_TEST(!fs::exists(scratch));
+  init();
+  expectError(
+      run("serve", "--data", data, "--listen", "tcp://127.0.0.1:*", "--bench-unchecked-signatures"),
+      2, {"--bench-unchecked-signatures"});
+}
+
 BOOST_FIXTURE_TEST_CASE(bench_local_with_a_non_numeric_customer_count_is_a_usage_error, Cli) {
   std::string scratch = (root / "bench").string();
-  expectError(run("bench", "local", "--data", scratch, "--customers", "abc"), 2, {"--customers"});
+  expectError(runBench("local", "--data", scratch, "--customers", "abc"), 2, {"--customers"});
   BOOST_TEST(!fs::exists(scratch));
 }
 
 BOOST_FIXTURE_TEST_CASE(bench_local_with_zero_customers_is_a_usage_error, Cli) {
   std::string scratch = (root / "bench").string();
-  expectError(run("bench", "local", "--data", scratch, "--customers", "0", "--json"), 2,
+  expectError(runBench("local", "--data", scratch, "--customers", "0", "--json"), 2,
               {"--customers"});
 }
 

@@ -141,8 +141,7 @@ BOOST_FIXTURE_TEST_CASE(a_sync_killed_with_sigkill_midway_completes_on_restart_e
   // A hub holding 30,000 customers (the benchmark's generator, kept as a store).
   const std::string scratch = (root / "scratch").string();
   BOOST_TEST_REQUIRE(
-      run("bench", "local", "--data", scratch, "--customers", "30000", "--keep", "--json").status ==
-      0);
+      runBench("local", "--data", scratch, "--customers", "30000", "--keep", "--json").status == 0);
   const std::string hub = scratch + "/bench-apply";
   const json hubStatus = runJson("status", "--data", hub, "--json");
   const uint64_t total = hubStatus["log_entries"];  // the bench also timed some single writes
@@ -175,8 +174,7 @@ BOOST_FIXTURE_TEST_CASE(a_serving_node_killed_with_sigkill_mid_push_loses_nothin
                         Cli) {
   const std::string scratch = (root / "scratch").string();
   BOOST_TEST_REQUIRE(
-      run("bench", "local", "--data", scratch, "--customers", "30000", "--keep", "--json").status ==
-      0);
+      runBench("local", "--data", scratch, "--customers", "30000", "--keep", "--json").status == 0);
   const std::string sender = scratch + "/bench-apply";
   const uint64_t total = runJson("status", "--data", sender, "--json")["log_entries"];
   init();  // the receiver: a new site, which adopts the sender's deployment

@@ -1,5 +1,6 @@
 // Shared by the CLI end-to-end tests: a temporary data directory per test and a runner that
-// spawns the built binary (no shell), capturing stdout, stderr and the exit status.
+// spawns the built binaries (`sitesync`, and `sitesync-bench` for the benchmarks; no shell),
+// capturing stdout, stderr and the exit status.
 #pragma once
 
 #include <fcntl.h>
@@ -51,9 +52,10 @@ std::vector<std::string> childEnvironment(bool withUser = true) {
   return env;
 }
 
-// Runs the sitesync binary with `args` (no shell), stdin from /dev/null; returns its exit status,
-// stdout and stderr, both read to the end.
-RunResult runBinary(const std::vector<std::string>& args, bool withUser = true) {
+// Runs `program` with `args` (no shell), stdin from /dev/null; returns its exit status, stdout
+// and stderr, both read to the end.
+RunResult runProgram(const std::string& program, const std::vector<std::string>& args,
+                     bool withUser = true) {
   int outPipe[2], errPipe[2];
   if (pipe2(outPipe, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category());
   if (pipe2(errPipe, O_CLOEXEC) != 0) {
@@ -68,7 +70,6 @@ RunResult runBinary(const std::vector<std::string>& args, bool withUser = true) 
   posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
 
-  std::string program = SITESYNC_BINARY;
   std::vector<std::string> argStore;
   argStore.push_back(program);
   argStore.insert(argStore.end(), args.begin(), args.end());
@@ -124,6 +125,11 @@ RunResult runBinary(const std::vector<std::string>& args, bool withUser = true) 
   return result;
 }
 
+// Runs the sitesync binary with `args`.
+RunResult runBinary(const std::vector<std::string>& args, bool withUser = true) {
+  return runProgram(SITESYNC_BINARY, args, withUser);
+}
+
 std::string trimNewline(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
@@ -164,6 +170,12 @@ struct Cli {
     return runBinary(std::vector<std::string>{std::string(std::forward<Args>(args))...});
   }
   RunResult runv(const std::vector<std::string>& args) { return runBinary(args); }
+  // `sitesync-bench args...`: the benchmarks, a program of their own.
+  template <typename... Args>
+  RunResult runBench(Args&&... args) {
+    return runProgram(SITESYNC_BENCH_BINARY,
+                      std::vector<std::string>{std::string(std::forward<Args>(args))...});
+  }
 
   // Runs a command that must succeed and print JSON; returns the JSON.
   template <typename... Args>

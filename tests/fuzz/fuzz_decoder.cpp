@@ -16,6 +16,7 @@
 #include "protocol/protocol.h"
 #include "storage/store.h"
 #include "sync/engine.h"
+#include "sync/testing/engine_test_access.h"
 
 namespace {
 
@@ -36,8 +37,9 @@ struct Target {
     if (!::mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
     dir = pattern;
     store = storage::Store::open(dir, storage::Options{.durable = false});
-    sync::Engine::initialize(*store, clock, sync::SiteKey::fromPrivate(std::string(32, '\x5a')),
-                             "fuzz", true);
+    const Status made = sync::Engine::initialize(
+        *store, clock, sync::SiteKey::fromPrivate(std::string(32, '\x5a')), "fuzz", true);
+    if (!made.isOk()) throw std::runtime_error("fuzz target: " + made.message());
     engine = std::make_unique<sync::Engine>(*store, clock);
   }
   ~Target() {
@@ -93,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const std::string before = target.engine->digestHex();
         // Half the inputs skip the signature checks, so that crafted (unsigned) changes reach
         // the apply path; the other half go through the checks as a peer's batch would.
-        target.engine->skipSignatureChecks(bytes.size() % 2 == 0);
+        sync::EngineTestAccess::skipSignatureChecks(*target.engine, bytes.size() % 2 == 0);
         // A third go through the inbox (acknowledged once staged, written after): what is
         // acknowledged must end in the register, or be set aside, never lost.
         const bool staging = bytes.size() % 3 == 0;

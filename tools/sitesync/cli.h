@@ -1,36 +1,16 @@
-// Internal to the sitesync command: shared helpers of the subcommands.
+// Internal to the sitesync command: shared helpers of the subcommands (and, in
+// tools/common/command_line.h, those it shares with sitesync-bench: errors, exit statuses, JSON).
 #pragma once
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "node/node.h"
+#include "tools/common/command_line.h"
 
 namespace sitesync::cli {
-
-// Bad usage or input: exit status 2. Any other failure is exit status 1.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-class Failure : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Throws UsageError or Failure for a failed status (input problems are usage errors).
-void check(const Status& status);
-template <typename T>
-T take(Result<T> result) {
-  check(result.status());
-  return std::move(result.value());
-}
 
 // An opened, initialised data directory.
 struct Site {
@@ -70,7 +50,6 @@ std::string offeredSettingLine(const sync::OfferedSetting& offer);
 nlohmann::json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers);
 void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);
-void printJson(const nlohmann::json& j);
 std::string displayStatus(const Customer& c);
 std::string formatCents(int64_t cents);
 // "phone", "custom.colour", "contact.<id>/phone": a register's name for people.
@@ -81,9 +60,8 @@ void addCardCommands(CLI::App& customer);  // customer contact|journal|discount 
 void addConflictCommands(CLI::App& app);   // conflicts list, resolve
 void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status
-void addBenchCommands(CLI::App& app);
-void addNodeCommands(CLI::App& app);  // serve, sync
-void addKeyCommands(CLI::App& app);   // keys show, peers add|remove|list
+void addNodeCommands(CLI::App& app);       // serve, sync
+void addKeyCommands(CLI::App& app);        // keys show, peers add|remove|list
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).
@@ -95,7 +73,5 @@ ResolvedPeer resolvePeer(const sync::Engine& engine, const std::string& peer);
 bool isEndpoint(const std::string& text);  // "tcp://host:7400" and the like
 // This node's keys for its links (made if a store from before keys existed has none).
 node::Identity linkIdentity(const std::string& dataDir);
-void addSyncBenchCommand(CLI::App& bench);
-void addTablesBenchCommand(CLI::App& bench);  // bench tables
 
 }  // namespace sitesync::cli

@@ -1,7 +1,5 @@
 // sitesync: the command-line program. Each subcommand registers itself and runs from its
 // callback; errors become one line on stderr and an exit status (2: bad usage or input, 1: other).
-#include <cstdio>
-#include <iostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +38,6 @@ int main(int argc, char** argv) {
   cli::addNumberCommands(app);
   cli::addNodeCommands(app);
   cli::addKeyCommands(app);
-  cli::addBenchCommands(app);
   app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
   // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.
   std::vector<char*> args(argv, argv + argc);
@@ -50,38 +47,9 @@ int main(int argc, char** argv) {
     args.erase(args.begin() + 1);
     args.push_back(helpFlag.data());
   }
-  try {
+  return cli::runCommandLine(app, "sitesync", [&] {
     if (helpCommand) checkCommandPath(app, {args.begin() + 1, args.end() - 1});
     app.parse(int(args.size()), args.data());
-    // A command group given without its command (`sitesync customer`): say which ones exist.
-    // (Checked here rather than with require_subcommand, so that an unknown command is named.)
-    const CLI::App* command = &app;
-    while (!command->get_subcommands().empty()) command = command->get_subcommands().front();
-    auto choices = const_cast<CLI::App*>(command)->get_subcommands([](CLI::App*) { return true; });
-    if (!choices.empty()) {
-      std::string names;
-      for (auto* c : choices) names += (names.empty() ? "" : ", ") + c->get_name();
-      std::string what = command == &app ? "sitesync" : command->get_name();
-      throw cli::UsageError(what + " needs a command: " + names + " (see --help)");
-    }
-    return 0;
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
-    for (auto& ch : msg)
-      if (ch == '\n') ch = ' ';
-    std::cerr << "sitesync: " << msg << " (see --help)\n";
-    return 2;
-  } catch (const cli::UsageError& e) {
-    std::cerr << "sitesync: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "sitesync: " << e.what() << "\n";
-    return 1;
-  }
+    cli::requireCommand(app, "sitesync");
+  });
 }

@@ -38,7 +38,6 @@ struct NodeArgs {
   double timeoutSeconds = 30;
   double compactMinutes = 60;
   bool json = false;
-  bool uncheckedSignatures = false;  // `bench sync --unsigned` only
   uint64_t inboxKey = 0;
 };
 
@@ -58,7 +57,6 @@ void serveCommand(const NodeArgs& a) {
   options.compactEvery = std::chrono::milliseconds(int64_t(a.compactMinutes * 60000));
   std::unique_ptr<node::Server> listening;
   try {
-    site->engine->skipSignatureChecks(a.uncheckedSignatures);
     listening = std::make_unique<node::Server>(*site->engine, a.listen, logLine, options);
   } catch (const zmq::error_t& e) {
     throw UsageError("cannot listen on '" + a.listen + "': " + e.what());
@@ -249,8 +247,6 @@ void addNodeCommands(CLI::App& app) {
                     "endpoint (repeatable)");
   serve->add_option("--compact-every", a->compactMinutes,
                     "minutes between log compactions (entries every known peer holds; 0: never)");
-  // Hidden: what verification costs is measured against a hub that skips it (never in use).
-  serve->add_flag("--bench-unchecked-signatures", a->uncheckedSignatures)->group("");
   serve->callback([a] { serveCommand(*a); });
 
   auto* join = app.add_subcommand("join", "make DIR a new site holding the hub's register");

@@ -170,10 +170,6 @@ json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers) {
   return list;
 }
 
-void printJson(const json& j) {
-  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-}
-
 void printCustomer(const Customer& c) {
   std::cout << "id: " << c.id.toString() << "\nstatus: " << displayStatus(c) << "\n";
   for (const auto& f : customerFields()) {

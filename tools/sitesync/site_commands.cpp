@@ -17,18 +17,6 @@
 
 namespace sitesync::cli {
 
-void check(const Status& status) {
-  if (status.isOk()) return;
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-      throw UsageError(status.message());
-    default:
-      throw Failure(status.message());
-  }
-}
-
 std::string defaultUser() {
   for (const char* var : {"SITESYNC_USER", "USER", "LOGNAME"})
     if (const char* v = std::getenv(var); v && *v) return v;
