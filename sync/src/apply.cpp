@@ -4,7 +4,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 #include "sync/src/signing.h"
 
@@ -13,7 +13,8 @@ namespace sitesync::sync {
 using storage::ReadTxn;
 using storage::WriteTxn;
 
-void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::string_view encoded) {
+void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
+                   std::string_view encoded) {
   const uint64_t held = batch.vector.get(change.id.origin);
   if (change.id.seq <= held) return;   // already applied: applying is idempotent
   const bool local = encoded.empty();  // made here, in this transaction: to be signed
@@ -106,7 +107,7 @@ void Engine::applyIn(WriteTxn& txn, Batch& batch, const Change& change, std::str
   if (batch.localRun.size() >= kMaxRunLength) sealLocalRun(txn, batch);
 }
 
-void Engine::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t position) {
+void Core::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t position) {
   // The absorbed customers' own history stays as it was: the merge is one more entry in it.
   HistoryEntry entry;
   entry.at = change.hlc;
@@ -133,7 +134,7 @@ uint64_t excessSkew(const Change& change, uint64_t now, uint64_t allowedSeconds)
 
 }  // namespace
 
-void Engine::refuseClockSkew(const Batch& batch, const Change& change) const {
+void Core::refuseClockSkew(const ApplyContext& batch, const Change& change) const {
   // A clock far ahead would pull every site's clock after it for good (an HLC never goes back).
   const uint64_t allowedSeconds = batch.settings.getUnsigned(SettingsField::maxClockSkew);
   const uint64_t now = std::max(clock_.nowMillis(), batch.acceptedBefore.millis());
@@ -146,7 +147,7 @@ void Engine::refuseClockSkew(const Batch& batch, const Change& change) const {
       " s): set aside until the clocks agree; check the clock of either site");
 }
 
-bool Engine::stampedTooFarAhead(const std::vector<Change>& changes) const {
+bool Core::stampedTooFarAhead(const std::vector<Change>& changes) const {
   auto txn = store_.read();
   const uint64_t allowedSeconds = store_.settings(txn).getUnsigned(SettingsField::maxClockSkew);
   const Hlc accepted = store_.meta(txn).value_or(Meta{}).lastHlc;
@@ -155,13 +156,13 @@ bool Engine::stampedTooFarAhead(const std::vector<Change>& changes) const {
                      [&](const Change& c) { return excessSkew(c, now, allowedSeconds) != 0; });
 }
 
-void Engine::finish(WriteTxn& txn, Batch& batch) {
+void Core::finish(WriteTxn& txn, ApplyContext& batch) {
   sealLocalRun(txn, batch);
   batch.flush(store_, txn);
 }
 
-Engine::Reached Engine::applyToCustomer(WriteTxn& txn, Batch& batch, const Change& change,
-                                        HistoryEntry& history) {
+Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Change& change,
+                                    HistoryEntry& history) {
   const Version version = change.version();
   std::optional<Customer> before = store_.customer(txn, change.target);
   if (!before && change.operation != Operation::kCreate)
@@ -295,9 +296,9 @@ Status checkRequiredFields(const Settings& s, const Customer& after, const Custo
 
 }  // namespace
 
-Status Engine::validateCustomer(const ReadTxn& txn, const Batch& batch, const Customer& after,
-                                const Customer* before, const std::vector<Edit>& edits,
-                                bool machineNumbered) const {
+Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, const Customer& after,
+                              const Customer* before, const std::vector<Edit>& edits,
+                              bool machineNumbered) const {
   const Settings& s = batch.settings;
   if (after.value(CustomerField::name).empty())
     return Status::invalidArgument("a customer needs a name");

@@ -10,7 +10,7 @@
 
 #include "storage/store.h"
 #include "sync/engine.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
 
@@ -123,41 +123,40 @@ std::string FieldCipher::reveal(std::string_view stored) const {
 // ---------------------------------------------------------------------------------------------
 // The engine's side: which store is sealed, and opening values for the reads.
 
-Status Engine::useCipher(const FieldCipher* cipher) {
-  const Meta m = meta();
+Status Trust::useCipher(const FieldCipher* cipher) {
+  const Meta m = core_.engine_.meta();
   if (cipher && m.atRestKeyCheck.empty())
     return Status::failedPrecondition("this store is not encrypted");
   if (cipher && cipher->keyCheck() != m.atRestKeyCheck)
     return Status::failedPrecondition(
         "the key does not open this store (it was encrypted under another key)");
-  cipher_ = cipher;
+  core_.cipher_ = cipher;
   return Status::ok();
 }
 
-Status Engine::initializeEncryption(const FieldCipher& cipher) {
-  return store_.write([&](storage::WriteTxn& txn) -> Status {
-    auto m = store_.meta(txn);
+Status Trust::initializeEncryption(const FieldCipher& cipher) {
+  return core_.store_.write([&](storage::WriteTxn& txn) -> Status {
+    auto m = core_.store_.meta(txn);
     if (!m) return Status::failedPrecondition("the store holds no site yet");
     if (m->lastSeq != 0 || !m->atRestKeyCheck.empty())
       return Status::failedPrecondition("only a new site's store can be made encrypted");
     m->atRestKeyCheck = cipher.keyCheck();
-    store_.putMeta(txn, *m);
+    core_.store_.putMeta(txn, *m);
     return Status::ok();
   });
 }
 
-bool Engine::encrypted() const {
-  return !meta().atRestKeyCheck.empty();
+bool Trust::encrypted() const {
+  return !core_.engine_.meta().atRestKeyCheck.empty();
 }
 
-std::string Engine::revealed(uint16_t field, const std::string& key,
-                             const std::string& value) const {
+std::string Core::revealed(uint16_t field, const std::string& key, const std::string& value) const {
   if (!cipher_ || !FieldCipher::isSealed(value) || !FieldCipher::sensitive(field, key))
     return value;
   return cipher_->reveal(value);
 }
 
-Customer Engine::revealed(Customer c) const {
+Customer Core::revealed(Customer c) const {
   if (!cipher_) return c;
   auto open = [&](uint16_t field, const std::string& key, FieldValue& r) {
     r.value = revealed(field, key, r.value);
@@ -168,7 +167,7 @@ Customer Engine::revealed(Customer c) const {
   return c;
 }
 
-std::vector<ConflictInfo> Engine::revealed(std::vector<ConflictInfo> conflicts) const {
+std::vector<ConflictInfo> Core::revealed(std::vector<ConflictInfo> conflicts) const {
   if (!cipher_) return conflicts;
   for (ConflictInfo& c : conflicts) {
     c.winner.value = revealed(c.field, c.key, c.winner.value);

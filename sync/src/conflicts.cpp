@@ -10,7 +10,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/history.h"
 #include "sync/src/registers.h"
 
@@ -119,19 +119,19 @@ void addResolved(std::vector<ConflictInfo>& out, RecordId id, const HistoryEntry
 
 }  // namespace
 
-std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
+std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
   std::vector<ConflictInfo> out;
-  auto txn = store_.read();
+  auto txn = core_.store_.read();
   // A conflict in a merged customer's register is the survivor's: list each survivor once.
   std::set<RecordId> shown;
-  std::vector<RecordId> candidates = store_.withOpenConflicts(txn);
-  for (RecordId id : store_.mergeSurvivors(txn)) candidates.push_back(id);
+  std::vector<RecordId> candidates = core_.store_.withOpenConflicts(txn);
+  for (RecordId id : core_.store_.mergeSurvivors(txn)) candidates.push_back(id);
   for (RecordId held : candidates) {
-    const RecordId id = survivorOf(txn, held);
+    const RecordId id = core_.survivorOf(txn, held);
     if (!shown.insert(id).second) continue;
-    auto c = store_.customer(txn, id);
+    auto c = core_.store_.customer(txn, id);
     if (!c) continue;
-    c = view(txn, std::move(*c));
+    c = core_.view(txn, std::move(*c));
     auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
       for (const Head& other : r.others) {
         if (other.value == r.value) continue;  // the same value twice is no conflict
@@ -158,21 +158,21 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
     for (const auto& [where, r] : c->elements)
       if (r.inConflict()) list(where.first, where.second, r);
   }
-  for (const auto& group : store_.sharedNumbers(txn))
-    addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::number),
+  for (const auto& group : core_.store_.sharedNumbers(txn))
+    addClaimConflicts(out, byClaim(core_.store_, txn, group, CustomerField::number),
                       ConflictKind::kNumber, CustomerField::number);
-  if (store_.settings(txn).getBool(SettingsField::ssnUnique))
-    for (const auto& group : store_.sharedSsns(txn))
-      addClaimConflicts(out, byClaim(store_, txn, group, CustomerField::ssn), ConflictKind::kSsn,
-                        CustomerField::ssn);
-  if (!includeResolved) return revealed(std::move(out));
+  if (core_.store_.settings(txn).getBool(SettingsField::ssnUnique))
+    for (const auto& group : core_.store_.sharedSsns(txn))
+      addClaimConflicts(out, byClaim(core_.store_, txn, group, CustomerField::ssn),
+                        ConflictKind::kSsn, CustomerField::ssn);
+  if (!includeResolved) return core_.revealed(std::move(out));
 
   // Resolved conflicts come from the history, derived as `customer history` shows it: one pass
   // notes the writes that resolutions replaced, a second (customer by customer) gathers their
   // values and keeps the entries that may have resolved something.
   ReplacedWrites replaced;
-  store_.forEachHistoryEntry(
-      txn, [&](RecordId, const HistoryEntry& e) { replaced.need(withWrites(txn, e)); });
+  core_.store_.forEachHistoryEntry(
+      txn, [&](RecordId, const HistoryEntry& e) { replaced.need(core_.withWrites(txn, e)); });
   std::vector<std::pair<RecordId, HistoryEntry>> resolving;
   RecordId current;
   std::vector<HistoryEntry> entries;
@@ -183,10 +183,10 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
       if (mayResolve(e)) resolving.emplace_back(current, std::move(e));
     entries.clear();
   };
-  store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
+  core_.store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
     if (id != current && !entries.empty()) endCustomer();
     current = id;
-    entries.push_back(withWrites(txn, e));
+    entries.push_back(core_.withWrites(txn, e));
     replaced.offer(id, entries.back());
   });
   if (!entries.empty()) endCustomer();
@@ -194,25 +194,27 @@ std::vector<ConflictInfo> Engine::conflicts(bool includeResolved) const {
     replaced.fillClosed(id, e);
     addResolved(out, id, e);
   }
-  return revealed(std::move(out));
+  return core_.revealed(std::move(out));
 }
 
-std::vector<std::string> Engine::flags(const Customer& c) const {
+std::vector<std::string> Reads::flags(const Customer& c) const {
   std::vector<std::string> out;
   if (c.hasOpenConflicts()) out.push_back("in_conflict");
   if (!c.isLive()) return out;
-  auto txn = store_.read();
+  auto txn = core_.store_.read();
   const std::string& number = c.value(CustomerField::number);
   if (number.empty()) {
     out.push_back("number_pending");
   } else {
-    auto claimants = byClaim(store_, txn, store_.findByNumber(txn, number), CustomerField::number);
+    auto claimants =
+        byClaim(core_.store_, txn, core_.store_.findByNumber(txn, number), CustomerField::number);
     if (claimants.size() > 1 && claimants.front().id != c.id) out.push_back("duplicate_number");
   }
   const std::string& ssn = c.value(CustomerField::ssn);  // as shown: plaintext when opened
-  const std::string ssnTerm = cipher_ && !FieldCipher::isSealed(ssn) ? cipher_->ssnToken(ssn) : ssn;
-  if (!ssn.empty() && store_.settings(txn).getBool(SettingsField::ssnUnique) &&
-      store_.findBySsn(txn, ssnTerm).size() > 1)
+  const std::string ssnTerm =
+      core_.cipher_ && !FieldCipher::isSealed(ssn) ? core_.cipher_->ssnToken(ssn) : ssn;
+  if (!ssn.empty() && core_.store_.settings(txn).getBool(SettingsField::ssnUnique) &&
+      core_.store_.findBySsn(txn, ssnTerm).size() > 1)
     out.push_back("possible_duplicate");
   // Two sites spending from one card offline both count: an overdrawn card is flagged.
   for (const CardElement& e : cardElements(c))
@@ -223,9 +225,9 @@ std::vector<std::string> Engine::flags(const Customer& c) const {
   return out;
 }
 
-Result<Customer> Engine::resolveConflict(std::string_view conflictId,
-                                         const std::optional<std::string>& take,
-                                         const std::string& author) {
+Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
+                                            const std::optional<std::string>& take,
+                                            const std::string& author) {
   std::optional<ConflictInfo> found;
   for (auto& c : conflicts(false))
     if (c.id == conflictId) found = std::move(c);
@@ -245,18 +247,18 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
   switch (c.kind) {
     case ConflictKind::kField:
     case ConflictKind::kDelete:
-      results = submit({LocalOp{LocalOp::Kind::kResolve,
-                                c.customer,
-                                {Edit{c.field, c.key, take ? *take : c.winner.value}},
-                                author,
-                                {}}});
+      results = core_.engine_.submit({LocalOp{LocalOp::Kind::kResolve,
+                                              c.customer,
+                                              {Edit{c.field, c.key, take ? *take : c.winner.value}},
+                                              author,
+                                              {}}});
       break;
     case ConflictKind::kNumber:
       if (!take) {
-        renumberDuplicates({c.customer});
-        return *customer(c.customer);
+        core_.engine_.renumberDuplicates({c.customer});
+        return *core_.engine_.customer(c.customer);
       }
-      results = submit(
+      results = core_.engine_.submit(
           {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
       break;
     case ConflictKind::kSsn:
@@ -264,26 +266,26 @@ Result<Customer> Engine::resolveConflict(std::string_view conflictId,
         return Status::invalidArgument(
             "a shared social security number is settled by correcting one "
             "(--take SSN) or by merging the two customers");
-      results = submit(
+      results = core_.engine_.submit(
           {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
       break;
   }
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(c.customer);
+  return *core_.engine_.customer(c.customer);
 }
 
-size_t Engine::renumberDuplicates(const std::vector<RecordId>& touched) {
+size_t Numbering::renumberDuplicates(const std::vector<RecordId>& touched) {
   // Read first: in the common case (no duplicate) nothing is written.
   std::vector<std::pair<RecordId, std::string>> losers;
   {
-    auto txn = store_.read();
+    auto txn = core_.store_.read();
     for (RecordId id : touched) {
-      auto c = store_.customer(txn, id);
+      auto c = core_.store_.customer(txn, id);
       if (!c || !c->isLive() || c->value(CustomerField::number).empty()) continue;
       const std::string& number = c->value(CustomerField::number);
-      auto holders = store_.findByNumber(txn, number);
+      auto holders = core_.store_.findByNumber(txn, number);
       if (holders.size() < 2) continue;
-      auto claimants = byClaim(store_, txn, holders, CustomerField::number);
+      auto claimants = byClaim(core_.store_, txn, holders, CustomerField::number);
       for (size_t i = 1; i < claimants.size(); ++i)
         losers.emplace_back(claimants[i].id, "duplicate number " + number +
                                                  ": the earlier claim, customer " +
@@ -298,7 +300,7 @@ size_t Engine::renumberDuplicates(const std::vector<RecordId>& touched) {
   for (auto& [id, why] : losers)
     ops.push_back(LocalOp{LocalOp::Kind::kRenumber, id, {}, "hub", std::move(why)});
   size_t renumbered = 0;
-  for (const OpResult& r : submit(ops)) renumbered += r.changed ? 1 : 0;
+  for (const OpResult& r : core_.engine_.submit(ops)) renumbered += r.changed ? 1 : 0;
   return renumbered;
 }
 

@@ -7,7 +7,7 @@
 #include <charconv>
 
 #include "sync/engine.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -101,9 +101,9 @@ std::vector<CardElement> cardElements(const Customer& customer) {
   return out;
 }
 
-Result<RecordId> Engine::addElement(RecordId customer, uint16_t kind,
-                                    const std::vector<Edit>& attributes,
-                                    const std::string& author) {
+Result<RecordId> LocalOperations::addElement(RecordId customer, uint16_t kind,
+                                             const std::vector<Edit>& attributes,
+                                             const std::string& author) {
   LocalOp op{LocalOp::Kind::kElement, customer, attributes, author};
   for (Edit& e : op.edits) e.field = kind;
   auto results = submit({op});
@@ -111,19 +111,20 @@ Result<RecordId> Engine::addElement(RecordId customer, uint16_t kind,
   return results[0].element;
 }
 
-Result<Customer> Engine::editElement(RecordId customer, uint16_t kind, RecordId element,
-                                     const std::vector<Edit>& attributes,
-                                     const std::string& author) {
+Result<Customer> LocalOperations::editElement(RecordId customer, uint16_t kind, RecordId element,
+                                              const std::vector<Edit>& attributes,
+                                              const std::string& author) {
   LocalOp op{LocalOp::Kind::kElement, customer, attributes, author};
   op.element = element;
   for (Edit& e : op.edits) e.field = kind;
   auto results = submit({op});
   if (!results[0].status.isOk()) return results[0].status;
-  return *this->customer(customer);
+  return *core_.engine_.customer(customer);
 }
 
-Result<RecordId> Engine::useDiscount(RecordId customer, RecordId card, uint64_t amountCents,
-                                     const std::string& visit, const std::string& author) {
+Result<RecordId> LocalOperations::useDiscount(RecordId customer, RecordId card,
+                                              uint64_t amountCents, const std::string& visit,
+                                              const std::string& author) {
   LocalOp op{LocalOp::Kind::kElement,
              customer,
              {Edit{kDiscountCode, "usage", std::to_string(amountCents) + "|" + visit}},
@@ -134,7 +135,7 @@ Result<RecordId> Engine::useDiscount(RecordId customer, RecordId card, uint64_t 
   return results[0].element;
 }
 
-OpResult Engine::runElementOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   OpResult result;
   result.id = op.target;
   if (op.edits.empty() || !elementKindName(op.edits.front().field)) {

@@ -4,7 +4,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -18,6 +18,33 @@ Status validateSiteName(const std::string& name) {
     return Status::invalidArgument(
         "site name must be 1 to 100 bytes of UTF-8 without control characters");
   return Status::ok();
+}
+
+EngineCore::EngineCore(storage::Store& store, Clock& clock, Engine& engine)
+    : shared_(std::make_unique<Core>(store, clock, engine)) {}
+
+EngineCore::~EngineCore() = default;
+
+Engine::Engine(storage::Store& store, Clock& clock)
+    : EngineCore(store, clock, *this),
+      LocalOperations(*shared_),
+      Reads(*shared_),
+      Merging(*shared_),
+      Conflicts(*shared_),
+      Numbering(*shared_),
+      Replication(*shared_),
+      Trust(*shared_) {}
+
+Engine::~Engine() {
+  try {
+    settleStaged();
+  } catch (const std::exception&) {
+    // The batch stays staged in the inbox: the next start applies it.
+  }
+}
+
+void LocalOperations::onLocalCommit(std::function<void()> listener) {
+  core_.localCommitListener_ = std::move(listener);
 }
 
 Status Engine::initialize(Store& store, Clock& clock, const SiteKey& key,
@@ -55,69 +82,71 @@ bool Engine::isInitialized(const Store& store) {
 // ---------------------------------------------------------------------------------------------
 // Local operations
 
-Result<Customer> Engine::create(const std::vector<Edit>& edits, const std::string& author) {
+Result<Customer> LocalOperations::create(const std::vector<Edit>& edits,
+                                         const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kCreate, {}, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(results[0].id);
+  return *core_.engine_.customer(results[0].id);
 }
 
-Result<Customer> Engine::update(RecordId id, const std::vector<Edit>& edits,
-                                const std::string& author) {
+Result<Customer> LocalOperations::update(RecordId id, const std::vector<Edit>& edits,
+                                         const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kUpdate, id, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(results[0].id);
+  return *core_.engine_.customer(results[0].id);
 }
 
-Result<Customer> Engine::setActive(RecordId id, bool active, const std::string& author) {
+Result<Customer> LocalOperations::setActive(RecordId id, bool active, const std::string& author) {
   return update(id, {Edit{uint16_t(CustomerField::status), {}, active ? "active" : "deactivated"}},
                 author);
 }
 
-Result<Customer> Engine::remove(RecordId id, const std::string& author) {
+Result<Customer> LocalOperations::remove(RecordId id, const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kDelete, id, {}, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(id);
+  return *core_.engine_.customer(id);
 }
 
-Result<Customer> Engine::restore(RecordId id, const std::string& author) {
+Result<Customer> LocalOperations::restore(RecordId id, const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kRestore, id, {}, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(id);
+  return *core_.engine_.customer(id);
 }
 
-Result<Customer> Engine::erase(RecordId id, const std::string& author) {
+Result<Customer> LocalOperations::erase(RecordId id, const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kErase, id, {}, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(id);
+  return *core_.engine_.customer(id);
 }
 
-Result<Settings> Engine::updateSettings(const std::vector<Edit>& edits, const std::string& author) {
+Result<Settings> LocalOperations::updateSettings(const std::vector<Edit>& edits,
+                                                 const std::string& author) {
   auto results = submit({LocalOp{LocalOp::Kind::kSettings, {}, edits, author, {}}});
   if (!results[0].status.isOk()) return results[0].status;
-  return settings();
+  return core_.engine_.settings();
 }
 
-std::vector<OpResult> Engine::submit(const std::vector<LocalOp>& ops) {
+std::vector<OpResult> LocalOperations::submit(const std::vector<LocalOp>& ops) {
   FollowUp work;
   bool wrote = false;
-  std::vector<OpResult> outcome = store_.write([&](WriteTxn& txn) {
-    Batch batch(store_, txn);
+  std::vector<OpResult> outcome = core_.store_.write([&](WriteTxn& txn) {
+    ApplyContext batch(core_.store_, txn);
     std::vector<OpResult> results;
     results.reserve(ops.size());
-    for (const auto& op : ops) results.push_back(runOp(txn, batch, op));
-    if (batch.applied > 0) finish(txn, batch);
+    for (const auto& op : ops) results.push_back(core_.runOp(txn, batch, op));
+    if (batch.applied > 0) core_.finish(txn, batch);
     wrote = batch.applied > 0;
-    work = batch.followUp(store_, txn);
+    work = batch.followUp(core_.store_, txn);
     return results;
   });
-  if (wrote && localCommitListener_) localCommitListener_();
+  if (wrote && core_.localCommitListener_) core_.localCommitListener_();
   // A restore or a resolution at the hub can bring back a number another customer holds now.
-  if (work.any()) followUp(work);
+  if (work.any()) core_.followUp(work);
   return outcome;
 }
 
-Change Engine::makeChange(Batch& batch, Operation op, RecordId target,
-                          const std::string& author) const {
+Change Core::makeChange(ApplyContext& batch, Operation op, RecordId target,
+                        const std::string& author) const {
   Change change;
   change.author = author;
   change.id = ChangeId{batch.meta.siteId, batch.meta.lastSeq + 1};
@@ -167,7 +196,7 @@ std::vector<Edit> lastAssignmentWins(const std::vector<Edit>& edits) {
 
 }  // namespace
 
-std::string Engine::hubName(const storage::ReadTxn& txn, SiteId hub) const {
+std::string Core::hubName(const storage::ReadTxn& txn, SiteId hub) const {
   std::string name;
   if (auto peer = store_.peer(txn, hub)) name = peer->name;
   for (const AllowedPeer& p : store_.allowedPeers(txn))
@@ -175,7 +204,7 @@ std::string Engine::hubName(const storage::ReadTxn& txn, SiteId hub) const {
   return (name.empty() ? "" : "'" + name + "', ") + "site " + siteIdToHex(hub);
 }
 
-OpResult Engine::runOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   switch (op.kind) {
     case LocalOp::Kind::kDelete:
     case LocalOp::Kind::kRestore:

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "sync/engine.h"
+#include "sync/src/core.h"
 #include "sync/src/history.h"
 
 namespace sitesync::sync {
@@ -92,7 +93,7 @@ void ReplacedWrites::fillClosed(RecordId record, HistoryEntry& entry) const {
   }
 }
 
-std::vector<HistoryEntry> Engine::history(RecordId id) const {
+std::vector<HistoryEntry> Reads::history(RecordId id) const {
   std::vector<HistoryItem> items = historyWithMerged(id, false);
   std::vector<HistoryEntry> out;
   out.reserve(items.size());
@@ -100,18 +101,18 @@ std::vector<HistoryEntry> Engine::history(RecordId id) const {
   return out;
 }
 
-std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool withMerged) const {
-  auto txn = store_.read();
+std::vector<Reads::HistoryItem> Reads::historyWithMerged(RecordId id, bool withMerged) const {
+  auto txn = core_.store_.read();
   // The conflicts a write on the customer settles may be between its values and those of the
   // customers merged into it: their entries hold the values replaced.
   std::vector<RecordId> records{id};
-  for (RecordId merged : absorbedSet(txn, id)) records.push_back(merged);
+  for (RecordId merged : core_.absorbedSet(txn, id)) records.push_back(merged);
   std::vector<std::vector<HistoryEntry>> perRecord;
   ReplacedWrites replaced;
   for (RecordId r : records) {
-    perRecord.push_back(store_.history(txn, r));
+    perRecord.push_back(core_.store_.history(txn, r));
     for (HistoryEntry& e : perRecord.back()) {
-      e = withWrites(txn, std::move(e));
+      e = core_.withWrites(txn, std::move(e));
       replaced.need(e);
     }
   }
@@ -129,7 +130,7 @@ std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool wit
       // A merge is in the survivor's history and in each absorbed one's: shown once (the
       // customer's own entry first, then in the order of the merged customers' ids).
       if (!shown.insert({e.site, e.seq}).second) continue;
-      out.push_back(HistoryItem{records[i], revealed(std::move(e))});
+      out.push_back(HistoryItem{records[i], core_.revealed(std::move(e))});
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const HistoryItem& a, const HistoryItem& b) {
@@ -139,7 +140,7 @@ std::vector<Engine::HistoryItem> Engine::historyWithMerged(RecordId id, bool wit
   return out;
 }
 
-HistoryEntry Engine::withWrites(const storage::ReadTxn& txn, HistoryEntry entry) const {
+HistoryEntry Core::withWrites(const storage::ReadTxn& txn, HistoryEntry entry) const {
   if (!entry.valuesInLog) return entry;
   const auto position = store_.logPosition(txn, ChangeId{entry.site, entry.seq});
   const auto bytes = position ? store_.logBytesAt(txn, *position) : std::nullopt;
@@ -148,7 +149,7 @@ HistoryEntry Engine::withWrites(const storage::ReadTxn& txn, HistoryEntry entry)
   return withWritesOf(std::move(entry), decodeChange(*bytes));
 }
 
-HistoryEntry Engine::revealed(HistoryEntry e) const {
+HistoryEntry Core::revealed(HistoryEntry e) const {
   if (!cipher_) return e;
   for (FieldChange& fc : e.changes) {
     fc.oldValue = revealed(fc.field, fc.key, fc.oldValue);

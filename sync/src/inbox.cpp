@@ -14,10 +14,11 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
+#include "sync/src/core.h"
 
 namespace sitesync::sync {
 
-struct Engine::Applier {
+struct Core::Applier {
   std::mutex joinMutex;  // settleStaged may be called from more than one thread
   std::thread thread;
   mutable std::mutex mutex;     // guards what follows
@@ -31,15 +32,13 @@ struct Engine::Applier {
   std::atomic<bool> writing{false};  // the thread has not finished its write yet
 };
 
-Engine::Engine(storage::Store& store, Clock& clock)
-    : store_(store), clock_(clock), applier_(std::make_unique<Applier>()) {}
+Core::Core(storage::Store& store, Clock& clock, Engine& engine)
+    : store_(store), clock_(clock), engine_(engine), applier_(std::make_unique<Applier>()) {}
 
-Engine::~Engine() {
-  try {
-    settleStaged();
-  } catch (const std::exception&) {
-    // The batch stays staged in the inbox: the next start applies it.
-  }
+Core::~Core() = default;
+
+void Replication::stageBatchesFrom(size_t changes) {
+  core_.stageFrom_ = changes;
 }
 
 namespace {
@@ -98,7 +97,7 @@ std::vector<std::string> changesOf(const Entry& e) {
 
 }  // namespace
 
-uint64_t Engine::stageBatch(std::string_view encodedBatch) {
+uint64_t Core::stageBatch(std::string_view encodedBatch) {
   return store_.write([&](storage::WriteTxn& txn) {
     const uint64_t key = store_.lastInboxKey(txn) + 1;
     store_.putInbox(txn, key, encodeEntry(kWaiting, {}, encodedBatch));
@@ -106,7 +105,7 @@ uint64_t Engine::stageBatch(std::string_view encodedBatch) {
   });
 }
 
-void Engine::setAside(uint64_t inboxKey, const std::string& reason) {
+void Core::setAside(uint64_t inboxKey, const std::string& reason) {
   store_.write([&](storage::WriteTxn& txn) {
     for (auto& [key, bytes] : store_.inbox(txn))
       if (key == inboxKey) {
@@ -116,8 +115,8 @@ void Engine::setAside(uint64_t inboxKey, const std::string& reason) {
   });
 }
 
-void Engine::applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
-                               uint64_t inboxKey, const VersionVector& adds) {
+void Core::applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
+                             uint64_t inboxKey, const VersionVector& adds) {
   {
     std::lock_guard lock(applier_->mutex);
     for (const auto& [origin, seq] : adds.entries()) applier_->promised.set(origin, seq);
@@ -180,72 +179,72 @@ void Engine::applyInBackground(std::vector<Change> changes, std::vector<std::str
   std::shared_ptr<void> previous = std::exchange(applier_->handedOver, batch);
 }
 
-bool Engine::applierWriting() const {
+bool Core::applierWriting() const {
   return applier_->writing;
 }
 
-std::string Engine::settleStaged() {
+std::string Replication::settleStaged() {
   {
-    std::lock_guard join(applier_->joinMutex);
-    if (applier_->thread.joinable()) applier_->thread.join();
+    std::lock_guard join(core_.applier_->joinMutex);
+    if (core_.applier_->thread.joinable()) core_.applier_->thread.join();
   }
   std::string error;
   bool retry = false;
   {
-    std::lock_guard lock(applier_->mutex);
-    error = std::move(applier_->error);
-    applier_->error.clear();
-    retry = applier_->writeFailed;
+    std::lock_guard lock(core_.applier_->mutex);
+    error = std::move(core_.applier_->error);
+    core_.applier_->error.clear();
+    retry = core_.applier_->writeFailed;
   }
   if (retry) {
-    applyWaitingBatches(false);  // throws while the write still fails: retried at next settle
-    std::lock_guard lock(applier_->mutex);
-    applier_->writeFailed = false;
-    applier_->promised.clear();
+    core_.applyWaitingBatches(false);  // throws while the write still fails: retried at next settle
+    std::lock_guard lock(core_.applier_->mutex);
+    core_.applier_->writeFailed = false;
+    core_.applier_->promised.clear();
   }
   return error;
 }
 
-VersionVector Engine::heldVector() const {
+VersionVector Replication::heldVector() const {
   // The promise first: read after it, the register holds at least what the applier wrote
   // before clearing it (read before, the two could miss a batch between them).
   VersionVector promised;
   {
-    std::lock_guard lock(applier_->mutex);
-    promised = applier_->promised;
+    std::lock_guard lock(core_.applier_->mutex);
+    promised = core_.applier_->promised;
   }
-  VersionVector held = status().vector;
+  VersionVector held = core_.engine_.status().vector;
   for (const auto& [origin, seq] : promised.entries())
     if (seq > held.get(origin)) held.set(origin, seq);
   return held;
 }
 
-bool Engine::stagedBeyond(const VersionVector& peer) const {
-  std::lock_guard lock(applier_->mutex);
-  for (const auto& [origin, seq] : applier_->promised.entries())
+bool Replication::stagedBeyond(const VersionVector& peer) const {
+  std::lock_guard lock(core_.applier_->mutex);
+  for (const auto& [origin, seq] : core_.applier_->promised.entries())
     if (peer.get(origin) < seq) return true;
   return false;
 }
 
-void Engine::noteSetAside(const VersionVector& firstSeqs) {
+void Core::noteSetAside(const VersionVector& firstSeqs) {
   std::lock_guard lock(applier_->mutex);
   for (const auto& [origin, seq] : firstSeqs.entries())
     if (applier_->setAsideFirst.get(origin) == 0) applier_->setAsideFirst.set(origin, seq);
 }
 
-bool Engine::setAsideBefore(const VerifiedBatch& batch) const {
+bool Core::setAsideBefore(const VerifiedBatch& batch) const {
   std::lock_guard lock(applier_->mutex);
   for (const auto& [origin, seq] : batch.first.entries())
     if (applier_->setAsideFirst.get(origin) == seq) return true;
   return false;
 }
 
-size_t Engine::applyStagedBatches() {
+size_t Replication::applyStagedBatches() {
   settleStaged();
-  return applyWaitingBatches(true);
+  return core_.applyWaitingBatches(true);
 }
 
-size_t Engine::applyWaitingBatches(bool alsoSetAside) {
+size_t Core::applyWaitingBatches(bool alsoSetAside) {
   std::vector<std::pair<uint64_t, std::string>> entries;
   {
     auto txn = store_.read();
@@ -274,7 +273,7 @@ size_t Engine::applyWaitingBatches(bool alsoSetAside) {
   return applied;
 }
 
-Engine::InboxState Engine::inboxState() const {
+Replication::InboxState Replication::inboxState() const {
   InboxState state;
   for (const InboxEntry& e : inboxEntries()) {
     if (e.setAside)
@@ -285,10 +284,10 @@ Engine::InboxState Engine::inboxState() const {
   return state;
 }
 
-std::vector<Engine::InboxEntry> Engine::inboxEntries() const {
+std::vector<Replication::InboxEntry> Replication::inboxEntries() const {
   std::vector<InboxEntry> entries;
-  auto txn = store_.read();
-  for (const auto& [key, bytes] : store_.inbox(txn)) {
+  auto txn = core_.store_.read();
+  for (const auto& [key, bytes] : core_.store_.inbox(txn)) {
     InboxEntry entry;
     entry.key = key;
     try {
@@ -305,16 +304,16 @@ std::vector<Engine::InboxEntry> Engine::inboxEntries() const {
   return entries;
 }
 
-Status Engine::dropSetAside(uint64_t key) {
-  return store_.write([&](storage::WriteTxn& txn) -> Status {
-    for (const auto& [held, bytes] : store_.inbox(txn)) {
+Status Replication::dropSetAside(uint64_t key) {
+  return core_.store_.write([&](storage::WriteTxn& txn) -> Status {
+    for (const auto& [held, bytes] : core_.store_.inbox(txn)) {
       if (held != key) continue;
       if (!bytes.empty() && bytes[0] == kWaiting)
         return Status::failedPrecondition(
             "staged batch " + std::to_string(key) +
             " is waiting to be applied, not set aside: `sitesync inbox retry` "
             "applies it");
-      store_.removeInbox(txn, key);
+      core_.store_.removeInbox(txn, key);
       return Status::ok();
     }
     return Status::notFound("no staged batch " + std::to_string(key) +

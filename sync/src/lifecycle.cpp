@@ -3,7 +3,7 @@
 // a resolution creates no conflict by itself and a write made without seeing it stays a head.
 
 #include "sync/engine.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -18,7 +18,7 @@ Status refused(StatusCode code, std::string message) {
 
 }  // namespace
 
-OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+OpResult Core::runRecordOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   OpResult result;
   result.id = op.target;
   std::optional<Customer> before = store_.customer(txn, op.target);
@@ -107,7 +107,7 @@ OpResult Engine::runRecordOp(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   return result;
 }
 
-void Engine::commitToCustomer(WriteTxn& txn, Batch& batch, Change& change, OpResult& result) {
+void Core::commitToCustomer(WriteTxn& txn, ApplyContext& batch, Change& change, OpResult& result) {
   change.absorbed = absorbedSet(txn, change.target);
   applyIn(txn, batch, change);
   result.changed = true;

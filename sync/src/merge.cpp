@@ -10,7 +10,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -29,7 +29,7 @@ Status refused(StatusCode code, std::string message) {
 
 }  // namespace
 
-std::vector<RecordId> Engine::absorbedSet(const ReadTxn& txn, RecordId id) const {
+std::vector<RecordId> Core::absorbedSet(const ReadTxn& txn, RecordId id) const {
   std::vector<RecordId> out;
   std::set<RecordId> seen{id};
   std::vector<RecordId> todo{id};
@@ -46,7 +46,7 @@ std::vector<RecordId> Engine::absorbedSet(const ReadTxn& txn, RecordId id) const
   return out;
 }
 
-RecordId Engine::survivorOf(const ReadTxn& txn, RecordId id) const {
+RecordId Core::survivorOf(const ReadTxn& txn, RecordId id) const {
   std::vector<Customer> chain;
   RecordId at = id;
   for (size_t i = 0; i < kMaxChain; ++i) {
@@ -70,7 +70,7 @@ RecordId Engine::survivorOf(const ReadTxn& txn, RecordId id) const {
   return at;
 }
 
-Customer Engine::view(const ReadTxn& txn, Customer record) const {
+Customer Core::view(const ReadTxn& txn, Customer record) const {
   if (record.lifecycle == Lifecycle::kErased) return record;
   if (record.lifecycle == Lifecycle::kMerged && survivorOf(txn, record.id) == record.id) {
     record.lifecycle = Lifecycle::kLive;  // the survivor of a merge cycle (see survivorOf)
@@ -90,7 +90,7 @@ Customer Engine::view(const ReadTxn& txn, Customer record) const {
   return record;
 }
 
-bool Engine::applyToAbsorbedOf(WriteTxn& txn, Batch& batch, const Change& change) {
+bool Core::applyToAbsorbedOf(WriteTxn& txn, ApplyContext& batch, const Change& change) {
   bool reached = false;
   for (RecordId id : change.absorbed)
     if (id != change.target) reached |= applyToAbsorbed(txn, batch, change, id);
@@ -99,7 +99,7 @@ bool Engine::applyToAbsorbedOf(WriteTxn& txn, Batch& batch, const Change& change
   return reached;
 }
 
-bool Engine::applyToAbsorbed(WriteTxn& txn, Batch& batch, const Change& change, RecordId id) {
+bool Core::applyToAbsorbed(WriteTxn& txn, ApplyContext& batch, const Change& change, RecordId id) {
   const Version version = change.version();
   std::optional<Customer> before = store_.customer(txn, id);
   if (!before)
@@ -135,7 +135,7 @@ bool Engine::applyToAbsorbed(WriteTxn& txn, Batch& batch, const Change& change, 
   return true;
 }
 
-OpResult Engine::runMerge(WriteTxn& txn, Batch& batch, const LocalOp& op) {
+OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   OpResult result;
   result.id = op.target;
   auto load = [&](RecordId id) -> std::optional<Customer> {
@@ -230,26 +230,26 @@ OpResult Engine::runMerge(WriteTxn& txn, Batch& batch, const LocalOp& op) {
   return result;
 }
 
-Result<Customer> Engine::merge(RecordId survivor, const std::vector<RecordId>& absorbed,
-                               const std::vector<std::pair<Edit, RecordId>>& take,
-                               const std::string& author) {
+Result<Customer> Merging::merge(RecordId survivor, const std::vector<RecordId>& absorbed,
+                                const std::vector<std::pair<Edit, RecordId>>& take,
+                                const std::string& author) {
   LocalOp op{LocalOp::Kind::kMerge, survivor, {}, author, {}, absorbed};
   {
-    auto txn = store_.read();
+    auto txn = core_.store_.read();
     for (const auto& [edit, from] : take) {
       if (from != survivor && std::find(absorbed.begin(), absorbed.end(), from) == absorbed.end())
         return Status::invalidArgument("--take names customer " + from.toString() +
                                        ", which is not merged here");
-      auto c = store_.customer(txn, from);
+      auto c = core_.store_.customer(txn, from);
       if (!c) return Status::notFound("no customer " + from.toString());
-      const Customer shown = view(txn, std::move(*c));
+      const Customer shown = core_.view(txn, std::move(*c));
       const FieldValue* r = findSlot(shown, edit.field, edit.key);
       op.edits.push_back(Edit{edit.field, edit.key, r ? r->value : std::string()});
     }
   }
-  auto results = submit({op});
+  auto results = core_.engine_.submit({op});
   if (!results[0].status.isOk()) return results[0].status;
-  return *customer(survivor);
+  return *core_.engine_.customer(survivor);
 }
 
 }  // namespace sitesync::sync

@@ -7,7 +7,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
 
@@ -39,7 +39,7 @@ bool isStandalone(const Meta& meta) {
 
 }  // namespace
 
-Result<std::string> Engine::nextAutoNumber(WriteTxn& txn, Batch& batch) {
+Result<std::string> Core::nextAutoNumber(WriteTxn& txn, ApplyContext& batch) {
   const Settings& s = batch.settings;
   if (!s.getBool(SettingsField::autoNumber))
     return Status::invalidArgument(
@@ -97,7 +97,7 @@ Result<std::string> Engine::nextAutoNumber(WriteTxn& txn, Batch& batch) {
   }
 }
 
-void Engine::applyLease(WriteTxn& txn, Batch& batch, const Change& change) {
+void Core::applyLease(WriteTxn& txn, ApplyContext& batch, const Change& change) {
   NumberLease lease = change.lease;
   if (lease.site == 0 || lease.first == 0 || lease.first > lease.last)
     throw ApplyError("lease change " + siteIdToHex(change.id.origin) + ":" +
@@ -116,8 +116,8 @@ void Engine::applyLease(WriteTxn& txn, Batch& batch, const Change& change) {
   }
 }
 
-void Engine::noteNumberUse(const ReadTxn& txn, Batch& batch, const Change& change,
-                           const Customer* before, const Customer& after) const {
+void Core::noteNumberUse(const ReadTxn& txn, ApplyContext& batch, const Change& change,
+                         const Customer* before, const Customer& after) const {
   const std::string& number = after.value(CustomerField::number);
   if (after.isLive() && number.empty()) {
     const bool waitedBefore =
@@ -140,7 +140,7 @@ void Engine::noteNumberUse(const ReadTxn& txn, Batch& batch, const Change& chang
     batch.leaseDemand[change.id.origin].runningLow = true;
 }
 
-NumberLease Engine::issueLease(WriteTxn& txn, Batch& batch, SiteId site) {
+NumberLease Core::issueLease(WriteTxn& txn, ApplyContext& batch, SiteId site) {
   const Settings& s = batch.settings;
   const uint64_t size = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
   uint64_t first = std::max(s.getUnsigned(SettingsField::nextNumber),
@@ -184,41 +184,42 @@ uint64_t numbersLeftAt(const storage::Store& store, const ReadTxn& txn, SiteId s
 
 }  // namespace
 
-size_t Engine::ensureLeases(SiteId site) {
+size_t Numbering::ensureLeases(SiteId site) {
   bool holdsBlocks = false;
   {
-    auto txn = store_.read();
-    const Meta m = *store_.meta(txn);
+    auto txn = core_.store_.read();
+    const Meta m = *core_.store_.meta(txn);
     if (!m.isHub || site == m.siteId) return 0;
     // A hello costs nothing: only a site that proved itself (a signed change of its own, or a
     // key on the allow list) is worth numbers replicated to every site.
-    const auto allowed = store_.allowedPeers(txn);
-    if (store_.vector(txn).get(site) == 0 &&
+    const auto allowed = core_.store_.allowedPeers(txn);
+    if (core_.store_.vector(txn).get(site) == 0 &&
         std::none_of(allowed.begin(), allowed.end(),
                      [&](const AllowedPeer& p) { return p.siteId == site; }))
       return 0;
-    const Settings s = store_.settings(txn);
+    const Settings s = core_.store_.settings(txn);
     const uint64_t size = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
     const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
-    const auto leases = store_.leases(txn);
+    const auto leases = core_.store_.leases(txn);
     holdsBlocks = std::any_of(leases.begin(), leases.end(),
                               [&](const NumberLease& l) { return l.site == site; });
     // Below a quarter of a block left: a new one now, before the site runs out offline.
     const uint64_t quarter = std::max<uint64_t>(1, size / 4);
-    if (holdsBlocks && numbersLeftAt(store_, txn, site, smallest, quarter) >= quarter) return 0;
+    if (holdsBlocks && numbersLeftAt(core_.store_, txn, site, smallest, quarter) >= quarter)
+      return 0;
   }
   FollowUp work;
   work.leaseDemand[site] = LeaseDemand{};
-  followUp(work);
+  core_.followUp(work);
   return holdsBlocks ? 1 : 2;  // followUp's rule: one to spare, two at a first contact
 }
 
-bool Engine::followUp(const FollowUp& work, std::string* decided) {
+bool Core::followUp(const FollowUp& work, std::string* decided) {
   bool wrote = false;
-  if (!work.sharedNumbers.empty()) wrote |= renumberDuplicates(work.sharedNumbers) > 0;
+  if (!work.sharedNumbers.empty()) wrote |= engine_.renumberDuplicates(work.sharedNumbers) > 0;
   if (!work.leaseDemand.empty()) {
     store_.write([&](WriteTxn& txn) {
-      Batch batch(store_, txn);
+      ApplyContext batch(store_, txn);
       const uint64_t size =
           std::max<uint64_t>(1, batch.settings.getUnsigned(SettingsField::numberBlockSize));
       const auto& newest = batch.newestLeaseBySite(store_, txn);
@@ -233,7 +234,7 @@ bool Engine::followUp(const FollowUp& work, std::string* decided) {
     });
     wrote = true;
   }
-  if (work.fillPending) wrote |= fillPendingNumbers() > 0;
+  if (work.fillPending) wrote |= engine_.fillPendingNumbers() > 0;
   if (!work.settingsOffers.empty()) {
     std::string outcome = decideSettingsOffers(work.settingsOffers);
     if (decided) *decided = std::move(outcome);
@@ -242,13 +243,13 @@ bool Engine::followUp(const FollowUp& work, std::string* decided) {
   return wrote;
 }
 
-size_t Engine::fillPendingNumbers() {
-  const SiteId me = meta().siteId;
+size_t Numbering::fillPendingNumbers() {
+  const SiteId me = core_.engine_.meta().siteId;
   std::vector<LocalOp> ops;
   {
-    auto txn = store_.read();
+    auto txn = core_.store_.read();
     // Only the site that created a customer numbers it: two sites filling one would collide.
-    for (RecordId id : store_.withPendingNumbers(txn))
+    for (RecordId id : core_.store_.withPendingNumbers(txn))
       if (id.site == me)
         ops.push_back(LocalOp{LocalOp::Kind::kAssignNumber,
                               id,
@@ -258,28 +259,28 @@ size_t Engine::fillPendingNumbers() {
   }
   if (ops.empty()) return 0;
   size_t numbered = 0;
-  for (const OpResult& r : submit(ops)) numbered += r.changed ? 1 : 0;
+  for (const OpResult& r : core_.engine_.submit(ops)) numbered += r.changed ? 1 : 0;
   return numbered;
 }
 
-NumbersReport Engine::numbers() const {
+NumbersReport Numbering::numbers() const {
   NumbersReport report;
-  auto txn = store_.read();
-  const Meta m = *store_.meta(txn);
-  const Settings s = store_.settings(txn);
+  auto txn = core_.store_.read();
+  const Meta m = *core_.store_.meta(txn);
+  const Settings s = core_.store_.settings(txn);
   report.standalone = isStandalone(m);
   report.isHub = m.isHub;
   report.blockSize = std::max<uint64_t>(1, s.getUnsigned(SettingsField::numberBlockSize));
   const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
-  for (RecordId id : store_.withPendingNumbers(txn))
-    if (id.site == m.siteId && view(txn, *store_.customer(txn, id)).isLive())
+  for (RecordId id : core_.store_.withPendingNumbers(txn))
+    if (id.site == m.siteId && core_.view(txn, *core_.store_.customer(txn, id)).isLive())
       report.pending.push_back(id);
   if (report.standalone) {
     report.next = std::max({m.nextAutoNumber, s.getUnsigned(SettingsField::nextNumber), smallest});
     return report;
   }
   const uint64_t cursor = std::max(m.nextAutoNumber, smallest);
-  for (const NumberLease& l : store_.leases(txn)) {
+  for (const NumberLease& l : core_.store_.leases(txn)) {
     ++report.leasedBlocks;
     if (l.site != m.siteId) continue;
     const uint64_t from = std::max(cursor, l.first);

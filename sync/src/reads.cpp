@@ -6,7 +6,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
 
@@ -39,24 +39,24 @@ Hlc hlcObserve(Hlc last, Hlc remote, uint64_t nowMillis) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::optional<Customer> Engine::customer(RecordId id) const {
-  auto txn = store_.read();
-  auto c = store_.customer(txn, id);
+std::optional<Customer> Reads::customer(RecordId id) const {
+  auto txn = core_.store_.read();
+  auto c = core_.store_.customer(txn, id);
   if (!c) return c;
-  return revealed(view(txn, std::move(*c)));
+  return core_.revealed(core_.view(txn, std::move(*c)));
 }
 
-Result<RecordId> Engine::resolve(std::string_view ref) const {
+Result<RecordId> Reads::resolve(std::string_view ref) const {
   if (!ref.empty() && ref[0] == '#') {
     auto number = ref.substr(1);
-    auto txn = store_.read();
-    auto ids = store_.findByNumber(txn, number);
+    auto txn = core_.store_.read();
+    auto ids = core_.store_.findByNumber(txn, number);
     if (ids.empty()) {
       // The number of a merged customer finds the customer it went into.
-      auto merged = store_.findAbsorbedByNumber(txn, number);
-      if (!merged.empty()) return survivorOf(txn, merged.front());
+      auto merged = core_.store_.findAbsorbedByNumber(txn, number);
+      if (!merged.empty()) return core_.survivorOf(txn, merged.front());
       // A deleted customer is found by its old number (`customer restore #NUMBER`).
-      ids = store_.findDeletedByNumber(txn, number);
+      ids = core_.store_.findDeletedByNumber(txn, number);
       if (ids.empty()) return Status::notFound("no customer has number " + std::string(number));
     }
     if (ids.size() > 1) {
@@ -77,27 +77,27 @@ Result<RecordId> Engine::resolve(std::string_view ref) const {
   return *id;
 }
 
-std::vector<Customer> Engine::list(bool includeDeactivated) const {
+std::vector<Customer> Reads::list(bool includeDeactivated) const {
   std::vector<Customer> out;
-  auto txn = store_.read();
-  store_.forEachCustomer(txn, [&](const Customer& c) {
+  auto txn = core_.store_.read();
+  core_.store_.forEachCustomer(txn, [&](const Customer& c) {
     if (!c.isLive() && c.lifecycle != Lifecycle::kMerged) return true;
-    Customer shown = view(txn, c);  // a merged customer may be a merge cycle's survivor
+    Customer shown = core_.view(txn, c);  // a merged customer may be a merge cycle's survivor
     if (shown.isLive() &&
         (includeDeactivated || shown.value(CustomerField::status) != "deactivated"))
-      out.push_back(revealed(std::move(shown)));
+      out.push_back(core_.revealed(std::move(shown)));
     return true;
   });
   return out;
 }
 
-std::vector<Customer> Engine::search(std::string_view query, size_t limit) const {
-  auto txn = store_.read();
+std::vector<Customer> Reads::search(std::string_view query, size_t limit) const {
+  auto txn = core_.store_.read();
   std::vector<RecordId> ids;
   // A merged customer is found as its survivor (a merge cycle's survivor is its own).
   auto add = [&](const std::vector<RecordId>& found) {
     for (auto held : found) {
-      const RecordId id = survivorOf(txn, held);
+      const RecordId id = core_.survivorOf(txn, held);
       if (ids.size() < limit && std::find(ids.begin(), ids.end(), id) == ids.end())
         ids.push_back(id);
     }
@@ -108,21 +108,22 @@ std::vector<Customer> Engine::search(std::string_view query, size_t limit) const
       !trimmed.empty() &&
       std::all_of(trimmed.begin(), trimmed.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digitsOnly) {
-    add(store_.findByNumber(txn, trimmed));
-    add(store_.findAbsorbedByNumber(txn, trimmed));
+    add(core_.store_.findByNumber(txn, trimmed));
+    add(core_.store_.findAbsorbedByNumber(txn, trimmed));
   }
   if (storage::phoneDigits(query).size() >= 3 && validateValue(ValueKind::kPhone, query).empty())
-    add(store_.findByPhone(txn, query, limit));
-  if (query.find('@') != std::string_view::npos) add(store_.findByEmail(txn, query, limit));
-  add(store_.searchName(txn, query, limit));
+    add(core_.store_.findByPhone(txn, query, limit));
+  if (query.find('@') != std::string_view::npos) add(core_.store_.findByEmail(txn, query, limit));
+  add(core_.store_.searchName(txn, query, limit));
   // A social security number, found through its index (a keyed hash when sealed).
   if (trimmed.size() >= 6 && isValidUtf8(query))
-    add(store_.findBySsn(txn, cipher_ ? cipher_->ssnToken(query) : std::string(query)));
+    add(core_.store_.findBySsn(
+        txn, core_.cipher_ ? core_.cipher_->ssnToken(query) : std::string(query)));
   std::vector<Customer> out;
   for (auto id : ids)
-    if (auto c = store_.customer(txn, id))
-      if (Customer shown = view(txn, std::move(*c)); shown.isLive())
-        out.push_back(revealed(std::move(shown)));
+    if (auto c = core_.store_.customer(txn, id))
+      if (Customer shown = core_.view(txn, std::move(*c)); shown.isLive())
+        out.push_back(core_.revealed(std::move(shown)));
   return out;
 }
 
@@ -154,11 +155,11 @@ struct Query {
 
 }  // namespace
 
-std::vector<Customer> Engine::listDeleted() const {
+std::vector<Customer> Reads::listDeleted() const {
   return searchDeleted({}, SIZE_MAX);
 }
 
-std::vector<Customer> Engine::searchDeleted(std::string_view query, size_t limit) const {
+std::vector<Customer> Reads::searchDeleted(std::string_view query, size_t limit) const {
   Query q;
   std::string trimmed(query);
   if (!trimmed.empty() && trimmed[0] == '#') trimmed.erase(0, 1);
@@ -167,43 +168,44 @@ std::vector<Customer> Engine::searchDeleted(std::string_view query, size_t limit
     q.phone = query;
   if (query.find('@') != std::string_view::npos) q.email = storage::emailKey(query);
   if (trimmed.size() >= 6 && isValidUtf8(query))
-    q.ssn = storage::normalizeSsn(cipher_ ? cipher_->ssnToken(query) : std::string(query));
+    q.ssn =
+        storage::normalizeSsn(core_.cipher_ ? core_.cipher_->ssnToken(query) : std::string(query));
   q.tokens = storage::nameTokens(query);
   std::vector<Customer> out;
-  auto txn = store_.read();
-  store_.forEachCustomer(txn, [&](const Customer& c) {
+  auto txn = core_.store_.read();
+  core_.store_.forEachCustomer(txn, [&](const Customer& c) {
     if (c.lifecycle == Lifecycle::kDeleted && (query.empty() || q.matches(c)))
-      out.push_back(revealed(view(txn, c)));
+      out.push_back(core_.revealed(core_.view(txn, c)));
     return out.size() < limit;
   });
   return out;
 }
 
-std::vector<RecordId> Engine::mergedInto(RecordId id) const {
-  auto txn = store_.read();
-  return absorbedSet(txn, id);
+std::vector<RecordId> Reads::mergedInto(RecordId id) const {
+  auto txn = core_.store_.read();
+  return core_.absorbedSet(txn, id);
 }
 
-Settings Engine::settings() const {
-  auto txn = store_.read();
-  return store_.settings(txn);
+Settings Reads::settings() const {
+  auto txn = core_.store_.read();
+  return core_.store_.settings(txn);
 }
 
-Meta Engine::meta() const {
-  auto txn = store_.read();
-  auto m = store_.meta(txn);
+Meta Reads::meta() const {
+  auto txn = core_.store_.read();
+  auto m = core_.store_.meta(txn);
   if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
   return *m;
 }
 
-RegisterStatus Engine::status() const {
+RegisterStatus Reads::status() const {
   RegisterStatus s;
-  auto txn = store_.read();
-  auto m = store_.meta(txn);
+  auto txn = core_.store_.read();
+  auto m = core_.store_.meta(txn);
   if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
   s.meta = *m;
-  s.vector = store_.vector(txn);
-  s.logEntries = store_.lastLogPosition(txn);
+  s.vector = core_.store_.vector(txn);
+  s.logEntries = core_.store_.lastLogPosition(txn);
   s.customers = m->activeCustomers;
   s.deactivated = m->deactivatedCustomers;
   s.tombstones = m->tombstones;
@@ -233,7 +235,7 @@ bool dropDeadEarlyEntries(Customer& c, const VersionVector& held) {
 
 }  // namespace
 
-std::string Engine::digestHex() const {
+std::string Reads::digestHex() const {
   // Records are encoded canonically (one encoder, registers in schema order, custom fields
   // sorted), so hashing their stored bytes in key order hashes the replicated state itself
   // (less dead bookkeeping: dropDeadEarlyEntries).
@@ -248,10 +250,10 @@ std::string Engine::digestHex() const {
     EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
   };
   feed("sitesync-register-digest-v1");
-  auto txn = store_.read();
-  const VersionVector held = store_.vector(txn);
+  auto txn = core_.store_.read();
+  const VersionVector held = core_.store_.vector(txn);
   std::string canonical;
-  store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
+  core_.store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
     feed(key);
     // Dead bookkeeping is left out (dropDeadEarlyEntries); the rest is hashed as stored.
     Customer c = decodeCustomer(value);
@@ -264,9 +266,9 @@ std::string Engine::digestHex() const {
   });
   // Settings never written and settings reset to their defaults are the same state.
   std::string settings;
-  encode(store_.settings(txn), settings);
+  encode(core_.store_.settings(txn), settings);
   feed(settings);
-  for (const NumberLease& l : store_.leases(txn))
+  for (const NumberLease& l : core_.store_.leases(txn))
     feed(siteIdToHex(l.site) + " " + std::to_string(l.first) + "-" + std::to_string(l.last) + " " +
          std::to_string(l.version.hlc.packed) + " " + siteIdToHex(l.version.origin));
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -8,20 +8,20 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/signing.h"
 
 namespace sitesync::sync {
 
-uint64_t Engine::firstPositionMissingFrom(const VersionVector& peer) const {
-  auto txn = store_.read();
-  const uint64_t pastEnd = store_.lastLogPosition(txn) + 1;
+uint64_t Replication::firstPositionMissingFrom(const VersionVector& peer) const {
+  auto txn = core_.store_.read();
+  const uint64_t pastEnd = core_.store_.lastLogPosition(txn) + 1;
   uint64_t first = pastEnd;
-  const VersionVector mine = store_.vector(txn);
+  const VersionVector mine = core_.store_.vector(txn);
   for (const auto& [origin, held] : mine.entries()) {
     const uint64_t peerHeld = peer.get(origin);
     if (held <= peerHeld) continue;
-    auto position = store_.logPosition(txn, ChangeId{origin, peerHeld + 1});
+    auto position = core_.store_.logPosition(txn, ChangeId{origin, peerHeld + 1});
     // Without an index entry (not expected before log compaction exists), scan from the start.
     first = std::min(first, position.value_or(1));
   }
@@ -66,8 +66,8 @@ std::optional<std::vector<uint64_t>> missingPositions(const storage::Store& stor
 
 }  // namespace
 
-OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
-                                         size_t maxChanges, size_t maxBytes) const {
+OutgoingBatch Replication::changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
+                                              size_t maxChanges, size_t maxBytes) const {
   OutgoingBatch batch;
   size_t bytes = 0;
   // Origins whose last change in the batch is not a checkpoint: the peer applies whole signed
@@ -107,18 +107,18 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
       openRuns.insert(id.origin);
     return !closing || !openRuns.empty();
   };
-  auto txn = store_.read();
+  auto txn = core_.store_.read();
   // Only the entries the peer lacks are read: a peer that lacks a few changes early in a long
   // log (a branch that has just pushed a million) costs what it lacks, not the log's length.
   // Each origin's list is long enough to fill the batch and close its runs; were one to run
   // out first, or an index entry be missing, the whole log is scanned instead.
   start();
   bool truncated = false;
-  if (auto positions = missingPositions(store_, txn, peer, fromPosition, maxChanges + kMaxRunLength,
-                                        truncated)) {
+  if (auto positions = missingPositions(core_.store_, txn, peer, fromPosition,
+                                        maxChanges + kMaxRunLength, truncated)) {
     bool full = false;
     for (uint64_t position : *positions) {
-      const auto encoded = store_.logBytesAt(txn, position);
+      const auto encoded = core_.store_.logBytesAt(txn, position);
       if (!encoded) {
         truncated = true;  // not expected: the index names it
         break;
@@ -130,12 +130,12 @@ OutgoingBatch Engine::changesMissingFrom(const VersionVector& peer, uint64_t fro
     }
     if (full || !truncated) {
       if (batch.complete)
-        batch.nextPosition = std::max(fromPosition, store_.lastLogPosition(txn) + 1);
+        batch.nextPosition = std::max(fromPosition, core_.store_.lastLogPosition(txn) + 1);
       return batch;
     }
   }
   start();
-  store_.forEachLogBytes(txn, fromPosition, visit);
+  core_.store_.forEachLogBytes(txn, fromPosition, visit);
   return batch;
 }
 
@@ -191,15 +191,15 @@ VerifiedBatch describeVerified(const std::vector<Change>& changes, const std::ve
 
 }  // namespace
 
-BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
-                               const std::function<void(const VerifiedBatch&)>& onVerified,
-                               const std::function<void(const VersionVector&)>& onStaged,
-                               std::string_view asReceived) {
+BatchReport Replication::applyBatch(const std::vector<std::string>& encodedChanges,
+                                    const std::function<void(const VerifiedBatch&)>& onVerified,
+                                    const std::function<void(const VersionVector&)>& onStaged,
+                                    std::string_view asReceived) {
   // Decode everything first: a malformed change rejects the batch before any write. Each
   // change is a peer's untrusted input, validated and (for the signature checks) digested.
   std::vector<Change> changes(encodedChanges.size());
-  std::vector<Digest> digests(skipSignatureChecks_ ? 0 : changes.size());
-  splitAcrossTwoThreads(changes.size(), !applierWriting(), [&](size_t begin, size_t end) {
+  std::vector<Digest> digests(core_.skipSignatureChecks_ ? 0 : changes.size());
+  splitAcrossTwoThreads(changes.size(), !core_.applierWriting(), [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       changes[i] = decodeChange(encodedChanges[i]);
       validateChange(changes[i]);
@@ -208,28 +208,28 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
   });
   // Then the signatures: nothing of a batch with an altered or forged run is written.
   std::vector<bool> proven(changes.size(), true);
-  if (!skipSignatureChecks_ || onVerified || onStaged) {
+  if (!core_.skipSignatureChecks_ || onVerified || onStaged) {
     // What this node holds durably, with the staged batch still being written (it is decoded
     // and verified against that meanwhile, and written after it).
     const VersionVector held = heldVector();
     VersionVector revoked;
     {
-      auto txn = store_.read();
-      revoked = store_.meta(txn).value_or(Meta{}).revokedSites;
+      auto txn = core_.store_.read();
+      revoked = core_.store_.meta(txn).value_or(Meta{}).revokedSites;
     }
-    if (!skipSignatureChecks_) proven = provenChanges(changes, digests, held);
+    if (!core_.skipSignatureChecks_) proven = provenChanges(changes, digests, held);
     const VerifiedBatch verified = describeVerified(changes, proven, held, revoked);
     // A batch stamped too far ahead is neither relayed nor acknowledged early: it is set aside
     // unacknowledged (writeOrSetAside), so its sender keeps it and offers it again.
-    const bool skewed = stampedTooFarAhead(changes);
+    const bool skewed = core_.stampedTooFarAhead(changes);
     if (onVerified) onVerified(skewed ? VerifiedBatch{} : verified);
     // Only a clean batch is acknowledged early: every change of it is new and will apply, so
     // the vector promised is the one its write gives (unless the register refuses one of its
     // changes: then the batch is set aside, kept, reported).
     // Whether it will apply depends on the register too (the customers it names): checked
     // once the staged batch before it is written.
-    if (onStaged && verified.clean && changes.size() >= stageFrom_ && !setAsideBefore(verified) &&
-        !skewed) {
+    if (onStaged && verified.clean && changes.size() >= core_.stageFrom_ &&
+        !core_.setAsideBefore(verified) && !skewed) {
       BatchReport report;
       // Both made while the staged batch before it is still being written (this thread would
       // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the
@@ -240,31 +240,31 @@ BatchReport Engine::applyBatch(const std::vector<std::string>& encodedChanges,
         encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, encodedHere);
       const std::string_view inboxBytes = asReceived.empty() ? encodedHere : asReceived;
       report.stagedError = settleStaged();
-      if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
-        BatchReport result = writeOrSetAside(changes, encodedChanges, proven);
+      if (!report.stagedError.empty() || !core_.customersNamedAreKnown(changes)) {
+        BatchReport result = core_.writeOrSetAside(changes, encodedChanges, proven);
         result.stagedError = report.stagedError;
         return result;
       }
-      const uint64_t inboxKey = stageBatch(inboxBytes);
+      const uint64_t inboxKey = core_.stageBatch(inboxBytes);
       report.vector = held;
       for (const auto& [origin, seq] : verified.last.entries()) report.vector.set(origin, seq);
       report.carried = verified.last;
       report.applied = changes.size();
       report.staged = true;
       onStaged(report.vector);
-      applyInBackground(std::move(changes), std::move(applierCopy), inboxKey, verified.last);
+      core_.applyInBackground(std::move(changes), std::move(applierCopy), inboxKey, verified.last);
       return report;
     }
   }
   const std::string before = settleStaged();
-  BatchReport result = writeOrSetAside(changes, encodedChanges, proven);
+  BatchReport result = core_.writeOrSetAside(changes, encodedChanges, proven);
   result.stagedError = before;
   return result;
 }
 
-BatchReport Engine::writeOrSetAside(const std::vector<Change>& changes,
-                                    const std::vector<std::string>& encodedChanges,
-                                    const std::vector<bool>& proven) {
+BatchReport Core::writeOrSetAside(const std::vector<Change>& changes,
+                                  const std::vector<std::string>& encodedChanges,
+                                  const std::vector<bool>& proven) {
   try {
     return writeBatch(changes, encodedChanges, proven, std::nullopt);
   } catch (const ClockSkewError& e) {
@@ -277,13 +277,13 @@ BatchReport Engine::writeOrSetAside(const std::vector<Change>& changes,
     setAside(stageBatch(message), e.what());
     noteSetAside(starts.first);
     BatchReport report;
-    report.vector = status().vector;
+    report.vector = engine_.status().vector;
     report.setAside = e.what();
     return report;
   }
 }
 
-bool Engine::customersNamedAreKnown(const std::vector<Change>& changes) const {
+bool Core::customersNamedAreKnown(const std::vector<Change>& changes) const {
   auto namesOthers = [](const Change& c) {
     return c.operation != Operation::kSettings && c.operation != Operation::kLease &&
            (c.operation != Operation::kCreate || !c.absorbed.empty());
@@ -304,15 +304,15 @@ bool Engine::customersNamedAreKnown(const std::vector<Change>& changes) const {
   return true;
 }
 
-BatchReport Engine::writeBatch(const std::vector<Change>& changes,
-                               const std::vector<std::string>& encodedChanges,
-                               const std::vector<bool>& proven, std::optional<uint64_t> inboxKey) {
+BatchReport Core::writeBatch(const std::vector<Change>& changes,
+                             const std::vector<std::string>& encodedChanges,
+                             const std::vector<bool>& proven, std::optional<uint64_t> inboxKey) {
   VersionVector carried;
   for (const Change& c : changes)
     if (c.id.seq > carried.get(c.id.origin)) carried.set(c.id.origin, c.id.seq);
   FollowUp work;
   BatchReport result = store_.write([&](storage::WriteTxn& txn) {
-    Batch batch(store_, txn);
+    ApplyContext batch(store_, txn);
     BatchReport report;
     report.carried = carried;
     for (size_t i = 0; i < changes.size(); ++i) {
@@ -345,69 +345,70 @@ BatchReport Engine::writeBatch(const std::vector<Change>& changes,
   // The batch is committed: a failure here must not report the batch as refused (its sender
   // would only send it again), so it is reported beside the result instead.
   try {
-    if (work.any() && followUp(work, &result.settingsDecided)) result.vector = status().vector;
+    if (work.any() && followUp(work, &result.settingsDecided))
+      result.vector = engine_.status().vector;
   } catch (const std::exception& e) {
     result.followUpError = e.what();
   }
   return result;
 }
 
-void Engine::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
-                             const VersionVector& vector, uint64_t sent, uint64_t received) {
-  store_.write([&](storage::WriteTxn& txn) {
-    PeerState state = store_.peer(txn, peer).value_or(PeerState{});
+void Replication::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
+                                  const VersionVector& vector, uint64_t sent, uint64_t received) {
+  core_.store_.write([&](storage::WriteTxn& txn) {
+    PeerState state = core_.store_.peer(txn, peer).value_or(PeerState{});
     state.siteId = peer;
     state.name = name;
     if (!endpoint.empty()) state.endpoint = endpoint;
-    state.lastContactMillis = clock_.nowMillis();
+    state.lastContactMillis = core_.clock_.nowMillis();
     state.vector = vector;
     state.sent += sent;
     state.received += received;
-    store_.putPeer(txn, state);
+    core_.store_.putPeer(txn, state);
   });
 }
 
-std::vector<PeerState> Engine::peers() const {
-  auto txn = store_.read();
-  return store_.peers(txn);
+std::vector<PeerState> Replication::peers() const {
+  auto txn = core_.store_.read();
+  return core_.store_.peers(txn);
 }
 
-Status Engine::allowPeer(const AllowedPeer& peer) {
-  return store_.write([&](storage::WriteTxn& txn) -> Status {
-    for (const AllowedPeer& held : store_.allowedPeers(txn))
+Status Trust::allowPeer(const AllowedPeer& peer) {
+  return core_.store_.write([&](storage::WriteTxn& txn) -> Status {
+    for (const AllowedPeer& held : core_.store_.allowedPeers(txn))
       if (held.publicKey == peer.publicKey && held.name != peer.name)
         return Status::alreadyExists("that key is already allowed as peer '" + held.name + "'");
-    store_.putAllowedPeer(txn, peer);
+    core_.store_.putAllowedPeer(txn, peer);
     return Status::ok();
   });
 }
 
-Result<SiteId> Engine::revokePeer(const std::string& name) {
-  return store_.write([&](storage::WriteTxn& txn) -> Result<SiteId> {
+Result<SiteId> Trust::revokePeer(const std::string& name) {
+  return core_.store_.write([&](storage::WriteTxn& txn) -> Result<SiteId> {
     SiteId site = 0;
-    for (const AllowedPeer& held : store_.allowedPeers(txn))
+    for (const AllowedPeer& held : core_.store_.allowedPeers(txn))
       if (held.name == name) site = held.siteId;
-    if (!store_.removeAllowedPeer(txn, name))
+    if (!core_.store_.removeAllowedPeer(txn, name))
       return Status::notFound("no peer named '" + name + "' on the allow list");
     if (site != 0) {
-      Meta meta = *store_.meta(txn);
+      Meta meta = *core_.store_.meta(txn);
       if (meta.revokedSites.entries().count(site) == 0) {
-        meta.revokedSites.set(site, store_.vector(txn).get(site));
-        store_.putMeta(txn, meta);
+        meta.revokedSites.set(site, core_.store_.vector(txn).get(site));
+        core_.store_.putMeta(txn, meta);
       }
     }
     return site;
   });
 }
 
-std::vector<AllowedPeer> Engine::allowedPeers() const {
-  auto txn = store_.read();
-  return store_.allowedPeers(txn);
+std::vector<AllowedPeer> Trust::allowedPeers() const {
+  auto txn = core_.store_.read();
+  return core_.store_.allowedPeers(txn);
 }
 
-bool Engine::allowListConfigured() const {
-  auto txn = store_.read();
-  return store_.allowListConfigured(txn);
+bool Trust::allowListConfigured() const {
+  auto txn = core_.store_.read();
+  return core_.store_.allowListConfigured(txn);
 }
 
 }  // namespace sitesync::sync

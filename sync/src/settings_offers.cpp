@@ -2,13 +2,13 @@
 #include <map>
 
 #include "sync/engine.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
 
 using storage::WriteTxn;
 
-std::string Engine::decideSettingsOffers(const std::vector<SettingsOffer>& offers) {
+std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers) {
   std::string keptText, refusedText;
   auto note = [](std::string& text, const SettingsOffer& offer) {
     text += (text.empty() ? " " : ", ") + std::string(settingsFields()[offer.field].cliName) + "=" +
@@ -17,7 +17,7 @@ std::string Engine::decideSettingsOffers(const std::vector<SettingsOffer>& offer
   bool wrote = false;
   std::string origins;
   store_.write([&](WriteTxn& txn) {
-    Batch batch(store_, txn);
+    ApplyContext batch(store_, txn);
     // Per field, the offer kept: the first site to offer a field the deployment has no value
     // for; that site's later offers of it supersede its earlier (its log is in order).
     std::map<uint16_t, const SettingsOffer*> chosen;
@@ -69,7 +69,7 @@ std::string Engine::decideSettingsOffers(const std::vector<SettingsOffer>& offer
          (refusedText.empty() ? "" : " (the deployment has values of its own)");
 }
 
-std::vector<OfferedSetting> Engine::offeredSettings() const {
+std::vector<OfferedSetting> Reads::offeredSettings() const {
   const Meta m = meta();
   std::vector<OfferedSetting> out;
   if (m.offeredSettings.empty()) return out;

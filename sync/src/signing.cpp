@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
 
@@ -150,13 +150,13 @@ std::vector<bool> provenChanges(const std::vector<Change>& changes,
   return proven;
 }
 
-void Engine::proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const {
-  const SiteKey& key = cachedSiteKey(meta().signingKey);
+void Trust::proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const {
+  const SiteKey& key = cachedSiteKey(core_.engine_.meta().signingKey);
   hello.siteKey = key.publicKey();
   hello.siteProof = key.sign(helloProofMessage(key.siteId(), curvePublicKey));
 }
 
-Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePublicKey) {
+Status Trust::acceptIdentity(const HelloMsg& hello, const std::string& curvePublicKey) {
   if (hello.siteKey.empty() || siteIdOfKey(hello.siteKey) != hello.siteId ||
       !SiteKey::verify(hello.siteKey, helloProofMessage(hello.siteId, curvePublicKey),
                        hello.siteProof))
@@ -168,22 +168,22 @@ Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePub
   };
   const auto held = allowedPeers();
   if (std::none_of(held.begin(), held.end(), unbound)) return Status::ok();
-  store_.write([&](storage::WriteTxn& txn) {
-    for (AllowedPeer peer : store_.allowedPeers(txn))
+  core_.store_.write([&](storage::WriteTxn& txn) {
+    for (AllowedPeer peer : core_.store_.allowedPeers(txn))
       if (unbound(peer)) {
         peer.siteId = hello.siteId;
-        store_.putAllowedPeer(txn, peer);
+        core_.store_.putAllowedPeer(txn, peer);
       }
   });
   return Status::ok();
 }
 
-bool Engine::fromAuthority(const Meta& meta, SiteId origin) {
+bool Core::fromAuthority(const Meta& meta, SiteId origin) {
   return meta.deployment != 0 ? origin == meta.deployment : origin == meta.siteId;
 }
 
-void Engine::sealLocalRun(storage::WriteTxn& txn, Batch& batch) {
-  Batch::LocalRun& run = batch.localRun;
+void Core::sealLocalRun(storage::WriteTxn& txn, ApplyContext& batch) {
+  ApplyContext::LocalRun& run = batch.localRun;
   if (run.size() == 0) return;
   if (batch.meta.signingKey.empty())
     throw ApplyError("this store holds no site key (an older format): make the site again");
@@ -199,7 +199,7 @@ void Engine::sealLocalRun(storage::WriteTxn& txn, Batch& batch) {
   last.signature = encodeCheckpoint(Checkpoint{key.publicKey(), start, key.sign(message)});
   encode(last, batch.encoded);
   store_.replaceLogEntry(txn, run.lastPosition, batch.encoded);
-  run = Batch::LocalRun{};
+  run = ApplyContext::LocalRun{};
 }
 
 }  // namespace sitesync::sync

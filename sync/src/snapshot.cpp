@@ -7,7 +7,7 @@
 
 #include "sync/engine.h"
 #include "sync/errors.h"
-#include "sync/src/batch.h"
+#include "sync/src/apply_context.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -90,76 +90,78 @@ bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
 
 }  // namespace
 
-Status Engine::acceptDeployment(uint64_t peerDeployment, const std::string& peerName) {
+Status Replication::acceptDeployment(uint64_t peerDeployment, const std::string& peerName) {
   if (peerDeployment == 0) return Status::ok();
-  const uint64_t mine = meta().deployment;
+  const uint64_t mine = core_.engine_.meta().deployment;
   if (mine == peerDeployment) return Status::ok();
   if (mine != 0)
     return Status::failedPrecondition("peer '" + peerName + "' belongs to deployment " +
                                       siteIdToHex(peerDeployment) + ", this node to deployment " +
                                       siteIdToHex(mine) + ": they never exchange changes");
-  store_.write([&](WriteTxn& txn) {
-    auto m = store_.meta(txn);
+  core_.store_.write([&](WriteTxn& txn) {
+    auto m = core_.store_.meta(txn);
     if (m && m->deployment == 0) {
       m->deployment = peerDeployment;
-      Settings settings = store_.settings(txn);
-      if (offerOwnSettings(*m, settings, peerDeployment)) store_.putSettings(txn, settings);
-      store_.putMeta(txn, *m);
+      Settings settings = core_.store_.settings(txn);
+      if (offerOwnSettings(*m, settings, peerDeployment)) core_.store_.putSettings(txn, settings);
+      core_.store_.putMeta(txn, *m);
     }
   });
   return Status::ok();
 }
 
-uint64_t Engine::logEnd() const {
-  auto txn = store_.read();
-  return store_.lastLogPosition(txn);
+uint64_t Replication::logEnd() const {
+  auto txn = core_.store_.read();
+  return core_.store_.lastLogPosition(txn);
 }
 
-bool Engine::logReaches(const VersionVector& peer) const {
-  auto txn = store_.read();
-  const VersionVector mine = store_.vector(txn);
+bool Replication::logReaches(const VersionVector& peer) const {
+  auto txn = core_.store_.read();
+  const VersionVector mine = core_.store_.vector(txn);
   for (const auto& [origin, held] : mine.entries()) {
     const uint64_t peerHeld = peer.get(origin);
-    if (held > peerHeld && !store_.logPosition(txn, ChangeId{origin, peerHeld + 1})) return false;
+    if (held > peerHeld && !core_.store_.logPosition(txn, ChangeId{origin, peerHeld + 1}))
+      return false;
   }
   return true;
 }
 
-SnapshotChunkMsg Engine::snapshotChunk(std::string_view afterKey, size_t maxBytes) const {
+SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t maxBytes) const {
   SnapshotChunkMsg chunk;
-  auto txn = store_.read();
-  auto m = store_.meta(txn);
+  auto txn = core_.store_.read();
+  auto m = core_.store_.meta(txn);
   if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
-  chunk.vector = store_.vector(txn);
+  chunk.vector = core_.store_.vector(txn);
   chunk.lastHlc = m->lastHlc;
   chunk.deployment = m->deployment;
-  chunk.settings = store_.settingsBytes(txn).value_or(std::string());
+  chunk.settings = core_.store_.settingsBytes(txn).value_or(std::string());
   chunk.nextKey = std::string(afterKey);
   chunk.complete = true;
-  if (afterKey.empty()) chunk.leases = store_.leases(txn);
+  if (afterKey.empty()) chunk.leases = core_.store_.leases(txn);
   size_t bytes = 0;
-  store_.forEachRecordBytesAfter(txn, afterKey, [&](std::string_view key, std::string_view value) {
-    if (!chunk.records.empty() && bytes >= maxBytes) {
-      chunk.complete = false;
-      return false;
-    }
-    chunk.records.emplace_back(value);
-    bytes += value.size() + key.size();
-    const RecordId id = recordIdFromKey(key);
-    for (auto& entry : store_.historyBytes(txn, id)) {
-      // The new node has no log: an entry that reads its writes from there takes them along.
-      if (HistoryEntry e = decodeHistoryEntry(entry); e.valuesInLog)
-        encode(withWrites(txn, std::move(e)), entry);
-      bytes += entry.size() + 16;
-      chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
-    }
-    chunk.nextKey = std::string(key);
-    return true;
-  });
+  core_.store_.forEachRecordBytesAfter(
+      txn, afterKey, [&](std::string_view key, std::string_view value) {
+        if (!chunk.records.empty() && bytes >= maxBytes) {
+          chunk.complete = false;
+          return false;
+        }
+        chunk.records.emplace_back(value);
+        bytes += value.size() + key.size();
+        const RecordId id = recordIdFromKey(key);
+        for (auto& entry : core_.store_.historyBytes(txn, id)) {
+          // The new node has no log: an entry that reads its writes from there takes them along.
+          if (HistoryEntry e = decodeHistoryEntry(entry); e.valuesInLog)
+            encode(core_.withWrites(txn, std::move(e)), entry);
+          bytes += entry.size() + 16;
+          chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
+        }
+        chunk.nextKey = std::string(key);
+        return true;
+      });
   return chunk;
 }
 
-void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
+void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
   // Decode everything first: a malformed chunk is refused before any write.
   std::vector<Customer> records;
   records.reserve(chunk.records.size());
@@ -177,11 +179,11 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     if (l.site == 0 || l.first == 0 || l.first > l.last || l.version.isNull())
       throw ApplyError("the snapshot holds a malformed number lease");
   bool leaseArrived = false;
-  store_.write([&](WriteTxn& txn) {
-    Batch batch(store_, txn);
+  core_.store_.write([&](WriteTxn& txn) {
+    ApplyContext batch(core_.store_, txn);
     Meta& meta = batch.meta;
     for (const NumberLease& l : chunk.leases) {
-      store_.putLease(txn, l);
+      core_.store_.putLease(txn, l);
       leaseArrived |= l.site == meta.siteId;
     }
     if (chunk.deployment != 0) {
@@ -207,22 +209,22 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     // For records this node held before: the changes its history already records.
     std::map<RecordId, std::set<std::pair<SiteId, uint64_t>>> recorded;
     for (const Customer& theirs : records) {
-      std::optional<Customer> before = store_.customer(txn, theirs.id);
+      std::optional<Customer> before = core_.store_.customer(txn, theirs.id);
       if (before) {
         auto& changes = recorded[theirs.id];
-        for (const auto& e : store_.history(txn, theirs.id)) changes.insert({e.site, e.seq});
+        for (const auto& e : core_.store_.history(txn, theirs.id)) changes.insert({e.site, e.seq});
       }
       Customer after = before ? joinRecords(*before, batch.vector, theirs, chunk.vector) : theirs;
       if (before && after == *before) continue;
       countState(meta, before ? &*before : nullptr, -1);
       countState(meta, &after, +1);
-      store_.putCustomer(txn, before ? &*before : nullptr, after);
+      core_.store_.putCustomer(txn, before ? &*before : nullptr, after);
     }
     for (size_t i = 0; i < history.size(); ++i) {
       const RecordId id = chunk.history[i].record;
       auto it = recorded.find(id);
       if (it != recorded.end() && it->second.count({history[i].site, history[i].seq})) continue;
-      store_.putSnapshotHistory(txn, id, history[i], chunk.history[i].entry);
+      core_.store_.putSnapshotHistory(txn, id, history[i], chunk.history[i].entry);
     }
     meta.snapshotNextKey = chunk.nextKey;
     if (chunk.complete) {
@@ -236,18 +238,18 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
       meta.snapshotVector.clear();
       meta.snapshotNextKey.clear();
     }
-    finish(txn, batch);
+    core_.finish(txn, batch);
   });
-  if (leaseArrived) fillPendingNumbers();
+  if (leaseArrived) core_.engine_.fillPendingNumbers();
 }
 
-uint64_t Engine::compactLog() {
-  return store_.write([&](WriteTxn& txn) -> uint64_t {
-    auto peers = store_.peers(txn);
+uint64_t Replication::compactLog() {
+  return core_.store_.write([&](WriteTxn& txn) -> uint64_t {
+    auto peers = core_.store_.peers(txn);
     if (peers.empty()) return 0;
     // The longest prefix of the log that every registered peer holds.
     uint64_t until = 0;
-    store_.forEachLogBytes(txn, 1, [&](uint64_t position, std::string_view encoded) {
+    core_.store_.forEachLogBytes(txn, 1, [&](uint64_t position, std::string_view encoded) {
       const ChangeId id = decodeChangeId(encoded);
       for (const auto& peer : peers)
         if (!peer.vector.contains(id)) return false;
@@ -255,8 +257,8 @@ uint64_t Engine::compactLog() {
       return true;
     });
     // The last entry stays: log positions (which key the history too) must never start over.
-    until = std::min(until, store_.lastLogPosition(txn));
-    return until > 1 ? store_.compactLogBefore(txn, until) : 0;
+    until = std::min(until, core_.store_.lastLogPosition(txn));
+    return until > 1 ? core_.store_.compactLogBefore(txn, until) : 0;
   });
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sync/engine.h"
+#include "sync/src/core.h"
 
 namespace sitesync::sync {
 
@@ -12,7 +13,9 @@ class EngineTestAccess {
   // Apply peers' changes without checking their signatures: what verification costs
   // (`sitesync-bench sync --unsigned`), and crafted unsigned changes reaching the apply path
   // (the fuzzer).
-  static void skipSignatureChecks(Engine& engine, bool skip) { engine.skipSignatureChecks_ = skip; }
+  static void skipSignatureChecks(Engine& engine, bool skip) {
+    engine.shared_->skipSignatureChecks_ = skip;
+  }
 };
 
 }  // namespace sitesync::sync

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "node/node.h"
+#include "storage/store.h"
 #include "tests/unit/test_support.h"
 
 namespace sitesync::testing {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "node/node.h"
+#include "storage/store.h"
 #include "tools/common/command_line.h"
 
 namespace sitesync::cli {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "storage/store.h"
-#include "sync/engine.h"
 #include "sync/errors.h"
+#include "sync/src/core.h"
 
 namespace sitesync::sync {
 
@@ -28,7 +28,7 @@ struct LeaseDemand {
 
 // State loaded once per transaction and written back once at its end, so a batch of thousands
 // of changes reads and writes meta, settings and vector once.
-struct Engine::Batch {
+struct ApplyContext {
   Meta meta;
   Settings settings;
   VersionVector vector;
@@ -60,7 +60,7 @@ struct Engine::Batch {
     size_t size() const { return digests.size() / sizeof(Digest); }
   } localRun;
 
-  Batch(const storage::Store& store, const storage::ReadTxn& txn) {
+  ApplyContext(const storage::Store& store, const storage::ReadTxn& txn) {
     auto m = store.meta(txn);
     if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
     meta = std::move(*m);
@@ -93,7 +93,7 @@ struct Engine::Batch {
   }
 };
 
-struct Engine::FollowUp {
+struct FollowUp {
   std::vector<RecordId> sharedNumbers;
   std::map<SiteId, LeaseDemand> leaseDemand;
   bool fillPending = false;
@@ -103,8 +103,8 @@ struct Engine::FollowUp {
   }
 };
 
-inline Engine::FollowUp Engine::Batch::followUp(const storage::Store& store,
-                                                const storage::ReadTxn& txn) const {
+inline FollowUp ApplyContext::followUp(const storage::Store& store,
+                                       const storage::ReadTxn& txn) const {
   FollowUp work;
   if (!numberClaims.empty()) work.sharedNumbers = store.claimsOnSharedNumbers(txn, numberClaims);
   work.leaseDemand = leaseDemand;

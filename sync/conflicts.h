@@ -1,0 +1,37 @@
+// Conflicts (DESIGN.md section 6): concurrent writes of one field, an edit beside a delete, two
+// customers with one number or one SSN; listed the same on every site, settled by a change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "sync/engine_part.h"
+#include "sync/operations.h"
+#include "sync/reports.h"
+
+namespace sitesync::sync {
+
+// A part of Engine (sync/engine.h), which is what callers hold.
+class Conflicts : private EnginePart {
+ public:
+  // Open conflicts, and with `includeResolved` the ones resolved, with how.
+  std::vector<ConflictInfo> conflicts(bool includeResolved) const;
+  // Settles a conflict by its id: `take` a value, or keep the winner (nullopt). A field or
+  // delete conflict is closed on every node by the write this makes; a number conflict gives the
+  // loser `take` (or the next free number); an SSN conflict needs `take` (the corrected SSN).
+  Result<Customer> resolveConflict(std::string_view conflictId,
+                                   const std::optional<std::string>& take,
+                                   const std::string& author);
+
+ protected:
+  explicit Conflicts(Core& core) : EnginePart(core) {}
+};
+
+}  // namespace sitesync::sync

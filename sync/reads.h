@@ -1,0 +1,63 @@
+// Reading the register: customers (merged ones joined into their survivor), searches, history,
+// settings, and the state of this site; sealed values opened when a cipher is in use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "sync/engine_part.h"
+#include "sync/operations.h"
+#include "sync/reports.h"
+
+namespace sitesync::sync {
+
+// A part of Engine (sync/engine.h), which is what callers hold.
+class Reads : private EnginePart {
+ public:
+  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "discount_overdrawn"
+  std::vector<std::string> flags(const Customer& customer) const;
+  std::optional<Customer> customer(RecordId id) const;
+  // REF: an id ("<site hex>-<counter>") or "#NUMBER": the live customer with that number, else
+  // the survivor of the merged one that had it, else the deleted one that had it (to restore).
+  Result<RecordId> resolve(std::string_view ref) const;
+  std::vector<Customer> list(bool includeDeactivated) const;
+  std::vector<Customer> search(std::string_view query, size_t limit) const;
+  // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
+  // them `query` finds as search would (number, phone, name, SSN). Both read every record: they
+  // are for finding what to restore, not for the counter.
+  std::vector<Customer> listDeleted() const;
+  std::vector<Customer> searchDeleted(std::string_view query, size_t limit) const;
+  // The customer's history in version order (hlc, origin, seq): each write with the value it
+  // wrote and the value its field held just before it in that order; the same on every site
+  // that holds the same changes.
+  std::vector<HistoryEntry> history(RecordId id) const;
+  struct HistoryItem {
+    RecordId record;  // the customer the entry is of: `id`, or one merged into it
+    HistoryEntry entry;
+  };
+  // history(id), with `withMerged` joined by the entries of the customers merged into it (each
+  // marked with its customer; a merge shows once), in version order.
+  std::vector<HistoryItem> historyWithMerged(RecordId id, bool withMerged) const;
+  // The customers merged into `id` (directly or through a chain): their history is its too.
+  std::vector<RecordId> mergedInto(RecordId id) const;
+  Settings settings() const;
+  // What this site offered the hub when it joined (empty: nothing), in field order.
+  std::vector<OfferedSetting> offeredSettings() const;
+  Meta meta() const;
+  RegisterStatus status() const;
+  // SHA-256 over the canonical replicated state (records incl. tombstones, settings, number
+  // leases), hex.
+  std::string digestHex() const;
+
+ protected:
+  explicit Reads(Core& core) : EnginePart(core) {}
+};
+
+}  // namespace sitesync::sync

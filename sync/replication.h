@@ -1,0 +1,118 @@
+// Replication state (the transport lives in node/): what a peer lacks, applying a peer's batch
+// (with the inbox that makes an early acknowledgement safe), peers met, the deployment,
+// snapshots and log compaction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "sync/engine_part.h"
+#include "sync/operations.h"
+#include "sync/reports.h"
+
+namespace sitesync::sync {
+
+// A part of Engine (sync/engine.h), which is what callers hold.
+class Replication : private EnginePart {
+ public:
+  // The first log position holding a change that `peer` lacks (one index lookup per origin, so
+  // catch-up costs what it sends, not the register size); past the end when it lacks nothing.
+  uint64_t firstPositionMissingFrom(const VersionVector& peer) const;
+  // The changes `peer` lacks from `fromPosition` on, in log order, at most `maxChanges` and about
+  // `maxBytes` (at least one change when any is missing).
+  OutgoingBatch changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
+                                   size_t maxChanges, size_t maxBytes) const;
+  // Applies a peer's batch in one write transaction (one fsync). Changes already held are
+  // skipped. Each origin's changes apply in whole signed runs: a run whose checkpoint is not in
+  // the batch waits (BatchReport::awaitingSignature). A malformed or out-of-order change, or a
+  // run whose signature does not verify (altered, forged, or signed by a key that is not its
+  // origin's), throws DecodeError and leaves the store as it was.
+  // `onVerified`, when given, is called once the batch is decoded and verified, before anything
+  // is written.
+  // `onStaged`, when given, lets a clean batch of kStageFrom changes or more be acknowledged
+  // before it is applied: it is written to the inbox first (a short sequential write and
+  // fsync), `onStaged` gets the vector this node holds with it, and it is applied on a
+  // background thread in its own transaction, which also takes it out of the inbox. The next
+  // batch is decoded and verified meanwhile and written after it (settleStaged). A staged batch
+  // that then cannot apply is set aside in the inbox with its reason (logged, and shown by
+  // inboxState), never dropped: its sender may forget it once acknowledged.
+  // `asReceived`, when given, is the batch's ChangeBatch message as it came: it is staged as it
+  // is, instead of encoded (and compressed) again.
+  BatchReport applyBatch(const std::vector<std::string>& encodedChanges,
+                         const std::function<void(const VerifiedBatch&)>& onVerified = {},
+                         const std::function<void(const VersionVector&)>& onStaged = {},
+                         std::string_view asReceived = {});
+  // Below this a batch commits in about a millisecond anyway: staging would only add an fsync.
+  static constexpr size_t kStageFrom = 256;
+  // Stages batches from `changes` changes on (the simulation stages every one).
+  void stageBatchesFrom(size_t changes);
+  // Applies the batches a crash (or a failed write) left staged in the inbox, in the order they
+  // came, and tries again those set aside; returns how many were applied. A node runs it before
+  // it serves.
+  size_t applyStagedBatches();
+  // Waits until the staged batch being applied in the background (if any) is written. Returns
+  // what went wrong with it, if anything (a batch that cannot apply is set aside; one whose
+  // write failed waits in the inbox and is tried again here).
+  std::string settleStaged();
+  // This node's vector with what its staged batches add: what it holds durably. Hellos and
+  // heartbeats say this; status().vector is what the register shows now.
+  VersionVector heldVector() const;
+  // Whether a staged batch still being applied holds changes that `peer` lacks (a pull by that
+  // peer should wait for it).
+  bool stagedBeyond(const VersionVector& peer) const;
+  // Staged batches waiting to be applied, and those set aside (with why they could not apply).
+  struct InboxState {
+    size_t waiting = 0;
+    std::vector<std::string> setAside;
+  };
+  InboxState inboxState() const;
+  // Every entry of the inbox, in arrival order (`sitesync inbox list`).
+  struct InboxEntry {
+    uint64_t key = 0;
+    size_t changes = 0;
+    bool setAside = false;
+    std::string reason;  // why a batch set aside could not apply
+  };
+  std::vector<InboxEntry> inboxEntries() const;
+  // Removes a batch set aside in the inbox (`sitesync inbox drop`). This node's vector never
+  // counted its changes, so a peer that holds them sends them again. A batch still waiting to be
+  // applied is not dropped.
+  Status dropSetAside(uint64_t key);
+  // Records a session with a peer: its name, where it was reached (empty when it connected
+  // here), its vector, and the changes that moved; the time comes from this engine's clock.
+  void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
+                       const VersionVector& vector, uint64_t sent, uint64_t received);
+  std::vector<PeerState> peers() const;
+  // Checks a peer's deployment id against this node's, adopting it when this node has none
+  // yet (0). Refused with a message naming both when they differ.
+  Status acceptDeployment(uint64_t peerDeployment, const std::string& peerName);
+  // The last position of the local log (0: empty); one cheap read, for polling.
+  uint64_t logEnd() const;
+  // Whether this node's log still holds every change `peer` lacks. False when some were
+  // compacted away (or this node itself came from a snapshot): the peer needs a snapshot.
+  bool logReaches(const VersionVector& peer) const;
+  // The records after `afterKey` (empty: from the first), tombstones included, with their
+  // history, up to about `maxBytes`; with this node's vector, clock, settings and deployment.
+  SnapshotChunkMsg snapshotChunk(std::string_view afterKey, size_t maxBytes) const;
+  // Merges a chunk into this store, empty or not, in one write transaction: each record field
+  // by field under the version rule (nothing this node holds is lost), settings likewise,
+  // history entries once. The first chunk's vector is held until the last chunk is in, then
+  // joined into this node's vector, so an interrupted bootstrap claims nothing; it resumes
+  // from Meta::snapshotNextKey.
+  void mergeSnapshotChunk(const SnapshotChunkMsg& chunk);
+  // Removes the oldest log entries that every registered peer (the peers table) holds; the
+  // state they produced stays. Nothing goes while no peer is registered. Returns the count.
+  uint64_t compactLog();
+
+ protected:
+  explicit Replication(Core& core) : EnginePart(core) {}
+};
+
+}  // namespace sitesync::sync

@@ -1,0 +1,148 @@
+// Private to sync/: the state every part of Engine shares (the store, the clock, the cipher, the
+// background applier) and the write path they all go through: a local operation or a peer's
+// change applied to the register in one transaction (ApplyContext), with what follows a commit.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/store.h"
+#include "sync/engine.h"
+
+namespace sitesync::sync {
+
+struct ApplyContext;  // sync/src/apply_context.h
+struct FollowUp;
+struct SettingsOffer;
+
+class Core {
+ public:
+  Core(storage::Store& store, Clock& clock, Engine& engine);
+  ~Core();
+
+  OpResult runOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
+  OpResult runRecordOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
+  OpResult runMerge(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
+  OpResult runElementOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
+  // Applies a local change to a customer, whose writes reach every customer merged into it
+  // (the author saw their registers joined into it), and notes it in `result`.
+  void commitToCustomer(storage::WriteTxn& txn, ApplyContext& batch, Change& change,
+                        OpResult& result);
+  // What a customer shows: its registers joined with those of every customer merged into it
+  // (their concurrent writes stay beside the merge's as conflicts).
+  Customer view(const storage::ReadTxn& txn, Customer record) const;
+  // Every customer merged into `id`, directly or through a chain.
+  std::vector<RecordId> absorbedSet(const storage::ReadTxn& txn, RecordId id) const;
+  // The customer `id` ends in: itself, or the last survivor of the merges it went into.
+  // Concurrent merges that form a cycle (A into B here, B into A there) leave every customer of
+  // it stored as merged; the one absorbed by the cycle's newest merge is read as the survivor
+  // (a function of the replicated state, so every node reads the same one).
+  RecordId survivorOf(const storage::ReadTxn& txn, RecordId id) const;
+  // A change's writes reach the customers merged into its target too; a merge makes them
+  // tombstones pointing to the target, and an erase erases them.
+  // Returns whether the customer was there to reach (not erased).
+  bool applyToAbsorbed(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
+                       RecordId id);
+  bool applyToAbsorbedOf(storage::WriteTxn& txn, ApplyContext& batch, const Change& change);
+  // What a customer change reached: its target, only customers merged into its (erased)
+  // target, or nothing (dropped: its target is erased).
+  enum class Reached { kTarget, kAbsorbedOnly, kNothing };
+  Reached applyToCustomer(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
+                          HistoryEntry& history);
+  // A merge's entry in the history of each customer it absorbed (at the merge's log position).
+  void noteMergedAway(storage::WriteTxn& txn, const Change& change, uint64_t position);
+  // `edits`: what the operation writes; required fields bind a create and the fields it writes.
+  Status validateCustomer(const storage::ReadTxn& txn, const ApplyContext& batch,
+                          const Customer& after, const Customer* before,
+                          const std::vector<Edit>& edits, bool machineNumbered) const;
+  // The next automatic number: from the site's leased blocks (the hub leases itself one when
+  // it runs out), or from next_number at a standalone site. Empty: none left, number pending.
+  Result<std::string> nextAutoNumber(storage::WriteTxn& txn, ApplyContext& batch);
+  void applyLease(storage::WriteTxn& txn, ApplyContext& batch, const Change& change);
+  // Hub: notes the blocks a site needs: one of its customers waits for a number, or its
+  // create used its newest block.
+  void noteNumberUse(const storage::ReadTxn& txn, ApplyContext& batch, const Change& change,
+                     const Customer* before, const Customer& after) const;
+  // Hub: makes a lease change for `site` within `txn`.
+  NumberLease issueLease(storage::WriteTxn& txn, ApplyContext& batch, SiteId site);
+  // What a committed transaction left to do (renumbering, leases, pending numbers, settings
+  // offered to the hub); returns whether it wrote anything. `decided`: what became of offers.
+  bool followUp(const FollowUp& work, std::string* decided = nullptr);
+  // Hub: keeps each offered setting the deployment has no value for (a settings change of its
+  // own, in one transaction), refuses the others; returns what it did, for people.
+  std::string decideSettingsOffers(const std::vector<SettingsOffer>& offers);
+  Change makeChange(ApplyContext& batch, Operation op, RecordId target,
+                    const std::string& author) const;
+  // The write half of applyBatch: the decoded, verified changes in one transaction, which also
+  // takes the batch out of the inbox when it was staged there (`inboxKey`).
+  BatchReport writeBatch(const std::vector<Change>& changes,
+                         const std::vector<std::string>& encodedChanges,
+                         const std::vector<bool>& proven, std::optional<uint64_t> inboxKey);
+  // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
+  void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
+                         uint64_t inboxKey, const VersionVector& adds);
+  // Whether the applier's thread is writing a staged batch now (it then uses a core).
+  bool applierWriting() const;
+  // Applies the inbox's waiting batches in order (applyStagedBatches without settling first),
+  // and the ones set aside too when `alsoSetAside`.
+  size_t applyWaitingBatches(bool alsoSetAside);
+  // Whether a batch starting where `batch` starts was set aside before (it is not staged again:
+  // applied at once, it is refused with its reason instead).
+  bool setAsideBefore(const VerifiedBatch& batch) const;
+  // Remembers, per origin, the first seq of a batch set aside (see setAsideBefore).
+  void noteSetAside(const VersionVector& firstSeqs);
+  // Whether every customer a batch's changes name is in the register or created before it in
+  // the batch: what a clean batch needs to apply whole (a change for a customer this node has
+  // not seen yet cannot be applied, and its batch must not be acknowledged early).
+  bool customersNamedAreKnown(const std::vector<Change>& changes) const;
+  // Commits a batch (one encoded ChangeBatch message) to the inbox; returns its key there.
+  uint64_t stageBatch(std::string_view encodedBatch);
+  // Marks a staged batch that cannot apply as set aside, with `reason`.
+  void setAside(uint64_t inboxKey, const std::string& reason);
+  // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.
+  void applyIn(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
+               std::string_view encoded = {});
+
+  // What the user may see: sealed values opened (no cipher: as stored).
+  Customer revealed(Customer c) const;
+  std::string revealed(uint16_t field, const std::string& key, const std::string& value) const;
+  std::vector<ConflictInfo> revealed(std::vector<ConflictInfo> conflicts) const;
+  HistoryEntry revealed(HistoryEntry entry) const;
+  // The entry with its change's writes, read from the log when it keeps them there.
+  HistoryEntry withWrites(const storage::ReadTxn& txn, HistoryEntry entry) const;
+
+  // Signs the run of local changes this transaction wrote (a checkpoint on its last change).
+  void sealLocalRun(storage::WriteTxn& txn, ApplyContext& batch);
+  // Throws ClockSkewError for a peer's change stamped more than max_clock_skew ahead of now.
+  void refuseClockSkew(const ApplyContext& batch, const Change& change) const;
+  // Whether a change of a peer's batch is stamped more than max_clock_skew ahead of now.
+  bool stampedTooFarAhead(const std::vector<Change>& changes) const;
+  // Writes a batch, or sets it aside in the inbox when a change of it is stamped too far ahead
+  // (a batch set aside before is refused instead: its sender is told why).
+  BatchReport writeOrSetAside(const std::vector<Change>& changes,
+                              const std::vector<std::string>& encodedChanges,
+                              const std::vector<bool>& proven);
+  // Ends a transaction's apply: seals the local run, writes meta, settings and vector back.
+  void finish(storage::WriteTxn& txn, ApplyContext& batch);
+  // Whether a settings or lease change comes from the deployment's hub (or, before this site
+  // has a deployment, from itself).
+  static bool fromAuthority(const Meta& meta, SiteId origin);
+  // "'<name>', site <hex>": the hub by the name it gave (a session or the allow list), if known.
+  std::string hubName(const storage::ReadTxn& txn, SiteId hub) const;
+
+  storage::Store& store_;
+  Clock& clock_;
+  Engine& engine_;  // the parts' public operations, for what the write path calls of them
+  const FieldCipher* cipher_ = nullptr;
+  bool skipSignatureChecks_ = false;
+  size_t stageFrom_ = Replication::kStageFrom;
+  std::function<void()> localCommitListener_;
+  struct Applier;  // the background write of a staged batch (sync/src/inbox.cpp)
+  std::unique_ptr<Applier> applier_;
+};
+
+}  // namespace sitesync::sync
