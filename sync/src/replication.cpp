@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/batch.h"
@@ -335,7 +336,7 @@ BatchReport Engine::writeBatch(const std::vector<Change>& changes,
       ++report.applied;
     }
     if (report.applied > 0 || report.fromRevoked > 0) finish(txn, batch);
-    if (inboxKey) store_.removeInbox(txn, *inboxKey);
+    if (inboxKey) store_.local().removeInbox(txn, *inboxKey);
     report.vector = batch.vector;
     work = batch.followUp(store_, txn);
     return report;
@@ -355,7 +356,7 @@ BatchReport Engine::writeBatch(const std::vector<Change>& changes,
 void Engine::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                              const VersionVector& vector, uint64_t sent, uint64_t received) {
   store_.write([&](storage::WriteTxn& txn) {
-    PeerState state = store_.peer(txn, peer).value_or(PeerState{});
+    PeerState state = store_.local().peer(txn, peer).value_or(PeerState{});
     state.siteId = peer;
     state.name = name;
     if (!endpoint.empty()) state.endpoint = endpoint;
@@ -363,21 +364,21 @@ void Engine::notePeerSession(SiteId peer, const std::string& name, const std::st
     state.vector = vector;
     state.sent += sent;
     state.received += received;
-    store_.putPeer(txn, state);
+    store_.local().putPeer(txn, state);
   });
 }
 
 std::vector<PeerState> Engine::peers() const {
   auto txn = store_.read();
-  return store_.peers(txn);
+  return store_.local().peers(txn);
 }
 
 Status Engine::allowPeer(const AllowedPeer& peer) {
   return store_.write([&](storage::WriteTxn& txn) -> Status {
-    for (const AllowedPeer& held : store_.allowedPeers(txn))
+    for (const AllowedPeer& held : store_.local().allowedPeers(txn))
       if (held.publicKey == peer.publicKey && held.name != peer.name)
         return Status::alreadyExists("that key is already allowed as peer '" + held.name + "'");
-    store_.putAllowedPeer(txn, peer);
+    store_.local().putAllowedPeer(txn, peer);
     return Status::ok();
   });
 }
@@ -385,9 +386,9 @@ Status Engine::allowPeer(const AllowedPeer& peer) {
 Result<SiteId> Engine::revokePeer(const std::string& name) {
   return store_.write([&](storage::WriteTxn& txn) -> Result<SiteId> {
     SiteId site = 0;
-    for (const AllowedPeer& held : store_.allowedPeers(txn))
+    for (const AllowedPeer& held : store_.local().allowedPeers(txn))
       if (held.name == name) site = held.siteId;
-    if (!store_.removeAllowedPeer(txn, name))
+    if (!store_.local().removeAllowedPeer(txn, name))
       return Status::notFound("no peer named '" + name + "' on the allow list");
     if (site != 0) {
       Meta meta = *store_.meta(txn);
@@ -402,12 +403,12 @@ Result<SiteId> Engine::revokePeer(const std::string& name) {
 
 std::vector<AllowedPeer> Engine::allowedPeers() const {
   auto txn = store_.read();
-  return store_.allowedPeers(txn);
+  return store_.local().allowedPeers(txn);
 }
 
 bool Engine::allowListConfigured() const {
   auto txn = store_.read();
-  return store_.allowListConfigured(txn);
+  return store_.local().allowListConfigured(txn);
 }
 
 }  // namespace sitesync::sync

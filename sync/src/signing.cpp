@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "storage/local_tables.h"
 #include "sync/errors.h"
 #include "sync/src/batch.h"
 
@@ -151,7 +152,7 @@ std::vector<bool> provenChanges(const std::vector<Change>& changes,
 }
 
 void Engine::proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const {
-  const SiteKey& key = cachedSiteKey(meta().signingKey);
+  const SiteKey& key = cachedSiteKey(store_.local().siteKey(store_.read()));
   hello.siteKey = key.publicKey();
   hello.siteProof = key.sign(helloProofMessage(key.siteId(), curvePublicKey));
 }
@@ -169,10 +170,10 @@ Status Engine::acceptIdentity(const HelloMsg& hello, const std::string& curvePub
   const auto held = allowedPeers();
   if (std::none_of(held.begin(), held.end(), unbound)) return Status::ok();
   store_.write([&](storage::WriteTxn& txn) {
-    for (AllowedPeer peer : store_.allowedPeers(txn))
+    for (AllowedPeer peer : store_.local().allowedPeers(txn))
       if (unbound(peer)) {
         peer.siteId = hello.siteId;
-        store_.putAllowedPeer(txn, peer);
+        store_.local().putAllowedPeer(txn, peer);
       }
   });
   return Status::ok();
@@ -185,9 +186,10 @@ bool Engine::fromAuthority(const Meta& meta, SiteId origin) {
 void Engine::sealLocalRun(storage::WriteTxn& txn, Batch& batch) {
   Batch::LocalRun& run = batch.localRun;
   if (run.size() == 0) return;
-  if (batch.meta.signingKey.empty())
+  const std::string siteKey = store_.local().siteKey(txn);
+  if (siteKey.empty())
     throw ApplyError("this store holds no site key (an older format): make the site again");
-  const SiteKey& key = cachedSiteKey(batch.meta.signingKey);
+  const SiteKey& key = cachedSiteKey(siteKey);
   Change last;
   store_.forEachLogBytes(txn, run.lastPosition, [&](uint64_t, std::string_view stored) {
     last = decodeChange(stored);

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/batch.h"
@@ -243,7 +244,7 @@ void Engine::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
 
 uint64_t Engine::compactLog() {
   return store_.write([&](WriteTxn& txn) -> uint64_t {
-    auto peers = store_.peers(txn);
+    auto peers = store_.local().peers(txn);
     if (peers.empty()) return 0;
     // The longest prefix of the log that every registered peer holds.
     uint64_t until = 0;
