@@ -81,6 +81,11 @@ class SecurityError : public Error {
 Identity loadIdentity(const std::string& dataDir);
 // Makes DIR's key pair unless it has one (creating DIR); returns it.
 Identity ensureIdentity(const std::string& dataDir);
+// Writes the new key file `path` (a secret: DIR/node.key, a deployment's at-rest key), readable
+// by its owner only from its creation (mode 0600), whole or not at all: into a temporary file of
+// the same directory, fsynced, then linked into place (never replacing a file already there) and
+// the directory fsynced. Throws SecurityError (one line) if it cannot, or if `path` exists.
+void writeOwnerOnlyFile(const std::string& path, std::string_view contents);
 bool isPublicKey(std::string_view z85);            // 40 Z85 characters decoding to 32 bytes
 std::string keyFingerprint(std::string_view z85);  // its first 8 characters, for logs
 

@@ -34,6 +34,9 @@ Change decodeChange(std::string_view bytes);
 ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint = nullptr);
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
+// The site key a meta record of a store before format 2 holds (the retired Meta.signingKey,
+// which the store's upgrade moves to its local tables); empty when it holds none.
+std::string decodeRetiredSigningKey(std::string_view metaBytes);
 PeerState decodePeerState(std::string_view bytes);
 AllowedPeer decodeAllowedPeer(std::string_view bytes);
 

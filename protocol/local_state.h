@@ -9,6 +9,10 @@
 
 namespace sitesync {
 
+// The layout of a store's local state: 2 keeps the site key out of Meta, in storage's local
+// tables (storage/src/store_upgrade.cpp brings a store of format 1 up to it).
+inline constexpr uint32_t kStoreFormatVersion = 2;
+
 struct Meta {
   SiteId siteId = 0;
   std::string siteName;
@@ -16,7 +20,7 @@ struct Meta {
   uint64_t lastSeq = 0;
   Hlc lastHlc;
   uint64_t nextAutoNumber = 0;
-  uint32_t formatVersion = 1;
+  uint32_t formatVersion = kStoreFormatVersion;
   uint64_t createdAtMillis = 0;
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
@@ -27,7 +31,6 @@ struct Meta {
   std::string snapshotNextKey;      // where the next chunk starts
   uint64_t droppedForErased = 0;    // changes that arrived for an erased customer (not applied)
   std::string atRestKeyCheck;       // non-empty: sensitive values are sealed (--encrypt)
-  std::string signingKey;           // this site's Ed25519 private key (32 bytes), never replicated
   uint64_t unauthorized = 0;        // settings or lease changes from a site other than the hub
   VersionVector revokedSites;       // revoked peers' sites: the seq held when each was revoked
   uint64_t refusedFromRevoked = 0;  // changes of those past that seq, not applied

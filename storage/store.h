@@ -1,7 +1,9 @@
 // storage: the register on disk. One LMDB environment per data directory with named tables for
 // customer records, the change log (local apply order), the change-id index, the version vector,
-// the search indexes (number, SSN, phone, name tokens), history, settings and meta. It knows
-// records and their indexes, never peers. LMDB failures throw StoreError; absent data is a value.
+// the search indexes (number, SSN, phone, name tokens), history, settings, number leases and
+// meta. It knows records and their indexes, never peers: a node's own bookkeeping is in the
+// same environment but not here (storage/local_tables.h). LMDB failures throw StoreError;
+// absent data is a value.
 //
 // Threading: a Store may be shared by threads; each transaction belongs to the thread that began
 // it. Several processes may open the same directory (LMDB serialises their writers).
@@ -52,6 +54,7 @@ struct Options {
 };
 
 class Store;
+class LocalTables;
 
 // Held shared by every open transaction of a Store and exclusively while its map is resized.
 struct MapGuard;
@@ -64,7 +67,6 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&&) = delete;
   ReadTxn(const ReadTxn&) = delete;
   ~ReadTxn();
-  MDB_txn* raw() const { return txn_; }
 
  protected:
   friend class Store;
@@ -72,6 +74,11 @@ class ReadTxn {
   void end();  // aborts the transaction if still open, and lets the map be resized
   MDB_txn* txn_;
   MapGuard* guard_;
+
+ private:
+  // Only storage's own code reaches LMDB: nothing above storage/ may depend on it.
+  friend class LocalTables;
+  MDB_txn* raw() const { return txn_; }
 };
 
 // A write transaction, only handed out by Store::write, which commits it. Phone and name index
@@ -231,29 +238,15 @@ class Store {
   uint64_t compactLogBefore(WriteTxn& txn, uint64_t position);
   uint64_t firstLogPosition(const ReadTxn& txn) const;  // 0 when the log is empty
 
-  // --- peers this node had sessions with (local bookkeeping)
-  void putPeer(WriteTxn& txn, const PeerState& peer);
-  std::optional<PeerState> peer(const ReadTxn& txn, SiteId id) const;
-  std::vector<PeerState> peers(const ReadTxn& txn) const;
-
-  // --- the allow list: the peers this node accepts, by name (local; node/ enforces it)
-  void putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer);   // adds or replaces
-  bool removeAllowedPeer(WriteTxn& txn, std::string_view name);  // false: no such peer
-  std::vector<AllowedPeer> allowedPeers(const ReadTxn& txn) const;
-  // Whether a peer was ever allowed (removing every one does not open the node again).
-  bool allowListConfigured(const ReadTxn& txn) const;
-
-  // --- the inbox: peers' batches made durable and acknowledged before they are applied, in the
-  // order they came (local; sync/ decides what an entry holds).
-  void putInbox(WriteTxn& txn, uint64_t key, std::string_view bytes);
-  void removeInbox(WriteTxn& txn, uint64_t key);
-  std::vector<std::pair<uint64_t, std::string>> inbox(const ReadTxn& txn) const;
-  uint64_t lastInboxKey(const ReadTxn& txn) const;  // 0 when empty
+  // The node's own bookkeeping (peers, allow list, inbox, site key) in this store's environment
+  // and transactions, kept apart from the register (storage/local_tables.h).
+  LocalTables local() const;
 
   StoreStats stats() const;
   const std::string& directory() const { return dir_; }
 
  private:
+  friend class LocalTables;
   struct Impl;
   Store(std::string dir, std::unique_ptr<Impl> impl);
   MDB_txn* begin(unsigned flags) const;

@@ -4,6 +4,7 @@
 #include "node/src/transport.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,17 +72,39 @@ Identity ensureIdentity(const std::string& dataDir) {
   if (zmq_curve_keypair(pub.data(), secret.data()) != 0)
     throw SecurityError("cannot make a CURVE key pair (libzmq built without CURVE?)");
   std::filesystem::create_directories(dataDir);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw SecurityError("cannot create " + path + ": " + std::strerror(errno));
-  const std::string line = std::string(secret.data(), 40) + "\n";
-  const bool written =
-      ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) {
-    ::unlink(path.c_str());
-    throw SecurityError("cannot write " + path + ": " + std::strerror(errno));
-  }
+  writeOwnerOnlyFile(path, std::string(secret.data(), 40) + "\n");
   return Identity{std::string(pub.data(), 40), std::string(secret.data(), 40)};
+}
+
+void writeOwnerOnlyFile(const std::string& path, std::string_view contents) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  auto failure = [&](const char* what, int error) {
+    return SecurityError(std::string(what) + " " + path + ": " + std::strerror(error));
+  };
+  std::string temporary = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);  // mode 0600 from its creation
+  if (fd < 0) throw failure("cannot create", errno);
+  int error = 0;
+  for (size_t done = 0; error == 0 && done < contents.size();) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n >= 0)
+      done += size_t(n);
+    else if (errno != EINTR)
+      error = errno;
+  }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  ::close(fd);
+  const char* what = error != 0 ? "cannot write" : "cannot create";
+  // A link, unlike a rename, fails when `path` exists (made meanwhile): a key is never replaced.
+  if (error == 0 && ::link(temporary.c_str(), path.c_str()) != 0) error = errno;
+  ::unlink(temporary.c_str());
+  if (error != 0) throw failure(what, error);
+  const int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirFd < 0 || ::fsync(dirFd) != 0) error = errno;
+  if (dirFd >= 0) ::close(dirFd);
+  if (error != 0) throw failure("cannot sync the directory of", error);
 }
 
 bool AllowList::refresh() {

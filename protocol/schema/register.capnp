@@ -303,7 +303,10 @@ struct Meta {
   snapshotPending @14 :Bool;
   droppedForErased @15 :UInt64;  # changes that arrived for an erased customer, not applied
   atRestKeyCheck @16 :Text;      # set: SSNs and journal text are sealed; a keyed hash tells the key
-  signingKey @17 :Data;          # this site's Ed25519 private key (32 bytes); never replicated
+  # retired: the site's Ed25519 private key (32 bytes) until store format 2, which keeps it in
+  # storage's local tables instead, out of every Meta read; still read once, by the upgrade that
+  # moves it there. Never written, never reused.
+  retiredSigningKey @17 :Data;
   unauthorized @18 :UInt64;      # settings or lease changes that came from a site other than the hub
   # Sites whose key was removed from the allow list: none of their changes past the seq held
   # then is applied here (so none is relayed from here either).

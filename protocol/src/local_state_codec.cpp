@@ -25,8 +25,6 @@ void encode(const Meta& m, std::string& out) {
   b.setDeployment(m.deployment);
   b.setDroppedForErased(m.droppedForErased);
   b.setAtRestKeyCheck(capnp::Text::Reader(m.atRestKeyCheck.data(), m.atRestKeyCheck.size()));
-  b.setSigningKey(capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(m.signingKey.data()),
-                                      m.signingKey.size()));
   b.setUnauthorized(m.unauthorized);
   b.setRefusedFromRevoked(m.refusedFromRevoked);
   if (!m.offeredSettings.empty())
@@ -63,8 +61,6 @@ Meta decodeMeta(std::string_view bytes) {
     m.deployment = r.getDeployment();
     m.droppedForErased = r.getDroppedForErased();
     m.atRestKeyCheck = wire::text(r.getAtRestKeyCheck());
-    auto signingKey = r.getSigningKey();
-    m.signingKey.assign(reinterpret_cast<const char*>(signingKey.begin()), signingKey.size());
     m.unauthorized = r.getUnauthorized();
     m.refusedFromRevoked = r.getRefusedFromRevoked();
     auto offered = r.getOfferedSettings();
@@ -77,6 +73,13 @@ Meta decodeMeta(std::string_view bytes) {
     auto key = r.getSnapshotNextKey();
     m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;
+  });
+}
+
+std::string decodeRetiredSigningKey(std::string_view metaBytes) {
+  return wire::read<schema::Meta>(metaBytes, [](schema::Meta::Reader r) {
+    auto key = r.getRetiredSigningKey();
+    return std::string(reinterpret_cast<const char*>(key.begin()), key.size());
   });
 }
 

@@ -1,6 +1,6 @@
 // The LMDB store: environment, transactions, the map's size, meta and settings, and number
-// leases. store_records.cpp has the records and their indexes; store_log.cpp the log, vector,
-// history, peers and stats.
+// leases. store_records.cpp has the records, store_indexes.cpp their indexes; store_log.cpp the
+// log, vector, history and stats; local_tables.cpp the node's own bookkeeping.
 #include <algorithm>
 #include <array>
 #include <memory>

@@ -30,14 +30,14 @@ enum Table : size_t {
   kNameIndex,        // name token -> id(16), sorted duplicates of fixed size (tableFlags)
   kHistory,          // id(16) position(8) -> HistoryEntry
   kMetaTable,        // "meta" -> Meta, "settings" -> Settings
-  kPeers,            // site id(8) -> PeerState
+  kPeers,            // site id(8) -> PeerState (local, LocalTables)
   kConflicts,        // id(16) -> "": records with an open conflict (a register with several heads)
   kLeases,           // first number(8) -> site(8) last(8) hlc(8) origin(8) seq(8)
   kPendingNumbers,   // id(16) -> "": live (or merged) customers without a number yet
   kAbsorbed,         // survivor(16) absorbed(16) -> "": merged customers by the one they went into
   kAbsorbedNumbers,  // number \0 id(16) -> "": numbers of merged customers (reserved)
-  kAllowed,          // name -> AllowedPeer: the peers this node accepts (local)
-  kInbox,            // key(8) -> a peer's batch acknowledged before it was applied (local)
+  kAllowed,          // name -> AllowedPeer: the peers this node accepts (local, LocalTables)
+  kInbox,            // key(8) -> a peer's batch acknowledged, not yet applied (local, LocalTables)
   // Phone digits are random keys: a commit of a few thousand new customers would rewrite most
   // leaf pages of a large phone index, and so would it most pages of any sorted table that
   // gathered them. A commit with kPhoneRunFrom new entries or more appends them here instead as
@@ -47,6 +47,7 @@ enum Table : size_t {
   // Options::phoneFoldAt entries or kMaxPhoneRuns appended runs.
   kContactRuns,     // run(4) contact term \0 id(16) -> "": entries not yet in kContactIndex
   kDeletedNumbers,  // number \0 id(16) -> "": numbers of deleted customers (restore #NUMBER)
+  kLocal,           // kSiteKeyKey, kAllowListKey -> their values (local, LocalTables)
   kTableCount
 };
 constexpr std::array<const char*, kTableCount> kTableNames = {
@@ -70,6 +71,7 @@ constexpr std::array<const char*, kTableCount> kTableNames = {
     "inbox",
     "index_contact_runs",
     "index_deleted_number",
+    "local",
 };
 
 static_assert(kTableNames.back() != nullptr, "every table needs a name");
@@ -97,8 +99,11 @@ constexpr size_t kPhoneRunFrom = 4096;
 
 constexpr std::string_view kMetaKey = "meta";
 constexpr std::string_view kSettingsKey = "settings";
-// Set once the first peer is allowed, never cleared: from then on only allowed peers connect.
+// kLocal: set once the first peer is allowed, never cleared: from then on only allowed peers
+// connect. (In kMetaTable before format 2.)
 constexpr std::string_view kAllowListKey = "allow_list_configured";
+// kLocal: the site's Ed25519 private key. (Meta's retired signingKey before format 2.)
+constexpr std::string_view kSiteKeyKey = "site_key";
 
 // LMDB may resize the map only while no transaction of this process is open (readers hold
 // pointers into it): transactions hold this shared, a resize holds it exclusively. Readers are
@@ -141,8 +146,8 @@ std::string indexKey(std::string_view term, RecordId id);
 std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key);
 
 // Brings a store written by an earlier version up to date, in the transaction that opens it for
-// writing: moves old tables into their successors, and fills the index tables this open
-// created (`added`) from the records (storage/src/store_upgrade.cpp).
+// writing: moves old tables into their successors, fills the index tables this open created
+// (`added`) from the records, and moves local entries out of meta (storage/src/store_upgrade.cpp).
 void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
                    const std::array<bool, kTableCount>& added);
 

@@ -1,6 +1,6 @@
 // The LMDB store: the log and its index, the version vector, history and the personal-data
-// purge, compaction, peers, the allow list, the inbox and table statistics (store.cpp has the
-// environment and transactions, store_records.cpp the records and their indexes).
+// purge, compaction and table statistics (store.cpp has the environment and transactions,
+// store_records.cpp the records, store_indexes.cpp their indexes).
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -179,80 +179,6 @@ uint64_t Store::compactLogBefore(WriteTxn& txn, uint64_t position) {
     ++removed;
   }
   return removed;
-}
-
-// --- peers -------------------------------------------------------------------------------------
-
-void Store::putPeer(WriteTxn& txn, const PeerState& peer) {
-  std::string bytes;
-  encode(peer, bytes);
-  lmdb::put(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(peer.siteId), bytes);
-}
-
-std::optional<PeerState> Store::peer(const ReadTxn& txn, SiteId id) const {
-  std::string_view v;
-  if (!lmdb::get(txn.raw(), impl_->dbi[kPeers], lmdb::u64Key(id), v)) return std::nullopt;
-  return decodePeerState(v);
-}
-
-std::vector<PeerState> Store::peers(const ReadTxn& txn) const {
-  std::vector<PeerState> out;
-  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kPeers]);
-  for (bool ok = cursor.first(); ok; ok = cursor.next())
-    out.push_back(decodePeerState(cursor.value()));
-  return out;
-}
-
-// --- the allow list ----------------------------------------------------------------------------
-
-void Store::putAllowedPeer(WriteTxn& txn, const AllowedPeer& peer) {
-  std::string bytes;
-  encode(peer, bytes);
-  lmdb::put(txn.raw(), impl_->dbi[kAllowed], peer.name, bytes);
-  lmdb::put(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, "1");
-}
-
-bool Store::removeAllowedPeer(WriteTxn& txn, std::string_view name) {
-  std::string_view held;
-  if (!lmdb::get(txn.raw(), impl_->dbi[kAllowed], name, held)) return false;
-  lmdb::del(txn.raw(), impl_->dbi[kAllowed], name);
-  return true;
-}
-
-std::vector<AllowedPeer> Store::allowedPeers(const ReadTxn& txn) const {
-  std::vector<AllowedPeer> out;
-  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kAllowed]);
-  for (bool ok = cursor.first(); ok; ok = cursor.next())
-    out.push_back(decodeAllowedPeer(cursor.value()));
-  return out;
-}
-
-bool Store::allowListConfigured(const ReadTxn& txn) const {
-  std::string_view v;
-  return lmdb::get(txn.raw(), impl_->dbi[kMetaTable], kAllowListKey, v);
-}
-
-// --- the inbox --------------------------------------------------------------------------------
-
-void Store::putInbox(WriteTxn& txn, uint64_t key, std::string_view bytes) {
-  lmdb::put(txn.raw(), impl_->dbi[kInbox], lmdb::u64Key(key), bytes);
-}
-
-void Store::removeInbox(WriteTxn& txn, uint64_t key) {
-  lmdb::del(txn.raw(), impl_->dbi[kInbox], lmdb::u64Key(key));
-}
-
-std::vector<std::pair<uint64_t, std::string>> Store::inbox(const ReadTxn& txn) const {
-  std::vector<std::pair<uint64_t, std::string>> out;
-  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kInbox]);
-  for (bool ok = cursor.first(); ok; ok = cursor.next())
-    out.emplace_back(lmdb::readU64(cursor.key()), std::string(cursor.value()));
-  return out;
-}
-
-uint64_t Store::lastInboxKey(const ReadTxn& txn) const {
-  lmdb::Cursor cursor(txn.raw(), impl_->dbi[kInbox]);
-  return cursor.last() ? lmdb::readU64(cursor.key()) : 0;
 }
 
 // --- stats -------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // Stores written by an earlier sitesync, brought up to date in the first write transaction that
 // opens them: old tables moved into their successors, index tables that did not exist yet filled
-// from the records.
+// from the records, local entries moved out of meta (format 2).
 #include <algorithm>
 #include <array>
+#include <string>
 #include <vector>
 
 #include "storage/src/lmdb.h"
@@ -55,6 +56,26 @@ void fillAddedIndexes(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
   }
 }
 
+// Format 2 keeps the node's local entries out of the meta table, which holds the register's:
+// the allow list's flag moves to kLocal, and so does the site key, out of the meta record (its
+// retired signingKey), which is rewritten without it.
+void moveLocalEntriesOutOfMeta(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi) {
+  std::string_view held;  // valid until the next write
+  if (lmdb::get(txn, dbi[kMetaTable], kAllowListKey, held)) {
+    lmdb::put(txn, dbi[kLocal], kAllowListKey, std::string(held));
+    lmdb::del(txn, dbi[kMetaTable], kAllowListKey);
+  }
+  if (!lmdb::get(txn, dbi[kMetaTable], kMetaKey, held)) return;  // not a site yet
+  Meta meta = decodeMeta(held);
+  if (meta.formatVersion >= kStoreFormatVersion) return;
+  const std::string siteKey = decodeRetiredSigningKey(held);
+  if (!siteKey.empty()) lmdb::put(txn, dbi[kLocal], kSiteKeyKey, siteKey);
+  meta.formatVersion = kStoreFormatVersion;
+  std::string bytes;
+  encode(meta, bytes);  // without the key: Meta has no place for it
+  lmdb::put(txn, dbi[kMetaTable], kMetaKey, bytes);
+}
+
 }  // namespace
 
 void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
@@ -74,6 +95,7 @@ void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
     check(mdb_drop(txn, old, 1), "mdb_drop");
   }
   fillAddedIndexes(txn, dbi, added);
+  moveLocalEntriesOutOfMeta(txn, dbi);
 }
 
 }  // namespace sitesync::storage

@@ -2,6 +2,7 @@
 // is applied as record + indexes + log + history + vector + meta in the caller's transaction.
 #include <algorithm>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
@@ -66,10 +67,10 @@ Status Engine::initialize(Store& store, Clock& clock, const SiteKey& key,
     meta.siteName = siteName;
     meta.isHub = isHub;
     meta.deployment = deployment;
-    meta.signingKey = key.privateKey();
     meta.createdAtMillis = clock.nowMillis();
     meta.lastHlc = hlcTick(Hlc{}, meta.createdAtMillis);
     store.putMeta(txn, meta);
+    store.local().putSiteKey(txn, key.privateKey());
     return Status::ok();
   });
 }
@@ -198,8 +199,8 @@ std::vector<Edit> lastAssignmentWins(const std::vector<Edit>& edits) {
 
 std::string Core::hubName(const storage::ReadTxn& txn, SiteId hub) const {
   std::string name;
-  if (auto peer = store_.peer(txn, hub)) name = peer->name;
-  for (const AllowedPeer& p : store_.allowedPeers(txn))
+  if (auto peer = store_.local().peer(txn, hub)) name = peer->name;
+  for (const AllowedPeer& p : store_.local().allowedPeers(txn))
     if (name.empty() && p.siteId == hub) name = p.name;
   return (name.empty() ? "" : "'" + name + "', ") + "site " + siteIdToHex(hub);
 }

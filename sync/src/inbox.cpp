@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/core.h"
@@ -99,18 +100,18 @@ std::vector<std::string> changesOf(const Entry& e) {
 
 uint64_t Core::stageBatch(std::string_view encodedBatch) {
   return store_.write([&](storage::WriteTxn& txn) {
-    const uint64_t key = store_.lastInboxKey(txn) + 1;
-    store_.putInbox(txn, key, encodeEntry(kWaiting, {}, encodedBatch));
+    const uint64_t key = store_.local().lastInboxKey(txn) + 1;
+    store_.local().putInbox(txn, key, encodeEntry(kWaiting, {}, encodedBatch));
     return key;
   });
 }
 
 void Core::setAside(uint64_t inboxKey, const std::string& reason) {
   store_.write([&](storage::WriteTxn& txn) {
-    for (auto& [key, bytes] : store_.inbox(txn))
+    for (auto& [key, bytes] : store_.local().inbox(txn))
       if (key == inboxKey) {
         const Entry e = decodeEntry(bytes);
-        store_.putInbox(txn, key, encodeEntry(kSetAside, reason, e.batch));
+        store_.local().putInbox(txn, key, encodeEntry(kSetAside, reason, e.batch));
       }
   });
 }
@@ -248,7 +249,7 @@ size_t Core::applyWaitingBatches(bool alsoSetAside) {
   std::vector<std::pair<uint64_t, std::string>> entries;
   {
     auto txn = store_.read();
-    entries = store_.inbox(txn);
+    entries = store_.local().inbox(txn);
   }
   size_t applied = 0;
   for (const auto& [key, bytes] : entries) {
@@ -287,7 +288,7 @@ Replication::InboxState Replication::inboxState() const {
 std::vector<Replication::InboxEntry> Replication::inboxEntries() const {
   std::vector<InboxEntry> entries;
   auto txn = core_.store_.read();
-  for (const auto& [key, bytes] : core_.store_.inbox(txn)) {
+  for (const auto& [key, bytes] : core_.store_.local().inbox(txn)) {
     InboxEntry entry;
     entry.key = key;
     try {
@@ -306,14 +307,14 @@ std::vector<Replication::InboxEntry> Replication::inboxEntries() const {
 
 Status Replication::dropSetAside(uint64_t key) {
   return core_.store_.write([&](storage::WriteTxn& txn) -> Status {
-    for (const auto& [held, bytes] : core_.store_.inbox(txn)) {
+    for (const auto& [held, bytes] : core_.store_.local().inbox(txn)) {
       if (held != key) continue;
       if (!bytes.empty() && bytes[0] == kWaiting)
         return Status::failedPrecondition(
             "staged batch " + std::to_string(key) +
             " is waiting to be applied, not set aside: `sitesync inbox retry` "
             "applies it");
-      core_.store_.removeInbox(txn, key);
+      core_.store_.local().removeInbox(txn, key);
       return Status::ok();
     }
     return Status::notFound("no staged batch " + std::to_string(key) +

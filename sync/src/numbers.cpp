@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
@@ -192,7 +193,7 @@ size_t Numbering::ensureLeases(SiteId site) {
     if (!m.isHub || site == m.siteId) return 0;
     // A hello costs nothing: only a site that proved itself (a signed change of its own, or a
     // key on the allow list) is worth numbers replicated to every site.
-    const auto allowed = core_.store_.allowedPeers(txn);
+    const auto allowed = core_.store_.local().allowedPeers(txn);
     if (core_.store_.vector(txn).get(site) == 0 &&
         std::none_of(allowed.begin(), allowed.end(),
                      [&](const AllowedPeer& p) { return p.siteId == site; }))

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
@@ -335,7 +336,7 @@ BatchReport Core::writeBatch(const std::vector<Change>& changes,
       ++report.applied;
     }
     if (report.applied > 0 || report.fromRevoked > 0) finish(txn, batch);
-    if (inboxKey) store_.removeInbox(txn, *inboxKey);
+    if (inboxKey) store_.local().removeInbox(txn, *inboxKey);
     report.vector = batch.vector;
     work = batch.followUp(store_, txn);
     return report;
@@ -356,7 +357,7 @@ BatchReport Core::writeBatch(const std::vector<Change>& changes,
 void Replication::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                                   const VersionVector& vector, uint64_t sent, uint64_t received) {
   core_.store_.write([&](storage::WriteTxn& txn) {
-    PeerState state = core_.store_.peer(txn, peer).value_or(PeerState{});
+    PeerState state = core_.store_.local().peer(txn, peer).value_or(PeerState{});
     state.siteId = peer;
     state.name = name;
     if (!endpoint.empty()) state.endpoint = endpoint;
@@ -364,21 +365,21 @@ void Replication::notePeerSession(SiteId peer, const std::string& name, const st
     state.vector = vector;
     state.sent += sent;
     state.received += received;
-    core_.store_.putPeer(txn, state);
+    core_.store_.local().putPeer(txn, state);
   });
 }
 
 std::vector<PeerState> Replication::peers() const {
   auto txn = core_.store_.read();
-  return core_.store_.peers(txn);
+  return core_.store_.local().peers(txn);
 }
 
 Status Trust::allowPeer(const AllowedPeer& peer) {
   return core_.store_.write([&](storage::WriteTxn& txn) -> Status {
-    for (const AllowedPeer& held : core_.store_.allowedPeers(txn))
+    for (const AllowedPeer& held : core_.store_.local().allowedPeers(txn))
       if (held.publicKey == peer.publicKey && held.name != peer.name)
         return Status::alreadyExists("that key is already allowed as peer '" + held.name + "'");
-    core_.store_.putAllowedPeer(txn, peer);
+    core_.store_.local().putAllowedPeer(txn, peer);
     return Status::ok();
   });
 }
@@ -386,9 +387,9 @@ Status Trust::allowPeer(const AllowedPeer& peer) {
 Result<SiteId> Trust::revokePeer(const std::string& name) {
   return core_.store_.write([&](storage::WriteTxn& txn) -> Result<SiteId> {
     SiteId site = 0;
-    for (const AllowedPeer& held : core_.store_.allowedPeers(txn))
+    for (const AllowedPeer& held : core_.store_.local().allowedPeers(txn))
       if (held.name == name) site = held.siteId;
-    if (!core_.store_.removeAllowedPeer(txn, name))
+    if (!core_.store_.local().removeAllowedPeer(txn, name))
       return Status::notFound("no peer named '" + name + "' on the allow list");
     if (site != 0) {
       Meta meta = *core_.store_.meta(txn);
@@ -403,12 +404,12 @@ Result<SiteId> Trust::revokePeer(const std::string& name) {
 
 std::vector<AllowedPeer> Trust::allowedPeers() const {
   auto txn = core_.store_.read();
-  return core_.store_.allowedPeers(txn);
+  return core_.store_.local().allowedPeers(txn);
 }
 
 bool Trust::allowListConfigured() const {
   auto txn = core_.store_.read();
-  return core_.store_.allowListConfigured(txn);
+  return core_.store_.local().allowListConfigured(txn);
 }
 
 }  // namespace sitesync::sync

@@ -1,6 +1,7 @@
 // Settings a site set before it joined: offered to the hub, which keeps or refuses each.
 #include <map>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/src/apply_context.h"
 
@@ -55,7 +56,7 @@ std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers)
     finish(txn, batch);
     wrote = batch.applied > 0;
     for (const SettingsOffer& offer : offers) {
-      const auto peer = store_.peer(txn, offer.origin);
+      const auto peer = store_.local().peer(txn, offer.origin);
       const std::string label = (peer && !peer->name.empty() ? "'" + peer->name + "' " : "") + "(" +
                                 siteIdToHex(offer.origin) + ")";
       if (origins.find(label) == std::string::npos)

@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "storage/local_tables.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
 
@@ -151,7 +152,7 @@ std::vector<bool> provenChanges(const std::vector<Change>& changes,
 }
 
 void Trust::proveIdentity(HelloMsg& hello, const std::string& curvePublicKey) const {
-  const SiteKey& key = cachedSiteKey(core_.engine_.meta().signingKey);
+  const SiteKey& key = cachedSiteKey(core_.store_.local().siteKey(core_.store_.read()));
   hello.siteKey = key.publicKey();
   hello.siteProof = key.sign(helloProofMessage(key.siteId(), curvePublicKey));
 }
@@ -169,10 +170,10 @@ Status Trust::acceptIdentity(const HelloMsg& hello, const std::string& curvePubl
   const auto held = allowedPeers();
   if (std::none_of(held.begin(), held.end(), unbound)) return Status::ok();
   core_.store_.write([&](storage::WriteTxn& txn) {
-    for (AllowedPeer peer : core_.store_.allowedPeers(txn))
+    for (AllowedPeer peer : core_.store_.local().allowedPeers(txn))
       if (unbound(peer)) {
         peer.siteId = hello.siteId;
-        core_.store_.putAllowedPeer(txn, peer);
+        core_.store_.local().putAllowedPeer(txn, peer);
       }
   });
   return Status::ok();
@@ -185,9 +186,10 @@ bool Core::fromAuthority(const Meta& meta, SiteId origin) {
 void Core::sealLocalRun(storage::WriteTxn& txn, ApplyContext& batch) {
   ApplyContext::LocalRun& run = batch.localRun;
   if (run.size() == 0) return;
-  if (batch.meta.signingKey.empty())
+  const std::string siteKey = store_.local().siteKey(txn);
+  if (siteKey.empty())
     throw ApplyError("this store holds no site key (an older format): make the site again");
-  const SiteKey& key = cachedSiteKey(batch.meta.signingKey);
+  const SiteKey& key = cachedSiteKey(siteKey);
   Change last;
   store_.forEachLogBytes(txn, run.lastPosition, [&](uint64_t, std::string_view stored) {
     last = decodeChange(stored);

@@ -10,7 +10,8 @@ namespace sitesync::sync {
 // A run of local changes is signed at the end of each transaction and at least this often.
 inline constexpr size_t kMaxRunLength = 1000;
 
-// The key of a private key held in meta, kept between transactions of this thread.
+// The key of the site's private key (its store's local tables), kept between transactions of
+// this thread.
 const SiteKey& cachedSiteKey(const std::string& privateKey);
 
 // Which of a peer's changes may be applied: those in a whole run (from its first change to its

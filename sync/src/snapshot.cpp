@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "storage/local_tables.h"
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
@@ -245,7 +246,7 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
 
 uint64_t Replication::compactLog() {
   return core_.store_.write([&](WriteTxn& txn) -> uint64_t {
-    auto peers = core_.store_.peers(txn);
+    auto peers = core_.store_.local().peers(txn);
     if (peers.empty()) return 0;
     // The longest prefix of the log that every registered peer holds.
     uint64_t until = 0;

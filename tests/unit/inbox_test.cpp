@@ -1,6 +1,7 @@
 // The inbox: a large clean batch is acknowledged once it is durable there, written in the
 // background after its ack, applied after a crash, and set aside (never lost) if it cannot
 // apply; a batch that would not apply here is never acknowledged early.
+#include "storage/local_tables.h"
 #include "tests/unit/sync_fixture.h"
 
 namespace {
@@ -96,7 +97,8 @@ BOOST_AUTO_TEST_CASE(a_batch_staged_as_it_came_over_the_wire_is_applied_after_a_
   BOOST_TEST(inbox[0].changes == changes.size());
   {
     auto txn = b.store->read();
-    BOOST_TEST(b.store->inbox(txn).at(0).second.substr(1) == message);  // after the state byte
+    BOOST_TEST(b.store->local().inbox(txn).at(0).second.substr(1) ==
+               message);  // after the state byte
   }
   {
     Engine restarted(*b.store, b.clock);
@@ -125,7 +127,8 @@ BOOST_AUTO_TEST_CASE(a_clean_batch_naming_a_customer_not_seen_here_is_refused_no
 
 BOOST_AUTO_TEST_CASE(a_staged_batch_that_cannot_be_read_is_set_aside_and_reported) {
   Site b{kSiteB, "branch-b"};
-  b.store->write([&](WriteTxn& txn) { b.store->putInbox(txn, 7, std::string("w\x05\x00", 3)); });
+  b.store->write(
+      [&](WriteTxn& txn) { b.store->local().putInbox(txn, 7, std::string("w\x05\x00", 3)); });
   BOOST_TEST(b.engine.applyStagedBatches() == 0u);
   const auto inbox = b.engine.inboxState();
   BOOST_TEST(inbox.waiting == 0u);
@@ -144,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_tried_again_when_the_node_starts) {
   std::string batch;
   encode(WireMessage{ChangeBatchMsg{allMissing(a, b), true}}, batch);
   entry += batch;
-  b.store->write([&](WriteTxn& txn) { b.store->putInbox(txn, 3, entry); });
+  b.store->write([&](WriteTxn& txn) { b.store->local().putInbox(txn, 3, entry); });
   BOOST_TEST(b.engine.inboxState().setAside.size() == 1u);
   BOOST_TEST(b.engine.applyStagedBatches() == 1u);
   BOOST_TEST(b.engine.digestHex() == a.engine.digestHex());
@@ -157,8 +160,9 @@ BOOST_AUTO_TEST_CASE(a_batch_set_aside_is_listed_with_why_and_can_be_dropped_a_w
   std::string batch;
   encode(WireMessage{ChangeBatchMsg{allMissing(a, b), true}}, batch);
   b.store->write([&](WriteTxn& txn) {
-    b.store->putInbox(txn, 4, "w" + batch);                  // waiting (a crash came between)
-    b.store->putInbox(txn, 7, std::string("w\x05\x00", 3));  // unreadable: set aside when tried
+    b.store->local().putInbox(txn, 4, "w" + batch);  // waiting (a crash came between)
+    b.store->local().putInbox(txn, 7,
+                              std::string("w\x05\x00", 3));  // unreadable: set aside when tried
   });
   BOOST_TEST((b.engine.dropSetAside(4).code() == StatusCode::kFailedPrecondition));
   BOOST_TEST((b.engine.dropSetAside(9).code() == StatusCode::kNotFound));

@@ -10,6 +10,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 
 #include "tests/unit/replication_fixture.h"
@@ -343,6 +346,25 @@ BOOST_AUTO_TEST_CASE(a_secret_key_file_that_others_may_read_is_refused) {
   } catch (const node::SecurityError& e) {
     BOOST_TEST(std::string(e.what()).find("chmod 600") != std::string::npos);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_key_file_is_written_whole_for_its_owner_only_and_never_replaced) {
+  TempDir dir;
+  const std::string path = dir.path() + "/deployment.key";
+  node::writeOwnerOnlyFile(path, "first\n");
+  struct stat st {};
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_CHECK_EXCEPTION(node::writeOwnerOnlyFile(path, "second\n"), node::SecurityError,
+                        [&](const node::SecurityError& e) {
+                          return std::string(e.what()) == "cannot create " + path + ": File exists";
+                        });
+  std::ifstream in(path);
+  std::string held((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST(held == "first\n");
+  // No temporary file is left beside it.
+  BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir.path()),
+                           std::filesystem::directory_iterator()) == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

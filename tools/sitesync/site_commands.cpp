@@ -1,5 +1,4 @@
 // `sitesync init | settings | digest | status`, and opening a data directory.
-#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,15 +103,11 @@ std::unique_ptr<sync::FieldCipher> deploymentKey(const std::string& dataDir) {
     std::ifstream random("/dev/urandom", std::ios::binary);
     if (!random.read(reinterpret_cast<char*>(bytes.data()), bytes.size()))
       throw Failure("cannot read /dev/urandom");
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw Failure("cannot create " + path + ": " + std::strerror(errno));
     static const char* digits = "0123456789abcdef";
     std::string hex;
     for (unsigned char b : bytes) hex += {digits[b >> 4], digits[b & 15]};
     hex += "\n";
-    const bool written = ::write(fd, hex.data(), hex.size()) == ssize_t(hex.size());
-    ::close(fd);
-    if (!written) throw Failure("cannot write " + path);
+    node::writeOwnerOnlyFile(path, hex);
     std::cerr << "made a new deployment key in " << path
               << ": give the same file to every site of the deployment\n";
   }
