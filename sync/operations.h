@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/model.h"
@@ -53,6 +54,11 @@ struct LocalOp {
 };
 
 struct OpResult {
+  static OpResult refused(Status why) {
+    OpResult r;
+    r.status = std::move(why);
+    return r;
+  }
   Status status;
   RecordId id;           // the customer created or updated
   bool changed = false;  // false: nothing to write (values already as requested)

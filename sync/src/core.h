@@ -25,6 +25,18 @@ class Core {
   ~Core();
 
   OpResult runOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
+  // The edits as they are written: validated as typed, the last assignment of a field winning,
+  // sensitive values sealed when a cipher is in use.
+  Result<std::vector<Edit>> editsToWrite(const std::vector<Edit>& edits, bool settings) const;
+  OpResult runSettingsOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                         const std::vector<Edit>& requested);
+  // A create, an update, or the machine numbering a customer.
+  OpResult runCustomerOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                         std::vector<Edit> requested);
+  void writeCustomerChange(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                           const Customer* before, std::vector<Edit> edits, OpResult& result);
+  // The live customer `id` as its author sees it (merged customers joined), or why not.
+  Result<Customer> liveView(const storage::ReadTxn& txn, RecordId id) const;
   OpResult runRecordOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runMerge(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runElementOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);

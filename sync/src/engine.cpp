@@ -227,67 +227,74 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
     default:
       break;
   }
-  const std::string& author = op.author;
-  OpResult result;
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
-  if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId)) {
-    result.status = Status::failedPrecondition(
+  if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId))
+    return OpResult::refused(Status::failedPrecondition(
         "settings belong to the deployment: change them on the hub (" +
-        hubName(txn, batch.meta.deployment) + "); every site ignores settings from any other site");
-    return result;
-  }
-  result.status = checkEditValues(op.edits, isSettings);
-  if (!result.status.isOk()) return result;
-  std::vector<Edit> requested = lastAssignmentWins(op.edits);
+        hubName(txn, batch.meta.deployment) + "); every site ignores settings from any other site"));
+  auto requested = editsToWrite(op.edits, isSettings);
+  if (!requested.isOk()) return OpResult::refused(requested.status());
+  if (isSettings) return runSettingsOp(txn, batch, op, requested.value());
+  return runCustomerOp(txn, batch, op, std::move(requested.value()));
+}
+
+Result<std::vector<Edit>> Core::editsToWrite(const std::vector<Edit>& edits, bool settings) const {
+  if (Status valid = checkEditValues(edits, settings); !valid.isOk()) return valid;
+  std::vector<Edit> out = lastAssignmentWins(edits);
   if (cipher_)  // validated as typed; written sealed
-    for (Edit& e : requested)
+    for (Edit& e : out)
       if (FieldCipher::sensitive(e.field, e.key)) e.value = cipher_->seal(e.field, e.value);
+  return out;
+}
 
-  if (isSettings) {
-    Change change = makeChange(batch, Operation::kSettings, RecordId{}, author);
-    change.target = RecordId{};
-    change.note = op.note;
-    for (const auto& e : requested)
-      if (batch.settings.fields[e.field].value != e.value ||
-          batch.settings.fields[e.field].version.isNull())
-        change.writes.push_back(
-            FieldWrite{e.field, {}, e.value, {batch.settings.fields[e.field].version}});
-    Settings candidate = batch.settings;
-    for (const auto& w : change.writes) candidate.fields[w.field].value = w.value;
-    for (const auto& w : change.writes) candidate.fields[w.field].version = change.version();
-    if (candidate.getUnsigned(SettingsField::numberMinLength) >
-        candidate.getUnsigned(SettingsField::numberMaxLength)) {
-      result.status =
-          Status::invalidArgument("number_min_length must not exceed number_max_length");
-      return result;
-    }
-    if (change.writes.empty()) return result;
-    for (auto& w : change.writes)
-      if (w.replaces.front().isNull()) w.replaces.clear();
-    applyIn(txn, batch, change);
-    result.changed = true;
-    result.change = change.id;
-    return result;
+OpResult Core::runSettingsOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                             const std::vector<Edit>& requested) {
+  Change change = makeChange(batch, Operation::kSettings, RecordId{}, op.author);
+  change.target = RecordId{};
+  change.note = op.note;
+  for (const auto& e : requested) {
+    const FieldValue& held = batch.settings.fields[e.field];
+    if (held.value == e.value && !held.version.isNull()) continue;  // already so
+    FieldWrite write{e.field, {}, e.value, {}};
+    if (!held.version.isNull()) write.replaces.push_back(held.version);
+    change.writes.push_back(std::move(write));
   }
+  Settings candidate = batch.settings;
+  for (const auto& w : change.writes)
+    candidate.fields[w.field] = FieldValue{w.value, change.version(), change.id.seq, {}};
+  if (candidate.getUnsigned(SettingsField::numberMinLength) >
+      candidate.getUnsigned(SettingsField::numberMaxLength))
+    return OpResult::refused(
+        Status::invalidArgument("number_min_length must not exceed number_max_length"));
+  OpResult result;
+  if (change.writes.empty()) return result;
+  applyIn(txn, batch, change);
+  result.changed = true;
+  result.change = change.id;
+  return result;
+}
 
+Result<Customer> Core::liveView(const storage::ReadTxn& txn, RecordId id) const {
+  std::optional<Customer> stored = store_.customer(txn, id);
+  if (!stored) return Status::notFound("no customer " + id.toString());
+  Customer seen = view(txn, std::move(*stored));  // what the author sees, merged ones included
+  if (!seen.isLive())
+    return Status::failedPrecondition("customer " + id.toString() + " is deleted or merged");
+  return seen;
+}
+
+OpResult Core::runCustomerOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                             std::vector<Edit> requested) {
+  OpResult result;
   std::optional<Customer> before;
   const bool assignNumber =
       op.kind == LocalOp::Kind::kAssignNumber || op.kind == LocalOp::Kind::kRenumber;
   if (op.kind == LocalOp::Kind::kUpdate || assignNumber) {
-    before = store_.customer(txn, op.target);
-    if (!before) {
-      result.status = Status::notFound("no customer " + op.target.toString());
-      return result;
-    }
-    before = view(txn, std::move(*before));  // what the author sees, merged customers included
-    if (!before->isLive()) {
-      result.status =
-          Status::failedPrecondition("customer " + op.target.toString() + " is deleted or merged");
-      return result;
-    }
+    auto seen = liveView(txn, op.target);
+    if (!seen.isOk()) return OpResult::refused(seen.status());
+    before = std::move(seen.value());
     result.id = op.target;
   }
-
   // What the record would look like, to validate it before anything is written.
   Customer after = before ? *before : Customer{};
   std::vector<Edit> edits;
@@ -306,10 +313,7 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   const uint64_t savedAutoNumber = batch.meta.nextAutoNumber;
   if (machineNumbered) {
     auto number = nextAutoNumber(txn, batch);
-    if (!number.isOk()) {
-      result.status = number.status();
-      return result;
-    }
+    if (!number.isOk()) return OpResult::refused(number.status());
     if (assignNumber && number->empty()) return result;  // still none left
     if (!number->empty()) {
       edits.push_back(Edit{uint16_t(CustomerField::number), {}, number.value()});
@@ -324,9 +328,15 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
       validateCustomer(txn, batch, after, before ? &*before : nullptr, edits, machineNumbered);
   if (!result.status.isOk()) batch.meta.nextAutoNumber = savedAutoNumber;  // number not used
   if (!result.status.isOk() || edits.empty()) return result;
+  writeCustomerChange(txn, batch, op, before ? &*before : nullptr, std::move(edits), result);
+  return result;
+}
 
+void Core::writeCustomerChange(WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
+                               const Customer* before, std::vector<Edit> edits,
+                               OpResult& result) {
   Change change = makeChange(batch, before ? Operation::kUpdate : Operation::kCreate,
-                             before ? before->id : RecordId{}, author);
+                             before ? before->id : RecordId{}, op.author);
   change.note = op.note;
   if (before) change.absorbed = absorbedSet(txn, before->id);
   change.writes.reserve(edits.size());
@@ -342,7 +352,6 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   result.id = change.target;
   result.changed = true;
   result.change = change.id;
-  return result;
 }
 
 }  // namespace sitesync::sync
