@@ -19,6 +19,18 @@ struct ApplyContext;  // sync/src/apply_context.h
 struct FollowUp;
 struct SettingsOffer;
 
+// What an operation on a contact, journal entry or discount card writes, as it is planned.
+struct ElementEdit {
+  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode
+  std::string kindName;
+  RecordId fresh;  // the id a new element or usage gets (made from the change about to be written)
+  RecordId id;     // the element written
+  const CardElement* existing = nullptr;  // it, when it is not new
+  Operation operation = Operation::kUpdate;
+  std::vector<std::pair<std::string, std::string>> writes;  // register key -> value
+  RecordId usage;  // a usage of a discount card, when one is added
+};
+
 class Core {
  public:
   Core(storage::Store& store, Clock& clock, Engine& engine);
@@ -37,6 +49,11 @@ class Core {
                            const Customer* before, std::vector<Edit> edits, OpResult& result);
   // The live customer `id` as its author sees it (merged customers joined), or why not.
   Result<Customer> liveView(const storage::ReadTxn& txn, RecordId id) const;
+  // The live customer whose contact, journal entry or card is changed, or why not.
+  Result<Customer> elementOwner(const storage::ReadTxn& txn, RecordId id) const;
+  // Checks each attribute `op` sets and plans its write into `edit`.
+  Status planElementWrites(const Customer& c, const LocalOp& op, const Settings& settings,
+                           ElementEdit& edit) const;
   OpResult runRecordOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runMerge(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runElementOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);

@@ -16,10 +16,6 @@ using storage::WriteTxn;
 
 namespace {
 
-Status refused(StatusCode code, std::string message) {
-  return Status(code, std::move(message));
-}
-
 // A usage's value: "<cents>|<visit>".
 bool parseUsage(std::string_view value, int64_t& cents, std::string& visit) {
   const auto bar = value.find('|');
@@ -135,131 +131,107 @@ Result<RecordId> LocalOperations::useDiscount(RecordId customer, RecordId card,
   return results[0].element;
 }
 
-OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
-  OpResult result;
-  result.id = op.target;
-  if (op.edits.empty() || !elementKindName(op.edits.front().field)) {
-    result.status = refused(StatusCode::kInvalidArgument, "nothing to change");
-    return result;
-  }
-  const uint16_t kind = op.edits.front().field;
-  const std::string kindName = elementKindName(kind);
-  std::optional<Customer> stored = store_.customer(txn, op.target);
-  if (!stored) {
-    result.status = refused(StatusCode::kNotFound, "no customer " + op.target.toString());
-    return result;
-  }
-  const Customer c = view(txn, std::move(*stored));
-  if (!c.isLive()) {
-    result.status = refused(
-        StatusCode::kFailedPrecondition,
+namespace {
+
+// Spending `value` ("<cents>|<visit>") from `card`: within its balance and its validity.
+Status checkUsage(const CardElement& card, const std::string& value, uint64_t now) {
+  int64_t amount = 0;
+  std::string visit;
+  if (!parseUsage(value, amount, visit) || !validateValue(ValueKind::kText, visit).empty() ||
+      visit.size() > 200)
+    return Status::invalidArgument(
+        "a usage needs a positive amount in cents and a visit of at most 200 characters");
+  if (amount > card.balanceCents)
+    return Status::failedPrecondition("discount card " + card.id.toString() + " has " +
+                                      money(card.balanceCents) + " left; cannot use " +
+                                      money(amount));
+  auto until = card.attributes.find("valid_until");
+  if (until != card.attributes.end() && until->second < today(now))
+    return Status::failedPrecondition("discount card " + card.id.toString() + " expired on " +
+                                      until->second);
+  return Status::ok();
+}
+
+// Editing or deleting a journal entry: only within the settings' windows, which count from when
+// the entry was written (its "at" register).
+Status checkJournalWindow(const Customer& c, RecordId entry, const std::string& attribute,
+                          const Settings& settings, uint64_t now) {
+  const FieldValue* at = findSlot(c, kJournalCode, entry.toString() + "/at");
+  const uint64_t written = at ? at->version.hlc.millis() : 0;
+  const bool deleting = attribute == "deleted";
+  const uint64_t hours = settings.getUnsigned(deleting ? SettingsField::journalDeleteWindowHours
+                                                       : SettingsField::journalEditWindowHours);
+  if (now <= written || now - written <= hours * 3600 * 1000) return Status::ok();
+  return Status::failedPrecondition(
+      "journal entry " + entry.toString() + " was written " +
+      std::to_string((now - written) / 3600000) + " h ago; the settings allow " +
+      (deleting ? "deleting" : "editing") + " for " + std::to_string(hours) + " h (" +
+      (deleting ? "journal_delete_window_hours" : "journal_edit_window_hours") + ")");
+}
+
+// A new element needs its defining attributes: a contact a name, a journal entry a text, a
+// discount card a type and a value.
+Status checkNewElement(uint16_t kind, const std::string& kindName, const std::vector<Edit>& edits) {
+  auto has = [&](const char* attribute) {
+    return std::any_of(edits.begin(), edits.end(),
+                       [&](const Edit& e) { return e.key == attribute && !e.value.empty(); });
+  };
+  const char* required = kind == kContactCode ? "name" : kind == kJournalCode ? "text" : "type";
+  if (has(required) && (kind != kDiscountCode || has("value_cents"))) return Status::ok();
+  return Status::invalidArgument("a new " + kindName + " needs " +
+                                 (kind == kDiscountCode ? "a type and a value" : required));
+}
+
+}  // namespace
+
+Result<Customer> Core::elementOwner(const storage::ReadTxn& txn, RecordId id) const {
+  std::optional<Customer> stored = store_.customer(txn, id);
+  if (!stored) return Status::notFound("no customer " + id.toString());
+  Customer c = view(txn, std::move(*stored));
+  if (!c.isLive())
+    return Status::failedPrecondition(
         "customer " + c.id.toString() + " is deleted, erased or merged" +
-            (c.mergedInto.isNull() ? std::string() : ": use " + survivorOf(txn, c.id).toString()));
-    return result;
-  }
-  // The new element's (or usage's) id is made from the change about to be written.
-  const RecordId fresh{batch.meta.siteId, batch.meta.lastSeq + 1};
-  const bool adding = op.element.isNull();
-  const RecordId id = adding ? fresh : op.element;
-  const CardElement* existing = nullptr;
+        (c.mergedInto.isNull() ? std::string() : ": use " + survivorOf(txn, c.id).toString()));
+  return c;
+}
+
+OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
+  if (op.edits.empty() || !elementKindName(op.edits.front().field))
+    return OpResult::refused(Status::invalidArgument("nothing to change"));
+  const uint16_t kind = op.edits.front().field;
+  auto owner = elementOwner(txn, op.target);
+  if (!owner.isOk()) return OpResult::refused(owner.status());
+  const Customer& c = owner.value();
+  ElementEdit edit;
+  edit.kind = kind;
+  edit.kindName = elementKindName(kind);
+  edit.fresh = RecordId{batch.meta.siteId, batch.meta.lastSeq + 1};
+  edit.id = op.element;
+  if (edit.id.isNull()) edit.id = edit.fresh;
+  edit.operation = kind == kJournalCode ? Operation::kJournal : Operation::kUpdate;
   const auto all = cardElements(c);
   for (const auto& e : all)
-    if (e.kind == kind && e.id == id) existing = &e;
-  if (!adding && (!existing || existing->gone())) {
-    result.status = refused(StatusCode::kNotFound, "customer " + c.id.toString() + " has no " +
-                                                       kindName + " " + id.toString());
-    return result;
-  }
-
-  Operation operation = kind == kJournalCode ? Operation::kJournal : Operation::kUpdate;
-  std::vector<std::pair<std::string, std::string>> writes;  // attribute key -> value
-  const uint64_t now = clock_.nowMillis();
-  for (const Edit& e : op.edits) {
-    if (e.field != kind) {
-      result.status = refused(StatusCode::kInvalidArgument, "one element at a time");
-      return result;
-    }
-    if (e.key == "usage" && kind == kDiscountCode && !adding) {
-      int64_t amount = 0;
-      std::string visit;
-      if (!parseUsage(e.value, amount, visit) || !validateValue(ValueKind::kText, visit).empty() ||
-          visit.size() > 200) {
-        result.status = refused(StatusCode::kInvalidArgument,
-                                "a usage needs a positive amount in cents and a visit of at "
-                                "most 200 characters");
-        return result;
-      }
-      if (amount > existing->balanceCents) {
-        result.status =
-            refused(StatusCode::kFailedPrecondition, "discount card " + id.toString() + " has " +
-                                                         money(existing->balanceCents) +
-                                                         " left; cannot use " + money(amount));
-        return result;
-      }
-      auto until = existing->attributes.find("valid_until");
-      if (until != existing->attributes.end() && until->second < today(now)) {
-        result.status = refused(StatusCode::kFailedPrecondition,
-                                "discount card " + id.toString() + " expired on " + until->second);
-        return result;
-      }
-      operation = Operation::kDiscountUsage;
-      writes.emplace_back(id.toString() + "/usage/" + fresh.toString(), e.value);
-      result.element = fresh;
-      continue;
-    }
-    if (!userSettable(kind, e.key)) {
-      result.status =
-          refused(StatusCode::kInvalidArgument,
-                  "a " + kindName + " has no attribute '" + e.key + "' that can be set here");
-      return result;
-    }
-    if (auto why = validateValue(elementValueKind(kind, e.key), e.value); !why.empty()) {
-      result.status = refused(StatusCode::kInvalidArgument, kindName + " " + e.key + " " + why);
-      return result;
-    }
-    if (kind == kJournalCode && !adding) {
-      // Edit and delete windows count from when the entry was written (its "at" register).
-      const FieldValue* at = findSlot(c, kJournalCode, id.toString() + "/at");
-      const uint64_t written = at ? at->version.hlc.millis() : 0;
-      const bool deleting = e.key == "deleted";
-      const uint64_t hours =
-          batch.settings.getUnsigned(deleting ? SettingsField::journalDeleteWindowHours
-                                              : SettingsField::journalEditWindowHours);
-      if (now > written && now - written > hours * 3600 * 1000) {
-        result.status = refused(
-            StatusCode::kFailedPrecondition,
-            "journal entry " + id.toString() + " was written " +
-                std::to_string((now - written) / 3600000) + " h ago; the settings allow " +
-                (deleting ? "deleting" : "editing") + " for " + std::to_string(hours) + " h (" +
-                (deleting ? "journal_delete_window_hours" : "journal_edit_window_hours") + ")");
-        return result;
-      }
-    }
-    const std::string key = id.toString() + "/" + e.key;
-    writes.emplace_back(
-        key, cipher_ && FieldCipher::sensitive(kind, key) ? cipher_->seal(kind, e.value) : e.value);
-  }
+    if (e.kind == kind && e.id == edit.id) edit.existing = &e;
+  const bool adding = op.element.isNull();
+  if (!adding && (!edit.existing || edit.existing->gone()))
+    return OpResult::refused(Status::notFound("customer " + c.id.toString() + " has no " +
+                                              edit.kindName + " " + edit.id.toString()));
+  OpResult result;
+  result.id = op.target;
+  result.status = planElementWrites(c, op, batch.settings, edit);
+  if (!result.status.isOk()) return result;
   if (adding) {
-    auto has = [&](const char* attribute) {
-      return std::any_of(op.edits.begin(), op.edits.end(),
-                         [&](const Edit& e) { return e.key == attribute && !e.value.empty(); });
-    };
-    const char* required = kind == kContactCode ? "name" : kind == kJournalCode ? "text" : "type";
-    if (!has(required) || (kind == kDiscountCode && !has("value_cents"))) {
-      result.status = refused(StatusCode::kInvalidArgument,
-                              "a new " + kindName + " needs " +
-                                  (kind == kDiscountCode ? "a type and a value" : required));
-      return result;
-    }
+    result.status = checkNewElement(kind, edit.kindName, op.edits);
+    if (!result.status.isOk()) return result;
     if (kind == kJournalCode) {
-      writes.emplace_back(id.toString() + "/author", op.author);
-      writes.emplace_back(id.toString() + "/at", Hlc::from(now, 0).toIso8601());
+      edit.writes.emplace_back(edit.id.toString() + "/author", op.author);
+      edit.writes.emplace_back(edit.id.toString() + "/at",
+                               Hlc::from(clock_.nowMillis(), 0).toIso8601());
     }
-    result.element = id;
   }
-
-  Change change = makeChange(batch, operation, c.id, op.author);
-  for (auto& [key, value] : writes) {
+  result.element = edit.usage.isNull() ? (adding ? edit.id : RecordId{}) : edit.usage;
+  Change change = makeChange(batch, edit.operation, c.id, op.author);
+  for (auto& [key, value] : edit.writes) {
     const FieldValue* cur = findSlot(c, kind, key);
     if (cur && cur->value == value && !cur->inConflict()) continue;  // already so
     if (!cur && value.empty()) continue;
@@ -270,6 +242,34 @@ OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& o
   // Writes that reach an element of a customer merged here reach that customer's register too.
   commitToCustomer(txn, batch, change, result);
   return result;
+}
+
+Status Core::planElementWrites(const Customer& c, const LocalOp& op, const Settings& settings,
+                               ElementEdit& edit) const {
+  const uint64_t now = clock_.nowMillis();
+  const bool adding = op.element.isNull();
+  for (const Edit& e : op.edits) {
+    if (e.field != edit.kind) return Status::invalidArgument("one element at a time");
+    if (e.key == "usage" && edit.kind == kDiscountCode && !adding) {
+      if (Status ok = checkUsage(*edit.existing, e.value, now); !ok.isOk()) return ok;
+      edit.operation = Operation::kDiscountUsage;
+      edit.writes.emplace_back(edit.id.toString() + "/usage/" + edit.fresh.toString(), e.value);
+      edit.usage = edit.fresh;
+      continue;
+    }
+    if (!userSettable(edit.kind, e.key))
+      return Status::invalidArgument("a " + edit.kindName + " has no attribute '" + e.key +
+                                     "' that can be set here");
+    if (auto why = validateValue(elementValueKind(edit.kind, e.key), e.value); !why.empty())
+      return Status::invalidArgument(edit.kindName + " " + e.key + " " + why);
+    if (edit.kind == kJournalCode && !adding)
+      if (Status ok = checkJournalWindow(c, edit.id, e.key, settings, now); !ok.isOk()) return ok;
+    const std::string key = edit.id.toString() + "/" + e.key;
+    edit.writes.emplace_back(key, cipher_ && FieldCipher::sensitive(edit.kind, key)
+                                      ? cipher_->seal(edit.kind, e.value)
+                                      : e.value);
+  }
+  return Status::ok();
 }
 
 }  // namespace sitesync::sync

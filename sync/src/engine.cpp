@@ -229,9 +229,10 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   }
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
   if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId))
-    return OpResult::refused(Status::failedPrecondition(
-        "settings belong to the deployment: change them on the hub (" +
-        hubName(txn, batch.meta.deployment) + "); every site ignores settings from any other site"));
+    return OpResult::refused(
+        Status::failedPrecondition("settings belong to the deployment: change them on the hub (" +
+                                   hubName(txn, batch.meta.deployment) +
+                                   "); every site ignores settings from any other site"));
   auto requested = editsToWrite(op.edits, isSettings);
   if (!requested.isOk()) return OpResult::refused(requested.status());
   if (isSettings) return runSettingsOp(txn, batch, op, requested.value());
@@ -333,8 +334,7 @@ OpResult Core::runCustomerOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& 
 }
 
 void Core::writeCustomerChange(WriteTxn& txn, ApplyContext& batch, const LocalOp& op,
-                               const Customer* before, std::vector<Edit> edits,
-                               OpResult& result) {
+                               const Customer* before, std::vector<Edit> edits, OpResult& result) {
   Change change = makeChange(batch, before ? Operation::kUpdate : Operation::kCreate,
                              before ? before->id : RecordId{}, op.author);
   change.note = op.note;
