@@ -23,7 +23,6 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
                      std::to_string(change.id.seq) + " arrived before seq " +
                      std::to_string(held + 1) + " of its origin");
   if (!local) refuseClockSkew(batch, change);
-  const Version version = change.version();
   // Later local changes must carry a larger HLC than any change seen (causality beats clocks).
   batch.meta.lastHlc = std::max(batch.meta.lastHlc, change.hlc);
   if (change.id.origin == batch.meta.siteId)
@@ -33,25 +32,7 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
   bool touchesCustomer = false;
   switch (change.operation) {
     case Operation::kSettings:
-      for (const auto& w : change.writes)
-        if (w.field >= kSettingsFieldCount)
-          throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
-      // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that
-      // its seqs stay dense, and have no effect by themselves. At the hub they are an offer
-      // (a site sets them only before it joins): the hub keeps or refuses each once this
-      // transaction has committed (Engine::decideSettingsOffers), as a change of its own.
-      if (!fromAuthority(batch.meta, change.id.origin)) {
-        if (!batch.meta.isHub) ++batch.meta.unauthorized;
-        for (const auto& w : change.writes)
-          if (batch.meta.isHub)
-            batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
-        break;
-      }
-      for (const auto& w : change.writes) {
-        auto& slot = batch.settings.fields[w.field];
-        if (version > slot.version) slot = FieldValue{w.value, version, change.id.seq, {}};
-      }
-      batch.settingsDirty = true;
+      applySettings(batch, change);
       break;
     case Operation::kLease:
       if (!fromAuthority(batch.meta, change.id.origin)) {
@@ -85,6 +66,34 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
                        "' is not supported by this version");
   }
 
+  logApplied(txn, batch, change, encoded, local, touchesCustomer ? &history : nullptr);
+}
+
+void Core::applySettings(ApplyContext& batch, const Change& change) {
+  for (const auto& w : change.writes)
+    if (w.field >= kSettingsFieldCount)
+      throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
+  // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that its
+  // seqs stay dense, and have no effect by themselves. At the hub they are an offer (a site sets
+  // them only before it joins): the hub keeps or refuses each once this transaction has
+  // committed (Core::decideSettingsOffers), as a change of its own.
+  if (!fromAuthority(batch.meta, change.id.origin)) {
+    if (!batch.meta.isHub) ++batch.meta.unauthorized;
+    for (const auto& w : change.writes)
+      if (batch.meta.isHub)
+        batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
+    return;
+  }
+  const Version version = change.version();
+  for (const auto& w : change.writes) {
+    auto& slot = batch.settings.fields[w.field];
+    if (version > slot.version) slot = FieldValue{w.value, version, change.id.seq, {}};
+  }
+  batch.settingsDirty = true;
+}
+
+void Core::logApplied(WriteTxn& txn, ApplyContext& batch, const Change& change,
+                      std::string_view encoded, bool local, const HistoryEntry* history) {
   // A peer's change is logged byte for byte as its origin encoded and signed it; a local one is
   // signed with the others of its run when the transaction ends (or the run is long enough).
   if (encoded.empty()) {
@@ -98,7 +107,7 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
     batch.localRun.digests.append(reinterpret_cast<const char*>(digest.data()), digest.size());
     batch.localRun.lastPosition = position;
   }
-  if (touchesCustomer) store_.appendHistory(txn, change.target, position, history);
+  if (history) store_.appendHistory(txn, change.target, position, *history);
   // Whether or not its survivor is still there (an erase may have overtaken it).
   if (change.operation == Operation::kMerge) noteMergedAway(txn, change, position);
   batch.vector.set(change.id.origin, change.id.seq);
@@ -175,23 +184,8 @@ Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Ch
   history.operation = change.operation;
   history.note = change.note;
   history.everyWrite = true;
-  if (before && before->lifecycle == Lifecycle::kErased) {
-    if (change.operation == Operation::kErase) {
-      // Concurrent erasures: the fact kept is the largest, whatever the order they came in, and
-      // the history holds the entry of every erasure that named it (nothing else is left).
-      if (version > before->lifecycleVersion) {
-        Customer after = *before;
-        after.lifecycleVersion = version;
-        store_.putCustomer(txn, &*before, after);
-      }
-      applyToAbsorbedOf(txn, batch, change);
-      return Reached::kTarget;
-    }
-    // The customers merged into it are customers of their own: what reaches them still applies.
-    if (applyToAbsorbedOf(txn, batch, change)) return Reached::kAbsorbedOnly;
-    ++batch.meta.droppedForErased;
-    return Reached::kNothing;
-  }
+  if (before && before->lifecycle == Lifecycle::kErased)
+    return applyToErased(txn, batch, change, *before);
   Customer after;
   if (before) {
     after = *before;
@@ -205,7 +199,7 @@ Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Ch
     history.note = "merged " + ids + " into this customer";
   }
   // The history lists every write with the value it wrote, whatever this node held when it
-  // came (the value before it is derived on read, in version order: Engine::history), so it is
+  // came (the value before it is derived on read, in version order: Reads::history), so it is
   // a function of the set of changes like the register. The writes are read from the change's
   // log entry rather than stored twice (a bulk load writes each value once).
   history.valuesInLog = true;
@@ -232,6 +226,31 @@ Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Ch
   countState(batch.meta, &after, +1);
   store_.putCustomer(txn, before ? &*before : nullptr, after);
   applyToAbsorbedOf(txn, batch, change);
+  noteNumbering(txn, batch, change, before ? &*before : nullptr, after);
+  return Reached::kTarget;
+}
+
+Core::Reached Core::applyToErased(WriteTxn& txn, ApplyContext& batch, const Change& change,
+                                  const Customer& erased) {
+  if (change.operation == Operation::kErase) {
+    // Concurrent erasures: the fact kept is the largest, whatever the order they came in, and
+    // the history holds the entry of every erasure that named it (nothing else is left).
+    if (change.version() > erased.lifecycleVersion) {
+      Customer after = erased;
+      after.lifecycleVersion = change.version();
+      store_.putCustomer(txn, &erased, after);
+    }
+    applyToAbsorbedOf(txn, batch, change);
+    return Reached::kTarget;
+  }
+  // The customers merged into it are customers of their own: what reaches them still applies.
+  if (applyToAbsorbedOf(txn, batch, change)) return Reached::kAbsorbedOnly;
+  ++batch.meta.droppedForErased;
+  return Reached::kNothing;
+}
+
+void Core::noteNumbering(const storage::ReadTxn& txn, ApplyContext& batch, const Change& change,
+                         const Customer* before, const Customer& after) const {
   const std::string& number = after.value(CustomerField::number);
   if (batch.meta.isHub && after.isLive() && !number.empty() &&
       (!before || !before->isLive() || before->value(CustomerField::number) != number))
@@ -240,8 +259,7 @@ Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Ch
   // restored): it gets one as soon as this site has one.
   if (after.isLive() && number.empty() && after.id.site == batch.meta.siteId)
     batch.fillPending = true;
-  if (batch.meta.isHub) noteNumberUse(txn, batch, change, before ? &*before : nullptr, after);
-  return Reached::kTarget;
+  if (batch.meta.isHub) noteNumberUse(txn, batch, change, before, after);
 }
 
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {

@@ -82,6 +82,14 @@ class Core {
   enum class Reached { kTarget, kAbsorbedOnly, kNothing };
   Reached applyToCustomer(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
                           HistoryEntry& history);
+  // A change that names an erased customer: a concurrent erase is noted, a change that reaches
+  // customers merged into it applies to them, anything else is dropped (and counted).
+  Reached applyToErased(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
+                        const Customer& erased);
+  // After a customer changed: the hub notes number claims and the blocks sites need; a site
+  // notes its own customers that wait for a number.
+  void noteNumbering(const storage::ReadTxn& txn, ApplyContext& batch, const Change& change,
+                     const Customer* before, const Customer& after) const;
   // A merge's entry in the history of each customer it absorbed (at the merge's log position).
   void noteMergedAway(storage::WriteTxn& txn, const Change& change, uint64_t position);
   // `edits`: what the operation writes; required fields bind a create and the fields it writes.
@@ -132,6 +140,13 @@ class Core {
   uint64_t stageBatch(std::string_view encodedBatch);
   // Marks a staged batch that cannot apply as set aside, with `reason`.
   void setAside(uint64_t inboxKey, const std::string& reason);
+  // A settings change: the hub's applies; another site's is an offer at the hub, nothing
+  // elsewhere.
+  void applySettings(ApplyContext& batch, const Change& change);
+  // The applied change's log entry, history entry (when it touched its customer), vector and
+  // local run.
+  void logApplied(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
+                  std::string_view encoded, bool local, const HistoryEntry* history);
   // `encoded`: the change's bytes as received (stored as they are), or empty to encode it here.
   void applyIn(storage::WriteTxn& txn, ApplyContext& batch, const Change& change,
                std::string_view encoded = {});
