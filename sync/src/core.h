@@ -54,6 +54,8 @@ class Core {
   // Checks each attribute `op` sets and plans its write into `edit`.
   Status planElementWrites(const Customer& c, const LocalOp& op, const Settings& settings,
                            ElementEdit& edit) const;
+  // The survivor, then the customers a merge absorbs (each once), all live; or why not.
+  Result<std::vector<Customer>> mergeParties(const storage::ReadTxn& txn, const LocalOp& op) const;
   OpResult runRecordOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runMerge(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runElementOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);

@@ -23,10 +23,6 @@ namespace {
 // Merge chains are short; a bound keeps a corrupt store from looping.
 constexpr size_t kMaxChain = 1000;
 
-Status refused(StatusCode code, std::string message) {
-  return Status(code, std::move(message));
-}
-
 }  // namespace
 
 std::vector<RecordId> Core::absorbedSet(const ReadTxn& txn, RecordId id) const {
@@ -135,59 +131,29 @@ bool Core::applyToAbsorbed(WriteTxn& txn, ApplyContext& batch, const Change& cha
   return true;
 }
 
-OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
-  OpResult result;
-  result.id = op.target;
-  auto load = [&](RecordId id) -> std::optional<Customer> {
-    auto c = store_.customer(txn, id);
-    if (!c) {
-      result.status = refused(StatusCode::kNotFound, "no customer " + id.toString());
-      return std::nullopt;
-    }
-    Customer shown = view(txn, std::move(*c));
-    if (!shown.isLive()) {
-      result.status = refused(StatusCode::kFailedPrecondition,
-                              "customer " + id.toString() + " is deleted, erased or merged");
-      return std::nullopt;
-    }
-    return shown;
-  };
-  if (op.absorbed.empty()) {
-    result.status = refused(StatusCode::kInvalidArgument, "name the customers to merge");
-    return result;
-  }
-  auto survivor = load(op.target);
-  if (!survivor) return result;
-  std::vector<Customer> absorbed;
-  for (RecordId id : op.absorbed) {
-    if (id == op.target) {
-      result.status = refused(StatusCode::kInvalidArgument,
-                              "customer " + id.toString() + " cannot be merged into itself");
-      return result;
-    }
-    if (std::any_of(absorbed.begin(), absorbed.end(),
-                    [&](const Customer& c) { return c.id == id; }))
-      continue;
-    auto c = load(id);
-    if (!c) return result;
-    absorbed.push_back(std::move(*c));
-  }
+namespace {
 
-  // Every register any of them holds, with the versions the author sees there.
-  struct Slot {
-    std::string chosen;
-    bool chosenSet = false;
-    std::vector<Version> replaces;
-    bool absorbedHolds = false;
-  };
-  std::map<std::pair<uint16_t, std::string>, Slot> slots;
+// A register of the merged customers, with the value the survivor takes and every version the
+// author sees there (the merge's write replaces them all).
+struct MergeSlot {
+  std::string chosen;
+  bool chosenSet = false;
+  std::vector<Version> replaces;
+  bool absorbedHolds = false;
+};
+
+// The merge's writes: every register any of them holds, with the survivor's own value, else the
+// first absorbed customer's that is set, unless `chosen` names another.
+std::vector<FieldWrite> mergeWrites(const Customer& survivor, const std::vector<Customer>& absorbed,
+                                    const std::vector<Edit>& chosen) {
+  std::map<std::pair<uint16_t, std::string>, MergeSlot> slots;
   auto collect = [&](const Customer& c, bool isSurvivor) {
     forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
       if (!isSurvivor && f == uint16_t(CustomerField::number)) return;  // stays reserved
       // Contacts, journal entries and cards move to the survivor by the view's join (their
       // ids are unique): the merge writes none of them.
       if (isElementCode(f)) return;
-      Slot& slot = slots[{f, key}];
+      MergeSlot& slot = slots[{f, key}];
       for (const Version& v : headVersions(r)) slot.replaces.push_back(v);
       if (!isSurvivor) slot.absorbedHolds = true;
       if (!slot.chosenSet && !r.value.empty()) {  // the survivor's own, else the first set
@@ -196,25 +162,65 @@ OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
       }
     });
   };
-  collect(*survivor, true);
+  collect(survivor, true);
   for (const auto& c : absorbed) collect(c, false);
-  for (const Edit& e : op.edits) {
-    Slot& slot = slots[{e.field, e.key}];
+  for (const Edit& e : chosen) {
+    MergeSlot& slot = slots[{e.field, e.key}];
     slot.chosen = e.value;
     slot.chosenSet = true;
   }
-
-  Change change = makeChange(batch, Operation::kMerge, op.target, op.author);
-  change.note = op.note;
+  std::vector<FieldWrite> writes;
   for (auto& [where, slot] : slots) {
-    const FieldValue* mine = findSlot(*survivor, where.first, where.second);
+    const FieldValue* mine = findSlot(survivor, where.first, where.second);
     const bool unchanged = mine && mine->value == slot.chosen && !mine->inConflict();
     if (unchanged && !slot.absorbedHolds) continue;
     std::sort(slot.replaces.begin(), slot.replaces.end());
     slot.replaces.erase(std::unique(slot.replaces.begin(), slot.replaces.end()),
                         slot.replaces.end());
-    change.writes.push_back(FieldWrite{where.first, where.second, slot.chosen, slot.replaces});
+    writes.push_back(FieldWrite{where.first, where.second, slot.chosen, slot.replaces});
   }
+  return writes;
+}
+
+}  // namespace
+
+Result<std::vector<Customer>> Core::mergeParties(const storage::ReadTxn& txn,
+                                                 const LocalOp& op) const {
+  auto load = [&](RecordId id) -> Result<Customer> {
+    auto c = store_.customer(txn, id);
+    if (!c) return Status::notFound("no customer " + id.toString());
+    Customer shown = view(txn, std::move(*c));
+    if (!shown.isLive())
+      return Status::failedPrecondition("customer " + id.toString() +
+                                        " is deleted, erased or merged");
+    return shown;
+  };
+  if (op.absorbed.empty()) return Status::invalidArgument("name the customers to merge");
+  std::vector<Customer> parties;
+  auto survivor = load(op.target);
+  if (!survivor.isOk()) return survivor.status();
+  parties.push_back(std::move(survivor.value()));
+  for (RecordId id : op.absorbed) {
+    if (id == op.target)
+      return Status::invalidArgument("customer " + id.toString() + " cannot be merged into itself");
+    if (std::any_of(parties.begin() + 1, parties.end(),
+                    [&](const Customer& c) { return c.id == id; }))
+      continue;
+    auto c = load(id);
+    if (!c.isOk()) return c.status();
+    parties.push_back(std::move(c.value()));
+  }
+  return parties;
+}
+
+OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
+  auto parties = mergeParties(txn, op);
+  if (!parties.isOk()) return OpResult::refused(parties.status());
+  const Customer& survivor = parties.value().front();
+  const std::vector<Customer> absorbed(parties.value().begin() + 1, parties.value().end());
+  Change change = makeChange(batch, Operation::kMerge, op.target, op.author);
+  change.note = op.note;
+  change.writes = mergeWrites(survivor, absorbed, op.edits);
   // The writes reach everything the author sees on these customers: the absorbed and the
   // customers merged into any of them before.
   std::set<RecordId> reach;
@@ -225,6 +231,8 @@ OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   for (RecordId id : absorbedSet(txn, op.target)) reach.insert(id);
   change.absorbed.assign(reach.begin(), reach.end());
   applyIn(txn, batch, change);
+  OpResult result;
+  result.id = op.target;
   result.changed = true;
   result.change = change.id;
   return result;
