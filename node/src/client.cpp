@@ -145,6 +145,71 @@ BootstrapReport takeSnapshot(sync::Engine& engine, Session& session, const std::
   }
 }
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Pushes what the peer lacks, with up to kWindow batches in flight: this side reads its log while
+// the peer applies the previous batch. Returns false when this node's log no longer reaches the
+// peer's vector: then nothing is pushed, and the peer will take a snapshot from us (it asks).
+bool pushMissing(sync::Engine& engine, Session& session, const HelloMsg& peer,
+                 const SyncOptions& options, SteadyTime started, SyncReport& report) {
+  constexpr size_t kWindow = 4;
+  const VersionVector peerVector = withRevoked(peer.vector, peer.revoked, engine.status().vector);
+  const bool canPush = engine.logReaches(peerVector);
+  uint64_t position = canPush ? engine.firstPositionMissingFrom(peerVector) : engine.logEnd() + 1;
+  std::deque<size_t> inFlight;
+  bool readAll = false;
+  while (!readAll || !inFlight.empty()) {
+    while (!readAll && inFlight.size() < kWindow) {
+      auto batch =
+          engine.changesMissingFrom(peerVector, position, options.batchChanges, options.batchBytes);
+      readAll = batch.complete;
+      position = batch.nextPosition;
+      if (batch.changes.empty()) continue;
+      inFlight.push_back(batch.changes.size());
+      session.send(ChangeBatchMsg{std::move(batch.changes), batch.complete});
+    }
+    if (inFlight.empty()) break;
+    session.receive<AckMsg>();
+    report.acknowledgedAfter = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    report.sent += inFlight.front();
+    inFlight.pop_front();
+  }
+  return canPush;
+}
+
+// Pulls and applies what this node lacks, batch by batch.
+void pullMissing(sync::Engine& engine, Session& session, const std::string& peerName,
+                 SyncReport& report) {
+  uint64_t from = 0;
+  for (;;) {
+    PullReplyMsg reply;
+    try {
+      reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});
+    } catch (const SyncError& e) {
+      if (e.refusal() != WireError::kNeedSnapshot || from != 0) throw;
+      // Too far behind for the peer's log: this node's own changes went first (pushMissing);
+      // now its register is merged with the peer's snapshot, and the pull starts again.
+      report.received += takeSnapshot(engine, session, peerName).records;
+      continue;
+    }
+    if (!reply.batch.changes.empty()) {
+      const auto applied = engine.applyBatch(reply.batch.changes);
+      // Set aside (stamped too far ahead): what follows it cannot apply either; say why.
+      if (!applied.setAside.empty()) throw SyncError(applied.setAside);
+      report.received += applied.applied;
+    }
+    if (reply.batch.complete) return;
+    from = reply.nextPosition;
+  }
+}
+
+SyncReport withTraffic(SyncReport report, const Session& session) {
+  report.bytesSent = session.bytesSent;
+  report.bytesReceived = session.bytesReceived;
+  return report;
+}
+
 }  // namespace
 
 BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
@@ -159,66 +224,18 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
   const auto started = std::chrono::steady_clock::now();
   Session session(endpoint, options);
   HelloMsg peer = openSession(engine, session, endpoint);
-  auto hello = [&] { return openSession(engine, session, endpoint); };
   SyncReport report;
   report.peerName = peer.siteName;
   report.peerId = peer.siteId;
   // Changes made on either side during the session call for another round; a few suffice.
   for (int round = 0; round < 8; ++round) {
-    // Push what the peer lacks, with up to kWindow batches in flight: this side reads its log
-    // while the peer applies the previous batch.
-    constexpr size_t kWindow = 4;
-    const VersionVector peerVector = withRevoked(peer.vector, peer.revoked, engine.status().vector);
-    // A peer this node's log cannot serve any more: it will take a snapshot from us (it asks).
-    const bool canPush = engine.logReaches(peerVector);
-    uint64_t position = canPush ? engine.firstPositionMissingFrom(peerVector) : engine.logEnd() + 1;
-    std::deque<size_t> inFlight;
-    bool readAll = false;
-    while (!readAll || !inFlight.empty()) {
-      while (!readAll && inFlight.size() < kWindow) {
-        auto batch = engine.changesMissingFrom(peerVector, position, options.batchChanges,
-                                               options.batchBytes);
-        readAll = batch.complete;
-        position = batch.nextPosition;
-        if (batch.changes.empty()) continue;
-        inFlight.push_back(batch.changes.size());
-        session.send(ChangeBatchMsg{std::move(batch.changes), batch.complete});
-      }
-      if (inFlight.empty()) break;
-      session.receive<AckMsg>();
-      report.acknowledgedAfter = std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - started);
-      report.sent += inFlight.front();
-      inFlight.pop_front();
-    }
+    const bool canPush = pushMissing(engine, session, peer, options, started, report);
     if (!options.pull) {
       report.vector = engine.status().vector;
-      report.bytesSent = session.bytesSent;
-      report.bytesReceived = session.bytesReceived;
-      return report;
+      return withTraffic(std::move(report), session);
     }
-    uint64_t from = 0;
-    for (;;) {  // pull what this node lacks
-      PullReplyMsg reply;
-      try {
-        reply = session.request<PullReplyMsg>(PullMsg{engine.status().vector, from});
-      } catch (const SyncError& e) {
-        if (e.refusal() != WireError::kNeedSnapshot || from != 0) throw;
-        // Too far behind for the peer's log: this node's own changes went first (above);
-        // now its register is merged with the peer's snapshot, and the pull starts again.
-        report.received += takeSnapshot(engine, session, peer.siteName).records;
-        continue;
-      }
-      if (!reply.batch.changes.empty()) {
-        const auto applied = engine.applyBatch(reply.batch.changes);
-        // Set aside (stamped too far ahead): what follows it cannot apply either; say why.
-        if (!applied.setAside.empty()) throw SyncError(applied.setAside);
-        report.received += applied.applied;
-      }
-      if (reply.batch.complete) break;
-      from = reply.nextPosition;
-    }
-    peer = hello();
+    pullMissing(engine, session, peer.siteName, report);
+    peer = openSession(engine, session, endpoint);
     report.vector = engine.status().vector;
     if (!canPush && !(peer.vector == report.vector))
       throw SyncError("'" + peer.siteName +
@@ -228,9 +245,7 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     if (withRevoked(peer.vector, peer.revoked, report.vector) == report.vector) {
       engine.notePeerSession(peer.siteId, peer.siteName, endpoint, peer.vector, report.sent,
                              report.received);
-      report.bytesSent = session.bytesSent;
-      report.bytesReceived = session.bytesReceived;
-      return report;
+      return withTraffic(std::move(report), session);
     }
   }
   throw SyncError("the peer at " + endpoint + " kept changing; vectors still differ");

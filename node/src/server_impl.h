@@ -168,6 +168,11 @@ struct Server::Impl {
   // A message on the ROUTER from a connection without a streaming link: hellos, and the
   // stateless requests of one-shot sessions (`sync`, `join`), which must follow a hello.
   void onRouterMessage(const std::string& identity, WireMessage message);
+  // A hello on the ROUTER: a streaming link starts, or a one-shot session.
+  void onRouterHello(const std::string& identity, const HelloMsg& hello);
+  // A one-shot session's pull: the next batch of what the peer lacks, or that it needs a
+  // snapshot.
+  WireMessage answerPull(const PullMsg& pull);
 
   // --- the loop ----------------------------------------------------------------------------------
 

@@ -186,26 +186,7 @@ void Server::Impl::onRouterMessage(const std::string& identity, WireMessage mess
     return;
   }
   if (auto* hello = std::get_if<HelloMsg>(&message)) {
-    if (auto refusal = checkHello(*hello)) {
-      reply(identity, *refusal);
-      return;
-    }
-    if (hello->stream) {
-      auto link = std::make_unique<Link>();
-      link->identity = identity;
-      link->key = senderKeyOfCurrent;
-      Link& added = *link;
-      incoming[identity] = std::move(link);
-      sendTo(added, selfHello(true));
-      establish(added, *hello);
-      return;
-    }
-    sessions[identity] = Clock::now();
-    leaseNumbersTo(*hello);
-    reply(identity, selfHello(false));
-    // Bookkeeping after the answer: this write waits while a staged batch is being written,
-    // and the peer need not.
-    engine.notePeerSession(hello->siteId, hello->siteName, {}, hello->vector, 0, 0);
+    onRouterHello(identity, *hello);
     return;
   }
   auto session = sessions.find(identity);
@@ -219,19 +200,7 @@ void Server::Impl::onRouterMessage(const std::string& identity, WireMessage mess
     applyBatch(*batch, nullptr, &identity,
                [&](const WireMessage& answer) { reply(identity, answer); });
   } else if (auto* pull = std::get_if<PullMsg>(&message)) {
-    // The log shows a staged batch once it is written: wait for it only if the peer lacks it
-    // (the peer that sent it pulls at once, and need not wait).
-    if (engine.stagedBeyond(pull->vector)) settle();
-    if (pull->fromPosition == 0 && !engine.logReaches(pull->vector)) {
-      reply(identity, needSnapshotError());
-      return;
-    }
-    uint64_t from =
-        pull->fromPosition ? pull->fromPosition : engine.firstPositionMissingFrom(pull->vector);
-    auto out =
-        engine.changesMissingFrom(pull->vector, from, options.batchChanges, options.batchBytes);
-    reply(identity,
-          PullReplyMsg{ChangeBatchMsg{std::move(out.changes), out.complete}, out.nextPosition});
+    reply(identity, answerPull(*pull));
   } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
     reply(identity, snapshotChunk(*request));
   } else if (std::holds_alternative<HeartbeatMsg>(message)) {
@@ -241,6 +210,40 @@ void Server::Impl::onRouterMessage(const std::string& identity, WireMessage mess
                              "unexpected message: requests are hello, changes, pull and "
                              "snapshotRequest"});
   }
+}
+
+void Server::Impl::onRouterHello(const std::string& identity, const HelloMsg& hello) {
+  if (auto refusal = checkHello(hello)) {
+    reply(identity, *refusal);
+    return;
+  }
+  if (hello.stream) {
+    auto link = std::make_unique<Link>();
+    link->identity = identity;
+    link->key = senderKeyOfCurrent;
+    Link& added = *link;
+    incoming[identity] = std::move(link);
+    sendTo(added, selfHello(true));
+    establish(added, hello);
+    return;
+  }
+  sessions[identity] = Clock::now();
+  leaseNumbersTo(hello);
+  reply(identity, selfHello(false));
+  // Bookkeeping after the answer: this write waits while a staged batch is being written,
+  // and the peer need not.
+  engine.notePeerSession(hello.siteId, hello.siteName, {}, hello.vector, 0, 0);
+}
+
+WireMessage Server::Impl::answerPull(const PullMsg& pull) {
+  // The log shows a staged batch once it is written: wait for it only if the peer lacks it
+  // (the peer that sent it pulls at once, and need not wait).
+  if (engine.stagedBeyond(pull.vector)) settle();
+  if (pull.fromPosition == 0 && !engine.logReaches(pull.vector)) return needSnapshotError();
+  uint64_t from =
+      pull.fromPosition ? pull.fromPosition : engine.firstPositionMissingFrom(pull.vector);
+  auto out = engine.changesMissingFrom(pull.vector, from, options.batchChanges, options.batchBytes);
+  return PullReplyMsg{ChangeBatchMsg{std::move(out.changes), out.complete}, out.nextPosition};
 }
 
 }  // namespace sitesync::node

@@ -319,22 +319,59 @@ bool validTimestamp(std::string_view v) {
          std::stoi(std::string(t.substr(3, 2))) < 60 && std::stoi(std::string(t.substr(6, 2))) < 61;
 }
 
-}  // namespace
+// A journal note: several lines, up to 16 KB (sealed: more).
+std::string noteProblem(std::string_view v) {
+  if (v.size() > (isSealedValue(v) ? kMaxNoteBytes * 3 / 2 : kMaxNoteBytes))
+    return "is longer than 16384 bytes";
+  for (char c : v)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+      return "contains a control character";
+  return {};
+}
 
-std::string validateValue(ValueKind kind, std::string_view v) {
-  if (!isValidUtf8(v)) return "is not valid UTF-8";
-  if (kind == ValueKind::kNote) {  // a journal note: several lines, up to 16 KB (sealed: more)
-    if (v.size() > (isSealedValue(v) ? kMaxNoteBytes * 3 / 2 : kMaxNoteBytes))
-      return "is longer than 16384 bytes";
-    for (char c : v)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-        return "contains a control character";
-    return {};
-  }
+// Every other kind: one line of at most 1000 bytes.
+std::string lineProblem(std::string_view v) {
   if (v.size() > kMaxValueBytes) return "is longer than 1000 bytes";
   for (char c : v)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "contains a control character";
-  if (v.empty()) return {};  // clearing a field is always well-formed
+  return {};
+}
+
+std::string phoneProblem(std::string_view v) {
+  int digits = 0;
+  for (char c : v) {
+    if (isDigit(c))
+      ++digits;
+    else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '/')
+      return "may contain only digits, spaces and + - ( ) /";
+  }
+  return digits >= 3 ? "" : "needs at least 3 digits";
+}
+
+std::string emailProblem(std::string_view v) {
+  auto at = v.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() ||
+      v.find('@', at + 1) != std::string_view::npos || v.find(' ') != std::string_view::npos ||
+      v.substr(at + 1).find('.') == std::string_view::npos)
+    return "is not an e-mail address (name@domain.tld)";
+  return {};
+}
+
+std::string fieldListProblem(std::string_view v) {
+  size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    auto name = v.substr(start, comma == std::string_view::npos ? v.npos : comma - start);
+    if (!customerFieldByName(name))
+      return "names an unknown customer field '" + std::string(name) + "'";
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return {};
+}
+
+// What is wrong with a non-empty one-line value as a `kind`.
+std::string formatProblem(ValueKind kind, std::string_view v) {
   switch (kind) {
     case ValueKind::kText:
     case ValueKind::kNote:
@@ -343,24 +380,10 @@ std::string validateValue(ValueKind kind, std::string_view v) {
       return allOf(v, isDigit) ? "" : "must contain digits only";
     case ValueKind::kUnsigned:
       return allOf(v, isDigit) && v.size() <= 18 ? "" : "must be a non-negative whole number";
-    case ValueKind::kPhone: {
-      int digits = 0;
-      for (char c : v) {
-        if (isDigit(c))
-          ++digits;
-        else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '/')
-          return "may contain only digits, spaces and + - ( ) /";
-      }
-      return digits >= 3 ? "" : "needs at least 3 digits";
-    }
-    case ValueKind::kEmail: {
-      auto at = v.find('@');
-      if (at == std::string_view::npos || at == 0 || at + 1 >= v.size() ||
-          v.find('@', at + 1) != std::string_view::npos || v.find(' ') != std::string_view::npos ||
-          v.substr(at + 1).find('.') == std::string_view::npos)
-        return "is not an e-mail address (name@domain.tld)";
-      return {};
-    }
+    case ValueKind::kPhone:
+      return phoneProblem(v);
+    case ValueKind::kEmail:
+      return emailProblem(v);
     case ValueKind::kDate:
       return validDate(v) ? "" : "must be a date YYYY-MM-DD";
     case ValueKind::kTimestamp:
@@ -377,20 +400,20 @@ std::string validateValue(ValueKind kind, std::string_view v) {
       return (v.size() == 2 || v.size() == 3) && allOf(v, isLower)
                  ? ""
                  : "must be a 2 or 3 letter lowercase language code";
-    case ValueKind::kFieldList: {
-      size_t start = 0;
-      while (start <= v.size()) {
-        auto comma = v.find(',', start);
-        auto name = v.substr(start, comma == std::string_view::npos ? v.npos : comma - start);
-        if (!customerFieldByName(name))
-          return "names an unknown customer field '" + std::string(name) + "'";
-        if (comma == std::string_view::npos) break;
-        start = comma + 1;
-      }
-      return {};
-    }
+    case ValueKind::kFieldList:
+      return fieldListProblem(v);
   }
   return {};
+}
+
+}  // namespace
+
+std::string validateValue(ValueKind kind, std::string_view v) {
+  if (!isValidUtf8(v)) return "is not valid UTF-8";
+  if (kind == ValueKind::kNote) return noteProblem(v);
+  if (auto problem = lineProblem(v); !problem.empty()) return problem;
+  if (v.empty()) return {};  // clearing a field is always well-formed
+  return formatProblem(kind, v);
 }
 
 void validateChange(const Change& c) {

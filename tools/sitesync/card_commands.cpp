@@ -93,11 +93,9 @@ CLI::App* command(CLI::App& parent, const char* name, const char* help, CardArgs
   return cmd;
 }
 
-}  // namespace
+using SharedArgs = std::shared_ptr<CardArgs>;
 
-void addCardCommands(CLI::App& customer) {
-  auto a = std::make_shared<CardArgs>();
-
+void addContactCommands(CLI::App& customer, const SharedArgs& a) {
   auto* contact = customer.add_subcommand("contact", "people at a customer");
   contact->require_subcommand(1);
   auto* add = command(*contact, "add", "add a contact person; prints its id", *a);
@@ -122,7 +120,9 @@ void addCardCommands(CLI::App& customer) {
   command(*contact, "remove", "remove a contact", *a, "CONTACT")->callback([a] {
     run(*a, kContactCode, {attr("removed", "true")}, false);
   });
+}
 
+void addJournalCommands(CLI::App& customer, const SharedArgs& a) {
   auto* journal = customer.add_subcommand("journal", "dated notes on a customer");
   journal->require_subcommand(1);
   auto* write = command(*journal, "add", "write a journal entry; prints its id", *a);
@@ -134,7 +134,19 @@ void addCardCommands(CLI::App& customer) {
   change->callback([a] { run(*a, kJournalCode, {attr("text", a->text)}, false); });
   command(*journal, "delete", "delete an entry (within journal_delete_window_hours)", *a, "ENTRY")
       ->callback([a] { run(*a, kJournalCode, {attr("deleted", "true")}, false); });
+}
 
+void useDiscountCommand(const CardArgs& a) {
+  const uint64_t cents = std::stoull(parseMoney(a.amount, "--amount"));
+  if (cents == 0) throw UsageError("--amount must be more than 0");
+  auto site = openSite(a.data);
+  const RecordId who = take(site->engine->resolve(a.ref));
+  const RecordId cardId = parseElementId(a.element, "discount card");
+  const RecordId usage = take(site->engine->useDiscount(who, cardId, cents, a.visit, a.user));
+  printResult(a, *site, who, usage);
+}
+
+void addDiscountCommands(CLI::App& customer, const SharedArgs& a) {
   auto* discount = customer.add_subcommand("discount", "prepaid value cards and member cards");
   discount->require_subcommand(1);
   auto* card = command(*discount, "add", "add a card; prints its id", *a);
@@ -153,15 +165,16 @@ void addCardCommands(CLI::App& customer) {
   auto* use = command(*discount, "use", "spend from a card; prints the usage's id", *a, "CARD");
   use->add_option("--amount", a->amount, "the amount, e.g. 12.50")->required();
   use->add_option("--visit", a->visit, "the visit it paid for");
-  use->callback([a] {
-    const uint64_t cents = std::stoull(parseMoney(a->amount, "--amount"));
-    if (cents == 0) throw UsageError("--amount must be more than 0");
-    auto site = openSite(a->data);
-    const RecordId who = take(site->engine->resolve(a->ref));
-    const RecordId cardId = parseElementId(a->element, "discount card");
-    const RecordId usage = take(site->engine->useDiscount(who, cardId, cents, a->visit, a->user));
-    printResult(*a, *site, who, usage);
-  });
+  use->callback([a] { useDiscountCommand(*a); });
+}
+
+}  // namespace
+
+void addCardCommands(CLI::App& customer) {
+  auto a = std::make_shared<CardArgs>();
+  addContactCommands(customer, a);
+  addJournalCommands(customer, a);
+  addDiscountCommands(customer, a);
 }
 
 }  // namespace sitesync::cli

@@ -45,6 +45,8 @@ std::string siteLabel(const SiteNames& names, SiteId site);
 // their own id.
 nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
                            const SiteNames& names);
+// {"<origin site id in hex>": seq, ...}
+nlohmann::json vectorJson(const VersionVector& v);
 nlohmann::json settingsJson(const Settings& s);
 // What the deployment made of a setting this site set before it joined: one line, and JSON.
 std::string offeredSettingLine(const sync::OfferedSetting& offer);

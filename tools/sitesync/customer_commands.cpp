@@ -191,13 +191,10 @@ CLI::App* withData(CLI::App* cmd, CustomerArgs& a) {
   return cmd;
 }
 
-}  // namespace
+using SharedArgs = std::shared_ptr<CustomerArgs>;
 
-void addCustomerCommands(CLI::App& app) {
-  auto* customer = app.add_subcommand("customer", "add, edit, find and show customers");
-  auto a = std::make_shared<CustomerArgs>();
-
-  auto* add = withData(customer->add_subcommand("add", "add a customer; prints its id"), *a);
+void addAddCommand(CLI::App& customer, const SharedArgs& a) {
+  auto* add = withData(customer.add_subcommand("add", "add a customer; prints its id"), *a);
   add->add_option("--name", a->name, "full name or company name")->required();
   add->add_option("--number", a->number, "customer number (default: the next automatic one)");
   add->add_option("--phone", a->phone, "phone");
@@ -208,15 +205,20 @@ void addCustomerCommands(CLI::App& app) {
   add->add_flag("--json", a->json, "print the new customer as JSON");
   add->footer(fieldHelp());
   add->callback([a] { addCommand(*a); });
+}
 
-  auto* edit = withData(customer->add_subcommand("edit", "change fields of a customer"), *a);
+void addEditCommand(CLI::App& customer, const SharedArgs& a) {
+  auto* edit = withData(customer.add_subcommand("edit", "change fields of a customer"), *a);
   edit->add_option("REF", a->ref, "customer id or #NUMBER")->required();
   edit->add_option("--set", a->sets, "FIELD=VALUE (repeatable)")->required();
   edit->add_option("--user", a->user, "who makes the change");
   edit->add_flag("--json", a->json, "print the customer as JSON");
   edit->footer(fieldHelp());
   edit->callback([a] { editCommand(*a); });
+}
 
+// The commands that take one customer and nothing else: show, history and the lifecycle steps.
+void addOneCustomerCommands(CLI::App& customer, const SharedArgs& a) {
   struct Simple {
     const char* name;
     const char* help;
@@ -238,7 +240,7 @@ void addCustomerCommands(CLI::App& app) {
        [](const CustomerArgs& x) { lifecycleCommand(x, Operation::kErase); }},
   };
   for (const auto& s : simple) {
-    auto* cmd = withData(customer->add_subcommand(s.name, s.help), *a);
+    auto* cmd = withData(customer.add_subcommand(s.name, s.help), *a);
     cmd->add_option("REF", a->ref, "customer id or #NUMBER")->required();
     cmd->add_flag("--json", a->json, "JSON output");
     if (s.run != showCommand && s.run != historyCommand)
@@ -246,11 +248,13 @@ void addCustomerCommands(CLI::App& app) {
     auto run = s.run;
     cmd->callback([a, run] { run(*a); });
   }
+}
 
+void addMergeCommand(CLI::App& customer, const SharedArgs& a) {
   auto* merge = withData(
-      customer->add_subcommand("merge",
-                               "merge duplicate customers into one (the others become tombstones "
-                               "pointing to it; their history and numbers follow it)"),
+      customer.add_subcommand("merge",
+                              "merge duplicate customers into one (the others become tombstones "
+                              "pointing to it; their history and numbers follow it)"),
       *a);
   merge->add_option("--into", a->into, "the customer that stays (id or #NUMBER)")->required();
   merge->add_option("REF", a->absorbed, "the customers merged into it")->required();
@@ -260,8 +264,10 @@ void addCustomerCommands(CLI::App& app) {
   merge->add_option("--user", a->user, "who makes the change");
   merge->add_flag("--json", a->json, "print the merged customer as JSON");
   merge->callback([a] { mergeCommand(*a); });
+}
 
-  auto* list = withData(customer->add_subcommand("list", "list customers"), *a);
+void addListCommand(CLI::App& customer, const SharedArgs& a) {
+  auto* list = withData(customer.add_subcommand("list", "list customers"), *a);
   auto* all = list->add_flag("--all", a->all, "include deactivated customers");
   list->add_flag("--deleted", a->deleted,
                  "list the deleted customers instead (`customer restore` brings one back)")
@@ -271,9 +277,11 @@ void addCustomerCommands(CLI::App& app) {
     auto site = openSite(a->data);
     listCommand(*a, *site, a->deleted ? site->engine->listDeleted() : site->engine->list(a->all));
   });
+}
 
+void addSearchCommand(CLI::App& customer, const SharedArgs& a) {
   auto* search = withData(
-      customer->add_subcommand("search", "find by customer number, phone, e-mail or name prefix"),
+      customer.add_subcommand("search", "find by customer number, phone, e-mail or name prefix"),
       *a);
   search
       ->add_option("QUERY", a->query,
@@ -290,7 +298,19 @@ void addCustomerCommands(CLI::App& app) {
                 a->deleted ? site->engine->searchDeleted(a->query, a->limit)
                            : site->engine->search(a->query, a->limit));
   });
+}
 
+}  // namespace
+
+void addCustomerCommands(CLI::App& app) {
+  auto* customer = app.add_subcommand("customer", "add, edit, find and show customers");
+  auto a = std::make_shared<CustomerArgs>();
+  addAddCommand(*customer, a);
+  addEditCommand(*customer, a);
+  addOneCustomerCommands(*customer, a);
+  addMergeCommand(*customer, a);
+  addListCommand(*customer, a);
+  addSearchCommand(*customer, a);
   addCardCommands(*customer);
 }
 

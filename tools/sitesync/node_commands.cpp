@@ -41,12 +41,6 @@ struct NodeArgs {
   uint64_t inboxKey = 0;
 };
 
-nlohmann::json vectorJson(const VersionVector& v) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [origin, seq] : v.entries()) j[siteIdToHex(origin)] = seq;
-  return j;
-}
-
 void serveCommand(const NodeArgs& a) {
   auto site = openSite(a.data);
   if (a.compactMinutes < 0) throw UsageError("--compact-every must not be negative");
@@ -73,16 +67,23 @@ void serveCommand(const NodeArgs& a) {
   logLine("stopped");
 }
 
-void syncCommand(const NodeArgs& a) {
-  if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
-  auto site = openSite(a.data);
+// The link options of one session with `peer`: CURVE with this node's keys when the peer's key
+// is known.
+node::SyncOptions sessionOptions(const NodeArgs& a, const ResolvedPeer& peer) {
   node::SyncOptions options;
   options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
-  const ResolvedPeer peer = resolvePeer(*site->engine, a.peer);
   if (!peer.key.empty()) {
     options.identity = linkIdentity(a.data);
     options.serverKey = peer.key;
   }
+  return options;
+}
+
+void syncCommand(const NodeArgs& a) {
+  if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
+  auto site = openSite(a.data);
+  const ResolvedPeer peer = resolvePeer(*site->engine, a.peer);
+  const node::SyncOptions options = sessionOptions(a, peer);
   node::SyncReport r;
   const auto offeredBefore = site->engine->offeredSettings();
   try {
@@ -114,73 +115,83 @@ void syncCommand(const NodeArgs& a) {
     std::cout << "setting set before this site joined: " << offeredSettingLine(offer) << "\n";
 }
 
-// A new node (a new laptop) joins from the hub: a fresh site takes the hub's snapshot (chunk by
-// chunk, resumable), then the changes made since in one session.
-void joinCommand(const NodeArgs& a) {
+// What a join found in its data directory, so that a failed join can leave it as it was.
+struct JoinDirectory {
+  bool hadStore = false;
+  bool createdDir = false;
+};
+
+JoinDirectory prepareJoinDirectory(const std::string& data) {
   namespace fs = std::filesystem;
-  check(sync::validateSiteName(a.site));
-  if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
   std::error_code ec;
-  const bool hadStore = fs::exists(fs::path(a.data) / "data.mdb", ec);
-  const bool createdDir = !fs::exists(a.data, ec);
-  fs::create_directories(a.data, ec);
-  if (ec) throw Failure("cannot create " + a.data + ": " + ec.message());
-  auto store = storage::Store::open(a.data);
-  sync::SystemClock clock;
-  // The hub by name or endpoint, from the allow list a new laptop may already hold (`peers add`
-  // before `join`); then the link is CURVE with this node's keys.
-  const ResolvedPeer hub = resolvePeer(sync::Engine(*store, clock), a.hub);
-  if (hadStore && sync::Engine::isInitialized(*store)) {
-    // Only an interrupted join of the same site resumes; anything else is refused.
-    sync::Engine existing(*store, clock);
-    const Meta meta = existing.meta();
-    if (!meta.snapshotPending || meta.siteName != a.site)
-      throw Failure("'" + a.data + "' already holds site '" + meta.siteName +
-                    "'; join needs an empty directory");
-  } else {
-    check(sync::Engine::initialize(*store, clock, sync::SiteKey::generate(), a.site, false));
+  JoinDirectory dir;
+  dir.hadStore = fs::exists(fs::path(data) / "data.mdb", ec);
+  dir.createdDir = !fs::exists(data, ec);
+  fs::create_directories(data, ec);
+  if (ec) throw Failure("cannot create " + data + ": " + ec.message());
+  return dir;
+}
+
+// A new site is initialised; only an interrupted join of the same site resumes, anything else
+// already there is refused.
+void startOrResumeJoiningSite(storage::Store& store, sync::Clock& clock, const NodeArgs& a,
+                              bool hadStore) {
+  if (!hadStore || !sync::Engine::isInitialized(store)) {
+    check(sync::Engine::initialize(store, clock, sync::SiteKey::generate(), a.site, false));
+    return;
   }
-  sync::Engine engine(*store, clock);
-  const bool resuming = engine.meta().snapshotPending;
-  node::SyncOptions options;
-  options.timeout = std::chrono::milliseconds(int64_t(a.timeoutSeconds * 1000));
-  if (!hub.key.empty()) {
-    options.identity = linkIdentity(a.data);
-    options.serverKey = hub.key;
-  }
-  node::BootstrapReport snapshot;
-  node::SyncReport r;
+  const Meta meta = sync::Engine(store, clock).meta();
+  if (!meta.snapshotPending || meta.siteName != a.site)
+    throw Failure("'" + a.data + "' already holds site '" + meta.siteName +
+                  "'; join needs an empty directory");
+}
+
+// The hub's snapshot. A failed one that left records keeps them (the same command resumes);
+// otherwise nothing is kept, and a store or directory the join made is removed.
+node::BootstrapReport takeJoinSnapshot(sync::Engine& engine, std::unique_ptr<storage::Store>& store,
+                                       const std::string& hubEndpoint,
+                                       const node::SyncOptions& options, const std::string& data,
+                                       const JoinDirectory& dir) {
+  namespace fs = std::filesystem;
   try {
-    snapshot = node::bootstrapFrom(engine, hub.endpoint, options);
+    return node::bootstrapFrom(engine, hubEndpoint, options);
   } catch (const std::exception& e) {
     const auto status = engine.status();
     if (status.meta.snapshotPending &&
         status.customers + status.deactivated + status.tombstones > 0)
       throw Failure("join interrupted: " + std::string(e.what()) +
                     "; run the same command again to resume");
-    store.reset();  // nothing worth keeping: leave nothing behind
-    if (!hadStore) {
-      fs::remove(fs::path(a.data) / "data.mdb", ec);
-      fs::remove(fs::path(a.data) / "lock.mdb", ec);
-      if (createdDir) fs::remove(a.data, ec);
+    store.reset();  // closed before its files go
+    if (!dir.hadStore) {
+      std::error_code ec;
+      fs::remove(fs::path(data) / "data.mdb", ec);
+      fs::remove(fs::path(data) / "lock.mdb", ec);
+      if (dir.createdDir) fs::remove(data, ec);
     }
     throw Failure("join failed, nothing kept: " + std::string(e.what()));
   }
+}
+
+// The changes made at the hub since its snapshot was taken.
+node::SyncReport catchUpAfterJoin(sync::Engine& engine, const std::string& hubEndpoint,
+                                  const node::SyncOptions& options, const NodeArgs& a) {
   try {
-    r = node::syncWith(engine, hub.endpoint, options);
+    return node::syncWith(engine, hubEndpoint, options);
   } catch (const std::exception& e) {
     throw Failure("joined from the hub's snapshot, but the catch-up session failed: " +
                   std::string(e.what()) + "; run `sitesync sync --data " + a.data + " --peer " +
                   a.hub + "`");
   }
-  const Meta meta = engine.meta();
-  linkIdentity(a.data);  // a joined site has its key pair like an initialised one
+}
+
+void printJoinReport(const NodeArgs& a, const Meta& meta, bool resumed,
+                     const node::BootstrapReport& snapshot, const node::SyncReport& r) {
   if (a.json) {
     printJson({{"site", a.site},
                {"site_id", siteIdToHex(meta.siteId)},
                {"hub", r.peerName},
                {"deployment", siteIdToHex(meta.deployment)},
-               {"resumed", resuming},
+               {"resumed", resumed},
                {"snapshot_records", snapshot.records},
                {"snapshot_chunks", snapshot.chunks},
                {"received", r.received},
@@ -188,8 +199,31 @@ void joinCommand(const NodeArgs& a) {
     return;
   }
   std::cout << "joined '" << r.peerName << "' as '" << a.site << "' (" << siteIdToHex(meta.siteId)
-            << "): " << (resuming ? "resumed snapshot, " : "") << snapshot.records << " records in "
+            << "): " << (resumed ? "resumed snapshot, " : "") << snapshot.records << " records in "
             << snapshot.chunks << " snapshot chunks, then " << r.received << " changes\n";
+}
+
+// A new node (a new laptop) joins from the hub: a fresh site takes the hub's snapshot (chunk by
+// chunk, resumable), then the changes made since in one session.
+void joinCommand(const NodeArgs& a) {
+  check(sync::validateSiteName(a.site));
+  if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
+  const JoinDirectory dir = prepareJoinDirectory(a.data);
+  auto store = storage::Store::open(a.data);
+  sync::SystemClock clock;
+  // The hub by name or endpoint, from the allow list a new laptop may already hold (`peers add`
+  // before `join`); then the link is CURVE with this node's keys.
+  const ResolvedPeer hub = resolvePeer(sync::Engine(*store, clock), a.hub);
+  startOrResumeJoiningSite(*store, clock, a, dir.hadStore);
+  sync::Engine engine(*store, clock);
+  const bool resuming = engine.meta().snapshotPending;
+  const node::SyncOptions options = sessionOptions(a, hub);
+  const node::BootstrapReport snapshot =
+      takeJoinSnapshot(engine, store, hub.endpoint, options, a.data, dir);
+  const node::SyncReport r = catchUpAfterJoin(engine, hub.endpoint, options, a);
+  const Meta meta = engine.meta();
+  linkIdentity(a.data);  // a joined site has its key pair like an initialised one
+  printJoinReport(a, meta, resuming, snapshot, r);
 }
 
 // The inbox holds peers' batches acknowledged before they were applied: waiting (a crash came

@@ -139,6 +139,12 @@ json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>
   return out;
 }
 
+json vectorJson(const VersionVector& v) {
+  json j = json::object();
+  for (const auto& [origin, seq] : v.entries()) j[siteIdToHex(origin)] = seq;
+  return j;
+}
+
 json settingsJson(const Settings& s) {
   json j = json::object();
   for (const auto& f : settingsFields()) j[f.cliName] = s.get(static_cast<SettingsField>(f.code));

@@ -200,14 +200,12 @@ uint64_t pendingFor(const VersionVector& mine, const VersionVector& peer) {
 nlohmann::json peersJson(const Site& site, const VersionVector& mine) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& p : site.engine->peers()) {
-    nlohmann::json vector = nlohmann::json::object();
-    for (const auto& [origin, seq] : p.vector.entries()) vector[siteIdToHex(origin)] = seq;
     list.push_back(
         {{"name", p.name},
          {"site_id", siteIdToHex(p.siteId)},
          {"endpoint", p.endpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.endpoint)},
          {"last_contact", Hlc::from(p.lastContactMillis, 0).toIso8601()},
-         {"vector", vector},
+         {"vector", vectorJson(p.vector)},
          {"pending", pendingFor(mine, p.vector)},
          {"sent", p.sent},
          {"received", p.received}});
@@ -215,12 +213,16 @@ nlohmann::json peersJson(const Site& site, const VersionVector& mine) {
   return list;
 }
 
-void statusCommand(const SiteArgs& a) {
-  auto site = openSite(a.data);
-  auto s = site->engine->status();
-  auto stats = site->store->stats();
-  nlohmann::json vector = nlohmann::json::object();
-  for (const auto& [origin, seq] : s.vector.entries()) vector[siteIdToHex(origin)] = seq;
+// What `status` reports, read once for both the JSON and the text.
+struct StatusFacts {
+  sync::RegisterStatus registerStatus;
+  storage::StoreStats store;
+  std::vector<sync::OfferedSetting> offers;
+  sync::Engine::InboxState inbox;
+};
+
+nlohmann::json statusJson(const std::string& dataDir, const Site& site, const StatusFacts& f) {
+  const auto& s = f.registerStatus;
   nlohmann::json j = {
       {"site", s.meta.siteName},
       {"site_id", siteIdToHex(s.meta.siteId)},
@@ -234,82 +236,111 @@ void statusCommand(const SiteArgs& a) {
       {"log_entries", s.logEntries},
       {"last_seq", s.meta.lastSeq},
       {"hlc", s.meta.lastHlc.toIso8601()},
-      {"vector", vector},
-      {"peers", peersJson(*site, s.vector)},
-      {"file_bytes", stats.fileBytes},
-      {"map_bytes", stats.mapBytes},
-      {"public_key", linkIdentity(a.data).publicKey},
-      {"links_encrypted", site->engine->allowListConfigured()},
-      {"allowed_peers", site->engine->allowedPeers().size()},
-      {"encrypted_at_rest", site->engine->encrypted()},
+      {"vector", vectorJson(s.vector)},
+      {"peers", peersJson(site, s.vector)},
+      {"file_bytes", f.store.fileBytes},
+      {"map_bytes", f.store.mapBytes},
+      {"public_key", linkIdentity(dataDir).publicKey},
+      {"links_encrypted", site.engine->allowListConfigured()},
+      {"allowed_peers", site.engine->allowedPeers().size()},
+      {"encrypted_at_rest", site.engine->encrypted()},
       {"dropped_for_erased", s.meta.droppedForErased},
       {"ignored_not_from_hub", s.meta.unauthorized},
       {"revoked_sites", s.meta.revokedSites.entries().size()},
       {"refused_from_revoked", s.meta.refusedFromRevoked}};
-  const auto offers = site->engine->offeredSettings();
-  j["offered_settings"] = offeredSettingsJson(offers);
+  j["offered_settings"] = offeredSettingsJson(f.offers);
   if (s.meta.isHub) {
     j["settings_offers_kept"] = s.meta.settingsOffersKept;
     j["settings_offers_refused"] = s.meta.settingsOffersRefused;
   }
-  const auto inbox = site->engine->inboxState();
-  j["staged_batches_waiting"] = inbox.waiting;
-  j["staged_batches_set_aside"] = inbox.setAside;
-  if (a.json) {
-    printJson(j);
-    return;
-  }
-  std::cout
-      << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
-      << siteIdToHex(s.meta.siteId) << ")\n"
-      << "deployment: "
-      << (s.meta.deployment ? siteIdToHex(s.meta.deployment) : "none yet (adopted at first sync)")
-      << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again" : "")
-      << "\n"
-      << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
-      << s.tombstones << " tombstones\n"
-      << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
-      << "links: "
-      << (site->engine->allowListConfigured()
-              ? "CURVE, " + std::to_string(site->engine->allowedPeers().size()) + " allowed peers"
-              : std::string("not encrypted (no peer allowed yet: sitesync peers add)"))
-      << "; SSNs and journal text "
-      << (site->engine->encrypted() ? "encrypted at rest" : "stored in the clear")
-      << "; changes signed by their origin (Ed25519)"
-      << (s.meta.unauthorized ? "; " + std::to_string(s.meta.unauthorized) +
-                                    " settings or lease changes ignored: not from the hub"
-                              : std::string())
-      << (s.meta.revokedSites.entries().empty()
-              ? std::string()
-              : "; " + std::to_string(s.meta.revokedSites.entries().size()) + " revoked sites, " +
-                    std::to_string(s.meta.refusedFromRevoked) + " of their later changes refused")
-      << "\n"
-      << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
-      << "vector:";
-  for (const auto& [origin, seq] : s.vector.entries())
-    std::cout << " " << siteIdToHex(origin) << "=" << seq;
-  auto human = [](uint64_t bytes) {
-    return bytes >= (uint64_t(10) << 20) ? std::to_string(bytes >> 20) + " MiB"
-                                         : std::to_string(bytes >> 10) + " KiB";
-  };
-  for (const auto& p : j["peers"])
+  j["staged_batches_waiting"] = f.inbox.waiting;
+  j["staged_batches_set_aside"] = f.inbox.setAside;
+  return j;
+}
+
+// "links: ...": how the links, the stored data and the changes are protected, and what the
+// protection refused.
+std::string securityLine(const sync::Engine& engine, const Meta& meta) {
+  std::string line = "links: ";
+  line += engine.allowListConfigured()
+              ? "CURVE, " + std::to_string(engine.allowedPeers().size()) + " allowed peers"
+              : std::string("not encrypted (no peer allowed yet: sitesync peers add)");
+  line += "; SSNs and journal text ";
+  line += engine.encrypted() ? "encrypted at rest" : "stored in the clear";
+  line += "; changes signed by their origin (Ed25519)";
+  if (meta.unauthorized)
+    line += "; " + std::to_string(meta.unauthorized) +
+            " settings or lease changes ignored: not from the hub";
+  if (!meta.revokedSites.entries().empty())
+    line += "; " + std::to_string(meta.revokedSites.entries().size()) + " revoked sites, " +
+            std::to_string(meta.refusedFromRevoked) + " of their later changes refused";
+  return line;
+}
+
+void printPeerLines(const nlohmann::json& peers) {
+  for (const auto& p : peers)
     std::cout << "\npeer '" << p["name"].get<std::string>() << "' ("
               << p["site_id"].get<std::string>() << ")"
               << (p["endpoint"].is_null() ? "" : " at " + p["endpoint"].get<std::string>())
               << ": last contact " << p["last_contact"].get<std::string>() << ", "
               << p["pending"].get<uint64_t>() << " changes pending (by its vector at last contact)";
-  for (const auto& offer : offers)
+}
+
+// The settings offered at joins, and the staged batches: lines only when there is something.
+void printOfferAndInboxLines(const StatusFacts& f) {
+  const Meta& meta = f.registerStatus.meta;
+  for (const auto& offer : f.offers)
     std::cout << "\nsetting offered when this site joined: " << offeredSettingLine(offer);
-  if (s.meta.settingsOffersKept + s.meta.settingsOffersRefused > 0)
-    std::cout << "\nsettings offered by joining sites: " << s.meta.settingsOffersKept << " kept, "
-              << s.meta.settingsOffersRefused << " refused (the deployment had a value of its own)";
-  if (inbox.waiting)
-    std::cout << "\ninbox: " << inbox.waiting
+  if (meta.settingsOffersKept + meta.settingsOffersRefused > 0)
+    std::cout << "\nsettings offered by joining sites: " << meta.settingsOffersKept << " kept, "
+              << meta.settingsOffersRefused << " refused (the deployment had a value of its own)";
+  if (f.inbox.waiting)
+    std::cout << "\ninbox: " << f.inbox.waiting
               << " acknowledged batches not applied yet (`sitesync serve` applies them first)";
-  for (const auto& aside : inbox.setAside)
+  for (const auto& aside : f.inbox.setAside)
     std::cout << "\ninbox: set aside, could not apply: " << aside;
-  std::cout << "\nstore: " << human(stats.fileBytes) << " on disk, map " << human(stats.mapBytes)
-            << "\n";
+}
+
+std::string humanBytes(uint64_t bytes) {
+  return bytes >= (uint64_t(10) << 20) ? std::to_string(bytes >> 20) + " MiB"
+                                       : std::to_string(bytes >> 10) + " KiB";
+}
+
+void printStatus(const Site& site, const StatusFacts& f, const nlohmann::json& peers) {
+  const auto& s = f.registerStatus;
+  std::cout << (s.meta.isHub ? "hub" : "site") << " '" << s.meta.siteName << "' ("
+            << siteIdToHex(s.meta.siteId) << ")\n"
+            << "deployment: "
+            << (s.meta.deployment ? siteIdToHex(s.meta.deployment)
+                                  : "none yet (adopted at first sync)")
+            << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again"
+                                       : "")
+            << "\n"
+            << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
+            << s.tombstones << " tombstones\n"
+            << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
+            << securityLine(*site.engine, s.meta) << "\n"
+            << "clock: " << s.meta.lastHlc.toIso8601() << "\n"
+            << "vector:";
+  for (const auto& [origin, seq] : s.vector.entries())
+    std::cout << " " << siteIdToHex(origin) << "=" << seq;
+  printPeerLines(peers);
+  printOfferAndInboxLines(f);
+  std::cout << "\nstore: " << humanBytes(f.store.fileBytes) << " on disk, map "
+            << humanBytes(f.store.mapBytes) << "\n";
+}
+
+void statusCommand(const SiteArgs& a) {
+  auto site = openSite(a.data);
+  const StatusFacts facts{site->engine->status(), site->store->stats(),
+                          site->engine->offeredSettings(), site->engine->inboxState()};
+  // Built for the text too: it reads the peers once, and makes this node's link keys if a store
+  // from before keys existed has none (as `status --json` does).
+  const nlohmann::json j = statusJson(a.data, *site, facts);
+  if (a.json)
+    printJson(j);
+  else
+    printStatus(*site, facts, j["peers"]);
 }
 
 }  // namespace
