@@ -56,6 +56,10 @@ class Core {
                            ElementEdit& edit) const;
   // The survivor, then the customers a merge absorbs (each once), all live; or why not.
   Result<std::vector<Customer>> mergeParties(const storage::ReadTxn& txn, const LocalOp& op) const;
+  // The customer a delete, restore, erase or resolution is about (merged or erased: why not).
+  Result<Customer> recordOpTarget(const storage::ReadTxn& txn, RecordId id) const;
+  // The write that settles a field's conflict with the value chosen.
+  Result<FieldWrite> resolutionWrite(const Customer& c, const LocalOp& op) const;
   OpResult runRecordOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runMerge(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);
   OpResult runElementOp(storage::WriteTxn& txn, ApplyContext& batch, const LocalOp& op);

@@ -12,97 +12,96 @@ using storage::WriteTxn;
 
 namespace {
 
-Status refused(StatusCode code, std::string message) {
-  return Status(code, std::move(message));
+// A delete replaces every value its author saw: an edit made without seeing it stays beside it
+// as a conflict, it never resurrects the customer by itself.
+std::vector<FieldWrite> deleteWrites(const Customer& c) {
+  std::vector<FieldWrite> writes;
+  forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+    writes.push_back(FieldWrite{f, key, r.value, headVersions(r)});
+  });
+  return writes;
+}
+
+// A restore brings back the edits made concurrently with the delete: for each field in
+// conflict, the latest head that is not the delete's own.
+std::vector<FieldWrite> restoreWrites(const Customer& c) {
+  std::vector<FieldWrite> writes;
+  forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
+    if (!r.inConflict()) return;
+    std::string value = r.value;
+    for (const auto& h : headsOf(r))  // largest first
+      if (h.version != c.lifecycleVersion) {
+        value = h.value;
+        break;
+      }
+    writes.push_back(FieldWrite{f, key, std::move(value), headVersions(r)});
+  });
+  return writes;
 }
 
 }  // namespace
 
+Result<Customer> Core::recordOpTarget(const storage::ReadTxn& txn, RecordId id) const {
+  std::optional<Customer> stored = store_.customer(txn, id);
+  if (!stored) return Status::notFound("no customer " + id.toString());
+  if (stored->lifecycle == Lifecycle::kMerged)
+    return Status::failedPrecondition("customer " + id.toString() + " was merged into " +
+                                      survivorOf(txn, id).toString() + ": use that customer");
+  Customer c = view(txn, std::move(*stored));
+  if (c.lifecycle == Lifecycle::kErased)
+    return Status::failedPrecondition("customer " + id.toString() + " is erased");
+  return c;
+}
+
+Result<FieldWrite> Core::resolutionWrite(const Customer& c, const LocalOp& op) const {
+  if (op.edits.size() != 1) return Status::invalidArgument("a resolution settles one field");
+  const Edit& e = op.edits.front();
+  const FieldValue* r = findSlot(c, e.field, e.key);
+  if (!r || !r->inConflict())
+    return Status::failedPrecondition("that field of customer " + c.id.toString() +
+                                      " has no open conflict");
+  // A value chosen from the conflict list is plaintext: written sealed like any other.
+  const std::string value =
+      cipher_ && FieldCipher::sensitive(e.field, e.key) ? cipher_->seal(e.field, e.value) : e.value;
+  return FieldWrite{e.field, e.key, value, headVersions(*r)};
+}
+
 OpResult Core::runRecordOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
-  OpResult result;
-  result.id = op.target;
-  std::optional<Customer> before = store_.customer(txn, op.target);
-  if (!before) {
-    result.status = refused(StatusCode::kNotFound, "no customer " + op.target.toString());
-    return result;
-  }
-  if (before->lifecycle == Lifecycle::kMerged) {
-    result.status = refused(StatusCode::kFailedPrecondition,
-                            "customer " + op.target.toString() + " was merged into " +
-                                survivorOf(txn, op.target).toString() + ": use that customer");
-    return result;
-  }
-  before = view(txn, std::move(*before));
-  const Customer& c = *before;
+  auto target = recordOpTarget(txn, op.target);
+  if (!target.isOk()) return OpResult::refused(target.status());
+  const Customer& c = target.value();
   const std::string name = "customer " + c.id.toString();
-  if (c.lifecycle == Lifecycle::kErased) {
-    result.status = refused(StatusCode::kFailedPrecondition, name + " is erased");
-    return result;
-  }
-  Operation operation = Operation::kUpdate;
-  std::vector<FieldWrite> writes;
+  Change change;
   switch (op.kind) {
     case LocalOp::Kind::kDelete:
-      if (!c.isLive()) {
-        result.status = refused(StatusCode::kFailedPrecondition, name + " is already deleted");
-        return result;
-      }
-      operation = Operation::kDelete;
-      // The delete replaces every value its author saw: an edit made without seeing it stays
-      // beside it as a conflict, it never resurrects the customer by itself.
-      forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
-        writes.push_back(FieldWrite{f, key, r.value, headVersions(r)});
-      });
+      if (!c.isLive())
+        return OpResult::refused(Status::failedPrecondition(name + " is already deleted"));
+      change = makeChange(batch, Operation::kDelete, c.id, op.author);
+      change.writes = deleteWrites(c);
       break;
     case LocalOp::Kind::kRestore:
-      if (c.lifecycle != Lifecycle::kDeleted) {
-        result.status = refused(StatusCode::kFailedPrecondition,
-                                name + " is not deleted (only a deleted customer is restored)");
-        return result;
-      }
-      operation = Operation::kRestore;
-      // Edits made concurrently with the delete come back: for each field in conflict, the
-      // latest head that is not the delete's own.
-      forEachRegister(c, [&](uint16_t f, const std::string& key, const FieldValue& r) {
-        if (!r.inConflict()) return;
-        std::string value = r.value;
-        for (const auto& h : headsOf(r))  // largest first
-          if (h.version != c.lifecycleVersion) {
-            value = h.value;
-            break;
-          }
-        writes.push_back(FieldWrite{f, key, std::move(value), headVersions(r)});
-      });
+      if (c.lifecycle != Lifecycle::kDeleted)
+        return OpResult::refused(Status::failedPrecondition(
+            name + " is not deleted (only a deleted customer is restored)"));
+      change = makeChange(batch, Operation::kRestore, c.id, op.author);
+      change.writes = restoreWrites(c);
       break;
     case LocalOp::Kind::kErase:
-      operation = Operation::kErase;
+      change = makeChange(batch, Operation::kErase, c.id, op.author);
       break;
     case LocalOp::Kind::kResolve: {
-      if (op.edits.size() != 1) {
-        result.status = refused(StatusCode::kInvalidArgument, "a resolution settles one field");
-        return result;
-      }
-      const Edit& e = op.edits.front();
-      const FieldValue* r = findSlot(c, e.field, e.key);
-      if (!r || !r->inConflict()) {
-        result.status = refused(StatusCode::kFailedPrecondition,
-                                "that field of " + name + " has no open conflict");
-        return result;
-      }
-      // A value chosen from the conflict list is plaintext: written sealed like any other.
-      const std::string value = cipher_ && FieldCipher::sensitive(e.field, e.key)
-                                    ? cipher_->seal(e.field, e.value)
-                                    : e.value;
-      writes.push_back(FieldWrite{e.field, e.key, value, headVersions(*r)});
+      auto write = resolutionWrite(c, op);
+      if (!write.isOk()) return OpResult::refused(write.status());
+      change = makeChange(batch, Operation::kUpdate, c.id, op.author);
+      change.writes.push_back(std::move(write.value()));
       break;
     }
     default:
-      result.status = refused(StatusCode::kInternal, "not a record operation");
-      return result;
+      return OpResult::refused(Status::internal("not a record operation"));
   }
-  Change change = makeChange(batch, operation, c.id, op.author);
-  change.writes = std::move(writes);
   change.note = op.note;
+  OpResult result;
+  result.id = op.target;
   commitToCustomer(txn, batch, change, result);
   return result;
 }
