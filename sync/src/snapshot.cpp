@@ -162,83 +162,112 @@ SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t ma
   return chunk;
 }
 
-void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
-  // Decode everything first: a malformed chunk is refused before any write.
-  std::vector<Customer> records;
-  records.reserve(chunk.records.size());
-  for (const auto& bytes : chunk.records) records.push_back(decodeCustomer(bytes));
-  std::vector<HistoryEntry> history;
-  history.reserve(chunk.history.size());
-  for (const auto& item : chunk.history) history.push_back(decodeHistoryEntry(item.entry));
-  std::optional<Settings> settings;
-  if (!chunk.settings.empty()) settings = decodeSettings(chunk.settings);
-  for (size_t i = 1; i < records.size(); ++i)
-    if (!(records[i - 1].id < records[i].id))
-      throw ApplyError("snapshot records are not in id order");
+namespace {
 
+// A snapshot chunk decoded and checked whole, before anything of it is written.
+struct DecodedChunk {
+  std::vector<Customer> records;
+  std::vector<HistoryEntry> history;
+  std::optional<Settings> settings;
+};
+
+DecodedChunk decodeChunk(const SnapshotChunkMsg& chunk) {
+  DecodedChunk out;
+  out.records.reserve(chunk.records.size());
+  for (const auto& bytes : chunk.records) out.records.push_back(decodeCustomer(bytes));
+  out.history.reserve(chunk.history.size());
+  for (const auto& item : chunk.history) out.history.push_back(decodeHistoryEntry(item.entry));
+  if (!chunk.settings.empty()) out.settings = decodeSettings(chunk.settings);
+  for (size_t i = 1; i < out.records.size(); ++i)
+    if (!(out.records[i - 1].id < out.records[i].id))
+      throw ApplyError("snapshot records are not in id order");
   for (const NumberLease& l : chunk.leases)
     if (l.site == 0 || l.first == 0 || l.first > l.last || l.version.isNull())
       throw ApplyError("the snapshot holds a malformed number lease");
+  return out;
+}
+
+// The chunk's deployment, clock and settings, joined into this node's.
+void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
+                     const std::optional<Settings>& settings) {
+  Meta& meta = batch.meta;
+  if (chunk.deployment != 0) {
+    if (meta.deployment != 0 && meta.deployment != chunk.deployment)
+      throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
+                       ", this node to " + siteIdToHex(meta.deployment));
+    if (meta.deployment == 0)
+      batch.settingsDirty |= offerOwnSettings(meta, batch.settings, chunk.deployment);
+    meta.deployment = chunk.deployment;
+  }
+  if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds
+    meta.snapshotPending = true;
+    meta.snapshotVector = chunk.vector;
+  }
+  meta.lastHlc = std::max(meta.lastHlc, chunk.lastHlc);
+  if (!settings) return;
+  for (size_t i = 0; i < kSettingsFieldCount; ++i)
+    if (settings->fields[i].version > batch.settings.fields[i].version) {
+      batch.settings.fields[i] = settings->fields[i];
+      batch.settingsDirty = true;
+    }
+}
+
+// Each record joined field by field with what this node holds (nothing it holds is lost), and
+// the history entries it does not record yet.
+void mergeChunkRecords(storage::Store& store, WriteTxn& txn, ApplyContext& batch,
+                       const SnapshotChunkMsg& chunk, const DecodedChunk& decoded) {
+  // For records this node held before: the changes its history already records.
+  std::map<RecordId, std::set<std::pair<SiteId, uint64_t>>> recorded;
+  for (const Customer& theirs : decoded.records) {
+    std::optional<Customer> before = store.customer(txn, theirs.id);
+    if (before) {
+      auto& changes = recorded[theirs.id];
+      for (const auto& e : store.history(txn, theirs.id)) changes.insert({e.site, e.seq});
+    }
+    Customer after = before ? joinRecords(*before, batch.vector, theirs, chunk.vector) : theirs;
+    if (before && after == *before) continue;
+    countState(batch.meta, before ? &*before : nullptr, -1);
+    countState(batch.meta, &after, +1);
+    store.putCustomer(txn, before ? &*before : nullptr, after);
+  }
+  for (size_t i = 0; i < decoded.history.size(); ++i) {
+    const RecordId id = chunk.history[i].record;
+    const HistoryEntry& entry = decoded.history[i];
+    auto it = recorded.find(id);
+    if (it != recorded.end() && it->second.count({entry.site, entry.seq})) continue;
+    store.putSnapshotHistory(txn, id, entry, chunk.history[i].entry);
+  }
+}
+
+// The last chunk is in: the snapshot's vector joins this node's.
+void completeSnapshot(ApplyContext& batch) {
+  Meta& meta = batch.meta;
+  for (const auto& [origin, seq] : meta.snapshotVector.entries())
+    if (seq > batch.vector.get(origin)) {
+      batch.vector.set(origin, seq);
+      batch.vectorDirty.push_back(origin);
+    }
+  meta.lastSeq = std::max(meta.lastSeq, batch.vector.get(meta.siteId));
+  meta.snapshotPending = false;
+  meta.snapshotVector.clear();
+  meta.snapshotNextKey.clear();
+}
+
+}  // namespace
+
+void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
+  const DecodedChunk decoded = decodeChunk(chunk);  // a malformed chunk writes nothing
   bool leaseArrived = false;
   core_.store_.write([&](WriteTxn& txn) {
     ApplyContext batch(core_.store_, txn);
-    Meta& meta = batch.meta;
     for (const NumberLease& l : chunk.leases) {
       core_.store_.putLease(txn, l);
-      leaseArrived |= l.site == meta.siteId;
+      leaseArrived |= l.site == batch.meta.siteId;
     }
-    if (chunk.deployment != 0) {
-      if (meta.deployment != 0 && meta.deployment != chunk.deployment)
-        throw ApplyError("the snapshot belongs to deployment " + siteIdToHex(chunk.deployment) +
-                         ", this node to " + siteIdToHex(meta.deployment));
-      if (meta.deployment == 0)
-        batch.settingsDirty |= offerOwnSettings(meta, batch.settings, chunk.deployment);
-      meta.deployment = chunk.deployment;
-    }
-    if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds
-      meta.snapshotPending = true;
-      meta.snapshotVector = chunk.vector;
-    }
-    meta.lastHlc = std::max(meta.lastHlc, chunk.lastHlc);
-    if (settings) {
-      for (size_t i = 0; i < kSettingsFieldCount; ++i)
-        if (settings->fields[i].version > batch.settings.fields[i].version) {
-          batch.settings.fields[i] = settings->fields[i];
-          batch.settingsDirty = true;
-        }
-    }
-    // For records this node held before: the changes its history already records.
-    std::map<RecordId, std::set<std::pair<SiteId, uint64_t>>> recorded;
-    for (const Customer& theirs : records) {
-      std::optional<Customer> before = core_.store_.customer(txn, theirs.id);
-      if (before) {
-        auto& changes = recorded[theirs.id];
-        for (const auto& e : core_.store_.history(txn, theirs.id)) changes.insert({e.site, e.seq});
-      }
-      Customer after = before ? joinRecords(*before, batch.vector, theirs, chunk.vector) : theirs;
-      if (before && after == *before) continue;
-      countState(meta, before ? &*before : nullptr, -1);
-      countState(meta, &after, +1);
-      core_.store_.putCustomer(txn, before ? &*before : nullptr, after);
-    }
-    for (size_t i = 0; i < history.size(); ++i) {
-      const RecordId id = chunk.history[i].record;
-      auto it = recorded.find(id);
-      if (it != recorded.end() && it->second.count({history[i].site, history[i].seq})) continue;
-      core_.store_.putSnapshotHistory(txn, id, history[i], chunk.history[i].entry);
-    }
-    meta.snapshotNextKey = chunk.nextKey;
-    if (chunk.complete) {
-      for (const auto& [origin, seq] : meta.snapshotVector.entries())
-        if (seq > batch.vector.get(origin)) {
-          batch.vector.set(origin, seq);
-          batch.vectorDirty.push_back(origin);
-        }
-      meta.lastSeq = std::max(meta.lastSeq, batch.vector.get(meta.siteId));
-      meta.snapshotPending = false;
-      meta.snapshotVector.clear();
-      meta.snapshotNextKey.clear();
-    }
+    adoptChunkState(batch, chunk, decoded.settings);
+    mergeChunkRecords(core_.store_, txn, batch, chunk, decoded);
+    batch.meta.snapshotNextKey = chunk.nextKey;
+    if (chunk.complete) completeSnapshot(batch);
     core_.finish(txn, batch);
   });
   if (leaseArrived) core_.engine_.fillPendingNumbers();
