@@ -117,6 +117,66 @@ void addResolved(std::vector<ConflictInfo>& out, RecordId id, const HistoryEntry
       }
 }
 
+// The customer's registers with concurrent values: each other value is a conflict with the one
+// shown (an edit concurrent with a delete: a delete conflict, the delete standing).
+void addFieldConflicts(std::vector<ConflictInfo>& out, const Customer& c) {
+  auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
+    for (const Head& other : r.others) {
+      if (other.value == r.value) continue;  // the same value twice is no conflict
+      ConflictInfo info;
+      info.customer = c.id;
+      info.field = field;
+      info.key = key;
+      info.winner = r.shown();
+      info.loser = other;
+      if (c.lifecycle == Lifecycle::kDeleted &&
+          (info.winner.version == c.lifecycleVersion || info.loser.version == c.lifecycleVersion)) {
+        info.kind = ConflictKind::kDelete;
+        if (info.loser.version == c.lifecycleVersion) std::swap(info.winner, info.loser);
+      }
+      info.id = conflictId("field", c.id, field, key, info.winner.version, info.loser.version);
+      out.push_back(std::move(info));
+    }
+  };
+  for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
+    if (c.fields[f].inConflict()) list(f, {}, c.fields[f]);
+  for (const auto& [name, r] : c.customFields)
+    if (r.inConflict()) list(kCustomFieldCode, name, r);
+  for (const auto& [where, r] : c.elements)
+    if (r.inConflict()) list(where.first, where.second, r);
+}
+
+// Resolved conflicts come from the history, derived as `customer history` shows it: one pass
+// notes the writes that resolutions replaced, a second (customer by customer) gathers their
+// values and keeps the entries that may have resolved something.
+void addResolvedConflicts(const Core& core, const storage::ReadTxn& txn,
+                          std::vector<ConflictInfo>& out) {
+  ReplacedWrites replaced;
+  core.store_.forEachHistoryEntry(
+      txn, [&](RecordId, const HistoryEntry& e) { replaced.need(core.withWrites(txn, e)); });
+  std::vector<std::pair<RecordId, HistoryEntry>> resolving;
+  RecordId current;
+  std::vector<HistoryEntry> entries;
+  auto endCustomer = [&] {
+    orderHistory(entries);
+    fillOldValues(entries);
+    for (HistoryEntry& e : entries)
+      if (mayResolve(e)) resolving.emplace_back(current, std::move(e));
+    entries.clear();
+  };
+  core.store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
+    if (id != current && !entries.empty()) endCustomer();
+    current = id;
+    entries.push_back(core.withWrites(txn, e));
+    replaced.offer(id, entries.back());
+  });
+  if (!entries.empty()) endCustomer();
+  for (auto& [id, e] : resolving) {
+    replaced.fillClosed(id, e);
+    addResolved(out, id, e);
+  }
+}
+
 }  // namespace
 
 std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
@@ -129,34 +189,7 @@ std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
   for (RecordId held : candidates) {
     const RecordId id = core_.survivorOf(txn, held);
     if (!shown.insert(id).second) continue;
-    auto c = core_.store_.customer(txn, id);
-    if (!c) continue;
-    c = core_.view(txn, std::move(*c));
-    auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
-      for (const Head& other : r.others) {
-        if (other.value == r.value) continue;  // the same value twice is no conflict
-        ConflictInfo info;
-        info.customer = c->id;
-        info.field = field;
-        info.key = key;
-        info.winner = r.shown();
-        info.loser = other;
-        // An edit concurrent with a delete: the delete stands, whichever version is larger.
-        if (c->lifecycle == Lifecycle::kDeleted && (info.winner.version == c->lifecycleVersion ||
-                                                    info.loser.version == c->lifecycleVersion)) {
-          info.kind = ConflictKind::kDelete;
-          if (info.loser.version == c->lifecycleVersion) std::swap(info.winner, info.loser);
-        }
-        info.id = conflictId("field", c->id, field, key, info.winner.version, info.loser.version);
-        out.push_back(std::move(info));
-      }
-    };
-    for (uint16_t f = 0; f < kCustomerFieldCount; ++f)
-      if (c->fields[f].inConflict()) list(f, {}, c->fields[f]);
-    for (const auto& [name, r] : c->customFields)
-      if (r.inConflict()) list(kCustomFieldCode, name, r);
-    for (const auto& [where, r] : c->elements)
-      if (r.inConflict()) list(where.first, where.second, r);
+    if (auto c = core_.store_.customer(txn, id)) addFieldConflicts(out, core_.view(txn, *c));
   }
   for (const auto& group : core_.store_.sharedNumbers(txn))
     addClaimConflicts(out, byClaim(core_.store_, txn, group, CustomerField::number),
@@ -165,35 +198,7 @@ std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
     for (const auto& group : core_.store_.sharedSsns(txn))
       addClaimConflicts(out, byClaim(core_.store_, txn, group, CustomerField::ssn),
                         ConflictKind::kSsn, CustomerField::ssn);
-  if (!includeResolved) return core_.revealed(std::move(out));
-
-  // Resolved conflicts come from the history, derived as `customer history` shows it: one pass
-  // notes the writes that resolutions replaced, a second (customer by customer) gathers their
-  // values and keeps the entries that may have resolved something.
-  ReplacedWrites replaced;
-  core_.store_.forEachHistoryEntry(
-      txn, [&](RecordId, const HistoryEntry& e) { replaced.need(core_.withWrites(txn, e)); });
-  std::vector<std::pair<RecordId, HistoryEntry>> resolving;
-  RecordId current;
-  std::vector<HistoryEntry> entries;
-  auto endCustomer = [&] {
-    orderHistory(entries);
-    fillOldValues(entries);
-    for (HistoryEntry& e : entries)
-      if (mayResolve(e)) resolving.emplace_back(current, std::move(e));
-    entries.clear();
-  };
-  core_.store_.forEachHistoryEntry(txn, [&](RecordId id, const HistoryEntry& e) {
-    if (id != current && !entries.empty()) endCustomer();
-    current = id;
-    entries.push_back(core_.withWrites(txn, e));
-    replaced.offer(id, entries.back());
-  });
-  if (!entries.empty()) endCustomer();
-  for (auto& [id, e] : resolving) {
-    replaced.fillClosed(id, e);
-    addResolved(out, id, e);
-  }
+  if (includeResolved) addResolvedConflicts(core_, txn, out);
   return core_.revealed(std::move(out));
 }
 
