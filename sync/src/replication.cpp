@@ -65,55 +65,70 @@ std::optional<std::vector<uint64_t>> missingPositions(const storage::Store& stor
   return out;
 }
 
+// Fills a batch from log entries in log order, within its limits. The peer applies whole signed
+// runs only, so past the limits the batch still takes the changes of origins whose last change
+// in it is not a checkpoint, up to their checkpoints (a run is at most kMaxRunLength long);
+// others' changes met meanwhile wait for the next batch.
+class BatchFiller {
+ public:
+  BatchFiller(const VersionVector& peer, uint64_t fromPosition, size_t maxChanges, size_t maxBytes)
+      : peer_(peer), from_(fromPosition), maxChanges_(maxChanges), maxBytes_(maxBytes) {
+    start();
+  }
+  void start() {
+    batch_ = OutgoingBatch{};
+    batch_.complete = true;
+    batch_.nextPosition = from_;
+    bytes_ = 0;
+    openRuns_.clear();
+    closing_ = skipped_ = false;
+  }
+  // One log entry; false: the batch is full.
+  bool visit(uint64_t position, std::string_view encoded) {
+    if (!closing_ && !batch_.changes.empty() &&
+        (batch_.changes.size() >= maxChanges_ || bytes_ + encoded.size() > maxBytes_)) {
+      batch_.complete = false;
+      if (openRuns_.empty()) return false;
+      closing_ = true;
+    }
+    bool checkpoint = false;
+    const ChangeId id = decodeChangeId(encoded, &checkpoint);
+    if (closing_ && !openRuns_.count(id.origin)) {
+      skipped_ = true;  // the next batch starts here
+      return true;
+    }
+    if (!skipped_) batch_.nextPosition = position + 1;
+    if (peer_.contains(id)) return true;
+    bytes_ += encoded.size();
+    batch_.changes.emplace_back(encoded);
+    if (checkpoint)
+      openRuns_.erase(id.origin);
+    else
+      openRuns_.insert(id.origin);
+    return !closing_ || !openRuns_.empty();
+  }
+  OutgoingBatch& batch() { return batch_; }
+
+ private:
+  const VersionVector& peer_;
+  const uint64_t from_;
+  const size_t maxChanges_, maxBytes_;
+  OutgoingBatch batch_;
+  size_t bytes_ = 0;
+  std::set<SiteId> openRuns_;
+  bool closing_ = false, skipped_ = false;
+};
+
 }  // namespace
 
 OutgoingBatch Replication::changesMissingFrom(const VersionVector& peer, uint64_t fromPosition,
                                               size_t maxChanges, size_t maxBytes) const {
-  OutgoingBatch batch;
-  size_t bytes = 0;
-  // Origins whose last change in the batch is not a checkpoint: the peer applies whole signed
-  // runs only, so past the limits the batch still takes their changes up to their checkpoints
-  // (a run is at most kMaxRunLength long). Others' changes met meanwhile wait for the next batch.
-  std::set<SiteId> openRuns;
-  bool closing = false, skipped = false;
-  auto start = [&] {
-    batch = OutgoingBatch{};
-    batch.complete = true;
-    batch.nextPosition = fromPosition;
-    bytes = 0;
-    openRuns.clear();
-    closing = skipped = false;
-  };
-  // One log entry, in log order; false: the batch is full.
-  auto visit = [&](uint64_t position, std::string_view encoded) {
-    if (!closing && !batch.changes.empty() &&
-        (batch.changes.size() >= maxChanges || bytes + encoded.size() > maxBytes)) {
-      batch.complete = false;
-      if (openRuns.empty()) return false;
-      closing = true;
-    }
-    bool checkpoint = false;
-    const ChangeId id = decodeChangeId(encoded, &checkpoint);
-    if (closing && !openRuns.count(id.origin)) {
-      skipped = true;  // the next batch starts here
-      return true;
-    }
-    if (!skipped) batch.nextPosition = position + 1;
-    if (peer.contains(id)) return true;
-    bytes += encoded.size();
-    batch.changes.emplace_back(encoded);
-    if (checkpoint)
-      openRuns.erase(id.origin);
-    else
-      openRuns.insert(id.origin);
-    return !closing || !openRuns.empty();
-  };
+  BatchFiller filler(peer, fromPosition, maxChanges, maxBytes);
   auto txn = core_.store_.read();
   // Only the entries the peer lacks are read: a peer that lacks a few changes early in a long
   // log (a branch that has just pushed a million) costs what it lacks, not the log's length.
   // Each origin's list is long enough to fill the batch and close its runs; were one to run
   // out first, or an index entry be missing, the whole log is scanned instead.
-  start();
   bool truncated = false;
   if (auto positions = missingPositions(core_.store_, txn, peer, fromPosition,
                                         maxChanges + kMaxRunLength, truncated)) {
@@ -124,20 +139,22 @@ OutgoingBatch Replication::changesMissingFrom(const VersionVector& peer, uint64_
         truncated = true;  // not expected: the index names it
         break;
       }
-      if (!visit(position, *encoded)) {
+      if (!filler.visit(position, *encoded)) {
         full = true;
         break;
       }
     }
     if (full || !truncated) {
-      if (batch.complete)
-        batch.nextPosition = std::max(fromPosition, core_.store_.lastLogPosition(txn) + 1);
-      return batch;
+      if (filler.batch().complete)
+        filler.batch().nextPosition = std::max(fromPosition, core_.store_.lastLogPosition(txn) + 1);
+      return std::move(filler.batch());
     }
   }
-  start();
-  core_.store_.forEachLogBytes(txn, fromPosition, visit);
-  return batch;
+  filler.start();
+  core_.store_.forEachLogBytes(txn, fromPosition, [&](uint64_t position, std::string_view bytes) {
+    return filler.visit(position, bytes);
+  });
+  return std::move(filler.batch());
 }
 
 namespace {
