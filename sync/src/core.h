@@ -125,6 +125,15 @@ class Core {
   BatchReport writeBatch(const std::vector<Change>& changes,
                          const std::vector<std::string>& encodedChanges,
                          const std::vector<bool>& proven, std::optional<uint64_t> inboxKey);
+  // A clean batch of a peer staged in the inbox and acknowledged (onStaged) before it is
+  // applied on the applier's thread; written at once instead when the staged batch before it
+  // failed or it names a customer this node does not hold yet.
+  BatchReport stageAndAcknowledge(std::vector<Change> changes,
+                                  const std::vector<std::string>& encodedChanges,
+                                  const std::vector<bool>& proven, const VerifiedBatch& verified,
+                                  const VersionVector& held,
+                                  const std::function<void(const VersionVector&)>& onStaged,
+                                  std::string_view asReceived);
   // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
   void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
                          uint64_t inboxKey, const VersionVector& adds);

@@ -209,21 +209,33 @@ VerifiedBatch describeVerified(const std::vector<Change>& changes, const std::ve
 
 }  // namespace
 
+namespace {
+
+// A peer's batch decoded, each change validated (it is untrusted input) and, for the signature
+// checks, digested; on two threads when the applier leaves a core free.
+std::pair<std::vector<Change>, std::vector<Digest>> decodePeerBatch(
+    const std::vector<std::string>& encodedChanges, bool digest, bool useTwoThreads) {
+  std::vector<Change> changes(encodedChanges.size());
+  std::vector<Digest> digests(digest ? changes.size() : 0);
+  splitAcrossTwoThreads(changes.size(), useTwoThreads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      changes[i] = decodeChange(encodedChanges[i]);
+      validateChange(changes[i]);
+      if (digest) digests[i] = changeDigest(changes[i]);
+    }
+  });
+  return {std::move(changes), std::move(digests)};
+}
+
+}  // namespace
+
 BatchReport Replication::applyBatch(const std::vector<std::string>& encodedChanges,
                                     const std::function<void(const VerifiedBatch&)>& onVerified,
                                     const std::function<void(const VersionVector&)>& onStaged,
                                     std::string_view asReceived) {
-  // Decode everything first: a malformed change rejects the batch before any write. Each
-  // change is a peer's untrusted input, validated and (for the signature checks) digested.
-  std::vector<Change> changes(encodedChanges.size());
-  std::vector<Digest> digests(core_.skipSignatureChecks_ ? 0 : changes.size());
-  splitAcrossTwoThreads(changes.size(), !core_.applierWriting(), [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      changes[i] = decodeChange(encodedChanges[i]);
-      validateChange(changes[i]);
-      if (!digests.empty()) digests[i] = changeDigest(changes[i]);
-    }
-  });
+  // Decode everything first: a malformed change rejects the batch before any write.
+  auto [changes, digests] =
+      decodePeerBatch(encodedChanges, !core_.skipSignatureChecks_, !core_.applierWriting());
   // Then the signatures: nothing of a batch with an altered or forged run is written.
   std::vector<bool> proven(changes.size(), true);
   if (!core_.skipSignatureChecks_ || onVerified || onStaged) {
@@ -244,40 +256,48 @@ BatchReport Replication::applyBatch(const std::vector<std::string>& encodedChang
     // Only a clean batch is acknowledged early: every change of it is new and will apply, so
     // the vector promised is the one its write gives (unless the register refuses one of its
     // changes: then the batch is set aside, kept, reported).
-    // Whether it will apply depends on the register too (the customers it names): checked
-    // once the staged batch before it is written.
     if (onStaged && verified.clean && changes.size() >= core_.stageFrom_ &&
-        !core_.setAsideBefore(verified) && !skewed) {
-      BatchReport report;
-      // Both made while the staged batch before it is still being written (this thread would
-      // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the
-      // message as it came or else encoded (and compressed) here.
-      std::vector<std::string> applierCopy = encodedChanges;
-      std::string encodedHere;
-      if (asReceived.empty())
-        encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, encodedHere);
-      const std::string_view inboxBytes = asReceived.empty() ? encodedHere : asReceived;
-      report.stagedError = settleStaged();
-      if (!report.stagedError.empty() || !core_.customersNamedAreKnown(changes)) {
-        BatchReport result = core_.writeOrSetAside(changes, encodedChanges, proven);
-        result.stagedError = report.stagedError;
-        return result;
-      }
-      const uint64_t inboxKey = core_.stageBatch(inboxBytes);
-      report.vector = held;
-      for (const auto& [origin, seq] : verified.last.entries()) report.vector.set(origin, seq);
-      report.carried = verified.last;
-      report.applied = changes.size();
-      report.staged = true;
-      onStaged(report.vector);
-      core_.applyInBackground(std::move(changes), std::move(applierCopy), inboxKey, verified.last);
-      return report;
-    }
+        !core_.setAsideBefore(verified) && !skewed)
+      return core_.stageAndAcknowledge(std::move(changes), encodedChanges, proven, verified, held,
+                                       onStaged, asReceived);
   }
   const std::string before = settleStaged();
   BatchReport result = core_.writeOrSetAside(changes, encodedChanges, proven);
   result.stagedError = before;
   return result;
+}
+
+BatchReport Core::stageAndAcknowledge(std::vector<Change> changes,
+                                      const std::vector<std::string>& encodedChanges,
+                                      const std::vector<bool>& proven,
+                                      const VerifiedBatch& verified, const VersionVector& held,
+                                      const std::function<void(const VersionVector&)>& onStaged,
+                                      std::string_view asReceived) {
+  BatchReport report;
+  // Both made while the staged batch before it is still being written (this thread would
+  // otherwise wait for it): the applier's copy of the changes, and the inbox's bytes, the
+  // message as it came or else encoded (and compressed) here.
+  std::vector<std::string> applierCopy = encodedChanges;
+  std::string encodedHere;
+  if (asReceived.empty()) encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, encodedHere);
+  const std::string_view inboxBytes = asReceived.empty() ? encodedHere : asReceived;
+  // Whether it will apply depends on the register too (the customers it names): checked once
+  // the staged batch before it is written.
+  report.stagedError = engine_.settleStaged();
+  if (!report.stagedError.empty() || !customersNamedAreKnown(changes)) {
+    BatchReport result = writeOrSetAside(changes, encodedChanges, proven);
+    result.stagedError = report.stagedError;
+    return result;
+  }
+  const uint64_t inboxKey = stageBatch(inboxBytes);
+  report.vector = held;
+  for (const auto& [origin, seq] : verified.last.entries()) report.vector.set(origin, seq);
+  report.carried = verified.last;
+  report.applied = changes.size();
+  report.staged = true;
+  onStaged(report.vector);
+  applyInBackground(std::move(changes), std::move(applierCopy), inboxKey, verified.last);
+  return report;
 }
 
 BatchReport Core::writeOrSetAside(const std::vector<Change>& changes,
