@@ -134,6 +134,10 @@ class Core {
                                   const VersionVector& held,
                                   const std::function<void(const VersionVector&)>& onStaged,
                                   std::string_view asReceived);
+  // The write of a staged batch (on the applier's thread): a batch that cannot apply is set
+  // aside in the inbox; a write that fails leaves it waiting there.
+  void writeStaged(const std::vector<Change>& batch, const std::vector<std::string>& bytes,
+                   uint64_t inboxKey);
   // Applies a staged batch on the applier's thread; `adds` is what it adds to the vector.
   void applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
                          uint64_t inboxKey, const VersionVector& adds);

@@ -116,65 +116,66 @@ void Core::setAside(uint64_t inboxKey, const std::string& reason) {
   });
 }
 
+// What a staged batch's write leaves: an error to report, and whether the write itself failed
+// (then the batch waits in the inbox, still promised, and settleStaged tries it again).
+void Core::writeStaged(const std::vector<Change>& batch, const std::vector<std::string>& bytes,
+                       uint64_t inboxKey) {
+  std::string error;
+  bool refused = false, writeFailed = false;
+  try {
+    auto report = writeBatch(batch, bytes, std::vector<bool>(batch.size(), true), inboxKey);
+    if (!report.followUpError.empty())
+      error = "written, but what it called for failed: " + report.followUpError;
+    // The node streams what the log gained: wake it (as after a local commit).
+    if (localCommitListener_) localCommitListener_();
+  } catch (const ApplyError& e) {
+    error = e.what();
+    refused = true;
+  } catch (const DecodeError& e) {
+    error = e.what();
+    refused = true;
+  } catch (const std::exception& e) {
+    error = e.what();
+    writeFailed = true;
+  }
+  if (refused) {
+    try {
+      setAside(inboxKey, error);
+      error = "set aside in the inbox: " + error;
+    } catch (const std::exception& e) {
+      writeFailed = true;  // still waiting in the inbox
+      error += std::string("; not set aside either: ") + e.what();
+    }
+  }
+  std::lock_guard lock(applier_->mutex);
+  if (refused)
+    for (const Change& c : batch)
+      if (applier_->setAsideFirst.get(c.id.origin) == 0)
+        applier_->setAsideFirst.set(c.id.origin, c.id.seq);
+  if (!writeFailed) applier_->promised.clear();
+  applier_->error = std::move(error);
+  applier_->writeFailed = writeFailed;
+}
+
 void Core::applyInBackground(std::vector<Change> changes, std::vector<std::string> encoded,
                              uint64_t inboxKey, const VersionVector& adds) {
   {
     std::lock_guard lock(applier_->mutex);
     for (const auto& [origin, seq] : adds.entries()) applier_->promised.set(origin, seq);
   }
-  // What the batch's write leaves: an error to report, and whether the write itself failed
-  // (then the batch waits in the inbox, still promised, and settleStaged tries it again).
-  auto write = [this, inboxKey](const std::vector<Change>& batch,
-                                const std::vector<std::string>& bytes) {
-    std::string error;
-    bool refused = false, writeFailed = false;
-    try {
-      auto report = writeBatch(batch, bytes, std::vector<bool>(batch.size(), true), inboxKey);
-      if (!report.followUpError.empty())
-        error = "written, but what it called for failed: " + report.followUpError;
-      // The node streams what the log gained: wake it (as after a local commit).
-      if (localCommitListener_) localCommitListener_();
-    } catch (const ApplyError& e) {
-      error = e.what();
-      refused = true;
-    } catch (const DecodeError& e) {
-      error = e.what();
-      refused = true;
-    } catch (const std::exception& e) {
-      error = e.what();
-      writeFailed = true;
-    }
-    if (refused) {
-      try {
-        setAside(inboxKey, error);
-        error = "set aside in the inbox: " + error;
-      } catch (const std::exception& e) {
-        writeFailed = true;  // still waiting in the inbox
-        error += std::string("; not set aside either: ") + e.what();
-      }
-    }
-    std::lock_guard lock(applier_->mutex);
-    if (refused)
-      for (const Change& c : batch)
-        if (applier_->setAsideFirst.get(c.id.origin) == 0)
-          applier_->setAsideFirst.set(c.id.origin, c.id.seq);
-    if (!writeFailed) applier_->promised.clear();
-    applier_->error = std::move(error);
-    applier_->writeFailed = writeFailed;
-  };
   std::lock_guard join(applier_->joinMutex);
   if (applier_->thread.joinable()) applier_->thread.join();  // one staged batch at a time
   auto batch = std::make_shared<std::pair<std::vector<Change>, std::vector<std::string>>>(
       std::move(changes), std::move(encoded));
   applier_->writing = true;
   try {
-    applier_->thread = std::thread([this, write, batch] {
+    applier_->thread = std::thread([this, batch, inboxKey] {
       pthread_setname_np(pthread_self(), "applier");  // for top -H and perf
-      write(batch->first, batch->second);
+      writeStaged(batch->first, batch->second, inboxKey);
       applier_->writing = false;
     });
   } catch (const std::system_error&) {
-    write(batch->first, batch->second);  // no thread to be had: written here and now
+    writeStaged(batch->first, batch->second, inboxKey);  // no thread to be had: written now
     applier_->writing = false;
   }
   std::shared_ptr<void> previous = std::exchange(applier_->handedOver, batch);
