@@ -42,7 +42,7 @@ class FieldCipher {
 class SiteKey {
  public:
   static SiteKey generate();
-  // From the 32-byte private key; throws std::invalid_argument on another length.
+  // From the 32-byte private key; throws Error on another length.
   static SiteKey fromPrivate(std::string_view privateKey);
   SiteId siteId() const { return siteId_; }
   const std::string& publicKey() const { return public_; }    // 32 bytes

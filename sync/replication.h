@@ -31,9 +31,10 @@ class Replication : private EnginePart {
                                    size_t maxChanges, size_t maxBytes) const;
   // Applies a peer's batch in one write transaction (one fsync). Changes already held are
   // skipped. Each origin's changes apply in whole signed runs: a run whose checkpoint is not in
-  // the batch waits (BatchReport::awaitingSignature). A malformed or out-of-order change, or a
-  // run whose signature does not verify (altered, forged, or signed by a key that is not its
-  // origin's), throws DecodeError and leaves the store as it was.
+  // the batch waits (BatchReport::awaitingSignature). A malformed change, or a run whose
+  // signature does not verify (altered, forged, or signed by a key that is not its origin's),
+  // throws DecodeError; a change that cannot apply here (out of order, an unknown customer)
+  // throws ApplyError. Either leaves the store as it was.
   // `onVerified`, when given, is called once the batch is decoded and verified, before anything
   // is written.
   // `onStaged`, when given, lets a clean batch of kStageFrom changes or more be acknowledged

@@ -18,7 +18,7 @@ struct OutgoingBatch {
   bool complete = false;             // the log held nothing more the peer lacks
 };
 
-// A peer's batch once decoded and verified, before it is written (Engine::applyBatch's
+// A peer's batch once decoded and verified, before it is written (Replication::applyBatch's
 // `onVerified`): a relay may pass a clean batch on to its other peers while it writes it.
 struct VerifiedBatch {
   // Every change is one this node lacks and will apply: its run is proven, its site is not

@@ -1,4 +1,4 @@
-// Group commit: one committer thread drains the queue into Engine::submit.
+// Group commit: one committer thread drains the queue into LocalOperations::submit.
 #include <exception>
 #include <vector>
 

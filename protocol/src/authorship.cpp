@@ -49,7 +49,7 @@ Digest sha256(std::string_view bytes) {
   if (!algorithm || !context || EVP_DigestInit_ex2(context.get(), algorithm, nullptr) != 1 ||
       EVP_DigestUpdate(context.get(), bytes.data(), bytes.size()) != 1 ||
       EVP_DigestFinal_ex(context.get(), d.data(), &length) != 1 || length != d.size())
-    throw std::runtime_error("sha256: OpenSSL could not compute a digest");
+    throw Error("sha256: OpenSSL could not compute a digest");
   return d;
 }
 

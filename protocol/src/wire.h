@@ -52,7 +52,7 @@ inline void toBytes(capnp::MessageBuilder& mb, std::string& out) {
   auto segments = mb.getSegmentsForOutput();
   const size_t tableWords = (segments.size() + 2) / 2;
   uint32_t table[2 * 64] = {};
-  if (segments.size() > 127) throw std::length_error("message has too many segments");
+  if (segments.size() > 127) throw Error("message has too many segments");
   table[0] = uint32_t(segments.size() - 1);
   for (size_t i = 0; i < segments.size(); ++i) table[i + 1] = uint32_t(segments[i].size());
   packWords(reinterpret_cast<const uint8_t*>(table), tableWords, out);

@@ -60,7 +60,7 @@ std::string_view compressChanges(const std::vector<std::string>& changes) {
   if (frame.size() < bound) frame.resize(bound);  // only grows: never zeroed again
   const size_t n = ZSTD_compressCCtx(context.get(), frame.data(), bound, plain.data(), plain.size(),
                                      kCompressionLevel);
-  if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (ZSTD_isError(n)) throw Error(std::string("zstd: ") + ZSTD_getErrorName(n));
   return std::string_view(frame.data(), n);
 }
 

@@ -41,7 +41,7 @@ struct ApplyContext {
   std::vector<std::pair<RecordId, std::string>> numberClaims;
   size_t applied = 0;  // changes applied in this transaction
   // The latest HLC this node had accepted when the transaction began: with the wall clock, the
-  // reference a peer's stamp is checked against (Engine::refuseClockSkew). Fixed for the whole
+  // reference a peer's stamp is checked against (Core::refuseClockSkew). Fixed for the whole
   // batch, so a batch cannot walk the clock forward a step at a time.
   Hlc acceptedBefore;
   // Hub only: per site, the blocks of numbers it needs: customers of it that wait for a number
@@ -52,7 +52,7 @@ struct ApplyContext {
   // A block for this site arrived, or one of its customers waits for a number: number them.
   bool fillPending = false;
   std::vector<SettingsOffer> settingsOffers;  // hub only, in the order they were applied
-  // Local changes this transaction wrote that no checkpoint signs yet (Engine::sealLocalRun).
+  // Local changes this transaction wrote that no checkpoint signs yet (Core::sealLocalRun).
   // Their seqs are consecutive, so the run is named by its last change (at lastPosition).
   struct LocalRun {
     std::string digests;  // their changeDigest, concatenated
@@ -70,7 +70,7 @@ struct ApplyContext {
     lastLogPosition = store.lastLogPosition(txn);
   }
 
-  // What is left to do once this transaction has committed (Engine::followUp): the claims on
+  // What is left to do once this transaction has committed (Core::followUp): the claims on
   // a number another live customer holds too (the hub renumbers the later claims), the leases
   // sites need, and pending numbers.
   FollowUp followUp(const storage::Store& store, const storage::ReadTxn& txn) const;

@@ -59,7 +59,7 @@ std::string FieldCipher::mac(std::string_view label, std::string_view text) cons
   const std::string input = std::string(label) + '\0' + std::string(text);
   if (!HMAC(EVP_sha256(), key_.data(), int(key_.size()),
             reinterpret_cast<const unsigned char*>(input.data()), input.size(), out, &n))
-    throw std::runtime_error("OpenSSL HMAC-SHA256 failed");
+    throw Error("OpenSSL HMAC-SHA256 failed");
   return toHex(out, 16);
 }
 
@@ -75,7 +75,7 @@ std::string FieldCipher::seal(uint16_t field, std::string_view plain) const {
   if (plain.empty() || isSealed(plain)) return std::string(plain);
   std::string sealed(kNonceBytes + plain.size() + kTagBytes, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(sealed.data());
-  if (RAND_bytes(bytes, int(kNonceBytes)) != 1) throw std::runtime_error("OpenSSL RAND failed");
+  if (RAND_bytes(bytes, int(kNonceBytes)) != 1) throw Error("OpenSSL RAND failed");
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
                                                                       EVP_CIPHER_CTX_free);
   int n = 0, tail = 0;
@@ -86,7 +86,7 @@ std::string FieldCipher::seal(uint16_t field, std::string_view plain) const {
       EVP_EncryptFinal_ex(ctx.get(), bytes + kNonceBytes + n, &tail) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(kTagBytes),
                           bytes + kNonceBytes + plain.size()) != 1)
-    throw std::runtime_error("OpenSSL AES-256-GCM encryption failed");
+    throw Error("OpenSSL AES-256-GCM encryption failed");
   // The SSN carries its index token in the clear; a journal text carries none.
   const std::string token =
       field == uint16_t(CustomerField::ssn) ? ssnToken(plain) : std::string(kSealedPrefix) + ":";

@@ -45,7 +45,7 @@ std::string conflictId(std::string_view kind, RecordId customer, uint16_t field,
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL SHA-256 unavailable");
+    throw Error("OpenSSL SHA-256 unavailable");
   return toHex(digest, 6);
 }
 
@@ -279,6 +279,7 @@ Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
   return *core_.engine_.customer(c.customer);
 }
 
+// Here, not in numbers.cpp: it orders the claims on a number as the number conflicts do (byClaim).
 size_t Numbering::renumberDuplicates(const std::vector<RecordId>& touched) {
   // Read first: in the common case (no duplicate) nothing is written.
   std::vector<std::pair<RecordId, std::string>> losers;

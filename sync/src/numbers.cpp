@@ -233,6 +233,8 @@ bool Core::followUp(const FollowUp& work, std::string* decided) {
       }
       finish(txn, batch);
     });
+    // The node streams what the log gained: the sites hear of their blocks at once.
+    if (localCommitListener_) localCommitListener_();
     wrote = true;
   }
   if (work.fillPending) wrote |= engine_.fillPendingNumbers() > 0;

@@ -1,39 +1,14 @@
-// Clock, HLC rules, reads, reference resolution, assignment parsing and the state digest.
+// Reads: customers (merged ones joined), lists and searches, reference resolution, settings, the
+// state of this site, and the digest of the replicated state.
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
 
 namespace sitesync::sync {
-
-uint64_t SystemClock::nowMillis() {
-  using namespace std::chrono;
-  return uint64_t(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
-namespace {
-constexpr uint64_t kMaxLogical = (uint64_t(1) << Hlc::kLogicalBits) - 1;
-
-// Next HLC strictly after `base`, not before `nowMillis`. When the logical counter would
-// overflow, borrow the next millisecond (the clock runs ahead by at most that much).
-Hlc after(Hlc base, uint64_t nowMillis) {
-  if (nowMillis > base.millis()) return Hlc::from(nowMillis, 0);
-  if (base.logical() < kMaxLogical) return Hlc::from(base.millis(), base.logical() + 1);
-  return Hlc::from(base.millis() + 1, 0);
-}
-}  // namespace
-
-Hlc hlcTick(Hlc last, uint64_t nowMillis) {
-  return after(last, nowMillis);
-}
-
-Hlc hlcObserve(Hlc last, Hlc remote, uint64_t nowMillis) {
-  return after(std::max(last, remote), nowMillis);
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -241,7 +216,7 @@ std::string Reads::digestHex() const {
   // (less dead bookkeeping: dropDeadEarlyEntries).
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL SHA-256 unavailable");
+    throw Error("OpenSSL SHA-256 unavailable");
   auto feed = [&](std::string_view bytes) {
     uint64_t n = bytes.size();
     unsigned char len[8];

@@ -39,17 +39,16 @@ struct MdCtx {
 SiteKey SiteKey::generate() {
   std::string priv(32, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(priv.data()), int(priv.size())) != 1)
-    throw std::runtime_error("no randomness for a new site key");
+    throw Error("no randomness for a new site key");
   return fromPrivate(priv);
 }
 
 SiteKey SiteKey::fromPrivate(std::string_view privateKey) {
   if (privateKey.size() != 32)
-    throw std::invalid_argument("a site's private key is 32 bytes, not " +
-                                std::to_string(privateKey.size()));
+    throw Error("a site's private key is 32 bytes, not " + std::to_string(privateKey.size()));
   EVP_PKEY* raw =
       EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes(privateKey), privateKey.size());
-  if (!raw) throw std::runtime_error("OpenSSL refused an Ed25519 private key");
+  if (!raw) throw Error("OpenSSL refused an Ed25519 private key");
   SiteKey key;
   key.key_ = std::shared_ptr<void>(raw, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
   key.private_.assign(privateKey);
@@ -58,7 +57,7 @@ SiteKey SiteKey::fromPrivate(std::string_view privateKey) {
   if (EVP_PKEY_get_raw_public_key(raw, reinterpret_cast<unsigned char*>(key.public_.data()),
                                   &size) != 1 ||
       size != 32)
-    throw std::runtime_error("OpenSSL gave no Ed25519 public key");
+    throw Error("OpenSSL gave no Ed25519 public key");
   key.siteId_ = siteIdOfKey(key.public_);
   return key;
 }
@@ -73,7 +72,7 @@ std::string SiteKey::sign(std::string_view message) const {
       EVP_DigestSign(md.ctx, reinterpret_cast<unsigned char*>(signature.data()), &size,
                      bytes(message), message.size()) != 1 ||
       size != 64)
-    throw std::runtime_error("Ed25519 signing failed");
+    throw Error("Ed25519 signing failed");
   return signature;
 }
 
