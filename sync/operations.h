@@ -21,7 +21,8 @@ struct Edit {
   std::string value;
 };
 
-// A local operation, applied with others in one transaction by LocalOperations::submit (group commit).
+// A local operation, applied with others in one transaction by LocalOperations::submit (group
+// commit).
 struct LocalOp {
   // kAssignNumber: a customer waiting for a number gets the next automatic one; kRenumber: the
   // hub gives a customer that lost its number to an earlier claim a new one (`note`: why).

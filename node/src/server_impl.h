@@ -144,8 +144,8 @@ struct Server::Impl {
   void strike(Link* link, const std::string* identity);
 
   // Applies a peer's batch and answers it once: with the ack (sent as soon as the batch is
-  // durable, which for a large clean batch is before it is applied: Replication::applyBatch), or with
-  // the error that refuses it (nothing written).
+  // durable, which for a large clean batch is before it is applied: Replication::applyBatch), or
+  // with the error that refuses it (nothing written).
   void applyBatch(const ChangeBatchMsg& batch, Link* link, const std::string* identity,
                   const std::function<void(const WireMessage&)>& answer);
   // Waits for a staged batch still being written (Engine::settleStaged); logs what went wrong.

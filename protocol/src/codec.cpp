@@ -25,12 +25,11 @@ std::array<uint32_t, N> pointerSlots(capnp::StructSchema schema,
     KJ_IF_MAYBE (field, schema.findFieldByName(table[i].schemaName)) {
       auto proto = field->getProto();
       if (!proto.isSlot() || field->getType().which() != capnp::schema::Type::STRUCT)
-        throw Error(std::string("schema field is not a register: ") +
-                               table[i].schemaName);
+        throw Error(std::string("schema field is not a register: ") + table[i].schemaName);
       slots[i] = proto.getSlot().getOffset();
     } else {
       throw Error(std::string("field table names a field the schema lacks: ") +
-                             table[i].schemaName);
+                  table[i].schemaName);
     }
   }
   return slots;

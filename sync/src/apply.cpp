@@ -78,10 +78,12 @@ void Core::applySettings(ApplyContext& batch, const Change& change) {
   // them only before it joins): the hub keeps or refuses each once this transaction has
   // committed (Core::decideSettingsOffers), as a change of its own.
   if (!fromAuthority(batch.meta, change.id.origin)) {
-    if (!batch.meta.isHub) ++batch.meta.unauthorized;
+    if (!batch.meta.isHub) {
+      ++batch.meta.unauthorized;
+      return;
+    }
     for (const auto& w : change.writes)
-      if (batch.meta.isHub)
-        batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
+      batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
     return;
   }
   const Version version = change.version();

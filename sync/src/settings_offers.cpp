@@ -71,11 +71,12 @@ std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers)
 }
 
 std::vector<OfferedSetting> Reads::offeredSettings() const {
-  const Meta m = meta();
   std::vector<OfferedSetting> out;
+  auto txn = core_.store_.read();  // what was offered and what the deployment holds, together
+  const Meta m = core_.store_.meta(txn).value_or(Meta{});
   if (m.offeredSettings.empty()) return out;
   const Settings offered = decodeSettings(m.offeredSettings);
-  const Settings now = settings();
+  const Settings now = core_.store_.settings(txn);
   for (size_t i = 0; i < kSettingsFieldCount; ++i) {
     if (offered.fields[i].version.isNull()) continue;
     OfferedSetting o;
