@@ -16,6 +16,7 @@ struct OutgoingBatch {
   std::vector<std::string> changes;  // in this node's log order (a causal order)
   uint64_t nextPosition = 0;         // where the following batch starts
   bool complete = false;             // the log held nothing more the peer lacks
+  VersionVector last;                // per origin, the highest seq in the batch
 };
 
 // A peer's batch once decoded and verified, before it is written (Replication::applyBatch's

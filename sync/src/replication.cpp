@@ -101,6 +101,7 @@ class BatchFiller {
     if (peer_.contains(id)) return true;
     bytes_ += encoded.size();
     batch_.changes.emplace_back(encoded);
+    if (id.seq > batch_.last.get(id.origin)) batch_.last.set(id.origin, id.seq);
     if (checkpoint)
       openRuns_.erase(id.origin);
     else

@@ -1,0 +1,182 @@
+// The session protocol of replication (docs/protocol.md) as deterministic code: one PeerSession
+// is this node's end of one connection to a peer. It has no socket, thread or clock of its own:
+// the transport (node/) hands it each message that arrives and calls onTick now and then, with
+// the time; both return the messages to send on that connection, in order. The simulation
+// (tests/unit/simulation_test.cpp) drives the same class over an in-memory network.
+//
+// A session: hellos both ways (protocol version, deployment, on CURVE links the site's proof of
+// its key); then each side streams what the other lacks in log order, at most `credit` batches
+// unacknowledged, and keeps streaming as its log grows; acks say what the receiver holds durably;
+// heartbeats say what a side holds, which re-aims a stream that lost batches. A side whose log no
+// longer reaches the peer's vector says so (needSnapshot): the peer pushes its own changes first,
+// then takes a snapshot. A one-shot `sync` is such a session with credit 1, ended once inSync().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/protocol.h"
+#include "sync/reports.h"
+
+namespace sitesync::sync {
+
+class Engine;
+
+// Monotonic time since any fixed point (the transport's steady clock, or the simulation's).
+using SessionTime = std::chrono::milliseconds;
+
+// Credit a peer may ask for: more buys nothing but memory at the receiver.
+inline constexpr size_t kMaxCredit = 64;
+// Snapshot chunks are asked for in about this size (the responder caps it at 64 KiB..16 MiB).
+inline constexpr uint32_t kSnapshotChunkBytes = uint32_t(4) << 20;
+
+struct SessionOptions {
+  // Batches the peer may have unacknowledged at this node (this side's hello asks for it);
+  // 0 asks the peer to send nothing (a push-only session, e.g. a fan-in measurement).
+  size_t credit = 4;
+  // One batch is one write transaction at the receiver (node.h's SyncOptions says what size buys).
+  size_t batchChanges = 16000;
+  size_t batchBytes = size_t(16) << 20;
+  SessionTime heartbeat{1000};  // a quiet session sends a heartbeat this often
+  SessionTime deadAfter{4000};  // silence (or an unanswered hello, or an unacknowledged batch)
+  bool snapshotOnly = false;    // `join`: take the peer's snapshot; stream nothing either way
+};
+
+// The link beneath a session, as the transport knows it.
+struct SessionLink {
+  bool initiator = false;  // this side connected (and says hello first)
+  std::string endpoint;    // initiator: where it connected (recorded with the peer)
+  std::string peerKey;     // CURVE key the peer proved (responder) or must prove (initiator)
+  std::string ownKey;      // this node's CURVE key (empty with peerKey on plain TCP)
+};
+
+class PeerSession {
+ public:
+  using Messages = std::vector<WireMessage>;
+  using Log = std::function<void(const std::string&)>;
+  // Called for a peer's batch once it is verified, before it is written: a node passes a clean
+  // one on to its other sessions (takeRelayed) without waiting for its own write.
+  using OnVerified = std::function<void(const ChangeBatchMsg&, const VerifiedBatch&)>;
+  // Sends a message at once, ahead of the work still to do (an ack once a batch is staged, the
+  // next snapshot request before the chunk in hand is merged). Unset: it joins the returned ones.
+  using SendNow = std::function<void(const WireMessage&)>;
+
+  PeerSession(Engine& engine, SessionLink link, SessionOptions options, Log log = {});
+  PeerSession(const PeerSession&) = delete;
+  PeerSession& operator=(const PeerSession&) = delete;
+  ~PeerSession();  // records the peer and what moved (close)
+
+  void onVerified(OnVerified hook) { onVerified_ = std::move(hook); }
+  void sendNow(SendNow hook) { sendNow_ = std::move(hook); }
+
+  // The initiator's hello (a responder says nothing first).
+  Messages start(SessionTime now);
+  // One message from the peer. A refused hello, an error from the peer or an unanswerable
+  // message ends the session (ended(): the transport drops the connection; an initiator
+  // reconnects with a new session).
+  Messages onMessage(const WireMessage& message, SessionTime now, std::string_view asReceived = {});
+  // Streams what the log gained, sends a heartbeat when quiet, ends a silent session.
+  Messages onTick(SessionTime now);
+  // A clean batch another session received: taken (true; the transport sends it as it came)
+  // when this peer holds exactly what precedes it and has credit left.
+  bool takeRelayed(const VerifiedBatch& verified, size_t changes, SessionTime now);
+  // Records the peer, its vector and what moved since the last note (one small write).
+  void notePeer();
+
+  bool up() const { return up_; }
+  bool ended() const { return ended_; }
+  const std::string& endReason() const { return endReason_; }
+  std::optional<WireError> refusal() const { return refusal_; }  // the peer's typed error
+  // Both sides hold the same changes: all this side sent is acknowledged, and it holds what
+  // the peer said it held (sites this node revoked aside). One-shot sessions end here.
+  bool inSync() const;
+  bool snapshotDone() const { return snapshotDone_; }   // snapshotOnly: the last chunk is merged
+  size_t malformed() const { return malformed_; }       // malformed batches the peer sent
+  size_t inFlight() const { return inFlight_.size(); }  // batches sent, not yet acknowledged
+  // Why the peer's last batch set aside in the inbox could not apply (a change stamped too far
+  // ahead of this node's clock); empty when none was.
+  const std::string& setAside() const { return setAside_; }
+
+  struct Counters {
+    SiteId peerId = 0;
+    std::string peerName;
+    VersionVector peerVector;  // what the peer holds, as far as this side knows
+    uint64_t sent = 0;         // changes the peer acknowledged
+    uint64_t received = 0;     // changes applied from the peer
+    uint64_t snapshotRecords = 0;
+    uint64_t snapshotChunks = 0;
+    size_t inFlight = 0;        // batches sent and not yet acknowledged
+    uint64_t relayedAhead = 0;  // batches taken from other sessions (takeRelayed)
+    SessionTime firstAck{-1};   // when the peer first acknowledged all this side had sent
+  };
+  Counters counters() const;
+
+ private:
+  struct InFlight {
+    size_t changes = 0;
+    VersionVector last;  // per origin, the highest seq in the batch
+    SessionTime sentAt{0};
+  };
+  HelloMsg selfHello() const;
+  std::optional<ErrorMsg> refuseHello(const HelloMsg& hello) const;
+  void establish(const HelloMsg& hello, SessionTime now, Messages& out);
+  void leaseNumbersTo(const HelloMsg& hello);
+  VersionVector asHeldBy(const VersionVector& sent) const;
+  void aim(Messages& out);
+  void pump(SessionTime now, Messages& out);
+  bool streamIdle() const;
+  void end(const std::string& why, std::optional<WireError> code = std::nullopt);
+  void say(const std::string& line) const;
+  std::string nameOfPeer() const;
+  void emit(WireMessage message, Messages& out);
+  void sendAhead(WireMessage message, Messages& out);  // through sendNow when set
+
+  void onHello(const HelloMsg& hello, SessionTime now, Messages& out);
+  void onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out);
+  void onAck(const AckMsg& ack, SessionTime now);
+  void onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out);
+  void onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out);
+  void onError(const ErrorMsg& error);
+  SnapshotChunkMsg snapshotChunk(const SnapshotRequestMsg& request) const;
+
+  Engine& engine_;
+  const SessionLink link_;
+  const SessionOptions options_;
+  Log log_;
+  OnVerified onVerified_;
+  SendNow sendNow_;
+
+  bool up_ = false, ended_ = false;
+  std::string endReason_;
+  std::optional<WireError> refusal_;
+  SiteId peerId_ = 0;
+  std::string peerName_;
+  VersionVector peerVector_;    // what the peer holds (hello, acks, heartbeats, relayed)
+  VersionVector peerSaidHeld_;  // the last vector the peer said it held (hello or heartbeat)
+  VersionVector peerRevoked_;   // the sites the peer revoked (HelloMsg::revoked)
+  uint64_t position_ = 1;       // next position of this node's log to consider for the peer
+  size_t credit_ = 0;           // batches the peer lets this side have in flight
+  std::deque<InFlight> inFlight_;
+  bool needSnapshot_ = false;       // the peer's log cannot serve this node: take a snapshot
+  bool snapshotting_ = false;       // snapshot requests under way
+  bool snapshotDone_ = false;       // snapshotOnly: complete
+  bool peerNeedsSnapshot_ = false;  // this node's log cannot serve the peer: nothing streams
+  SessionTime started_{0}, lastHeard_{0}, lastSent_{0};
+  SessionTime firstAck_{-1};
+  uint64_t sent_ = 0, received_ = 0, relayedAhead_ = 0;
+  uint64_t snapshotRecords_ = 0, snapshotChunks_ = 0;
+  uint64_t notedSent_ = 0, notedReceived_ = 0;
+  VersionVector notedVector_;
+  SessionTime lastNoted_{0};
+  size_t malformed_ = 0;
+  std::string setAside_;
+};
+
+}  // namespace sitesync::sync

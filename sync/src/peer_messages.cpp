@@ -1,0 +1,145 @@
+// What each message does to a PeerSession (sync/peer_session.h) once the hellos are done: a
+// peer's batch is applied and answered once (ack, or the error that refuses it), acks free
+// credit, heartbeats re-aim a stream that lost batches, snapshot chunks are merged.
+#include <algorithm>
+
+#include "sync/engine.h"
+#include "sync/errors.h"
+#include "sync/peer_session.h"
+
+namespace sitesync::sync {
+
+namespace {
+
+void joinInto(VersionVector& into, const VersionVector& from) {
+  for (const auto& [origin, seq] : from.entries())
+    if (seq > into.get(origin)) into.set(origin, seq);
+}
+
+bool covers(const VersionVector& have, const VersionVector& want) {
+  return std::all_of(want.entries().begin(), want.entries().end(),
+                     [&](const auto& e) { return e.second <= have.get(e.first); });
+}
+
+}  // namespace
+
+void PeerSession::sendAhead(WireMessage message, Messages& out) {
+  if (sendNow_)
+    sendNow_(message);
+  else
+    emit(std::move(message), out);
+}
+
+void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out) {
+  bool acknowledged = false;
+  try {
+    std::function<void(const VerifiedBatch&)> verified;
+    if (onVerified_) verified = [&](const VerifiedBatch& v) { onVerified_(batch, v); };
+    // A large clean batch is acknowledged once it is durable in the inbox, before it is applied.
+    auto report = engine_.applyBatch(
+        batch.changes, verified,
+        [&](const VersionVector& promised) {
+          acknowledged = true;
+          sendAhead(AckMsg{promised}, out);
+        },
+        asReceived);
+    if (!report.followUpError.empty())
+      say("applied a batch, but what it called for failed: " + report.followUpError);
+    if (!report.stagedError.empty())
+      say("a batch acknowledged before it was applied: " + report.stagedError);
+    if (!report.setAside.empty()) {
+      say("a batch set aside in the inbox: " + report.setAside);
+      setAside_ = report.setAside;
+    }
+    if (!report.settingsDecided.empty()) say(report.settingsDecided);
+    received_ += report.applied;
+    joinInto(peerVector_, report.carried);  // the sender holds what it sent
+    if (!acknowledged) emit(AckMsg{report.vector}, out);
+  } catch (const DecodeError& e) {
+    ++malformed_;
+    say(std::string("malformed batch from ") + nameOfPeer() + ": " + e.what());
+    emit(ErrorMsg{WireError::kMalformed, e.what()}, out);
+  } catch (const std::exception& e) {
+    if (acknowledged) {
+      // Durable in the inbox: applied when the node next starts (or the write next succeeds).
+      say(std::string("a batch acknowledged before it was applied waits in the inbox: ") +
+          e.what());
+      return;
+    }
+    // A change of the batch cannot apply here: the peer is told so (and starts its stream over).
+    // Anything else (the store failed, a bug) is this node's failure, not the batch's: internal.
+    const bool cannotApply = dynamic_cast<const ApplyError*>(&e) != nullptr;
+    say(std::string(cannotApply ? "refused a batch: " : "could not apply a batch: ") + e.what());
+    emit(ErrorMsg{cannotApply ? WireError::kCannotApply : WireError::kInternal, e.what()}, out);
+  }
+}
+
+// Acks come in the order of the batches; each says what the peer holds durably. The batches it
+// covers are done. An ack that covers none still answers the oldest batch: what of it the peer
+// could not apply yet (a run without its checkpoint, a change set aside) goes again once a
+// heartbeat shows the peer lacks it.
+void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
+  const VersionVector held = asHeldBy(ack.vector);
+  joinInto(peerVector_, held);
+  bool answered = false;
+  while (!inFlight_.empty() && covers(held, inFlight_.front().last)) {
+    sent_ += inFlight_.front().changes;
+    inFlight_.pop_front();
+    answered = true;
+  }
+  if (!answered && !inFlight_.empty()) inFlight_.pop_front();
+  if (inFlight_.empty() && firstAck_.count() < 0 && sent_ > 0 && position_ > engine_.logEnd())
+    firstAck_ = now;
+}
+
+// With nothing in flight the peer's vector is at least what it acknowledged. If it is less,
+// batches were lost (the peer restarted without writing them): stream again from there. A peer
+// that was sent for a snapshot says what it holds now the same way.
+void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
+  peerSaidHeld_ = heartbeat.vector;
+  const VersionVector held = asHeldBy(heartbeat.vector);
+  const bool lost = peerNeedsSnapshot_ ? !(held == peerVector_) : !covers(held, peerVector_);
+  if (inFlight_.empty() && lost) {
+    peerVector_ = held;
+    aim(out);
+  } else {
+    joinInto(peerVector_, held);
+  }
+}
+
+void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out) {
+  (void)now;
+  if (!snapshotting_) return;
+  // Asked before this one is merged, so the peer reads while this node writes.
+  if (!chunk.complete) sendAhead(SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes}, out);
+  try {
+    engine_.mergeSnapshotChunk(chunk);
+  } catch (const std::exception& e) {
+    end(std::string("snapshot chunk refused: ") + e.what());
+    return;
+  }
+  snapshotRecords_ += chunk.records.size();
+  ++snapshotChunks_;
+  if (!chunk.complete) return;
+  snapshotting_ = false;
+  needSnapshot_ = false;
+  snapshotDone_ = true;
+  say("snapshot from " + nameOfPeer() + " complete");
+  // Tells the peer what this node holds now, so its stream resumes from there.
+  emit(HeartbeatMsg{engine_.heldVector()}, out);
+}
+
+void PeerSession::onError(const ErrorMsg& error) {
+  if (error.code == WireError::kNeedSnapshot) {
+    if (!options_.snapshotOnly) needSnapshot_ = true;
+    return;
+  }
+  end("peer refused: " + error.message, error.code);
+}
+
+SnapshotChunkMsg PeerSession::snapshotChunk(const SnapshotRequestMsg& request) const {
+  const size_t maxBytes = std::clamp<size_t>(request.maxBytes, 1 << 16, size_t(16) << 20);
+  return engine_.snapshotChunk(request.afterKey, maxBytes);
+}
+
+}  // namespace sitesync::sync

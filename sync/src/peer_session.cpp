@@ -1,0 +1,299 @@
+// One end of a replication session (sync/peer_session.h): hellos, the stream with its credit and
+// acks, heartbeats that re-aim a stream, snapshots, and what a refused message does.
+#include "sync/peer_session.h"
+
+#include <algorithm>
+
+#include "sync/engine.h"
+#include "sync/errors.h"
+
+namespace sitesync::sync {
+
+namespace {
+
+void joinInto(VersionVector& into, const VersionVector& from) {
+  for (const auto& [origin, seq] : from.entries())
+    if (seq > into.get(origin)) into.set(origin, seq);
+}
+
+// Whether `have` lacks a change `want` holds, leaving out the origins in `except`.
+bool lacksSomething(const VersionVector& have, const VersionVector& want,
+                    const VersionVector& except = {}) {
+  return std::any_of(want.entries().begin(), want.entries().end(), [&](const auto& e) {
+    return e.second > have.get(e.first) && except.entries().count(e.first) == 0;
+  });
+}
+
+// The vector to treat a peer as holding: a peer applies none of the changes of a site it revoked
+// past the seq it held then (HelloMsg::revoked), so this node neither sends them to it nor waits
+// for it to hold them.
+VersionVector withRevoked(VersionVector peer, const VersionVector& revoked,
+                          const VersionVector& mine) {
+  for (const auto& [site, mark] : revoked.entries())
+    if (mine.get(site) > peer.get(site)) peer.set(site, mine.get(site));
+  return peer;
+}
+
+ErrorMsg needSnapshotError() {
+  return ErrorMsg{WireError::kNeedSnapshot,
+                  "this node's log no longer holds every change you lack: take a snapshot"};
+}
+
+}  // namespace
+
+PeerSession::PeerSession(Engine& engine, SessionLink link, SessionOptions options, Log log)
+    : engine_(engine), link_(std::move(link)), options_(options), log_(std::move(log)) {}
+
+PeerSession::~PeerSession() {
+  if (!up_) return;
+  try {
+    notePeer();
+  } catch (const std::exception& e) {
+    say(std::string("could not record the session with ") + nameOfPeer() + ": " + e.what());
+  }
+}
+
+void PeerSession::say(const std::string& line) const {
+  if (log_) log_(line);
+}
+
+std::string PeerSession::nameOfPeer() const {
+  std::string who = peerName_.empty() ? "a peer" : "'" + peerName_ + "'";
+  return link_.initiator ? who + " at " + link_.endpoint : who + " (connected here)";
+}
+
+void PeerSession::emit(WireMessage message, Messages& out) {
+  out.push_back(std::move(message));
+}
+
+HelloMsg PeerSession::selfHello() const {
+  auto status = engine_.status();
+  HelloMsg hello{kProtocolVersion,      status.meta.siteId, status.meta.siteName, status.meta.isHub,
+                 engine_.heldVector(),  // with a staged batch still being written
+                 status.meta.deployment};
+  hello.stream = true;
+  hello.credit = options_.snapshotOnly ? 0 : uint32_t(std::min(options_.credit, kMaxCredit));
+  if (!link_.ownKey.empty()) engine_.proveIdentity(hello, link_.ownKey);
+  hello.revoked = status.meta.revokedSites;
+  return hello;
+}
+
+// The protocol version; on a CURVE link, that the peer's site holds the key it proved; then the
+// deployment (a node without one adopts the peer's). The refusal names what differs.
+std::optional<ErrorMsg> PeerSession::refuseHello(const HelloMsg& hello) const {
+  if (hello.protocolVersion != kProtocolVersion)
+    return ErrorMsg{WireError::kVersionMismatch,
+                    "protocol version mismatch: peer '" + hello.siteName + "' speaks " +
+                        std::to_string(hello.protocolVersion) + ", this node speaks " +
+                        std::to_string(kProtocolVersion)};
+  if (!link_.peerKey.empty())
+    if (auto status = engine_.acceptIdentity(hello, link_.peerKey); !status.isOk())
+      return ErrorMsg{WireError::kNotAllowed, status.message()};
+  if (auto status = engine_.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
+    return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
+  return std::nullopt;
+}
+
+PeerSession::Messages PeerSession::start(SessionTime now) {
+  started_ = lastSent_ = now;
+  Messages out;
+  if (link_.initiator) emit(selfHello(), out);
+  return out;
+}
+
+PeerSession::Messages PeerSession::onMessage(const WireMessage& message, SessionTime now,
+                                             std::string_view asReceived) {
+  Messages out;
+  if (ended_) return out;
+  lastHeard_ = now;
+  if (const auto* hello = std::get_if<HelloMsg>(&message)) {
+    onHello(*hello, now, out);
+  } else if (const auto* error = std::get_if<ErrorMsg>(&message)) {
+    onError(*error);
+  } else if (!up_) {
+    // Before the hellos only a hello or an error means anything; the transport answers a
+    // request on a connection without a session (kNoSession).
+  } else if (const auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
+    onBatch(*batch, asReceived, out);
+  } else if (const auto* ack = std::get_if<AckMsg>(&message)) {
+    onAck(*ack, now);
+  } else if (const auto* heartbeat = std::get_if<HeartbeatMsg>(&message)) {
+    onHeartbeat(*heartbeat, out);
+  } else if (const auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
+    emit(snapshotChunk(*request), out);
+  } else if (const auto* chunk = std::get_if<SnapshotChunkMsg>(&message)) {
+    onChunk(*chunk, now, out);
+  } else {
+    emit(ErrorMsg{WireError::kMalformed, "unexpected message in a session"}, out);
+  }
+  if (!out.empty()) lastSent_ = now;
+  return out;
+}
+
+void PeerSession::onHello(const HelloMsg& hello, SessionTime now, Messages& out) {
+  if (auto refusal = refuseHello(hello)) {
+    say("refused '" + hello.siteName + "': " + refusal->message);
+    if (!link_.initiator) emit(*refusal, out);
+    end(refusal->message, refusal->code);
+    return;
+  }
+  if (!link_.initiator) {
+    // At the hub, a site's first number blocks are leased before this node says what it holds,
+    // so that they travel in this session.
+    leaseNumbersTo(hello);
+    emit(selfHello(), out);
+  }
+  establish(hello, now, out);
+}
+
+void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& out) {
+  if (link_.initiator) leaseNumbersTo(hello);
+  const bool wasUp = up_;
+  up_ = true;
+  peerId_ = hello.siteId;
+  peerName_ = hello.siteName;
+  peerRevoked_ = hello.revoked;
+  peerSaidHeld_ = hello.vector;
+  peerVector_ = asHeldBy(hello.vector);
+  credit_ = options_.snapshotOnly ? 0 : std::min<size_t>(hello.credit, kMaxCredit);
+  inFlight_.clear();
+  lastHeard_ = now;
+  if (!options_.snapshotOnly) aim(out);
+  if (!wasUp) say("link with " + nameOfPeer() + " up");
+  notePeer();
+  if (options_.snapshotOnly && !snapshotting_) {
+    snapshotting_ = true;
+    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
+  }
+}
+
+void PeerSession::leaseNumbersTo(const HelloMsg& hello) {
+  if (hello.isHub) return;
+  try {
+    if (size_t blocks = engine_.ensureLeases(hello.siteId))
+      say("leased " + std::to_string(blocks) + " customer number blocks to '" + hello.siteName +
+          "'");
+  } catch (const std::exception& e) {
+    say("could not lease customer numbers to '" + hello.siteName + "': " + e.what());
+  }
+}
+
+VersionVector PeerSession::asHeldBy(const VersionVector& sent) const {
+  if (peerRevoked_.entries().empty()) return sent;
+  return withRevoked(sent, peerRevoked_, engine_.heldVector());
+}
+
+// Points the stream at the first change the peer lacks; a peer this node's log can no longer
+// serve is told to take a snapshot (its own changes still flow to this node).
+void PeerSession::aim(Messages& out) {
+  peerNeedsSnapshot_ = !engine_.logReaches(peerVector_);
+  if (peerNeedsSnapshot_) {
+    if (credit_ > 0) emit(needSnapshotError(), out);
+    return;
+  }
+  position_ = engine_.firstPositionMissingFrom(peerVector_);
+}
+
+PeerSession::Messages PeerSession::onTick(SessionTime now) {
+  Messages out;
+  if (ended_) return out;
+  const auto waited = [&](SessionTime since) { return now - since > options_.deadAfter; };
+  const std::string limit = std::to_string(options_.deadAfter.count()) + " ms";
+  if (!up_) {
+    if (link_.initiator && waited(started_)) end("no answer within " + limit);
+    return out;
+  }
+  if (waited(lastHeard_)) {
+    end("silent for " + limit);
+    return out;
+  }
+  if (!inFlight_.empty() && waited(inFlight_.front().sentAt)) {
+    // Lost on the way (or the peer lost its copy in a crash before writing it): start over.
+    end("a batch was not acknowledged within " + limit);
+    return out;
+  }
+  pump(now, out);
+  if (now - lastSent_ >= options_.heartbeat) emit(HeartbeatMsg{engine_.heldVector()}, out);
+  // Once a burst has settled, at most once a second: one small durable write, so that
+  // `status` shows what moved and what is pending.
+  if (inFlight_.empty() && now - lastNoted_ >= SessionTime(1000) &&
+      (sent_ != notedSent_ || received_ != notedReceived_ || !(peerVector_ == notedVector_))) {
+    notePeer();
+    lastNoted_ = now;
+  }
+  if (!out.empty()) lastSent_ = now;
+  return out;
+}
+
+// Sends what the peer lacks while it has credit; a side that must take a snapshot first sends
+// everything it has, then asks for it.
+void PeerSession::pump(SessionTime now, Messages& out) {
+  if (options_.snapshotOnly) return;
+  const uint64_t logEnd = engine_.logEnd();
+  while (!peerNeedsSnapshot_ && inFlight_.size() < credit_ && position_ <= logEnd) {
+    auto batch = engine_.changesMissingFrom(peerVector_, position_, options_.batchChanges,
+                                            options_.batchBytes);
+    position_ = batch.nextPosition;
+    if (batch.changes.empty()) continue;
+    inFlight_.push_back(InFlight{batch.changes.size(), std::move(batch.last), now});
+    emit(ChangeBatchMsg{std::move(batch.changes), batch.complete}, out);
+  }
+  if (needSnapshot_ && !snapshotting_ && inFlight_.empty() &&
+      (credit_ == 0 || peerNeedsSnapshot_ || position_ > logEnd)) {
+    snapshotting_ = true;
+    say("taking a snapshot from " + nameOfPeer() + ": its log no longer reaches this node's");
+    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
+  }
+}
+
+bool PeerSession::streamIdle() const {
+  if (!inFlight_.empty() || snapshotting_ || needSnapshot_) return false;
+  return credit_ == 0 || (!peerNeedsSnapshot_ && position_ > engine_.logEnd());
+}
+
+bool PeerSession::inSync() const {
+  if (!up_ || ended_ || !streamIdle()) return false;
+  if (options_.snapshotOnly) return snapshotDone_;
+  const VersionVector mine = engine_.heldVector();
+  if (credit_ > 0 && lacksSomething(asHeldBy(peerVector_), mine)) return false;
+  // What the peer said it held, but for the sites this node revoked (it applies none of theirs).
+  return options_.credit == 0 || !lacksSomething(mine, peerSaidHeld_, engine_.meta().revokedSites);
+}
+
+bool PeerSession::takeRelayed(const VerifiedBatch& verified, size_t changes, SessionTime now) {
+  if (!up_ || ended_ || options_.snapshotOnly || peerNeedsSnapshot_ || needSnapshot_ ||
+      snapshotting_ || !peerRevoked_.entries().empty() || inFlight_.size() >= credit_)
+    return false;
+  for (const auto& [origin, seq] : verified.first.entries())
+    if (peerVector_.get(origin) + 1 != seq) return false;
+  inFlight_.push_back(InFlight{changes, verified.last, now});
+  ++relayedAhead_;
+  joinInto(peerVector_, verified.last);
+  lastSent_ = now;
+  return true;
+}
+
+void PeerSession::notePeer() {
+  if (peerId_ == 0) return;
+  engine_.notePeerSession(peerId_, peerName_, link_.initiator ? link_.endpoint : "", peerVector_,
+                          sent_ - notedSent_, received_ - notedReceived_);
+  notedSent_ = sent_;
+  notedReceived_ = received_;
+  notedVector_ = peerVector_;
+}
+
+void PeerSession::end(const std::string& why, std::optional<WireError> code) {
+  if (ended_) return;
+  ended_ = true;
+  endReason_ = why;
+  refusal_ = code;
+  inFlight_.clear();
+  snapshotting_ = false;
+}
+
+PeerSession::Counters PeerSession::counters() const {
+  return Counters{peerId_,          peerName_,       peerVector_,      sent_,         received_,
+                  snapshotRecords_, snapshotChunks_, inFlight_.size(), relayedAhead_, firstAck_};
+}
+
+}  // namespace sitesync::sync
