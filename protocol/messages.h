@@ -24,8 +24,8 @@ struct HelloMsg {
   bool isHub = false;
   VersionVector vector;
   uint64_t deployment = 0;     // 0: this node has not joined a deployment yet
-  bool stream = false;         // a streaming link: both sides push changes as they come
-  uint32_t credit = 0;         // stream: batches the peer may have in flight to the sender
+  bool stream = false;         // protocols 2-4 only; every session streams since 5
+  uint32_t credit = 0;         // batches the peer may have in flight to the sender (0: none)
   std::string siteKey = {};    // on CURVE links: the sender's Ed25519 public key ...
   std::string siteProof = {};  // ... and its signature of helloProofMessage
   VersionVector revoked = {};  // revoked sites, and the seq held of each when revoked
@@ -36,14 +36,6 @@ struct ChangeBatchMsg {
 };
 struct AckMsg {
   VersionVector vector;
-};
-struct PullMsg {
-  VersionVector vector;
-  uint64_t fromPosition = 0;
-};
-struct PullReplyMsg {
-  ChangeBatchMsg batch;
-  uint64_t nextPosition = 0;
 };
 struct HeartbeatMsg {
   VersionVector vector;
@@ -82,8 +74,8 @@ struct ErrorMsg {
   WireError code = WireError::kInternal;
   std::string message;
 };
-using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, PullMsg, PullReplyMsg, ErrorMsg,
-                                 HeartbeatMsg, SnapshotRequestMsg, SnapshotChunkMsg>;
+using WireMessage = std::variant<HelloMsg, ChangeBatchMsg, AckMsg, ErrorMsg, HeartbeatMsg,
+                                 SnapshotRequestMsg, SnapshotChunkMsg>;
 
 void encode(const WireMessage& message, std::string& out);
 WireMessage decodeWireMessage(std::string_view bytes);

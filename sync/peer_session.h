@@ -127,7 +127,7 @@ class PeerSession {
   HelloMsg selfHello() const;
   std::optional<ErrorMsg> refuseHello(const HelloMsg& hello) const;
   void establish(const HelloMsg& hello, SessionTime now, Messages& out);
-  void leaseNumbersTo(const HelloMsg& hello);
+  bool leaseNumbersTo();
   VersionVector asHeldBy(const VersionVector& sent) const;
   void aim(Messages& out);
   void pump(SessionTime now, Messages& out);
@@ -158,6 +158,8 @@ class PeerSession {
   std::optional<WireError> refusal_;
   SiteId peerId_ = 0;
   std::string peerName_;
+  bool peerIsHub_ = false;
+  bool leaseTried_ = false;     // a hub leased after the peer's first batch (once a session)
   VersionVector peerVector_;    // what the peer holds (hello, acks, heartbeats, relayed)
   VersionVector peerSaidHeld_;  // the last vector the peer said it held (hello or heartbeat)
   VersionVector peerRevoked_;   // the sites the peer revoked (HelloMsg::revoked)

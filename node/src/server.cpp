@@ -1,7 +1,6 @@
 // The running node: one thread, one zmq poll over the ROUTER socket (peers that connect here)
-// and one DEALER per configured peer. Requests of one-shot sessions (`sitesync sync`, `join`)
-// are answered statelessly; streaming links keep per-peer state (what the peer holds, where
-// in this node's log its stream stands, batches in flight) and push changes as the log grows.
+// and one DEALER per configured peer. Every connection carries one sync::PeerSession, which is
+// the protocol; this side maps its messages onto frames, keeps connections up, and relays.
 // This half: the loop, link lifecycle and sending; server_messages.cpp handles what arrives.
 #include "node/src/server_impl.h"
 
@@ -12,24 +11,21 @@ void Server::Impl::say(const std::string& line) {
 }
 
 std::string Server::Impl::nameOf(const Link& link) const {
-  std::string who = link.peerName.empty() ? "a peer" : "'" + link.peerName + "'";
+  const std::string name = link.session ? link.session->counters().peerName : link.ended.peerName;
+  std::string who = name.empty() ? "a peer" : "'" + name + "'";
   return link.outgoing ? who + " at " + link.endpoint : who + " (connected here)";
 }
 
-HelloMsg Server::Impl::selfHello(bool stream) const {
-  auto status = engine.status();
-  status.vector = engine.heldVector();  // with a staged batch still being written
-  HelloMsg hello{kProtocolVersion,  status.meta.siteId, status.meta.siteName,
-                 status.meta.isHub, status.vector,      status.meta.deployment};
-  hello.stream = stream;
-  hello.credit = stream ? uint32_t(options.window) : 0;
-  if (gate.secure()) engine.proveIdentity(hello, gate.identity().publicKey);
-  hello.revoked = status.meta.revokedSites;
-  return hello;
+sync::SessionTime Server::Impl::now() {
+  return std::chrono::duration_cast<sync::SessionTime>(Clock::now().time_since_epoch());
 }
 
 void Server::Impl::sendTo(Link& link, const WireMessage& message) {
   sendFrame(link, frame(message));
+}
+
+void Server::Impl::sendAll(Link& link, const sync::PeerSession::Messages& messages) {
+  for (const auto& message : messages) sendTo(link, message);
 }
 
 void Server::Impl::sendFrame(Link& link, zmq::message_t bytes) {
@@ -37,16 +33,33 @@ void Server::Impl::sendFrame(Link& link, zmq::message_t bytes) {
     if (!link.socket) return;
     (void)link.socket->send(bytes, zmq::send_flags::dontwait);
   } else {
-    // A ROUTER drops a message for a peer that is gone; the link then times out.
+    // A ROUTER drops a message for a peer that is gone; the session then times out.
     router.send(zmq::buffer(link.identity), zmq::send_flags::sndmore);
     (void)router.send(bytes, zmq::send_flags::dontwait);
   }
-  link.lastSent = Clock::now();
 }
 
 void Server::Impl::reply(const std::string& identity, const WireMessage& message) {
   router.send(zmq::buffer(identity), zmq::send_flags::sndmore);
   (void)router.send(frame(message), zmq::send_flags::dontwait);
+}
+
+void Server::Impl::openSession(Link& link) {
+  sync::SessionLink ends{link.outgoing, link.endpoint, link.key,
+                         gate.secure() ? gate.identity().publicKey : std::string()};
+  sync::SessionOptions o;
+  o.credit = options.window;
+  o.batchChanges = options.batchChanges;
+  o.batchBytes = options.batchBytes;
+  o.heartbeat = options.heartbeat;
+  o.deadAfter = options.deadAfter;
+  link.session = std::make_unique<sync::PeerSession>(engine, std::move(ends), o, log);
+  link.session->onVerified(
+      [this, &link](const ChangeBatchMsg& batch, const sync::VerifiedBatch& verified) {
+        relayAhead(batch, verified, &link);
+      });
+  link.session->sendNow([this, &link](const WireMessage& message) { sendTo(link, message); });
+  sendAll(link, link.session->start(now()));
 }
 
 void Server::Impl::connect(Link& link) {
@@ -66,30 +79,26 @@ void Server::Impl::connect(Link& link) {
   if (gate.secure()) makeCurveClient(*link.socket, gate.identity(), link.key);
   link.monitor = std::make_unique<LinkMonitor>(context, *link.socket, gate.secure());
   link.socket->connect(link.endpoint);
-  link.up = false;
-  link.inFlight.clear();
-  link.helloSent = Clock::now();
-  sendTo(link, selfHello(true));
+  openSession(link);
 }
 
-void Server::Impl::notePeer(Link& link) {
-  if (link.peerId == 0) return;
-  engine.notePeerSession(link.peerId, link.peerName, link.outgoing ? link.endpoint : "",
-                         link.peerVector, link.sent - link.notedSent,
-                         link.received - link.notedReceived);
-  link.notedSent = link.sent;
-  link.notedReceived = link.received;
-  link.notedVector = link.peerVector;
-  link.lastNoted = Clock::now();
+void Server::Impl::closeSession(Link& link) {
+  if (!link.session) return;
+  const auto last = link.session->counters();
+  link.ended.peerId = last.peerId;
+  if (!last.peerName.empty()) link.ended.peerName = last.peerName;
+  link.ended.peerVector = last.peerVector;
+  link.ended.sent += last.sent;
+  link.ended.received += last.received;
+  link.ended.relayedAhead += last.relayedAhead;
+  link.session.reset();  // records the peer and what moved
 }
 
 void Server::Impl::drop(Link& link, const std::string& why) {
-  if (why != link.lastError || link.up) say("link with " + nameOf(link) + " down: " + why);
+  const bool wasUp = link.session && link.session->up();
+  if (why != link.lastError || wasUp) say("link with " + nameOf(link) + " down: " + why);
   link.lastError = why;
-  if (link.up) notePeer(link);
-  link.up = false;
-  link.inFlight.clear();
-  link.snapshotting = false;
+  closeSession(link);
   if (link.outgoing) {
     link.monitor.reset();
     link.socket.reset();
@@ -98,69 +107,17 @@ void Server::Impl::drop(Link& link, const std::string& why) {
   }
 }
 
-VersionVector Server::Impl::asHeldBy(const Link& link, const VersionVector& sent) const {
-  if (link.peerRevoked.entries().empty()) return sent;
-  return withRevoked(sent, link.peerRevoked, engine.heldVector());
-}
-
-void Server::Impl::establish(Link& link, const HelloMsg& hello) {
-  leaseNumbersTo(hello);
-  link.up = true;
-  link.peerId = hello.siteId;
-  link.peerName = hello.siteName;
-  link.peerRevoked = hello.revoked;
-  link.peerVector = asHeldBy(link, hello.vector);
-  link.credit = std::clamp<size_t>(hello.credit, 1, kMaxCredit);
-  link.inFlight.clear();
-  link.lastHeard = Clock::now();
-  link.backoff = options.firstBackoff;
-  link.lastError.clear();
-  aim(link);
-  say("link with " + nameOf(link) + " up");
-  notePeer(link);
-}
-
-void Server::Impl::leaseNumbersTo(const HelloMsg& hello) {
-  if (hello.isHub) return;
-  try {
-    if (size_t blocks = engine.ensureLeases(hello.siteId))
-      say("leased " + std::to_string(blocks) + " customer number blocks to '" + hello.siteName +
-          "'");
-  } catch (const std::exception& e) {
-    say("could not lease customer numbers to '" + hello.siteName + "': " + e.what());
+bool Server::Impl::settleSession(Link& link, const sync::PeerSession::Messages& out) {
+  sendAll(link, out);
+  if (!link.session || !link.session->ended()) {
+    if (link.session && link.session->up()) {
+      link.backoff = options.firstBackoff;
+      link.lastError.clear();
+    }
+    return true;
   }
-}
-
-void Server::Impl::aim(Link& link) {
-  link.peerNeedsSnapshot = !engine.logReaches(link.peerVector);
-  if (link.peerNeedsSnapshot) {
-    sendTo(link, needSnapshotError());
-    return;
-  }
-  link.position = engine.firstPositionMissingFrom(link.peerVector);
-}
-
-void Server::Impl::pump(Link& link) {
-  if (!link.up || stopping) return;
-  while (!link.peerNeedsSnapshot && link.inFlight.size() < link.credit && link.position <= logEnd) {
-    auto batch = engine.changesMissingFrom(link.peerVector, link.position, options.batchChanges,
-                                           options.batchBytes);
-    link.position = batch.nextPosition;
-    if (batch.changes.empty()) continue;
-    link.inFlight.push_back(batch.changes.size());
-    sendTo(link, ChangeBatchMsg{std::move(batch.changes), batch.complete});
-  }
-  // A peer that must re-bootstrap first sends everything it has, then asks for the snapshot.
-  if (link.needSnapshot && !link.snapshotting && link.inFlight.empty() && link.position > logEnd) {
-    link.snapshotting = true;
-    say("taking a snapshot from " + nameOf(link) + ": its log no longer reaches this node's");
-    sendTo(link, SnapshotRequestMsg{engine.meta().snapshotNextKey, kSnapshotChunkBytes});
-  }
-}
-
-void Server::Impl::pumpAll() {
-  for (auto& link : outgoing) pump(*link);
-  for (auto& [id, link] : incoming) pump(*link);
+  drop(link, link.session->endReason());
+  return false;
 }
 
 std::optional<WireMessage> Server::Impl::decodeOrComplain(const zmq::message_t& bytes, Link* link,
@@ -190,99 +147,60 @@ void Server::Impl::readRouter() {
     const std::string identity = parts[0].to_string();
     if (gate.ignoring(identity)) continue;  // abused this node a moment ago
     auto it = incoming.find(identity);
+    std::string key;
     if (gate.secure()) {
       // Admitted at the handshake, the key may have been revoked since.
-      senderKeyOfCurrent = senderKey(parts[1]);
-      if (!gate.allows(senderKeyOfCurrent)) {
-        say("dropped a message from key " + keyFingerprint(senderKeyOfCurrent) +
+      key = senderKey(parts[1]);
+      if (!gate.allows(key)) {
+        say("dropped a message from key " + keyFingerprint(key) +
             "..., no longer on the allow list");
         reply(identity, ErrorMsg{WireError::kNotAllowed, "this node no longer allows your key"});
         if (it != incoming.end()) {
           drop(*it->second, "its key was removed from the allow list");
           incoming.erase(it);
         }
-        sessions.erase(identity);
         continue;
       }
     }
     auto message =
         decodeOrComplain(parts[1], it == incoming.end() ? nullptr : it->second.get(), &identity);
     if (!message) continue;
-    bytesOfCurrent = parts[1].to_string_view();
-    onRouterMessage(identity, std::move(*message));
-    bytesOfCurrent = {};
+    onRouterMessage(identity, *message, parts[1].to_string_view(), key);
   }
 }
 
 void Server::Impl::readOutgoing(Link& link) {
   zmq::message_t bytes;
-  while (link.socket && link.socket->recv(bytes, zmq::recv_flags::dontwait)) {
+  while (link.socket && link.session && link.socket->recv(bytes, zmq::recv_flags::dontwait)) {
     auto message = decodeOrComplain(bytes, &link, nullptr);
-    if (!message) continue;
-    if (!link.up) {
-      if (auto* hello = std::get_if<HelloMsg>(&*message)) {
-        if (auto refusal = refuseHello(engine, *hello, link.key))  // drop() logs it
-          drop(link, refusal->message);
-        else
-          establish(link, *hello);
-      } else if (auto* error = std::get_if<ErrorMsg>(&*message)) {
-        drop(link, "peer refused: " + error->message);
-      }
-      continue;
-    }
-    bytesOfCurrent = bytes.to_string_view();
-    onLinkMessage(link, std::move(*message));
-    bytesOfCurrent = {};
+    if (message && link.session) deliver(link, *message, bytes.to_string_view());
   }
 }
 
+void Server::Impl::tickOutgoing(Link& link) {
+  if (!link.socket) {
+    if (!stopping && Clock::now() >= link.nextAttempt) connect(link);
+    return;
+  }
+  if (auto failed = link.monitor->failure()) {  // refused: said at once, tried again later
+    drop(link, failed->cause);
+    return;
+  }
+  if (link.session && !stopping) settleSession(link, link.session->onTick(now()));
+}
+
 void Server::Impl::tick() {
-  const auto now = Clock::now();
-  std::optional<HeartbeatMsg> heartbeat;  // read once per pass, only when a link is due
-  auto beat = [&](Link& link) {
-    if (link.up && now - link.lastSent >= options.heartbeat) {
-      if (!heartbeat) heartbeat = HeartbeatMsg{engine.heldVector()};
-      sendTo(link, *heartbeat);
-    }
-    // Once a burst has settled (nothing in flight), at most once a second per link: one small
-    // durable write, so that `status` shows what moved and what is pending.
-    if (link.up && link.inFlight.empty() && now - link.lastNoted >= std::chrono::seconds(1) &&
-        (link.sent != link.notedSent || link.received != link.notedReceived ||
-         !(link.peerVector == link.notedVector)))
-      notePeer(link);
-  };
-  for (auto& link : outgoing) {
-    if (!link->socket) {
-      if (!stopping && now >= link->nextAttempt) connect(*link);
-      continue;
-    }
-    if (auto failed = link->monitor->failure())  // refused: said at once, tried again later
-      drop(*link, failed->cause);
-    else if (!link->up && now - link->helloSent > options.deadAfter)
-      drop(*link, "no answer within " + std::to_string(options.deadAfter.count()) + " ms");
-    else if (link->up && now - link->lastHeard > options.deadAfter)
-      drop(*link, "silent for " + std::to_string(options.deadAfter.count()) + " ms");
-    else
-      beat(*link);
-  }
+  for (auto& link : outgoing) tickOutgoing(*link);
   for (auto it = incoming.begin(); it != incoming.end();) {
-    if (!it->second->up) {  // dropped while handling a message: its peer starts over
-      it = incoming.erase(it);
-      continue;
-    }
-    if (now - it->second->lastHeard > options.deadAfter) {
-      drop(*it->second, "silent for " + std::to_string(options.deadAfter.count()) + " ms");
-      it = incoming.erase(it);
-      continue;
-    }
-    beat(*it->second);
-    ++it;
+    Link& link = *it->second;
+    const bool alive =
+        link.session && (stopping || settleSession(link, link.session->onTick(now())));
+    it = alive ? std::next(it) : incoming.erase(it);
   }
-  for (auto it = sessions.begin(); it != sessions.end();)
-    it = now - it->second > kSessionIdle ? sessions.erase(it) : std::next(it);
-  if (auto news = gate.refresh(now); news != Gatekeeper::News::kNone) onAllowListChanged(news);
-  if (options.compactEvery.count() > 0 && now - lastCompaction > options.compactEvery) {
-    lastCompaction = now;
+  if (auto news = gate.refresh(Clock::now()); news != Gatekeeper::News::kNone)
+    onAllowListChanged(news);
+  if (options.compactEvery.count() > 0 && Clock::now() - lastCompaction > options.compactEvery) {
+    lastCompaction = Clock::now();
     if (uint64_t removed = engine.compactLog())
       say("compacted " + std::to_string(removed) + " log entries every peer holds");
   }
@@ -292,7 +210,6 @@ void Server::Impl::onAllowListChanged(Gatekeeper::News news) {
   if (news == Gatekeeper::News::kBecameSecure) {
     for (auto& [id, link] : incoming) drop(*link, "the node now requires CURVE");
     incoming.clear();
-    sessions.clear();
     for (auto& link : outgoing) drop(*link, "the node now requires CURVE");
     boundEndpoint = gate.bind(context, router, boundEndpoint);
     return;
@@ -316,7 +233,7 @@ void Server::Impl::onAllowListChanged(Gatekeeper::News news) {
 }
 
 bool Server::Impl::anyInFlight() const {
-  auto busy = [](const Link& l) { return l.up && !l.inFlight.empty(); };
+  auto busy = [](const Link& l) { return l.session && l.session->up() && l.session->inFlight(); };
   return std::any_of(outgoing.begin(), outgoing.end(), [&](auto& l) { return busy(*l); }) ||
          std::any_of(incoming.begin(), incoming.end(), [&](auto& e) { return busy(*e.second); });
 }
@@ -346,8 +263,6 @@ void Server::Impl::step() {
   if (items[0].revents & ZMQ_POLLIN) readRouter();
   for (size_t i = 0; i < polled.size(); ++i)
     if (items[firstLink + i].revents & ZMQ_POLLIN) readOutgoing(*polled[i]);
-  logEnd = engine.logEnd();
-  pumpAll();
   tick();
 }
 
@@ -387,7 +302,6 @@ std::string Server::endpoint() const {
 }
 
 void Server::run(const std::atomic<bool>& stop) {
-  impl_->logEnd = impl_->engine.logEnd();
   while (!stop.load()) impl_->step();
   // Graceful stop: no new batches; the ones in flight get up to a second to be acknowledged.
   impl_->stopping = true;
@@ -395,18 +309,27 @@ void Server::run(const std::atomic<bool>& stop) {
   while (impl_->anyInFlight() && Clock::now() < deadline) impl_->step();
   impl_->settle();
   std::lock_guard lock(impl_->stateMutex);
-  for (auto& link : impl_->outgoing)
-    if (link->up) impl_->notePeer(*link);
-  for (auto& [id, link] : impl_->incoming)
-    if (link->up) impl_->notePeer(*link);
+  for (auto& link : impl_->outgoing) impl_->closeSession(*link);
+  for (auto& [id, link] : impl_->incoming) impl_->closeSession(*link);
 }
 
 std::vector<LinkState> Server::links() const {
   std::lock_guard lock(impl_->stateMutex);
   std::vector<LinkState> out;
   auto add = [&](const Impl::Link& l) {
-    out.push_back(LinkState{l.outgoing, l.endpoint, l.up, l.peerName, l.peerId, l.peerVector,
-                            l.sent, l.received, l.inFlight.size(), l.relayedAhead, l.lastError});
+    auto c = l.ended;
+    if (l.session) {
+      const auto now = l.session->counters();
+      c.sent += now.sent;
+      c.received += now.received;
+      c.relayedAhead += now.relayedAhead;
+      if (now.peerId)
+        c.peerId = now.peerId, c.peerName = now.peerName, c.peerVector = now.peerVector;
+      c.inFlight = now.inFlight;
+    }
+    const bool up = l.session && l.session->up();
+    out.push_back(LinkState{l.outgoing, l.endpoint, up, c.peerName, c.peerId, c.peerVector, c.sent,
+                            c.received, c.inFlight, c.relayedAhead, l.lastError});
   };
   for (const auto& link : impl_->outgoing) add(*link);
   for (const auto& [id, link] : impl_->incoming) add(*link);

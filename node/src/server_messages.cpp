@@ -1,6 +1,6 @@
-// The running node's handling of what arrives: hellos, change batches (applied, acknowledged or
-// refused with a typed error), acks, heartbeats, snapshot requests and chunks, and the strikes
-// that get an abusive connection ignored.
+// The running node's handling of what arrives: messages go to their connection's session
+// (sync::PeerSession), a hello opens one; malformed messages earn strikes that get an abusive
+// connection ignored; clean batches are relayed to the other sessions before they are written.
 #include "node/src/server_impl.h"
 
 namespace sitesync::node {
@@ -12,53 +12,19 @@ void Server::Impl::strike(Link* link, const std::string* identity) {
   say("dropped " + (link ? nameOf(*link) : std::string("a session")) + " after " +
       std::to_string(Gatekeeper::kMaxStrikes) + " malformed messages; ignoring it for " +
       std::to_string(Gatekeeper::kQuarantine.count()) + " s");
-  if (link) drop(*link, "too many malformed messages");
-  // An incoming connection (link or session) is ignored for a while; an outgoing link backs off.
-  if (const std::string* id = link && !link->outgoing ? &link->identity : identity) {
-    sessions.erase(*id);
+  // An incoming connection is ignored for a while (its link, sessionless, is forgotten by the
+  // next tick); an outgoing link backs off.
+  if (const std::string* id = link && !link->outgoing ? &link->identity : identity)
     gate.quarantine(*id);
-  }
+  if (link) drop(*link, "too many malformed messages");
 }
 
-void Server::Impl::applyBatch(const ChangeBatchMsg& batch, Link* link, const std::string* identity,
-                              const std::function<void(const WireMessage&)>& answer) {
-  bool acknowledged = false;
-  try {
-    auto report = engine.applyBatch(
-        batch.changes, [&](const sync::VerifiedBatch& v) { relayAhead(batch, v, link); },
-        [&](const VersionVector& promised) {
-          acknowledged = true;
-          answer(AckMsg{promised});
-        },
-        bytesOfCurrent);
-    if (!report.followUpError.empty())
-      say("applied a batch, but what it called for failed: " + report.followUpError);
-    if (!report.stagedError.empty())
-      say("a batch acknowledged before it was applied: " + report.stagedError);
-    if (!report.setAside.empty()) say("a batch set aside in the inbox: " + report.setAside);
-    if (!report.settingsDecided.empty()) say(report.settingsDecided);
-    if (link) {
-      link->received += report.applied;
-      joinInto(link->peerVector, report.carried);  // the sender holds what it sent
-    }
-    if (!acknowledged) answer(AckMsg{report.vector});
-  } catch (const DecodeError& e) {
-    say(std::string("malformed batch: ") + e.what());
-    strike(link, identity);
-    answer(ErrorMsg{WireError::kMalformed, e.what()});
-  } catch (const std::exception& e) {
-    if (acknowledged) {
-      // Durable in the inbox: applied when the node next starts (or the write next succeeds).
-      say(std::string("a batch acknowledged before it was applied waits in the inbox: ") +
-          e.what());
-      return;
-    }
-    // A change of the batch cannot apply here: the peer is told so. Anything else (the store
-    // failed, a bug) is this node's own failure, not the batch's: the peer hears it as internal.
-    const bool cannotApply = dynamic_cast<const sync::ApplyError*>(&e) != nullptr;
-    say(std::string(cannotApply ? "refused a batch: " : "could not apply a batch: ") + e.what());
-    answer(ErrorMsg{cannotApply ? WireError::kCannotApply : WireError::kInternal, e.what()});
-  }
+void Server::Impl::deliver(Link& link, const WireMessage& message, std::string_view asReceived) {
+  const size_t malformedBefore = link.session->malformed();
+  auto out = link.session->onMessage(message, now(), asReceived);
+  const bool malformed = link.session->malformed() > malformedBefore;
+  if (!settleSession(link, out)) return;
+  if (malformed) strike(&link, nullptr);
 }
 
 void Server::Impl::settle() {
@@ -79,16 +45,11 @@ void Server::Impl::relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedB
                               const Link* from) {
   if (!verified.clean || stopping) return;
   std::optional<zmq::message_t> encoded;  // encoded (and compressed) once, for every peer
+  const auto at = now();
   auto forward = [&](Link& link) {
-    if (&link == from || !link.up || link.peerNeedsSnapshot || link.needSnapshot ||
-        link.snapshotting || !link.peerRevoked.entries().empty() ||
-        link.inFlight.size() >= link.credit)
+    if (&link == from || !link.session ||
+        !link.session->takeRelayed(verified, batch.changes.size(), at))
       return;
-    for (const auto& [origin, seq] : verified.first.entries())
-      if (link.peerVector.get(origin) + 1 != seq) return;
-    link.inFlight.push_back(batch.changes.size());
-    ++link.relayedAhead;
-    joinInto(link.peerVector, verified.last);
     if (!encoded) encoded = frame(ChangeBatchMsg{batch.changes, false});
     zmq::message_t copy;
     copy.copy(*encoded);
@@ -98,152 +59,28 @@ void Server::Impl::relayAhead(const ChangeBatchMsg& batch, const sync::VerifiedB
   for (auto& [id, link] : incoming) forward(*link);
 }
 
-std::optional<ErrorMsg> Server::Impl::checkHello(const HelloMsg& hello) {
-  auto refusal = refuseHello(engine, hello, senderKeyOfCurrent);
-  if (refusal) say("refused '" + hello.siteName + "': " + refusal->message);
-  return refusal;
-}
-
-void Server::Impl::onLinkMessage(Link& link, WireMessage message) {
-  link.lastHeard = Clock::now();
-  if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
-    bool refused = false;
-    applyBatch(*batch, &link, nullptr, [&](const WireMessage& answer) {
-      sendTo(link, answer);
-      refused = std::holds_alternative<ErrorMsg>(answer);
-    });
-    if (refused) drop(link, "sent a batch that was refused");
-  } else if (auto* ack = std::get_if<AckMsg>(&message)) {
-    if (link.inFlight.empty()) return;
-    link.sent += link.inFlight.front();
-    link.inFlight.pop_front();
-    joinInto(link.peerVector, asHeldBy(link, ack->vector));
-  } else if (auto* heartbeat = std::get_if<HeartbeatMsg>(&message)) {
-    // With nothing in flight the peer's vector is at least what it acknowledged. If it is
-    // less, batches were lost (a reconnect under the link): stream again from there. A peer
-    // that was sent for a snapshot says what it holds now the same way.
-    const VersionVector held = asHeldBy(link, heartbeat->vector);
-    if (link.inFlight.empty() && (link.peerNeedsSnapshot ? !(held == link.peerVector)
-                                                         : lacksSomething(held, link.peerVector))) {
-      link.peerVector = held;
-      aim(link);
-    } else {
-      joinInto(link.peerVector, held);
-    }
-  } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
-    sendTo(link, snapshotChunk(*request));
-  } else if (auto* chunk = std::get_if<SnapshotChunkMsg>(&message)) {
-    onSnapshotChunk(link, *chunk);
-  } else if (auto* error = std::get_if<ErrorMsg>(&message)) {
-    if (error->code == WireError::kNeedSnapshot) {
-      link.needSnapshot = true;
+void Server::Impl::onRouterMessage(const std::string& identity, const WireMessage& message,
+                                   std::string_view asReceived, const std::string& senderKey) {
+  auto it = incoming.find(identity);
+  if (it != incoming.end() && !it->second->session) {  // dropped: a new hello starts over
+    incoming.erase(it);
+    it = incoming.end();
+  }
+  if (it == incoming.end()) {
+    if (!std::holds_alternative<HelloMsg>(message)) {
+      reply(identity,
+            ErrorMsg{WireError::kNoSession, "say hello first: this connection has no session"});
       return;
     }
-    drop(link, "peer refused: " + error->message);
-  } else if (std::holds_alternative<HelloMsg>(message)) {
-    // A repeated hello on an established link (the peer restarted the stream): re-aim.
-    auto& hello = std::get<HelloMsg>(message);
-    if (!link.outgoing) {
-      if (auto refusal = checkHello(hello)) {
-        sendTo(link, *refusal);
-        return;
-      }
-      sendTo(link, selfHello(true));
-    }
-    establish(link, hello);
-  } else {
-    sendTo(link, ErrorMsg{WireError::kMalformed, "unexpected message on a streaming link"});
-  }
-}
-
-SnapshotChunkMsg Server::Impl::snapshotChunk(const SnapshotRequestMsg& request) {
-  const size_t maxBytes = std::clamp<size_t>(request.maxBytes, 1 << 16, size_t(16) << 20);
-  return engine.snapshotChunk(request.afterKey, maxBytes);
-}
-
-void Server::Impl::onSnapshotChunk(Link& link, const SnapshotChunkMsg& chunk) {
-  if (!link.snapshotting) return;
-  try {
-    engine.mergeSnapshotChunk(chunk);
-  } catch (const std::exception& e) {
-    drop(link, std::string("snapshot refused: ") + e.what());
-    return;
-  }
-  if (!chunk.complete) {
-    sendTo(link, SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes});
-    return;
-  }
-  link.snapshotting = false;
-  link.needSnapshot = false;
-  say("snapshot from " + nameOf(link) + " complete");
-  // Tell the peer what this node holds now, so its stream resumes from there.
-  sendTo(link, HeartbeatMsg{engine.heldVector()});
-}
-
-void Server::Impl::onRouterMessage(const std::string& identity, WireMessage message) {
-  if (auto it = incoming.find(identity); it != incoming.end()) {
-    onLinkMessage(*it->second, std::move(message));
-    return;
-  }
-  if (auto* hello = std::get_if<HelloMsg>(&message)) {
-    onRouterHello(identity, *hello);
-    return;
-  }
-  auto session = sessions.find(identity);
-  if (session == sessions.end()) {
-    reply(identity,
-          ErrorMsg{WireError::kNoSession, "say hello first: this connection has no session"});
-    return;
-  }
-  session->second = Clock::now();
-  if (auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
-    applyBatch(*batch, nullptr, &identity,
-               [&](const WireMessage& answer) { reply(identity, answer); });
-  } else if (auto* pull = std::get_if<PullMsg>(&message)) {
-    reply(identity, answerPull(*pull));
-  } else if (auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
-    reply(identity, snapshotChunk(*request));
-  } else if (std::holds_alternative<HeartbeatMsg>(message)) {
-    // a one-shot session keeping itself alive: nothing to answer
-  } else {
-    reply(identity, ErrorMsg{WireError::kMalformed,
-                             "unexpected message: requests are hello, changes, pull and "
-                             "snapshotRequest"});
-  }
-}
-
-void Server::Impl::onRouterHello(const std::string& identity, const HelloMsg& hello) {
-  if (auto refusal = checkHello(hello)) {
-    reply(identity, *refusal);
-    return;
-  }
-  if (hello.stream) {
     auto link = std::make_unique<Link>();
     link->identity = identity;
-    link->key = senderKeyOfCurrent;
-    Link& added = *link;
-    incoming[identity] = std::move(link);
-    sendTo(added, selfHello(true));
-    establish(added, hello);
-    return;
+    link->key = senderKey;
+    it = incoming.emplace(identity, std::move(link)).first;
+    openSession(*it->second);
   }
-  sessions[identity] = Clock::now();
-  leaseNumbersTo(hello);
-  reply(identity, selfHello(false));
-  // Bookkeeping after the answer: this write waits while a staged batch is being written,
-  // and the peer need not.
-  engine.notePeerSession(hello.siteId, hello.siteName, {}, hello.vector, 0, 0);
-}
-
-WireMessage Server::Impl::answerPull(const PullMsg& pull) {
-  // The log shows a staged batch once it is written: wait for it only if the peer lacks it
-  // (the peer that sent it pulls at once, and need not wait).
-  if (engine.stagedBeyond(pull.vector)) settle();
-  if (pull.fromPosition == 0 && !engine.logReaches(pull.vector)) return needSnapshotError();
-  uint64_t from =
-      pull.fromPosition ? pull.fromPosition : engine.firstPositionMissingFrom(pull.vector);
-  auto out = engine.changesMissingFrom(pull.vector, from, options.batchChanges, options.batchBytes);
-  return PullReplyMsg{ChangeBatchMsg{std::move(out.changes), out.complete}, out.nextPosition};
+  Link& link = *it->second;
+  deliver(link, message, asReceived);
+  if (!link.session) incoming.erase(identity);  // ended (a refused hello, an error)
 }
 
 }  // namespace sitesync::node

@@ -10,7 +10,9 @@ $Cxx.namespace("sitesync::schema");
 # Error{code = protocolVersion}. The code takes it from here (protocol.h's kProtocolVersion).
 # 3: change batches of 256 bytes or more travel as one zstd frame (ChangeBatch).
 # 4: snapshot chunks carry number leases as register.capnp's NumberLease.
-const protocolVersion :UInt32 = 4;
+# 5: every session is a stream (a one-shot `sync` is one with credit 1); Pull and PullReply
+#    are retired, Hello.stream is ignored, Hello.credit 0 asks the peer to send nothing.
+const protocolVersion :UInt32 = 5;
 
 # A version vector is a List(KnownSeq) (register.capnp): per origin, the highest seq held with no
 # gap.
@@ -26,8 +28,8 @@ struct Hello {
   vector @4 :List(KnownSeq);
   watch @5 :Bool;       # protocol 1 only (watch notifications); ignored since streaming links
   deployment @6 :UInt64;  # the sender's deployment id; 0 while it has none yet
-  stream @7 :Bool;      # open a streaming link (docs/protocol.md): both sides push changes
-  credit @8 :UInt32;    # stream: how many change batches the peer may have unacknowledged
+  stream @7 :Bool;      # protocols 2-4 only (streaming link or one-shot); ignored since 5
+  credit @8 :UInt32;    # change batches the peer may have unacknowledged (0: send none)
   # On a CURVE link: the sender's Ed25519 site key, and its signature over "sitesync/hello/1",
   # the site id (8 bytes, big-endian) and the sender's CURVE public key (Z85): proof that the
   # site and the link key belong together (docs/protocol.md, "Authorship").
@@ -54,13 +56,13 @@ struct Ack {
 }
 
 struct Pull {
-  # "Send me what I lack": the requester's vector, and where the previous batch ended in the
-  # responder's log (0: start where the requester's knowledge ends).
+  # Retired with protocol 5 (one-shot sessions are streams now); a node refuses it as malformed.
   vector @0 :List(KnownSeq);
   fromPosition @1 :UInt64;
 }
 
 struct PullReply {
+  # Retired with protocol 5, as Pull.
   batch @0 :ChangeBatch;
   nextPosition @1 :UInt64;   # pass back in the next Pull
 }
@@ -116,8 +118,8 @@ struct Message {
     hello @0 :Hello;
     changes @1 :ChangeBatch;
     ack @2 :Ack;
-    pull @3 :Pull;
-    pullReply @4 :PullReply;
+    pull @3 :Pull;             # retired (protocol 5)
+    pullReply @4 :PullReply;   # retired (protocol 5)
     error @5 :Error;
     heartbeat @6 :Heartbeat;
     snapshotRequest @7 :SnapshotRequest;

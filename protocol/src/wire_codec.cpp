@@ -219,14 +219,6 @@ void encode(const WireMessage& message, std::string& out) {
           putBatch(root.initChanges(), m);
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           wire::putVector(root.initAck().initVector(unsigned(m.vector.entries().size())), m.vector);
-        } else if constexpr (std::is_same_v<T, PullMsg>) {
-          auto b = root.initPull();
-          wire::putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
-          b.setFromPosition(m.fromPosition);
-        } else if constexpr (std::is_same_v<T, PullReplyMsg>) {
-          auto b = root.initPullReply();
-          putBatch(b.initBatch(), m.batch);
-          b.setNextPosition(m.nextPosition);
         } else if constexpr (std::is_same_v<T, HeartbeatMsg>) {
           wire::putVector(root.initHeartbeat().initVector(unsigned(m.vector.entries().size())),
                           m.vector);
@@ -270,10 +262,8 @@ WireMessage decodeWireMessage(std::string_view bytes) {
       case schema::Message::ACK:
         return AckMsg{wire::getVector(r.getAck().getVector())};
       case schema::Message::PULL:
-        return PullMsg{wire::getVector(r.getPull().getVector()), r.getPull().getFromPosition()};
       case schema::Message::PULL_REPLY:
-        return PullReplyMsg{getBatch(r.getPullReply().getBatch()),
-                            r.getPullReply().getNextPosition()};
+        throw DecodeError("a pull, retired with protocol 5 (every session streams)");
       case schema::Message::ERROR: {
         auto code = static_cast<uint16_t>(r.getError().getCode());
         if (code > static_cast<uint16_t>(WireError::kNotAllowed))

@@ -54,6 +54,12 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
     if (!report.settingsDecided.empty()) say(report.settingsDecided);
     received_ += report.applied;
     joinInto(peerVector_, report.carried);  // the sender holds what it sent
+    // A site's first changes prove it: a hub leases it blocks then, not only at the next hello;
+    // the ack says what this node holds now, those blocks included.
+    if (report.applied > 0 && !leaseTried_) {
+      leaseTried_ = true;
+      if (leaseNumbersTo()) report.vector = engine_.heldVector();
+    }
     if (!acknowledged) emit(AckMsg{report.vector}, out);
   } catch (const DecodeError& e) {
     ++malformed_;
@@ -79,6 +85,9 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
 // could not apply yet (a run without its checkpoint, a change set aside) goes again once a
 // heartbeat shows the peer lacks it.
 void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
+  // What applying the batch made the peer write (a hub's renumbering, its decision on settings
+  // offered) is in the ack too: a one-shot session waits for it as for the rest.
+  joinInto(peerSaidHeld_, ack.vector);
   const VersionVector held = asHeldBy(ack.vector);
   joinInto(peerVector_, held);
   bool answered = false;

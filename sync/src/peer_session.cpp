@@ -137,21 +137,22 @@ void PeerSession::onHello(const HelloMsg& hello, SessionTime now, Messages& out)
     end(refusal->message, refusal->code);
     return;
   }
+  peerId_ = hello.siteId;
+  peerName_ = hello.siteName;
+  peerIsHub_ = hello.isHub;
   if (!link_.initiator) {
     // At the hub, a site's first number blocks are leased before this node says what it holds,
     // so that they travel in this session.
-    leaseNumbersTo(hello);
+    leaseNumbersTo();
     emit(selfHello(), out);
   }
   establish(hello, now, out);
 }
 
 void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& out) {
-  if (link_.initiator) leaseNumbersTo(hello);
+  if (link_.initiator) leaseNumbersTo();
   const bool wasUp = up_;
   up_ = true;
-  peerId_ = hello.siteId;
-  peerName_ = hello.siteName;
   peerRevoked_ = hello.revoked;
   peerSaidHeld_ = hello.vector;
   peerVector_ = asHeldBy(hello.vector);
@@ -167,15 +168,19 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   }
 }
 
-void PeerSession::leaseNumbersTo(const HelloMsg& hello) {
-  if (hello.isHub) return;
+// A hub leases number blocks only to a site that proved itself (a signed change of its own, or
+// a key on the allow list): at its hello, or once its first batch is in.
+bool PeerSession::leaseNumbersTo() {
+  if (peerIsHub_) return false;
   try {
-    if (size_t blocks = engine_.ensureLeases(hello.siteId))
-      say("leased " + std::to_string(blocks) + " customer number blocks to '" + hello.siteName +
-          "'");
+    if (size_t blocks = engine_.ensureLeases(peerId_)) {
+      say("leased " + std::to_string(blocks) + " customer number blocks to '" + peerName_ + "'");
+      return true;
+    }
   } catch (const std::exception& e) {
-    say("could not lease customer numbers to '" + hello.siteName + "': " + e.what());
+    say("could not lease customer numbers to '" + peerName_ + "': " + e.what());
   }
+  return false;
 }
 
 VersionVector PeerSession::asHeldBy(const VersionVector& sent) const {

@@ -645,7 +645,17 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
 BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
   BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
   BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
-  BOOST_TEST(kProtocolVersion == 4u);  // snapshot leases as register.capnp NumberLease
+  BOOST_TEST(kProtocolVersion == 5u);  // every session streams; pull retired
+}
+
+BOOST_AUTO_TEST_CASE(a_retired_pull_is_refused_as_malformed) {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<schema::Message>().initPull().setFromPosition(7);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, message);
+  const std::string bytes(reinterpret_cast<const char*>(out.getArray().begin()),
+                          out.getArray().size());
+  BOOST_CHECK_THROW(decodeWireMessage(bytes), DecodeError);
 }
 
 BOOST_AUTO_TEST_CASE(operation_names_match_the_schema_enumerants) {
