@@ -177,6 +177,8 @@ class PeerSession {
   uint64_t notedSent_ = 0, notedReceived_ = 0;
   VersionVector notedVector_;
   SessionTime lastNoted_{0};
+  SessionTime lastBatch_{0};  // when the peer's last batch came
+  bool noted_ = false;        // the peer was recorded in this session
   size_t malformed_ = 0;
   std::string setAside_;
 };

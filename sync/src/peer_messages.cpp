@@ -31,6 +31,7 @@ void PeerSession::sendAhead(WireMessage message, Messages& out) {
 }
 
 void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out) {
+  lastBatch_ = lastHeard_;
   bool acknowledged = false;
   try {
     std::function<void(const VerifiedBatch&)> verified;

@@ -144,7 +144,7 @@ void PeerSession::onHello(const HelloMsg& hello, SessionTime now, Messages& out)
     // At the hub, a site's first number blocks are leased before this node says what it holds,
     // so that they travel in this session.
     leaseNumbersTo();
-    emit(selfHello(), out);
+    sendAhead(selfHello(), out);  // before this side records the peer (a durable write)
   }
   establish(hello, now, out);
 }
@@ -161,7 +161,11 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   lastHeard_ = now;
   if (!options_.snapshotOnly) aim(out);
   if (!wasUp) say("link with " + nameOfPeer() + " up");
-  notePeer();
+  // The responder records the peer at once (sites name it in histories; compaction keeps what
+  // it lacks); the initiator once the session has lasted a second, or as it closes, so that a
+  // one-shot session's first batch does not wait for that write.
+  if (!link_.initiator) notePeer();
+  lastNoted_ = now;
   if (options_.snapshotOnly && !snapshotting_) {
     snapshotting_ = true;
     emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
@@ -219,10 +223,14 @@ PeerSession::Messages PeerSession::onTick(SessionTime now) {
   }
   pump(now, out);
   if (now - lastSent_ >= options_.heartbeat) emit(HeartbeatMsg{engine_.heldVector()}, out);
-  // Once a burst has settled, at most once a second: one small durable write, so that
-  // `status` shows what moved and what is pending.
-  if (inFlight_.empty() && now - lastNoted_ >= SessionTime(1000) &&
-      (sent_ != notedSent_ || received_ != notedReceived_ || !(peerVector_ == notedVector_))) {
+  // Once a burst has settled both ways, at most once a second (and every half minute under
+  // constant traffic): one small durable write, so that `status` shows what moved and what is
+  // pending. Within a burst it would wait for the write of the batch being applied, holding up
+  // the next one.
+  const bool settled = inFlight_.empty() && now - lastBatch_ >= SessionTime(1000);
+  const bool changed = !noted_ || sent_ != notedSent_ || received_ != notedReceived_ ||
+                       !(peerVector_ == notedVector_);
+  if (changed && now - lastNoted_ >= (settled ? SessionTime(1000) : SessionTime(30000))) {
     notePeer();
     lastNoted_ = now;
   }
@@ -285,6 +293,7 @@ void PeerSession::notePeer() {
   notedSent_ = sent_;
   notedReceived_ = received_;
   notedVector_ = peerVector_;
+  noted_ = true;
 }
 
 void PeerSession::end(const std::string& why, std::optional<WireError> code) {
