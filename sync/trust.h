@@ -1,5 +1,6 @@
 // Trust (DESIGN.md section 7): the allow list of peers that node/ enforces on every link, the
-// proof a hello carries that a site owns its key, and at-rest encryption of sensitive values.
+// proof a hello carries that a site owns its key, at-rest encryption of sensitive values, and
+// the users of the application API (api/).
 #pragma once
 
 #include <cstddef>
@@ -45,6 +46,13 @@ class Trust : private EnginePart {
   // Whether a peer was ever allowed: until then links are not encrypted (a new, unconfigured
   // node); from then on only allowed keys connect, even once every peer has been removed.
   bool allowListConfigured() const;
+  // The users of the application API (api/ decides what a role may do). They are this node's
+  // own for now: not replicated (a deployment-wide, hub-set list needs a protocol change).
+  Status addApiUser(const ApiUser& user);  // kAlreadyExists: the name is taken
+  // A new token for a user: the old one stops working. kNotFound: no such user.
+  Status replaceApiUserToken(const std::string& name, const std::string& tokenHash);
+  Status removeApiUser(const std::string& name);  // kNotFound: no such user
+  std::vector<ApiUser> apiUsers() const;          // by name
 
  protected:
   explicit Trust(Core& core) : EnginePart(core) {}

@@ -7,15 +7,6 @@
 
 namespace sitesync::cli {
 
-std::string customerFieldNamesList() {
-  std::string out;
-  for (const auto& f : customerFields()) {
-    if (!out.empty()) out += ", ";
-    out += f.cliName;
-  }
-  return out + ", custom.NAME";
-}
-
 namespace {
 
 Result<std::pair<std::string, std::string>> splitAssignment(std::string_view text) {
@@ -30,13 +21,7 @@ Result<sync::Edit> parseCustomerAssignment(std::string_view assignment) {
   auto parts = splitAssignment(assignment);
   if (!parts.isOk()) return parts.status();
   auto& [name, value] = parts.value();
-  if (name.rfind("custom.", 0) == 0 && name.size() > 7)
-    return sync::Edit{kCustomFieldCode, name.substr(7), value};
-  auto field = customerFieldByName(name);
-  if (!field)
-    return Status::invalidArgument("unknown field '" + name +
-                                   "'; valid fields: " + customerFieldNamesList());
-  return sync::Edit{uint16_t(*field), {}, value};
+  return api::customerEdit(name, std::move(value));
 }
 
 Result<sync::Edit> parseSettingsAssignment(std::string_view assignment) {

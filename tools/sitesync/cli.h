@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "api/register_json.h"
 #include "node/node.h"
 #include "storage/store.h"
 #include "tools/common/command_line.h"
@@ -33,9 +34,7 @@ std::string defaultUser();
 // error listing the valid ones. Settings likewise ("KEY=VALUE").
 Result<sync::Edit> parseCustomerAssignment(std::string_view assignment);
 Result<sync::Edit> parseSettingsAssignment(std::string_view assignment);
-std::string customerFieldNamesList();  // "number, name, phone, ..., custom.NAME"
-
-nlohmann::json customerJson(const Customer& c);
+using api::customerFieldNamesList;
 // Names of the sites this node knows (itself, its peers and allow list), by site id.
 using SiteNames = std::map<SiteId, std::string>;
 SiteNames siteNames(const sync::Engine& engine);
@@ -45,15 +44,15 @@ std::string siteLabel(const SiteNames& names, SiteId site);
 // their own id.
 nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
                            const SiteNames& names);
-// {"<origin site id in hex>": seq, ...}
-nlohmann::json vectorJson(const VersionVector& v);
-nlohmann::json settingsJson(const Settings& s);
+using api::settingsJson;
+using api::vectorJson;
 // What the deployment made of a setting this site set before it joined: one line, and JSON.
 std::string offeredSettingLine(const sync::OfferedSetting& offer);
 nlohmann::json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers);
 void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);
-std::string displayStatus(const Customer& c);
+using api::customerJson;
+using api::displayStatus;
 std::string formatCents(int64_t cents);
 // "phone", "custom.colour", "contact.<id>/phone": a register's name for people.
 std::string fieldDisplayName(uint16_t code, const std::string& key);  // "12.50", "-3.05"
@@ -65,6 +64,7 @@ void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status
 void addNodeCommands(CLI::App& app);       // serve, sync
 void addKeyCommands(CLI::App& app);        // keys show, peers add|remove|list
+void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).

@@ -43,20 +43,12 @@ std::vector<sync::Edit> parseSets(const std::vector<std::string>& sets) {
   return edits;
 }
 
-// With the setting ssn_shown=false, social security numbers are not displayed (JSON: null, with
-// "ssn_hidden": true); they are still stored, indexed and checked for uniqueness.
-Customer displayed(const Site& site, Customer c) {
-  if (!c.value(CustomerField::ssn).empty() &&
-      !site.engine->settings().getBool(SettingsField::ssnShown))
-    c[CustomerField::ssn].value.clear();
-  return c;
+Customer displayed(const Site& site, const Customer& c) {
+  return api::shownCustomer(*site.engine, c);
 }
 
 nlohmann::json displayedJson(const Site& site, const Customer& c) {
-  auto j = customerJson(displayed(site, c));
-  if (!c.value(CustomerField::ssn).empty() && j["ssn"].is_null()) j["ssn_hidden"] = true;
-  for (const auto& flag : site.engine->flags(c)) j["flags"].push_back(flag);
-  return j;
+  return api::shownCustomerJson(*site.engine, c);
 }
 
 void output(const CustomerArgs& a, const Site& site, const Customer& c) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "api/api.h"
 #include "tools/sitesync/cli.h"
 
 namespace sitesync::cli {
@@ -33,6 +34,8 @@ struct NodeArgs {
   std::string site;
   std::string hub;
   std::string listen;
+  std::string api;  // serve: HOST:PORT of the application API (off when empty)
+  std::string apiCert, apiKey;
   std::vector<std::string> peers;
   std::string peer;
   double timeoutSeconds = 30;
@@ -41,7 +44,26 @@ struct NodeArgs {
   uint64_t inboxKey = 0;
 };
 
+// The application API beside the node (`serve --api`): its writes go through group commit.
+struct ServedApi {
+  std::unique_ptr<node::GroupCommitter> committer;
+  std::unique_ptr<api::ApiServer> server;  // declared last, so stopped first: it uses the committer
+};
+
+std::unique_ptr<ServedApi> startApi(sync::Engine& engine, const api::ApiOptions& options) {
+  auto served = std::make_unique<ServedApi>();
+  served->committer = std::make_unique<node::GroupCommitter>(engine);
+  try {
+    served->server = std::make_unique<api::ApiServer>(engine, *served->committer, options, logLine);
+  } catch (const api::ApiError& e) {
+    throw UsageError(e.what());
+  }
+  return served;
+}
+
 void serveCommand(const NodeArgs& a) {
+  std::optional<api::ApiOptions> apiOptions;
+  if (!a.api.empty()) apiOptions = take(api::apiOptions(a.api, a.apiCert, a.apiKey));
   auto site = openSite(a.data);
   if (a.compactMinutes < 0) throw UsageError("--compact-every must not be negative");
   node::ServeOptions options;
@@ -55,10 +77,13 @@ void serveCommand(const NodeArgs& a) {
   } catch (const zmq::error_t& e) {
     throw UsageError("cannot listen on '" + a.listen + "': " + e.what());
   }
+  // After the Server: it sets the engine's commit listener before other threads use the engine.
+  const auto served = apiOptions ? startApi(*site->engine, *apiOptions) : nullptr;
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
   std::cout << "serving '" << site->engine->meta().siteName << "' on " << listening->endpoint()
             << std::endl;
+  if (served) std::cout << "api on " << served->server->url() << std::endl;
   if (!listening->secure())
     logLine(
         "links are not encrypted: no peer is on this node's allow list yet (the first "
@@ -279,6 +304,11 @@ void addNodeCommands(CLI::App& app) {
   serve->add_option("--peer", a->peers,
                     "a peer to keep a streaming link to: its name on the allow list or its "
                     "endpoint (repeatable)");
+  serve->add_option("--api", a->api,
+                    "serve the application HTTP/JSON API on HOST:PORT (e.g. 127.0.0.1:7380; "
+                    "port 0: a free one); off unless given");
+  serve->add_option("--api-cert", a->apiCert, "PEM certificate: the API serves HTTPS");
+  serve->add_option("--api-key", a->apiKey, "PEM private key of --api-cert");
   serve->add_option("--compact-every", a->compactMinutes,
                     "minutes between log compactions (entries every known peer holds; 0: never)");
   serve->callback([a] { serveCommand(*a); });

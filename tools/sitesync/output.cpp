@@ -7,77 +7,6 @@ namespace sitesync::cli {
 
 using nlohmann::json;
 
-std::string displayStatus(const Customer& c) {
-  switch (c.lifecycle) {
-    case Lifecycle::kDeleted:
-      return "deleted";
-    case Lifecycle::kErased:
-      return "erased";
-    case Lifecycle::kMerged:
-      return "merged into " + c.mergedInto.toString();
-    case Lifecycle::kLive:
-      break;
-  }
-  return c.value(CustomerField::status) == "deactivated" ? "deactivated" : "active";
-}
-
-json customerJson(const Customer& c) {
-  json j;
-  j["id"] = c.id.toString();
-  for (const auto& f : customerFields()) {
-    const auto& v = c.fields[f.code].value;
-    j[f.cliName] = v.empty() ? json(nullptr) : json(v);
-  }
-  j["number"] = c.value(CustomerField::number);
-  j["name"] = c.value(CustomerField::name);
-  j["status"] = displayStatus(c);
-  j["merged_into"] = c.mergedInto.isNull() ? json(nullptr) : json(c.mergedInto.toString());
-  j["flags"] = json::array();
-  if (c.lifecycle == Lifecycle::kErased) j["flags"].push_back("erased");
-  json custom = json::object();
-  for (const auto& [name, v] : c.customFields)
-    if (!v.value.empty()) custom[name] = v.value;
-  j["custom"] = custom;
-  j["created"] = c.created.hlc.toIso8601();
-  j["created_at_site"] = siteIdToHex(c.created.origin);
-  j["contacts"] = json::array();
-  j["journal"] = json::array();
-  j["discounts"] = json::array();
-  for (const auto& e : sync::cardElements(c)) {
-    if (e.gone()) continue;
-    json element = {{"id", e.id.toString()}};
-    for (const auto& [attribute, value] : e.attributes)
-      switch (elementValueKind(e.kind, attribute)) {
-        case ValueKind::kBool:
-          element[attribute] = value == "true";
-          break;
-        case ValueKind::kUnsigned:
-          element[attribute] = std::stoll(value);
-          break;
-        default:
-          element[attribute] = value;
-      }
-    if (e.inConflict) element["in_conflict"] = true;
-    if (e.kind == kDiscountCode) {
-      element["balance_cents"] = e.balanceCents;
-      element["overdrawn"] = e.balanceCents < 0;
-      element["usages"] = json::array();
-      for (const auto& u : e.usages)
-        element["usages"].push_back({{"id", u.id.toString()},
-                                     {"amount_cents", u.amountCents},
-                                     {"visit", u.visit},
-                                     {"at", u.at.toIso8601()},
-                                     {"site", siteIdToHex(u.site)}});
-    }
-    j[e.kind == kContactCode   ? "contacts"
-      : e.kind == kJournalCode ? "journal"
-                               : "discounts"]
-        .push_back(std::move(element));
-  }
-  j["technicians"] = json::array();
-  return j;
-}
-
 std::string formatCents(int64_t cents) {
   const uint64_t magnitude = cents < 0 ? uint64_t(-cents) : uint64_t(cents);
   std::string fraction = std::to_string(magnitude % 100);
@@ -137,18 +66,6 @@ json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>
     out.push_back(std::move(entry));
   }
   return out;
-}
-
-json vectorJson(const VersionVector& v) {
-  json j = json::object();
-  for (const auto& [origin, seq] : v.entries()) j[siteIdToHex(origin)] = seq;
-  return j;
-}
-
-json settingsJson(const Settings& s) {
-  json j = json::object();
-  for (const auto& f : settingsFields()) j[f.cliName] = s.get(static_cast<SettingsField>(f.code));
-  return j;
 }
 
 std::string offeredSettingLine(const sync::OfferedSetting& o) {

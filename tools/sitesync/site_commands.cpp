@@ -223,31 +223,18 @@ struct StatusFacts {
 
 nlohmann::json statusJson(const std::string& dataDir, const Site& site, const StatusFacts& f) {
   const auto& s = f.registerStatus;
-  nlohmann::json j = {
-      {"site", s.meta.siteName},
-      {"site_id", siteIdToHex(s.meta.siteId)},
-      {"hub", s.meta.isHub},
-      {"deployment", s.meta.deployment ? nlohmann::json(siteIdToHex(s.meta.deployment))
-                                       : nlohmann::json(nullptr)},
-      {"snapshot_pending", s.meta.snapshotPending},
-      {"customers", s.customers},
-      {"deactivated", s.deactivated},
-      {"tombstones", s.tombstones},
-      {"log_entries", s.logEntries},
-      {"last_seq", s.meta.lastSeq},
-      {"hlc", s.meta.lastHlc.toIso8601()},
-      {"vector", vectorJson(s.vector)},
-      {"peers", peersJson(site, s.vector)},
-      {"file_bytes", f.store.fileBytes},
-      {"map_bytes", f.store.mapBytes},
-      {"public_key", linkIdentity(dataDir).publicKey},
-      {"links_encrypted", site.engine->allowListConfigured()},
-      {"allowed_peers", site.engine->allowedPeers().size()},
-      {"encrypted_at_rest", site.engine->encrypted()},
-      {"dropped_for_erased", s.meta.droppedForErased},
-      {"ignored_not_from_hub", s.meta.unauthorized},
-      {"revoked_sites", s.meta.revokedSites.entries().size()},
-      {"refused_from_revoked", s.meta.refusedFromRevoked}};
+  nlohmann::json j = api::registerStatusJson(s);
+  j.update({{"peers", peersJson(site, s.vector)},
+            {"file_bytes", f.store.fileBytes},
+            {"map_bytes", f.store.mapBytes},
+            {"public_key", linkIdentity(dataDir).publicKey},
+            {"links_encrypted", site.engine->allowListConfigured()},
+            {"allowed_peers", site.engine->allowedPeers().size()},
+            {"encrypted_at_rest", site.engine->encrypted()},
+            {"dropped_for_erased", s.meta.droppedForErased},
+            {"ignored_not_from_hub", s.meta.unauthorized},
+            {"revoked_sites", s.meta.revokedSites.entries().size()},
+            {"refused_from_revoked", s.meta.refusedFromRevoked}});
   j["offered_settings"] = offeredSettingsJson(f.offers);
   if (s.meta.isHub) {
     j["settings_offers_kept"] = s.meta.settingsOffersKept;

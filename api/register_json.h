@@ -1,0 +1,35 @@
+// api, the register as JSON: customers, settings and version vectors as `sitesync ... --json`
+// prints them and the API serves them, and customer fields named as `--set` and the API take
+// them. One implementation for both, so that their field names cannot drift apart.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "sync/engine.h"
+
+namespace sitesync::api {
+
+// "active", "deactivated", "deleted", "erased", "merged into ID"
+std::string displayStatus(const Customer& c);
+nlohmann::json customerJson(const Customer& c);
+// The customer as this deployment shows it: with the setting ssn_shown=false the social
+// security number is not shown (JSON: null and "ssn_hidden": true; it is still stored, indexed
+// and checked for uniqueness); with the engine's derived flags.
+Customer shownCustomer(const sync::Engine& engine, Customer c);
+nlohmann::json shownCustomerJson(const sync::Engine& engine, const Customer& c);
+// The site and its register: name, id, hub, counts, clock and vector (what `status --json`
+// starts with, and GET /v1/status).
+nlohmann::json registerStatusJson(const sync::RegisterStatus& s);
+// {"<origin site id in hex>": seq, ...}
+nlohmann::json vectorJson(const VersionVector& v);
+nlohmann::json settingsJson(const Settings& s);
+
+// FIELD (a field's name or custom.NAME) set to VALUE; an unknown field is kInvalidArgument,
+// listing the valid ones.
+Result<sync::Edit> customerEdit(std::string_view field, std::string value);
+std::string customerFieldNamesList();  // "number, name, phone, ..., custom.NAME"
+
+}  // namespace sitesync::api

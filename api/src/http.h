@@ -1,0 +1,59 @@
+// Internal to api/: what the routes share: failures as HTTP errors, replies, the caller of a
+// request, and how a route is registered with the role it needs.
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "api/api.h"
+
+namespace sitesync::api {
+
+// A request that fails: its HTTP status and error code. Thrown by a handler before it writes
+// anything; the route answers {"error": {"code": ..., "message": ...}}.
+class HttpFailure : public std::runtime_error {
+ public:
+  HttpFailure(int status, std::string code, const std::string& message)
+      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
+  int status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  int status_;
+  std::string code_;
+};
+// An engine's refusal as an HTTP error: invalid values 422, unknown 404, a number or SSN held
+// by another customer 409, a deleted or merged target 409.
+HttpFailure failureFor(const Status& status);
+
+void replyJson(httplib::Response& res, int status, const nlohmann::json& body);
+void replyError(httplib::Response& res, int status, const std::string& code,
+                const std::string& message);
+
+// The authenticated user a request comes from.
+struct Caller {
+  std::string name;
+  Role role = Role::kViewer;
+};
+
+enum class Method { kGet, kPost, kPatch };
+using Handler =
+    std::function<void(const httplib::Request&, httplib::Response&, const Caller& caller)>;
+// Registers `handler` for `pattern` (a regex over the path); callers with a role below `least`
+// are refused (403) before it runs.
+using AddRoute = std::function<void(Method, const std::string& pattern, Role least, Handler)>;
+
+// /v1/customers... (customer_routes.cpp)
+void addCustomerRoutes(const AddRoute& add, sync::Engine& engine, node::GroupCommitter& committer);
+
+// Encodings used by tokens and cursors.
+std::string base64url(std::string_view bytes);
+std::optional<std::string> fromBase64url(std::string_view text);
+std::string sha256Hex(std::string_view bytes);
+
+}  // namespace sitesync::api

@@ -1,0 +1,138 @@
+// The register as JSON and customer fields by name (api/register_json.h).
+#include "api/register_json.h"
+
+namespace sitesync::api {
+
+using nlohmann::json;
+
+std::string displayStatus(const Customer& c) {
+  switch (c.lifecycle) {
+    case Lifecycle::kDeleted:
+      return "deleted";
+    case Lifecycle::kErased:
+      return "erased";
+    case Lifecycle::kMerged:
+      return "merged into " + c.mergedInto.toString();
+    case Lifecycle::kLive:
+      break;
+  }
+  return c.value(CustomerField::status) == "deactivated" ? "deactivated" : "active";
+}
+
+json customerJson(const Customer& c) {
+  json j;
+  j["id"] = c.id.toString();
+  for (const auto& f : customerFields()) {
+    const auto& v = c.fields[f.code].value;
+    j[f.cliName] = v.empty() ? json(nullptr) : json(v);
+  }
+  j["number"] = c.value(CustomerField::number);
+  j["name"] = c.value(CustomerField::name);
+  j["status"] = displayStatus(c);
+  j["merged_into"] = c.mergedInto.isNull() ? json(nullptr) : json(c.mergedInto.toString());
+  j["flags"] = json::array();
+  if (c.lifecycle == Lifecycle::kErased) j["flags"].push_back("erased");
+  json custom = json::object();
+  for (const auto& [name, v] : c.customFields)
+    if (!v.value.empty()) custom[name] = v.value;
+  j["custom"] = custom;
+  j["created"] = c.created.hlc.toIso8601();
+  j["created_at_site"] = siteIdToHex(c.created.origin);
+  j["contacts"] = json::array();
+  j["journal"] = json::array();
+  j["discounts"] = json::array();
+  for (const auto& e : sync::cardElements(c)) {
+    if (e.gone()) continue;
+    json element = {{"id", e.id.toString()}};
+    for (const auto& [attribute, value] : e.attributes)
+      switch (elementValueKind(e.kind, attribute)) {
+        case ValueKind::kBool:
+          element[attribute] = value == "true";
+          break;
+        case ValueKind::kUnsigned:
+          element[attribute] = std::stoll(value);
+          break;
+        default:
+          element[attribute] = value;
+      }
+    if (e.inConflict) element["in_conflict"] = true;
+    if (e.kind == kDiscountCode) {
+      element["balance_cents"] = e.balanceCents;
+      element["overdrawn"] = e.balanceCents < 0;
+      element["usages"] = json::array();
+      for (const auto& u : e.usages)
+        element["usages"].push_back({{"id", u.id.toString()},
+                                     {"amount_cents", u.amountCents},
+                                     {"visit", u.visit},
+                                     {"at", u.at.toIso8601()},
+                                     {"site", siteIdToHex(u.site)}});
+    }
+    j[e.kind == kContactCode   ? "contacts"
+      : e.kind == kJournalCode ? "journal"
+                               : "discounts"]
+        .push_back(std::move(element));
+  }
+  j["technicians"] = json::array();
+  return j;
+}
+
+Customer shownCustomer(const sync::Engine& engine, Customer c) {
+  if (!c.value(CustomerField::ssn).empty() && !engine.settings().getBool(SettingsField::ssnShown))
+    c[CustomerField::ssn].value.clear();
+  return c;
+}
+
+json shownCustomerJson(const sync::Engine& engine, const Customer& c) {
+  auto j = customerJson(shownCustomer(engine, c));
+  if (!c.value(CustomerField::ssn).empty() && j["ssn"].is_null()) j["ssn_hidden"] = true;
+  for (const auto& flag : engine.flags(c)) j["flags"].push_back(flag);
+  return j;
+}
+
+json registerStatusJson(const sync::RegisterStatus& s) {
+  return {{"site", s.meta.siteName},
+          {"site_id", siteIdToHex(s.meta.siteId)},
+          {"hub", s.meta.isHub},
+          {"deployment", s.meta.deployment ? json(siteIdToHex(s.meta.deployment)) : json(nullptr)},
+          {"snapshot_pending", s.meta.snapshotPending},
+          {"customers", s.customers},
+          {"deactivated", s.deactivated},
+          {"tombstones", s.tombstones},
+          {"log_entries", s.logEntries},
+          {"last_seq", s.meta.lastSeq},
+          {"hlc", s.meta.lastHlc.toIso8601()},
+          {"vector", vectorJson(s.vector)}};
+}
+
+json vectorJson(const VersionVector& v) {
+  json j = json::object();
+  for (const auto& [origin, seq] : v.entries()) j[siteIdToHex(origin)] = seq;
+  return j;
+}
+
+json settingsJson(const Settings& s) {
+  json j = json::object();
+  for (const auto& f : settingsFields()) j[f.cliName] = s.get(static_cast<SettingsField>(f.code));
+  return j;
+}
+
+std::string customerFieldNamesList() {
+  std::string out;
+  for (const auto& f : customerFields()) {
+    if (!out.empty()) out += ", ";
+    out += f.cliName;
+  }
+  return out + ", custom.NAME";
+}
+
+Result<sync::Edit> customerEdit(std::string_view field, std::string value) {
+  if (field.rfind("custom.", 0) == 0 && field.size() > 7)
+    return sync::Edit{kCustomFieldCode, std::string(field.substr(7)), std::move(value)};
+  auto code = customerFieldByName(field);
+  if (!code)
+    return Status::invalidArgument("unknown field '" + std::string(field) +
+                                   "'; valid fields: " + customerFieldNamesList());
+  return sync::Edit{uint16_t(*code), {}, std::move(value)};
+}
+
+}  // namespace sitesync::api

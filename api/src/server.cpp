@@ -1,0 +1,232 @@
+// The API server (api/api.h): binding, TLS, authentication, roles and error replies around the
+// routes; /v1/status and /v1/settings.
+#include <atomic>
+#include <charconv>
+#include <thread>
+
+#include "api/register_json.h"
+#include "api/src/users.h"
+
+namespace sitesync::api {
+
+namespace {
+
+constexpr size_t kMaxBody = size_t(1) << 20;  // larger bodies are refused with 413
+
+bool isLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost";
+}
+
+const char* defaultErrorCode(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 413:
+      return "body_too_large";
+    default:
+      return status < 500 ? "bad_request" : "internal";
+  }
+}
+
+std::string defaultErrorMessage(int status) {
+  if (status == 404) return "no such resource";
+  if (status == 413) return "the request body is over 1 MiB";
+  return "the request failed (HTTP " + std::to_string(status) + ")";
+}
+
+}  // namespace
+
+Result<ApiOptions> apiOptions(const std::string& hostPort, const std::string& certFile,
+                              const std::string& keyFile) {
+  ApiOptions options;
+  const bool bracketed = hostPort.rfind('[', 0) == 0;
+  const size_t colon = bracketed ? hostPort.find("]:") + 1 : hostPort.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= hostPort.size())
+    return Status::invalidArgument("--api wants HOST:PORT (e.g. 127.0.0.1:7380), got '" + hostPort +
+                                   "'");
+  options.host = bracketed ? hostPort.substr(1, colon - 2) : hostPort.substr(0, colon);
+  const char* portStart = hostPort.data() + colon + 1;
+  const char* end = hostPort.data() + hostPort.size();
+  if (auto [at, ec] = std::from_chars(portStart, end, options.port); ec != std::errc() || at != end)
+    return Status::invalidArgument("--api: bad port in '" + hostPort + "'");
+  if (certFile.empty() != keyFile.empty())
+    return Status::invalidArgument("--api-cert and --api-key go together");
+  options.certFile = certFile;
+  options.keyFile = keyFile;
+  if (!isLoopback(options.host) && !options.tls())
+    return Status::invalidArgument("the API serves '" + options.host +
+                                   "' only over HTTPS: give --api-cert FILE --api-key FILE, or "
+                                   "bind 127.0.0.1, ::1 or localhost");
+  return options;
+}
+
+HttpFailure failureFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return HttpFailure(422, "invalid", status.message());
+    case StatusCode::kNotFound:
+      return HttpFailure(404, "not_found", status.message());
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return HttpFailure(409, "conflict", status.message());
+    default:
+      return HttpFailure(500, "internal", status.message());
+  }
+}
+
+void replyJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void replyError(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
+  replyJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+struct ApiServer::Impl {
+  Impl(sync::Engine& e, Log l) : engine(e), log(std::move(l)), users(e) {}
+  sync::Engine& engine;
+  Log log;
+  UserDirectory users;
+  std::unique_ptr<httplib::Server> http;
+  std::string url;
+  std::thread thread;
+  std::atomic<bool> listenEnded{false};
+
+  void makeServer(const ApiOptions& options);
+  void bind(const ApiOptions& options);
+  Caller authenticate(const httplib::Request& req);
+  void addRoute(Method method, const std::string& pattern, Role least, Handler handler);
+  void addSiteRoutes();
+};
+
+void ApiServer::Impl::makeServer(const ApiOptions& options) {
+  if (options.tls()) {
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options.certFile.c_str(), options.keyFile.c_str());
+    if (!tls->is_valid())
+      throw ApiError("cannot load the API's certificate '" + options.certFile + "' or key '" +
+                     options.keyFile + "'");
+    http = std::move(tls);
+  } else {
+    http = std::make_unique<httplib::Server>();
+  }
+  http->set_payload_max_length(kMaxBody);
+  // A client that stalls mid-request holds a thread only this long.
+  http->set_read_timeout(5, 0);
+  http->set_write_timeout(5, 0);
+  // httplib's own refusals (no route, body too large, unreadable request) get the JSON shape.
+  http->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        replyError(res, res.status, defaultErrorCode(res.status), defaultErrorMessage(res.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http->set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr failure) {
+        std::string what = "unknown failure";
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        if (log) log("api: " + req.method + " " + req.path + " failed: " + what);
+        replyError(res, 500, "internal", what);
+      });
+}
+
+void ApiServer::Impl::bind(const ApiOptions& options) {
+  int port = options.port;
+  if (port == 0)
+    port = http->bind_to_any_port(options.host);
+  else if (!http->bind_to_port(options.host, port))
+    port = -1;
+  if (port <= 0)
+    throw ApiError("cannot listen on '" + options.host + ":" + std::to_string(options.port) + "'");
+  const std::string host =
+      options.host.find(':') == std::string::npos ? options.host : "[" + options.host + "]";
+  url = std::string(options.tls() ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
+Caller ApiServer::Impl::authenticate(const httplib::Request& req) {
+  const std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.rfind(kBearer, 0) != 0)
+    throw HttpFailure(401, "unauthorized", "send Authorization: Bearer TOKEN");
+  auto caller = users.authenticate(std::string_view(header).substr(kBearer.size()));
+  if (!caller) throw HttpFailure(401, "unauthorized", "unknown or revoked token");
+  return *caller;
+}
+
+void ApiServer::Impl::addRoute(Method method, const std::string& pattern, Role least,
+                               Handler handler) {
+  auto guarded = [this, least, handler](const httplib::Request& req, httplib::Response& res) {
+    try {
+      const Caller caller = authenticate(req);
+      if (caller.role < least)
+        throw HttpFailure(403, "forbidden",
+                          std::string("a ") + roleName(caller.role) +
+                              " may not do this; it needs " + roleName(least) + " rights");
+      handler(req, res, caller);
+    } catch (const HttpFailure& failure) {
+      if (failure.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+      replyError(res, failure.status(), failure.code(), failure.what());
+    }
+  };
+  switch (method) {
+    case Method::kGet:
+      http->Get(pattern, guarded);
+      break;
+    case Method::kPost:
+      http->Post(pattern, guarded);
+      break;
+    case Method::kPatch:
+      http->Patch(pattern, guarded);
+      break;
+  }
+}
+
+void ApiServer::Impl::addSiteRoutes() {
+  addRoute(Method::kGet, "/v1/status", Role::kViewer,
+           [this](const httplib::Request&, httplib::Response& res, const Caller&) {
+             replyJson(res, 200, registerStatusJson(engine.status()));
+           });
+  addRoute(Method::kGet, "/v1/settings", Role::kViewer,
+           [this](const httplib::Request&, httplib::Response& res, const Caller&) {
+             replyJson(res, 200, settingsJson(engine.settings()));
+           });
+}
+
+ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
+                     const ApiOptions& options, Log log)
+    : impl_(std::make_unique<Impl>(engine, std::move(log))) {
+  impl_->makeServer(options);
+  impl_->addSiteRoutes();
+  addCustomerRoutes(
+      [this](Method method, const std::string& pattern, Role least, Handler handler) {
+        impl_->addRoute(method, pattern, least, std::move(handler));
+      },
+      engine, committer);
+  impl_->bind(options);
+  impl_->thread = std::thread([this] {
+    impl_->http->listen_after_bind();
+    impl_->listenEnded = true;
+  });
+  // stop() before the loop runs would be lost, and the destructor would wait for ever.
+  while (!impl_->http->is_running() && !impl_->listenEnded) std::this_thread::yield();
+}
+
+ApiServer::~ApiServer() {
+  impl_->http->stop();
+  impl_->thread.join();
+}
+
+std::string ApiServer::url() const {
+  return impl_->url;
+}
+
+}  // namespace sitesync::api

@@ -1,0 +1,139 @@
+// Users of the API: roles, tokens and their hashes (api/api.h), and who a token belongs to.
+#include "api/src/users.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+
+namespace sitesync::api {
+
+namespace {
+
+constexpr std::array<const char*, 4> kRoleNames = {"viewer", "technician", "staff", "admin"};
+
+// 32 random bytes from OpenSSL's generator, base64url: 43 characters.
+std::string newToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for a token");
+  return base64url(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+// Letters, digits and . _ @ -: a name that is safe in a log line and in the users table.
+Status checkUserName(const std::string& name) {
+  const bool wellFormed =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' ||
+               c == '-';
+      });
+  if (wellFormed) return Status::ok();
+  return Status::invalidArgument("a user name is 1 to 64 letters, digits, '.', '_', '@' or '-'");
+}
+
+uint64_t nowMillis() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+}  // namespace
+
+std::optional<Role> roleNamed(std::string_view name) {
+  for (size_t i = 0; i < kRoleNames.size(); ++i)
+    if (name == kRoleNames[i]) return Role(i);
+  return std::nullopt;
+}
+
+const char* roleName(Role role) {
+  return kRoleNames[size_t(role)];
+}
+
+Result<std::string> addUser(sync::Engine& engine, const std::string& name, Role role) {
+  if (Status named = checkUserName(name); !named.isOk()) return named;
+  std::string token = newToken();
+  Status added = engine.addApiUser(ApiUser{name, roleName(role), sha256Hex(token), nowMillis()});
+  if (!added.isOk()) return added;
+  return token;
+}
+
+Result<std::string> rotateToken(sync::Engine& engine, const std::string& name) {
+  std::string token = newToken();
+  Status replaced = engine.replaceApiUserToken(name, sha256Hex(token));
+  if (!replaced.isOk()) return replaced;
+  return token;
+}
+
+std::optional<Caller> UserDirectory::authenticate(std::string_view token) {
+  const std::string presented = sha256Hex(token);
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - readAt_ >= kRefresh) {
+    users_ = engine_.apiUsers();
+    readAt_ = now;
+  }
+  std::optional<Caller> found;
+  for (const ApiUser& user : users_) {
+    const bool same = user.tokenHash.size() == presented.size() &&
+                      CRYPTO_memcmp(user.tokenHash.data(), presented.data(), presented.size()) == 0;
+    auto role = roleNamed(user.role);
+    if (same && role) found = Caller{user.name, *role};
+  }
+  return found;
+}
+
+// --- encodings ---------------------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kBase64url =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+}
+
+std::string base64url(std::string_view bytes) {
+  std::string out;
+  uint32_t bits = 0;
+  int held = 0;
+  for (unsigned char c : bytes) {
+    bits = (bits << 8) | c;
+    held += 8;
+    while (held >= 6) {
+      held -= 6;
+      out += kBase64url[(bits >> held) & 63];
+    }
+  }
+  if (held > 0) out += kBase64url[(bits << (6 - held)) & 63];
+  return out;
+}
+
+std::optional<std::string> fromBase64url(std::string_view text) {
+  std::string out;
+  uint32_t bits = 0;
+  int held = 0;
+  for (char c : text) {
+    const size_t value = kBase64url.find(c);
+    if (value == std::string_view::npos) return std::nullopt;
+    bits = (bits << 6) | uint32_t(value);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out += char((bits >> held) & 255);
+    }
+  }
+  return out;
+}
+
+std::string sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+    throw Error("SHA-256 failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace sitesync::api
