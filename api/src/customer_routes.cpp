@@ -1,7 +1,9 @@
 // /v1/customers: search, read, create, edit with If-Match, and the lifecycle steps. Reads go to
 // the engine; every write is one LocalOp through the node's group commit, authored by the caller.
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <mutex>
 
 #include "api/register_json.h"
 #include "api/src/http.h"
@@ -104,8 +106,15 @@ class CustomerRoutes {
     return existing((op.kind == sync::LocalOp::Kind::kCreate ? result.id : op.target).toString());
   }
 
+  // API writes to one customer take turns, so that no other API write comes between an
+  // If-Match check and the write it guards. (Edits from other processes or peers still can.)
+  std::unique_lock<std::mutex> writingTo(const std::string& idText) {
+    return std::unique_lock(turns_[std::hash<std::string>{}(idText) % turns_.size()]);
+  }
+
   sync::Engine& engine_;
   node::GroupCommitter& committer_;
+  std::array<std::mutex, 64> turns_;  // striped by customer id
 };
 
 std::vector<Customer> candidates(const sync::Engine& engine, const std::string& query,
@@ -158,6 +167,7 @@ void CustomerRoutes::create(const httplib::Request& req, httplib::Response& res,
 
 void CustomerRoutes::patch(const httplib::Request& req, httplib::Response& res,
                            const Caller& caller) {
+  const auto turn = writingTo(req.matches[1]);
   const Customer current = existing(req.matches[1]);
   std::vector<sync::Edit> edits = editsFrom(parseObject(req), caller);
   if (edits.empty()) throw HttpFailure(400, "bad_request", "the body names no field to change");
@@ -171,6 +181,7 @@ void CustomerRoutes::patch(const httplib::Request& req, httplib::Response& res,
 
 void CustomerRoutes::step(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                           sync::LocalOp op) {
+  const auto turn = writingTo(req.matches[1]);
   op.target = existing(req.matches[1]).id;
   op.author = caller.name;
   replyRecord(res, 200, commit(std::move(op)));

@@ -148,6 +148,24 @@ BOOST_AUTO_TEST_CASE(a_patch_with_a_stale_if_match_is_refused_with_412_and_nothi
   BOOST_TEST(json::parse(node.get(path, node.viewer)->body)["invoice_city"] == "Oulu");
 }
 
+BOOST_AUTO_TEST_CASE(of_concurrent_patches_with_the_same_if_match_exactly_one_is_written) {
+  ApiNode node;
+  auto created = node.post("/v1/customers", node.staff, {{"name", "Contested"}});
+  const std::string path = created->get_header_value("Location");
+  const std::string tag = created->get_header_value("ETag");
+  std::vector<int> statuses(8);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < statuses.size(); ++i)
+    clients.emplace_back([&, i] {
+      const std::string body = json{{"invoice_city", "City " + std::to_string(i)}}.dump();
+      auto r = node.send("PATCH", path, node.staff, body, {{"If-Match", tag}});
+      statuses[i] = r ? r->status : -1;
+    });
+  for (auto& client : clients) client.join();
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 200) == 1);
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 412) == 7);
+}
+
 BOOST_AUTO_TEST_CASE(staff_may_not_change_a_number_an_admin_may_and_a_held_number_is_409) {
   ApiNode node;
   const std::string path =
