@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ nlohmann::json registerStatusJson(const sync::RegisterStatus& s);
 // {"<origin site id in hex>": seq, ...}
 nlohmann::json vectorJson(const VersionVector& v);
 nlohmann::json settingsJson(const Settings& s);
+
+// Names of the sites this node knows (itself, its peers and allow list), by site id.
+using SiteNames = std::map<SiteId, std::string>;
+SiteNames siteNames(const sync::Engine& engine);
+// A site's name where known, else its id in hex.
+std::string siteLabel(const SiteNames& names, SiteId site);
+// "phone", "custom.colour", "contact.<id>/phone": a register's name for people (the history's).
+std::string fieldDisplayName(uint16_t code, const std::string& key);
+// What the history and the change feed show instead of an SSN the setting ssn_shown=false hides.
+constexpr const char* kHiddenValue = "(hidden)";
 
 // FIELD (a field's name or custom.NAME) set to VALUE; an unknown field is kInvalidArgument,
 // listing the valid ones.

@@ -47,6 +47,22 @@ class Reads : private EnginePart {
   std::vector<HistoryItem> historyWithMerged(RecordId id, bool withMerged) const;
   // The customers merged into `id` (directly or through a chain): their history is its too.
   std::vector<RecordId> mergedInto(RecordId id) const;
+  // A change at its position in this node's log, the order in which the node applied it.
+  struct LoggedChange {
+    uint64_t position = 0;
+    Change change;  // sealed values opened when a cipher is in use
+  };
+  struct LogPage {
+    // The oldest position still held (0: none). Compaction removes the oldest entries, so a
+    // reader that has not seen everything before it has missed changes. Positions never start
+    // over: the last entry always stays.
+    uint64_t firstHeld = 0;
+    uint64_t end = 0;  // the last position (0: nothing logged yet)
+    std::vector<LoggedChange> changes;
+  };
+  // Up to `max` changes logged after `position`, in log order, with the log's bounds, all read
+  // in one transaction (the application API's change feed).
+  LogPage changesAfter(uint64_t position, size_t max) const;
   Settings settings() const;
   // What this site offered the hub when it joined (empty: nothing), in field order.
   std::vector<OfferedSetting> offeredSettings() const;

@@ -51,6 +51,10 @@ using AddRoute = std::function<void(Method, const std::string& pattern, Role lea
 // /v1/customers... (customer_routes.cpp)
 void addCustomerRoutes(const AddRoute& add, sync::Engine& engine, node::GroupCommitter& committer);
 
+class LogWatch;
+// /v1/changes and /v1/changes/stream (change_feed.cpp); `watch` wakes the requests that wait.
+void addChangeRoutes(const AddRoute& add, sync::Engine& engine, LogWatch& watch);
+
 // Encodings used by tokens and cursors.
 std::string base64url(std::string_view bytes);
 std::optional<std::string> fromBase64url(std::string_view text);

@@ -116,6 +116,29 @@ json settingsJson(const Settings& s) {
   return j;
 }
 
+std::string fieldDisplayName(uint16_t code, const std::string& key) {
+  if (code == kCustomFieldCode) return "custom." + key;
+  if (isElementCode(code)) return std::string(elementKindName(code)) + "." + key;
+  if (code < kCustomerFieldCount) return customerFields()[code].cliName;
+  return "field#" + std::to_string(code);
+}
+
+SiteNames siteNames(const sync::Engine& engine) {
+  SiteNames names;
+  for (const AllowedPeer& p : engine.allowedPeers())
+    if (p.siteId != 0) names[p.siteId] = p.name;
+  for (const PeerState& p : engine.peers())
+    if (!p.name.empty()) names[p.siteId] = p.name;
+  const Meta meta = engine.meta();
+  names[meta.siteId] = meta.siteName;
+  return names;
+}
+
+std::string siteLabel(const SiteNames& names, SiteId site) {
+  auto it = names.find(site);
+  return it == names.end() ? siteIdToHex(site) : it->second;
+}
+
 std::string customerFieldNamesList() {
   std::string out;
   for (const auto& f : customerFields()) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/register_json.h"
+#include "api/src/log_watch.h"
 #include "api/src/users.h"
 
 namespace sitesync::api {
@@ -12,6 +13,9 @@ namespace sitesync::api {
 namespace {
 
 constexpr size_t kMaxBody = size_t(1) << 20;  // larger bodies are refused with 413
+// Server threads. Long polls and streams of the change feed hold one each while they wait, at
+// most LogWatch::kSeats of them, so the rest always serve the other requests.
+constexpr size_t kThreads = LogWatch::kSeats + 16;
 
 bool isLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost";
@@ -87,10 +91,12 @@ void replyError(httplib::Response& res, int status, const std::string& code,
 }
 
 struct ApiServer::Impl {
-  Impl(sync::Engine& e, Log l) : engine(e), log(std::move(l)), users(e) {}
+  Impl(sync::Engine& e, Log l)
+      : engine(e), log(std::move(l)), users(e), watch([&e] { return e.logEnd(); }) {}
   sync::Engine& engine;
   Log log;
   UserDirectory users;
+  LogWatch watch;  // outlives `http`, whose waiting requests it wakes
   std::unique_ptr<httplib::Server> http;
   std::string url;
   std::thread thread;
@@ -114,6 +120,7 @@ void ApiServer::Impl::makeServer(const ApiOptions& options) {
   } else {
     http = std::make_unique<httplib::Server>();
   }
+  http->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   http->set_payload_max_length(kMaxBody);
   // A client that stalls mid-request holds a thread only this long.
   http->set_read_timeout(5, 0);
@@ -206,11 +213,12 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
     : impl_(std::make_unique<Impl>(engine, std::move(log))) {
   impl_->makeServer(options);
   impl_->addSiteRoutes();
-  addCustomerRoutes(
-      [this](Method method, const std::string& pattern, Role least, Handler handler) {
-        impl_->addRoute(method, pattern, least, std::move(handler));
-      },
-      engine, committer);
+  const AddRoute add = [this](Method method, const std::string& pattern, Role least,
+                              Handler handler) {
+    impl_->addRoute(method, pattern, least, std::move(handler));
+  };
+  addCustomerRoutes(add, engine, committer);
+  addChangeRoutes(add, engine, impl_->watch);
   impl_->bind(options);
   impl_->thread = std::thread([this] {
     impl_->http->listen_after_bind();
@@ -221,6 +229,8 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
 }
 
 ApiServer::~ApiServer() {
+  // Long polls and streams first, so that every server thread is free to end.
+  impl_->watch.stop();
   impl_->http->stop();
   impl_->thread.join();
 }

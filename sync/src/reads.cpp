@@ -252,4 +252,18 @@ std::string Reads::digestHex() const {
   return toHex(out, outLen);
 }
 
+Reads::LogPage Reads::changesAfter(uint64_t position, size_t max) const {
+  auto txn = core_.store_.read();
+  LogPage page{core_.store_.firstLogPosition(txn), core_.store_.lastLogPosition(txn), {}};
+  if (max == 0 || position >= page.end) return page;
+  core_.store_.forEachLog(txn, position + 1, [&](uint64_t at, const Change& change) {
+    LoggedChange& logged = page.changes.emplace_back(LoggedChange{at, change});
+    // Settings and leases write no sealed values, and their field codes are not customers'.
+    if (change.operation != Operation::kSettings && change.operation != Operation::kLease)
+      for (FieldWrite& w : logged.change.writes) w.value = core_.revealed(w.field, w.key, w.value);
+    return page.changes.size() < max;
+  });
+  return page;
+}
+
 }  // namespace sitesync::sync

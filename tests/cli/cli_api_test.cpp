@@ -4,59 +4,9 @@
 
 #include <thread>
 
-#include "tests/cli/cli_support.h"
-#include "tests/cli/serve_process.h"
+#include "tests/cli/api_node.h"
 
 namespace {
-
-// A node serving the API, with one user of each role that writes.
-struct ApiNode {
-  Cli cli;
-  std::string admin, staff, viewer;  // bearer tokens
-  std::unique_ptr<ServeProcess> serve;
-  std::string url;
-
-  ApiNode() {
-    cli.init();
-    admin = addUser("ada", "admin");
-    staff = addUser("sami", "staff");
-    viewer = addUser("veera", "viewer");
-    serve =
-        std::make_unique<ServeProcess>(cli.data, std::vector<std::string>{"--api", "127.0.0.1:0"});
-    const std::string line = serve->nextLine();
-    BOOST_TEST_REQUIRE(line.rfind("api on http://127.0.0.1:", 0) == 0, line);
-    url = line.substr(std::string("api on ").size());
-  }
-
-  // `users add`; returns the token, alone on the last line.
-  std::string addUser(const std::string& name, const std::string& role) {
-    RunResult r = cli.run("users", "add", "--data", cli.data, "--name", name, "--role", role);
-    BOOST_TEST_REQUIRE(r.status == 0, r);
-    const std::string out = trimNewline(r.out);
-    return out.substr(out.rfind('\n') + 1);
-  }
-
-  httplib::Result send(const std::string& method, const std::string& path, const std::string& token,
-                       const std::string& body = "", httplib::Headers headers = {}) {
-    httplib::Client client(url);
-    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-    if (method == "GET") return client.Get(path, headers);
-    if (method == "PATCH") return client.Patch(path, headers, body, "application/json");
-    return client.Post(path, headers, body, "application/json");
-  }
-  httplib::Result get(const std::string& path, const std::string& token) {
-    return send("GET", path, token);
-  }
-  httplib::Result post(const std::string& path, const std::string& token, const json& body) {
-    return send("POST", path, token, body.dump());
-  }
-  // Creates a customer as staff; returns its JSON.
-  json create(const json& fields) {
-    auto r = post("/v1/customers", staff, fields);
-    BOOST_TEST_REQUIRE(r->status == 201, r->body);
-    return json::parse(r->body);
-  }
-};
 
 // Polls GET `path` until it answers `status` or `within` passes; returns how long that took.
 std::chrono::milliseconds waitForStatus(ApiNode& node, const std::string& path,
@@ -68,10 +18,6 @@ std::chrono::milliseconds waitForStatus(ApiNode& node, const std::string& path,
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                start);
-}
-
-std::string errorCode(const httplib::Result& r) {
-  return json::parse(r->body)["error"]["code"].get<std::string>();
 }
 
 }  // namespace

@@ -35,11 +35,9 @@ std::string defaultUser();
 Result<sync::Edit> parseCustomerAssignment(std::string_view assignment);
 Result<sync::Edit> parseSettingsAssignment(std::string_view assignment);
 using api::customerFieldNamesList;
-// Names of the sites this node knows (itself, its peers and allow list), by site id.
-using SiteNames = std::map<SiteId, std::string>;
-SiteNames siteNames(const sync::Engine& engine);
-// A site's name where known, else its id in hex.
-std::string siteLabel(const SiteNames& names, SiteId site);
+using api::siteLabel;
+using api::SiteNames;
+using api::siteNames;
 // `customer history`: the entries of `customer`, those of customers merged into it marked with
 // their own id.
 nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
@@ -53,9 +51,8 @@ void printCustomer(const Customer& c);
 void printCustomerLine(const Customer& c);
 using api::customerJson;
 using api::displayStatus;
-std::string formatCents(int64_t cents);
-// "phone", "custom.colour", "contact.<id>/phone": a register's name for people.
-std::string fieldDisplayName(uint16_t code, const std::string& key);  // "12.50", "-3.05"
+std::string formatCents(int64_t cents);  // "12.50", "-3.05"
+using api::fieldDisplayName;
 
 void addCustomerCommands(CLI::App& app);
 void addCardCommands(CLI::App& customer);  // customer contact|journal|discount ...

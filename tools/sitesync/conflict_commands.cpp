@@ -21,7 +21,7 @@ struct ConflictArgs {
 
 json headJson(const Head& h, bool hide, const SiteNames& names) {
   json j;
-  j["value"] = hide && !h.value.empty() ? json("(hidden)") : json(h.value);
+  j["value"] = hide && !h.value.empty() ? json(api::kHiddenValue) : json(h.value);
   j["site"] = h.version.isNull() ? json(nullptr) : json(siteIdToHex(h.version.origin));
   j["site_name"] = h.version.isNull() ? json(nullptr) : json(siteLabel(names, h.version.origin));
   j["time"] = h.version.isNull() ? json(nullptr) : json(h.version.hlc.toIso8601());
@@ -40,7 +40,7 @@ json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& na
   j["other_customer"] = c.other.isNull() ? json(nullptr) : json(c.other.toString());
   j["resolved"] = c.resolved;
   if (c.resolved) {
-    j["resolution"] = {{"value", hide ? "(hidden)" : c.chosen},
+    j["resolution"] = {{"value", hide ? api::kHiddenValue : c.chosen},
                        {"site", siteIdToHex(c.resolution.site)},
                        {"site_name", siteLabel(names, c.resolution.site)},
                        {"time", c.resolution.at.toIso8601()},

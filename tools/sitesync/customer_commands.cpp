@@ -97,8 +97,8 @@ void historyCommand(const CustomerArgs& a) {
     for (auto& entry : j)
       for (auto& change : entry["changes"])
         if (change["field"] == "ssn") {
-          if (!change["old"].get<std::string>().empty()) change["old"] = "(hidden)";
-          if (!change["new"].get<std::string>().empty()) change["new"] = "(hidden)";
+          if (!change["old"].get<std::string>().empty()) change["old"] = api::kHiddenValue;
+          if (!change["new"].get<std::string>().empty()) change["new"] = api::kHiddenValue;
         }
   if (a.json) {
     printJson(j);

@@ -14,29 +14,6 @@ std::string formatCents(int64_t cents) {
   return (cents < 0 ? "-" : "") + std::to_string(magnitude / 100) + "." + fraction;
 }
 
-std::string fieldDisplayName(uint16_t code, const std::string& key) {
-  if (code == kCustomFieldCode) return "custom." + key;
-  if (isElementCode(code)) return std::string(elementKindName(code)) + "." + key;
-  if (code < kCustomerFieldCount) return customerFields()[code].cliName;
-  return "field#" + std::to_string(code);
-}
-
-SiteNames siteNames(const sync::Engine& engine) {
-  SiteNames names;
-  for (const AllowedPeer& p : engine.allowedPeers())
-    if (p.siteId != 0) names[p.siteId] = p.name;
-  for (const PeerState& p : engine.peers())
-    if (!p.name.empty()) names[p.siteId] = p.name;
-  const Meta meta = engine.meta();
-  names[meta.siteId] = meta.siteName;
-  return names;
-}
-
-std::string siteLabel(const SiteNames& names, SiteId site) {
-  auto it = names.find(site);
-  return it == names.end() ? siteIdToHex(site) : it->second;
-}
-
 json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
                  const SiteNames& names) {
   json out = json::array();
