@@ -24,10 +24,10 @@ struct ApiNode {
     start();
   }
 
-  // Starts serving (again, after stop()); the API gets a new port.
-  void start() {
-    serve =
-        std::make_unique<ServeProcess>(cli.data, std::vector<std::string>{"--api", "127.0.0.1:0"});
+  // Starts serving (again, after stop()) with `extra` options; the API gets a new port.
+  void start(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--api", "127.0.0.1:0"});
+    serve = std::make_unique<ServeProcess>(cli.data, extra);
     const std::string line = serve->nextLine();
     BOOST_TEST_REQUIRE(line.rfind("api on http://127.0.0.1:", 0) == 0, line);
     url = line.substr(std::string("api on ").size());

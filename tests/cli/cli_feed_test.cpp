@@ -280,6 +280,30 @@ BOOST_AUTO_TEST_CASE(a_malformed_cursor_is_400_no_token_401_and_a_cursor_past_th
   BOOST_TEST(errorCode(ahead) == "cursor_expired");
 }
 
+BOOST_AUTO_TEST_CASE(a_cursor_from_before_compaction_is_410_and_a_read_without_after_goes_on) {
+  ApiNode node;
+  for (int i = 0; i < 3; ++i) node.create({{"name", "Compacted " + std::to_string(i)}});
+  BOOST_TEST_REQUIRE(node.stop() == 0);
+  node.start({"--compact-every", "0.001"});  // every 60 ms
+  // A peer that takes everything lets the node compact its log.
+  Cli peer;
+  peer.init("Branch Oulu");
+  RunResult synced = peer.run("sync", "--data", peer.data, "--peer", node.serve->endpoint());
+  BOOST_TEST_REQUIRE(synced.status == 0, synced);
+  int status = 0;
+  for (auto giveUp = Clock::now() + std::chrono::seconds(10); Clock::now() < giveUp;) {
+    status = node.get("/v1/changes?after=0", node.viewer)->status;
+    if (status != 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  BOOST_TEST_REQUIRE(status == 410);
+  BOOST_TEST(errorCode(node.get("/v1/changes?after=0", node.viewer)) == "cursor_expired");
+  const json fresh = changes(node);
+  BOOST_TEST_REQUIRE(!fresh["events"].empty());
+  BOOST_TEST(std::stoull(fresh["events"][0]["cursor"].get<std::string>()) > 1u);
+  BOOST_TEST(changes(node, "?after=" + fresh["next"].get<std::string>())["events"].empty());
+}
+
 BOOST_AUTO_TEST_CASE(the_feed_hides_an_ssn_as_the_history_does) {
   ApiNode node;
   BOOST_TEST_REQUIRE(

@@ -125,4 +125,13 @@ BOOST_AUTO_TEST_CASE(a_conflict_on_a_sealed_field_lists_plaintext_and_its_resolu
   BOOST_TEST(!leaks(fileBytes(a), "010190-333C"));
 }
 
+BOOST_AUTO_TEST_CASE(the_log_read_in_apply_order_shows_sealed_values_opened) {
+  Customer c = created(a, "Anna Virtanen", {set(CustomerField::ssn, "010190-123A")});
+  std::string ssn;
+  for (const auto& logged : a.engine.changesAfter(0, 100).changes)
+    for (const FieldWrite& w : logged.change.writes)
+      if (logged.change.target == c.id && w.field == uint16_t(CustomerField::ssn)) ssn = w.value;
+  BOOST_TEST(ssn == "010190-123A");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
