@@ -105,14 +105,26 @@ struct StreamState {
   uint64_t position;
   LogWatch::Seat seat;  // held while the stream is open
   Clock::time_point nextKeepalive;
+  std::function<bool()> stillAuthorized;
 };
+
+// A stream looks at its user's token at least this often: a removed user's stream ends.
+constexpr auto kAuthorizeEvery = std::chrono::seconds(1);
+
+// The last thing a stream sends when it ends for a reason the client should know.
+bool sendErrorEvent(httplib::DataSink& sink, const std::string& code, const std::string& message) {
+  const json error = {{"error", {{"code", code}, {"message", message}}}};
+  const std::string text = "event: error\ndata: " + error.dump() + "\n\n";
+  sink.write(text.data(), text.size());
+  return false;
+}
 
 class ChangeFeed {
  public:
   ChangeFeed(sync::Engine& engine, LogWatch& watch) : engine_(engine), watch_(watch) {}
 
   void list(const httplib::Request& req, httplib::Response& res) const;
-  void stream(const httplib::Request& req, httplib::Response& res) const;
+  void stream(const httplib::Request& req, httplib::Response& res, const Caller& caller) const;
 
  private:
   FeedPage read(std::optional<uint64_t> after, size_t limit) const;
@@ -171,11 +183,12 @@ void ChangeFeed::list(const httplib::Request& req, httplib::Response& res) const
   replyJson(res, 200, {{"events", page.events}, {"next", std::to_string(page.next)}});
 }
 
-void ChangeFeed::stream(const httplib::Request& req, httplib::Response& res) const {
+void ChangeFeed::stream(const httplib::Request& req, httplib::Response& res,
+                        const Caller& caller) const {
   const FeedPage start =
       read(startParam(req, true), 0);  // a cursor no longer held is refused before streaming
   auto state = std::make_shared<StreamState>(
-      StreamState{start.next, seat(), Clock::now() + kKeepaliveEvery});
+      StreamState{start.next, seat(), Clock::now() + kKeepaliveEvery, caller.stillAuthorized});
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -183,17 +196,17 @@ void ChangeFeed::stream(const httplib::Request& req, httplib::Response& res) con
 }
 
 // Sends what the log gained, a keepalive when one is due, or waits for either. Returning false
-// ends the stream: the client left, the server stops, or the stream fell behind compaction.
+// ends the stream: the client left, the server stops, the user's token no longer holds, or the
+// stream fell behind compaction.
 bool ChangeFeed::pump(StreamState& state, httplib::DataSink& sink) const {
   if (watch_.stopped()) return false;
+  if (state.stillAuthorized && !state.stillAuthorized())
+    return sendErrorEvent(sink, "unauthorized", "the token was revoked or its user removed");
   FeedPage page;
   try {
     page = read(state.position, kStreamBatch);
   } catch (const HttpFailure& expired) {
-    const json error = {{"error", {{"code", expired.code()}, {"message", expired.what()}}}};
-    const std::string text = "event: error\ndata: " + error.dump() + "\n\n";
-    sink.write(text.data(), text.size());
-    return false;
+    return sendErrorEvent(sink, expired.code(), expired.what());
   } catch (const std::exception&) {
     return false;  // the store failed; the client reconnects with the last id it received
   }
@@ -210,7 +223,7 @@ bool ChangeFeed::pump(StreamState& state, httplib::DataSink& sink) const {
     constexpr std::string_view kKeepalive = ": keepalive\n\n";
     return sink.write(kKeepalive.data(), kKeepalive.size());
   }
-  watch_.waitBeyond(state.position, state.nextKeepalive);
+  watch_.waitBeyond(state.position, std::min(state.nextKeepalive, Clock::now() + kAuthorizeEvery));
   return !watch_.stopped();
 }
 
@@ -221,7 +234,7 @@ void addChangeRoutes(const AddRoute& add, sync::Engine& engine, LogWatch& watch)
   add(Method::kGet, "/v1/changes", Role::kViewer,
       [feed](const auto& req, auto& res, const Caller&) { feed->list(req, res); });
   add(Method::kGet, "/v1/changes/stream", Role::kViewer,
-      [feed](const auto& req, auto& res, const Caller&) { feed->stream(req, res); });
+      [feed](const auto& req, auto& res, const Caller& c) { feed->stream(req, res, c); });
 }
 
 }  // namespace sitesync::api

@@ -39,6 +39,9 @@ void replyError(httplib::Response& res, int status, const std::string& code,
 struct Caller {
   std::string name;
   Role role = Role::kViewer;
+  // Whether the request's token still belongs to this user: a stream, which outlives the check
+  // at its start, asks again while it runs.
+  std::function<bool()> stillAuthorized;
 };
 
 enum class Method { kGet, kPost, kPatch };

@@ -164,8 +164,13 @@ Caller ApiServer::Impl::authenticate(const httplib::Request& req) {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.rfind(kBearer, 0) != 0)
     throw HttpFailure(401, "unauthorized", "send Authorization: Bearer TOKEN");
-  auto caller = users.authenticate(std::string_view(header).substr(kBearer.size()));
+  const std::string token = header.substr(kBearer.size());
+  auto caller = users.authenticate(token);
   if (!caller) throw HttpFailure(401, "unauthorized", "unknown or revoked token");
+  caller->stillAuthorized = [this, token, name = caller->name] {
+    auto now = users.authenticate(token);
+    return now && now->name == name;
+  };
   return *caller;
 }
 

@@ -77,7 +77,7 @@ std::optional<Caller> UserDirectory::authenticate(std::string_view token) {
     const bool same = user.tokenHash.size() == presented.size() &&
                       CRYPTO_memcmp(user.tokenHash.data(), presented.data(), presented.size()) == 0;
     auto role = roleNamed(user.role);
-    if (same && role) found = Caller{user.name, *role};
+    if (same && role) found = Caller{user.name, *role, {}};
   }
   return found;
 }

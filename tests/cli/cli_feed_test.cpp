@@ -29,9 +29,10 @@ httplib::Result longPoll(ApiNode& node, const std::string& query) {
 // the server ended the stream, or 30 s passed (then checked at the next keepalive).
 class StreamReader {
  public:
-  StreamReader(ApiNode& node, httplib::Headers headers, const std::string& query, size_t wanted)
+  StreamReader(ApiNode& node, httplib::Headers headers, const std::string& query, size_t wanted,
+               const std::string& token = "")
       : wanted_(wanted) {
-    headers.emplace("Authorization", "Bearer " + node.viewer);
+    headers.emplace("Authorization", "Bearer " + (token.empty() ? node.viewer : token));
     reader_ = std::thread([this, url = node.url, headers, query] {
       httplib::Client client(url);
       client.set_read_timeout(30, 0);
@@ -261,6 +262,24 @@ BOOST_AUTO_TEST_CASE(stopping_serve_ends_open_streams_and_long_polls_at_once) {
   BOOST_TEST((Clock::now() - start < std::chrono::seconds(8)));
   stream.waitEnded();
   BOOST_TEST((poll.wait_for(std::chrono::seconds(5)) == std::future_status::ready));
+}
+
+BOOST_AUTO_TEST_CASE(removing_a_user_ends_their_open_stream_with_an_error_event) {
+  ApiNode node;
+  const std::string token = node.addUser("leaving", "viewer");
+  // The node reads its users again at most every 500 ms.
+  for (auto giveUp = Clock::now() + std::chrono::seconds(5);
+       node.get("/v1/changes", token)->status != 200 && Clock::now() < giveUp;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  StreamReader stream(node, {}, "", 1000, token);
+  BOOST_TEST_REQUIRE(stream.waitOpened().rfind("text/event-stream", 0) == 0u);
+  const auto start = Clock::now();
+  BOOST_TEST_REQUIRE(
+      node.cli.run("users", "remove", "--data", node.cli.data, "--name", "leaving").status == 0);
+  const std::string text = stream.waitEnded();
+  BOOST_TEST((Clock::now() - start < std::chrono::seconds(5)));
+  BOOST_TEST(text.find("event: error\n") != std::string::npos, text);
+  BOOST_TEST(text.find("unauthorized") != std::string::npos, text);
 }
 
 BOOST_AUTO_TEST_CASE(a_malformed_cursor_is_400_no_token_401_and_a_cursor_past_the_log_410) {
