@@ -206,6 +206,26 @@ BOOST_AUTO_TEST_CASE(a_long_poll_with_nothing_new_waits_then_answers_no_events_a
   BOOST_TEST((took < std::chrono::seconds(3)));
 }
 
+BOOST_AUTO_TEST_CASE(long_polls_waiting_leave_threads_for_other_requests_and_all_wake_on_a_change) {
+  ApiNode node;
+  const std::string next = changes(node)["next"];
+  std::vector<std::future<httplib::Result>> polls;
+  for (int i = 0; i < 12; ++i)  // more than httplib's default of 8 threads
+    polls.push_back(
+        std::async(std::launch::async, [&] { return longPoll(node, "?wait=20&after=" + next); }));
+  const auto start = Clock::now();
+  auto status = node.get("/v1/status", node.viewer);
+  BOOST_TEST(status->status == 200);
+  BOOST_TEST((Clock::now() - start < std::chrono::seconds(2)));
+  node.create({{"name", "Wakes Them All"}});
+  for (auto& poll : polls) {
+    BOOST_TEST_REQUIRE((poll.wait_for(std::chrono::seconds(10)) == std::future_status::ready));
+    auto r = poll.get();
+    BOOST_TEST_REQUIRE(r->status == 200, r->body);
+    BOOST_TEST(!json::parse(r->body)["events"].empty());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(after_restarting_serve_the_last_cursor_returns_only_the_new_events) {
   ApiNode node;
   node.create({{"name", "Before Restart"}});
