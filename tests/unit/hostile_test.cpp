@@ -67,16 +67,24 @@ struct RawPeer {
     socket.set(zmq::sockopt::linger, 0);
     socket.connect(endpoint);
   }
-  // The node's answer, or nothing within the timeout.
+  // The node's answer, or nothing within the timeout. Heartbeats are skipped: the node sends
+  // them on its own clock, so one may come before the answer when the machine is busy.
   std::optional<WireMessage> ask(const std::string& bytes,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
     socket.send(zmq::buffer(bytes), zmq::send_flags::none);
-    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, timeout);
-    if (!(items[0].revents & ZMQ_POLLIN)) return std::nullopt;
-    zmq::message_t reply;
-    (void)socket.recv(reply, zmq::recv_flags::none);
-    return decodeWireMessage(reply.to_string_view());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, left);
+      if (!(items[0].revents & ZMQ_POLLIN)) return std::nullopt;
+      zmq::message_t reply;
+      (void)socket.recv(reply, zmq::recv_flags::none);
+      auto answer = decodeWireMessage(reply.to_string_view());
+      if (!std::holds_alternative<HeartbeatMsg>(answer)) return answer;
+    }
   }
   void hello(SiteId id) {
     std::string bytes;
