@@ -171,6 +171,7 @@ class PeerSession {
   bool snapshotDone_ = false;       // snapshotOnly: complete
   bool peerNeedsSnapshot_ = false;  // this node's log cannot serve the peer: nothing streams
   SessionTime started_{0}, lastHeard_{0}, lastSent_{0};
+  SessionTime askedChunk_{0};  // when the snapshot chunk awaited was asked for
   SessionTime firstAck_{-1};
   uint64_t sent_ = 0, received_ = 0, relayedAhead_ = 0;
   uint64_t snapshotRecords_ = 0, snapshotChunks_ = 0;

@@ -97,19 +97,29 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
     inFlight_.pop_front();
     answered = true;
   }
-  if (!answered && !inFlight_.empty()) inFlight_.pop_front();
+  if (!answered && !inFlight_.empty()) {
+    inFlight_.pop_front();
+    // The peer does not hold all of that batch: what it holds is what it says (a batch relayed
+    // ahead counted its changes as held).
+    peerVector_ = held;
+  }
   if (inFlight_.empty() && firstAck_.count() < 0 && sent_ > 0 && position_ > engine_.logEnd())
     firstAck_ = now;
 }
 
 // With nothing in flight the peer's vector is at least what it acknowledged. If it is less,
-// batches were lost (the peer restarted without writing them): stream again from there. A peer
-// that was sent for a snapshot says what it holds now the same way.
+// batches were lost (the peer restarted without writing them): stream again from there. So too
+// when the stream is past the end of the log and the peer still lacks what this node holds (a
+// batch answered without being applied; or this node's vector grew past its log, by a snapshot
+// taken in another session, and the peer now needs one). A peer that was sent for a snapshot
+// says what it holds now the same way, and until then hears again that it must take one (the
+// error may have been lost; this node's log may reach it by now).
 void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
   peerSaidHeld_ = heartbeat.vector;
   const VersionVector held = asHeldBy(heartbeat.vector);
-  const bool lost = peerNeedsSnapshot_ ? !(held == peerVector_) : !covers(held, peerVector_);
-  if (inFlight_.empty() && lost) {
+  const bool lost = !covers(held, peerVector_);
+  const bool behind = position_ > engine_.logEnd() && !covers(held, engine_.heldVector());
+  if (inFlight_.empty() && (peerNeedsSnapshot_ || lost || behind)) {
     peerVector_ = held;
     aim(out);
   } else {
@@ -118,10 +128,12 @@ void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
 }
 
 void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out) {
-  (void)now;
   if (!snapshotting_) return;
   // Asked before this one is merged, so the peer reads while this node writes.
-  if (!chunk.complete) sendAhead(SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes}, out);
+  if (!chunk.complete) {
+    askedChunk_ = now;
+    sendAhead(SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes}, out);
+  }
   try {
     engine_.mergeSnapshotChunk(chunk);
   } catch (const std::exception& e) {

@@ -168,6 +168,7 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   lastNoted_ = now;
   if (options_.snapshotOnly && !snapshotting_) {
     snapshotting_ = true;
+    askedChunk_ = now;
     emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
   }
 }
@@ -221,6 +222,10 @@ PeerSession::Messages PeerSession::onTick(SessionTime now) {
     end("a batch was not acknowledged within " + limit);
     return out;
   }
+  if (snapshotting_ && waited(askedChunk_)) {  // the request or its chunk was lost: start over
+    end("a snapshot chunk did not come within " + limit);
+    return out;
+  }
   pump(now, out);
   if (now - lastSent_ >= options_.heartbeat) emit(HeartbeatMsg{engine_.heldVector()}, out);
   // Once a burst has settled both ways, at most once a second (and every half minute under
@@ -254,6 +259,7 @@ void PeerSession::pump(SessionTime now, Messages& out) {
   if (needSnapshot_ && !snapshotting_ && inFlight_.empty() &&
       (credit_ == 0 || peerNeedsSnapshot_ || position_ > logEnd)) {
     snapshotting_ = true;
+    askedChunk_ = now;
     say("taking a snapshot from " + nameOfPeer() + ": its log no longer reaches this node's");
     emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
   }

@@ -253,7 +253,12 @@ BatchReport Replication::applyBatch(const std::vector<std::string>& encodedChang
     // A batch stamped too far ahead is neither relayed nor acknowledged early: it is set aside
     // unacknowledged (writeOrSetAside), so its sender keeps it and offers it again.
     const bool skewed = core_.stampedTooFarAhead(changes);
-    if (onVerified) onVerified(skewed ? VerifiedBatch{} : verified);
+    // Relayed only if it will apply here: its receivers count what it carries as held by this
+    // node (a change to a customer this node does not know yet refuses the batch).
+    if (onVerified)
+      onVerified(!skewed && verified.clean && core_.customersNamedAreKnown(changes)
+                     ? verified
+                     : VerifiedBatch{});
     // Only a clean batch is acknowledged early: every change of it is new and will apply, so
     // the vector promised is the one its write gives (unless the register refuses one of its
     // changes: then the batch is set aside, kept, reported).

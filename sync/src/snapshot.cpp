@@ -212,12 +212,30 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
     }
 }
 
+// The hub checks a record a snapshot brought as it checks one a batch brought: a second live
+// claim on its number is renumbered, and a site whose customer waits for a number gets blocks.
+void noteNumbersAtHub(ApplyContext& batch, const Customer* before, const Customer& after) {
+  if (!after.isLive()) return;
+  const std::string& number = after.value(CustomerField::number);
+  const bool wasLive = before && before->isLive();
+  if (!number.empty()) {
+    if (!wasLive || before->value(CustomerField::number) != number)
+      batch.numberClaims.emplace_back(after.id, number);
+  } else if (after.id.site != batch.meta.siteId &&
+             !(wasLive && before->value(CustomerField::number).empty())) {
+    ++batch.leaseDemand[after.id.site].pending;
+  }
+}
+
 // Each record joined field by field with what this node holds (nothing it holds is lost), and
 // the history entries it does not record yet.
 void mergeChunkRecords(storage::Store& store, WriteTxn& txn, ApplyContext& batch,
                        const SnapshotChunkMsg& chunk, const DecodedChunk& decoded) {
   // For records this node held before: the changes its history already records.
   std::map<RecordId, std::set<std::pair<SiteId, uint64_t>>> recorded;
+  // An erased record's history holds its erasures only (an erase purges the rest, and no later
+  // change is recorded): so does the join's, whichever side erased it.
+  std::set<RecordId> erased;
   for (const Customer& theirs : decoded.records) {
     std::optional<Customer> before = store.customer(txn, theirs.id);
     if (before) {
@@ -225,16 +243,24 @@ void mergeChunkRecords(storage::Store& store, WriteTxn& txn, ApplyContext& batch
       for (const auto& e : store.history(txn, theirs.id)) changes.insert({e.site, e.seq});
     }
     Customer after = before ? joinRecords(*before, batch.vector, theirs, chunk.vector) : theirs;
+    if (after.lifecycle == Lifecycle::kErased) erased.insert(theirs.id);
     if (before && after == *before) continue;
+    if (before && before->lifecycle != Lifecycle::kErased &&
+        after.lifecycle == Lifecycle::kErased) {
+      store.purgePersonalData(txn, theirs.id);  // as the erase does where it applies
+      recorded[theirs.id].clear();
+    }
     countState(batch.meta, before ? &*before : nullptr, -1);
     countState(batch.meta, &after, +1);
     store.putCustomer(txn, before ? &*before : nullptr, after);
+    if (batch.meta.isHub) noteNumbersAtHub(batch, before ? &*before : nullptr, after);
   }
   for (size_t i = 0; i < decoded.history.size(); ++i) {
     const RecordId id = chunk.history[i].record;
     const HistoryEntry& entry = decoded.history[i];
     auto it = recorded.find(id);
     if (it != recorded.end() && it->second.count({entry.site, entry.seq})) continue;
+    if (erased.count(id) && entry.operation != Operation::kErase) continue;
     store.putSnapshotHistory(txn, id, entry, chunk.history[i].entry);
   }
 }
@@ -258,6 +284,7 @@ void completeSnapshot(ApplyContext& batch) {
 void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
   const DecodedChunk decoded = decodeChunk(chunk);  // a malformed chunk writes nothing
   bool leaseArrived = false;
+  FollowUp work;
   core_.store_.write([&](WriteTxn& txn) {
     ApplyContext batch(core_.store_, txn);
     for (const NumberLease& l : chunk.leases) {
@@ -269,7 +296,9 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     batch.meta.snapshotNextKey = chunk.nextKey;
     if (chunk.complete) completeSnapshot(batch);
     core_.finish(txn, batch);
+    work = batch.followUp(core_.store_, txn);
   });
+  if (work.any()) core_.followUp(work);  // the hub's renumbering and leases
   if (leaseArrived) core_.engine_.fillPendingNumbers();
 }
 

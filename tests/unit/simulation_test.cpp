@@ -1,9 +1,12 @@
 // The deterministic simulation (DESIGN.md sections 6 and 9): 3 to 8 nodes run the real sync/
-// engine over real LMDB stores and exchange change batches through a simulated network that
-// drops, duplicates and reorders them, with partitions, skewed clocks and restarts from disk.
-// Each seed drives random edits, typed duplicate numbers, shared SSNs, deletes, restores,
-// erasures, merges (racing ones form cycles) and resolutions; after the network heals it checks the
-// guarantees:
+// engine over real LMDB stores and replicate through the real session protocol
+// (sync::PeerSession: hellos, credit, acks, heartbeats, relay, snapshots) over a simulated
+// network (tests/unit/sim_network.h) that loses, duplicates, delays and reorders messages, with
+// partitions, skewed clocks, restarts from disk, crashes between staging a batch and its ack,
+// and in one seed in four a site that joins from the hub's snapshot after the hub compacted its
+// log. Each seed drives random edits, typed duplicate numbers, shared SSNs, deletes, restores,
+// erasures, merges (racing ones form cycles) and resolutions; after the network heals it checks
+// the guarantees:
 //   1. every node's digest is equal;
 //   2. the state equals a reference built from scratch from the set of changes, applied in
 //      another (causal) order;
@@ -14,17 +17,21 @@
 //   6. no customer still waits for a number (sites that ran out of their leased blocks got
 //      new ones from the hub and numbered them);
 //   7. every customer's history (and the list of resolved conflicts) is the same on every node
-//      and in the reference: a function of the set of changes, whatever order they came in.
-// SITESYNC_SIM_SEED=N replays one seed; SITESYNC_SIM_SEEDS=N runs seeds 1..N (default 500).
+//      and in the reference: a function of the set of changes, whatever order they came in;
+// and of the protocol, all along and at the end:
+//   8. no session has more batches in flight than its peer's credit;
+//   9. once the network heals, every session comes to hold what its peer holds (inSync);
+//  10. a session that says it is in sync holds no change its peer lacks (an ack is a promise).
+// SITESYNC_SIM_SEED=N replays one seed (SIM_TRACE=1 traces its sessions); SITESYNC_SIM_SEEDS=N
+// runs seeds 1..N (default 2,000).
 #include <stdlib.h>
 
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
-#include <deque>
+#include <iostream>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -33,17 +40,18 @@
 #include "protocol/protocol.h"
 #include "storage/store.h"
 #include "sync/engine.h"
+#include "tests/unit/sim_network.h"
 #include "tests/unit/test_support.h"
 
 using namespace sitesync;
-using sitesync::storage::Options;
-using sitesync::storage::Store;
 using sitesync::sync::Edit;
 using sitesync::sync::Engine;
-using sitesync::testing::TempDir;
-using sitesync::testing::TestClock;
 using sitesync::testing::testSiteId;
 using sitesync::testing::testSiteKey;
+using sitesync::testing::sim::Dice;
+using sitesync::testing::sim::kStart;
+using sitesync::testing::sim::SimNetwork;
+using sitesync::testing::sim::SimNode;
 
 namespace {
 
@@ -52,36 +60,7 @@ namespace {
 template <typename R>
 void attempt(const R&) {}
 
-constexpr uint64_t kStart = 1'700'000'000'000;
 constexpr int64_t kMinute = 60'000;
-
-struct SimNode {
-  SiteId id = 0;
-  int64_t skew = 0;  // this node's wall clock minus true time
-  TempDir dir;
-  TestClock clock{kStart};
-  std::unique_ptr<Store> store;
-  std::unique_ptr<Engine> engine;
-  // Takes every batch through its inbox: acknowledged once staged, written after (as a node
-  // does with large batches), so that the schedule covers that path and crashes within it.
-  bool staging = false;
-
-  void open() {
-    store = Store::open(dir.path(), Options{.durable = false});
-    engine = std::make_unique<Engine>(*store, clock);
-    if (staging) engine->stageBatchesFrom(1);
-  }
-  void restart() {  // everything in memory goes; the store is read back from disk
-    engine.reset();
-    store.reset();
-    open();
-  }
-};
-
-struct Message {
-  size_t from = 0, to = 0;
-  std::vector<std::string> changes;
-};
 
 std::vector<Change> logOf(const SimNode& node) {
   std::vector<Change> out;
@@ -97,32 +76,21 @@ std::vector<Change> logOf(const SimNode& node) {
 struct Probes {
   size_t elementConflicts = 0;  // concurrent edits of one contact's or entry's attribute
   size_t overdrawnCards = 0;    // cards spent from at two sites offline beyond their value
+  size_t lateJoins = 0;         // nodes that joined from the hub's snapshot after compaction
+  sitesync::testing::sim::SessionCounts sessions;  // what the protocol did
 };
 Probes probes;
 
 class Simulation {
  public:
-  explicit Simulation(uint64_t seed) : rng_(seed) {}
+  explicit Simulation(uint64_t seed) : dice_(seed) {}
+  ~Simulation() { probes.sessions += net_.counts; }
 
   // Runs the schedule and the checks; returns the first broken guarantee, empty when all hold.
   std::string run() {
     const size_t count = 3 + pick(6);
-    for (size_t i = 0; i < count; ++i) {
-      auto node = std::make_unique<SimNode>();
-      node->id = testSiteId(0x1000 + i * 0x101);
-      // One node in three runs minutes off (behind or ahead): causality must still win. Two
-      // nodes stay within max_clock_skew (5 minutes) of each other, as a deployment must: a
-      // change stamped further ahead is set aside by its receiver (tests/unit/clock_test.cpp).
-      node->skew = pick(3) == 0 ? (pick(2) ? -2 : 2) * kMinute + int64_t(pick(1000)) : 0;
-      node->staging = i % 2 == 1;
-      node->open();
-      node->clock.set(kStart + node->skew);
-      auto st = Engine::initialize(*node->store, node->clock, testSiteKey(node->id),
-                                   "site" + std::to_string(i), i == 0,
-                                   i == 0 ? 0 : nodes_[0]->id);  // the hub's id: the deployment's
-      if (!st.isOk()) return "init: " + st.message();
-      nodes_.push_back(std::move(node));
-    }
+    for (size_t i = 0; i < count; ++i)
+      if (std::string error = addNode(); !error.empty()) return error;
     std::vector<Edit> settings;
     if (pick(2)) settings.push_back(Edit{uint16_t(SettingsField::ssnUnique), {}, "true"});
     // Small number blocks: sites run out offline and create customers with numbers pending.
@@ -131,7 +99,11 @@ class Simulation {
     if (auto r = nodes_[0]->engine->updateSettings(settings, "admin"); !r.isOk())
       return "settings: " + r.status().message();
     const size_t steps = 300 + pick(400);
-    for (size_t s = 0; s < steps && broken_.empty(); ++s) step();
+    const size_t lateJoin = pick(4) == 0 ? steps / 2 : steps;  // one seed in four
+    for (size_t s = 0; s < steps && broken_.empty(); ++s) {
+      if (s == lateJoin) joinLate();
+      step();
+    }
     if (!broken_.empty()) return broken_;
     heal();
     if (!broken_.empty()) return broken_;
@@ -139,12 +111,33 @@ class Simulation {
   }
 
  private:
-  size_t pick(size_t n) { return n == 0 ? 0 : size_t(rng_() % n); }
-  bool chance(int percent) { return pick(100) < size_t(percent); }
+  size_t pick(size_t n) { return dice_.pick(n); }
+  bool chance(int percent) { return dice_.chance(percent); }
+
+  // A site of the deployment whose hub is node 0 (the first one made).
+  std::string addNode() {
+    const size_t i = nodes_.size();
+    auto node = std::make_unique<SimNode>();
+    node->id = testSiteId(0x1000 + i * 0x101);
+    // One node in three runs minutes off (behind or ahead): causality must still win. Two
+    // nodes stay within max_clock_skew (5 minutes) of each other, as a deployment must: a
+    // change stamped further ahead is set aside by its receiver (tests/unit/clock_test.cpp).
+    node->skew = pick(3) == 0 ? (pick(2) ? -2 : 2) * kMinute + int64_t(pick(1000)) : 0;
+    node->staging = i % 2 == 1;
+    node->open();
+    node->clock.set(uint64_t(int64_t(now_) + node->skew));
+    auto st = Engine::initialize(*node->store, node->clock, testSiteKey(node->id),
+                                 "site" + std::to_string(i), i == 0,
+                                 i == 0 ? 0 : nodes_[0]->id);  // the hub's id: the deployment's
+    if (!st.isOk()) return "init: " + st.message();
+    nodes_.push_back(std::move(node));
+    return {};
+  }
 
   void tick() {
     now_ += pick(40);
     for (auto& n : nodes_) n->clock.set(uint64_t(int64_t(now_) + n->skew));
+    net_.setTime(now_ - kStart);
   }
 
   std::vector<Customer> customers(SimNode& node, bool wantLive) {
@@ -270,7 +263,14 @@ class Simulation {
                              Edit{kDiscountCode, "value_cents", std::to_string(500 + pick(500))}},
                             user));
     } else {
-      const auto& e = elements[pick(elements.size())];
+      // Most often a card with value left, so that sites also spend from one before they hear
+      // of each other's spending.
+      std::vector<size_t> spendable;
+      for (size_t i = 0; i < elements.size(); ++i)
+        if (elements[i].kind == kDiscountCode && elements[i].balanceCents > 0)
+          spendable.push_back(i);
+      const auto& e = !spendable.empty() && chance(60) ? elements[spendable[pick(spendable.size())]]
+                                                       : elements[pick(elements.size())];
       if (e.kind == kDiscountCode) {
         // Half of what is left or more: two sites doing so offline overdraw the card.
         if (e.balanceCents > 0)
@@ -292,46 +292,6 @@ class Simulation {
     }
   }
 
-  // A sender plans what the receiver lacks (its vector, as a hello would carry it) and puts
-  // the batches on the network.
-  void send(size_t from, size_t to, size_t maxChanges) {
-    // A session with the hub starts with a hello: a site without number blocks gets some.
-    if (from == 0 || to == 0) nodes_[0]->engine->ensureLeases(nodes_[from == 0 ? to : from]->id);
-    auto& sender = *nodes_[from]->engine;
-    const VersionVector lacks = nodes_[to]->engine->status().vector;
-    uint64_t position = sender.firstPositionMissingFrom(lacks);
-    for (;;) {
-      auto batch = sender.changesMissingFrom(lacks, position, maxChanges, 1 << 20);
-      if (!batch.changes.empty()) network_.push_back(Message{from, to, std::move(batch.changes)});
-      position = batch.nextPosition;
-      if (batch.complete) break;
-    }
-  }
-
-  bool linkUp(size_t a, size_t b) const { return !down_.count({std::min(a, b), std::max(a, b)}); }
-
-  struct CrashAfterStaging {};
-
-  void deliver(Message m) {
-    SimNode& node = *nodes_[m.to];
-    const bool crash = node.staging && chance(10);
-    try {
-      node.engine->applyBatch(m.changes, {}, [&](const VersionVector&) {
-        if (crash) throw CrashAfterStaging{};
-      });
-      // Written at once, so that the schedule stays deterministic; a staged batch that then
-      // cannot apply would be a broken promise (its sender may forget it once acknowledged).
-      if (std::string error = node.engine->settleStaged(); !error.empty() && broken_.empty())
-        broken_ = "1. a staged batch at node " + std::to_string(m.to) + ": " + error;
-    } catch (const CrashAfterStaging&) {
-      node.restart();  // the staged batch is on disk; the node applies it before it serves
-      node.engine->applyStagedBatches();
-    } catch (const std::exception&) {
-      // A batch that arrives before one it follows is refused whole (a real node answers
-      // cannotApply and re-aims its stream); the next session sends it again.
-    }
-  }
-
   void step() {
     tick();
     const size_t what = pick(100);
@@ -339,52 +299,90 @@ class Simulation {
     if (what < 45) {
       localOp(*nodes_[pick(n)]);
     } else if (what < 65) {  // a session: mostly with the hub, sometimes peer to peer
-      size_t a = pick(n), b = chance(70) ? 0 : pick(n);
-      if (a != b && linkUp(a, b)) send(a, b, 1 + pick(20));
-    } else if (what < 90) {  // the network delivers something, not necessarily in order
-      if (network_.empty()) return;
-      size_t i = pick(network_.size());
-      Message m = network_[i];
-      if (!chance(5)) network_.erase(network_.begin() + long(i));  // else: a duplicate later
-      if (chance(10) || !linkUp(m.from, m.to)) return;             // dropped
-      deliver(std::move(m));
+      net_.open(pick(n), chance(70) ? 0 : pick(n));
+    } else if (what < 90) {  // a burst on the network
+      for (size_t k = pick(4); k > 0; --k) net_.act();
     } else if (what < 97) {  // a partition changes
-      size_t a = pick(n), b = pick(n);
-      if (a == b) return;
-      auto link = std::pair{std::min(a, b), std::max(a, b)};
-      if (!down_.erase(link)) down_.insert(link);
+      net_.flipLink(pick(n), pick(n));
     } else {
-      nodes_[pick(n)]->restart();
+      net_.restart(pick(n));
     }
+    // The network moves about a third of what it holds, in no particular order.
+    for (size_t k = 1 + pick(1 + net_.pending() / 3); k > 0 && broken_.empty(); --k) net_.act();
+    net_.tick();
   }
 
-  // The network heals: sessions with the hub until every node holds every change (the hub's
-  // renumbering makes new ones, so until nothing moves).
-  void heal() {
-    down_.clear();
-    network_.clear();
-    for (int round = 0; round < 20; ++round) {
-      tick();
-      for (size_t i = 1; i < nodes_.size(); ++i) {
-        send(i, 0, 500);
-        flush();
-      }
-      for (size_t i = 1; i < nodes_.size(); ++i) {
-        send(0, i, 500);
-        flush();
-      }
-      bool equal = true;
-      const VersionVector hub = nodes_[0]->engine->status().vector;
-      for (auto& node : nodes_) equal &= node->engine->status().vector == hub;
-      if (equal) return;
+  // Midway through a schedule, the hub compacts its log (what every peer it recorded holds),
+  // and a new site joins from its snapshot, then takes part like the others. The changes
+  // compacted away are kept aside for the reference (check()).
+  void joinLate() {
+    for (Change& c : logOf(*nodes_[0])) compacted_.push_back(std::move(c));
+    nodes_[0]->engine->compactLog();
+    if (std::string error = addNode(); !error.empty()) {
+      broken_ = error;
+      return;
     }
+    const size_t joiner = nodes_.size() - 1;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      const size_t id = net_.open(joiner, 0, /*snapshotOnly=*/true);
+      for (int round = 0; round < 200; ++round) {
+        sync::PeerSession* session = net_.session(id, 0);
+        if (!session) break;  // ended: a new session resumes the snapshot
+        if (session->snapshotDone()) {
+          net_.close(id);
+          ++probes.lateJoins;
+          return;
+        }
+        if (!net_.deliverNext(id)) {  // nothing in flight: time passes
+          tick();
+          net_.tick(id);
+        }
+      }
+      net_.close(id);
+    }
+    broken_ = "a late site could not join from the hub's snapshot";
   }
-  void flush() {
-    while (!network_.empty()) {
-      Message m = std::move(network_.front());
-      network_.pop_front();
-      deliver(std::move(m));
+
+  // The network heals: partitions go, nothing is lost or reordered any more, every site opens
+  // a session with the hub, and they stream until every session holds what its peer holds and
+  // every vector is equal (the hub's renumbering makes new changes: until nothing moves).
+  void heal() {
+    net_.healLinks();
+    net_.batchChanges = 500;  // the sessions opened now catch up in larger batches
+    for (int round = 0; round < 400; ++round) {
+      tick();
+      net_.closeBroken();
+      for (size_t i = 1; i < nodes_.size(); ++i)
+        if (!net_.connected(i, 0)) net_.open(i, 0);
+      for (int pass = 0; pass < 2; ++pass) {
+        while (net_.deliverNext()) {
+        }
+        net_.tick();
+      }
+      if (net_.settled() && vectorsEqual()) return;
     }
+    if (::getenv("SIM_TRACE")) std::cerr << "the heal did not settle:" << net_.describe() << "\n";
+    if (vectorsEqual())  // else the checks report what differs
+      broken_ = "9. the sessions did not settle after the heal:" + net_.describe();
+  }
+  bool vectorsEqual() const {
+    const VersionVector hub = nodes_[0]->engine->status().vector;
+    for (const auto& node : nodes_)
+      if (node->engine->status().vector != hub) return false;
+    return true;
+  }
+
+  // Every change made: a site that took a snapshot lacks in its log what the snapshot brought,
+  // and the hub compacts its own; each change stays in its origin's log, or was compacted away.
+  std::vector<Change> allChanges() const {
+    std::vector<Change> all;
+    std::set<ChangeId> held;
+    for (const auto& node : nodes_)
+      for (Change& c : logOf(*node))
+        if (held.insert(c.id).second) all.push_back(std::move(c));
+    for (const Change& c : compacted_)
+      if (held.insert(c.id).second) all.push_back(c);
+    return all;
   }
 
   std::string check() {
@@ -400,7 +398,7 @@ class Simulation {
                difference(hub, *nodes_[i]);
 
     // 2. From scratch, in another causal order (referenceDigest).
-    const std::vector<Change> all = logOf(hub);
+    const std::vector<Change> all = allChanges();
     if (byReference != digest)
       return "2. the state differs from the reference built from the set of changes";
 
@@ -532,7 +530,7 @@ class Simulation {
   }
 
   std::string referenceDigest(std::string& history) {
-    std::vector<Change> all = logOf(*nodes_[0]);
+    std::vector<Change> all = allChanges();
     std::sort(all.begin(), all.end(), [](const Change& a, const Change& b) {
       return std::tie(a.hlc, a.id.origin, a.id.seq) < std::tie(b.hlc, b.id.origin, b.id.seq);
     });
@@ -623,13 +621,13 @@ class Simulation {
     return " (custom fields or encoding)";
   }
 
-  std::mt19937_64 rng_;
+  Dice dice_;
   uint64_t now_ = kStart;
 
   std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::vector<Change> compacted_;  // the hub's log before it compacted it
   std::string broken_;  // a guarantee broken during the schedule (checked at the end otherwise)
-  std::deque<Message> network_;
-  std::set<std::pair<size_t, size_t>> down_;
+  SimNetwork net_{dice_, nodes_, broken_};  // after the nodes: its sessions go first
 };
 
 uint64_t envNumber(const char* name, uint64_t fallback) {
@@ -644,7 +642,7 @@ BOOST_AUTO_TEST_SUITE(simulation)
 BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
   const uint64_t only = envNumber("SITESYNC_SIM_SEED", 0);
   const uint64_t first = only ? only : 1;
-  const uint64_t last = only ? only : envNumber("SITESYNC_SIM_SEEDS", 500);
+  const uint64_t last = only ? only : envNumber("SITESYNC_SIM_SEEDS", 2000);
   size_t failed = 0;
   for (uint64_t seed = first; seed <= last && failed < 5; ++seed) {
     std::string broken;
@@ -659,12 +657,26 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
                         << " ./build/tests/unit_tests --run_test=simulation");
   }
   BOOST_TEST(failed == 0u);
-  if (last - first >= 100) {  // enough schedules to reach the rare paths
+  const auto& sessions = probes.sessions;
+  if (failed == 0 && last - first >= 1000) {  // enough schedules to reach the rare paths
     BOOST_TEST(probes.elementConflicts > 0u);
     BOOST_TEST(probes.overdrawnCards > 0u);
+    BOOST_TEST(probes.lateJoins > 0u);
+    BOOST_TEST(sessions.relayed > 0u);
+    BOOST_TEST(sessions.crashes > 0u);
+    BOOST_TEST(sessions.snapshots > 0u);
+    BOOST_TEST(sessions.unacknowledged > 0u);
+    BOOST_TEST(sessions.silent > 0u);
+    BOOST_TEST(sessions.refused > 0u);
   }
   BOOST_TEST_MESSAGE("probes: " << probes.elementConflicts << " element conflicts, "
-                                << probes.overdrawnCards << " overdrawn cards");
+                                << probes.overdrawnCards << " overdrawn cards, " << probes.lateJoins
+                                << " late joins; " << sessions.sessions << " sessions, "
+                                << sessions.relayed << " batches relayed, " << sessions.crashes
+                                << " crashes after staging, " << sessions.snapshots
+                                << " snapshots in a stream; ended " << sessions.unacknowledged
+                                << " for a batch unacknowledged, " << sessions.silent
+                                << " for silence, " << sessions.refused << " by the peer");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
