@@ -132,6 +132,7 @@ class PeerSession {
   void aim(Messages& out);
   void pump(SessionTime now, Messages& out);
   bool streamIdle() const;
+  std::optional<ErrorMsg> refuseRevoked(SiteId site, const std::string& name) const;
   void end(const std::string& why, std::optional<WireError> code = std::nullopt);
   void say(const std::string& line) const;
   std::string nameOfPeer() const;

@@ -91,7 +91,15 @@ std::optional<ErrorMsg> PeerSession::refuseHello(const HelloMsg& hello) const {
       return ErrorMsg{WireError::kNotAllowed, status.message()};
   if (auto status = engine_.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
     return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
-  return std::nullopt;
+  return refuseRevoked(hello.siteId, hello.siteName);
+}
+
+// Whatever key its link shows: a revoked site's copies of others' changes may be stripped by
+// its own erasures, which this node never applies, so none of them is taken.
+std::optional<ErrorMsg> PeerSession::refuseRevoked(SiteId site, const std::string& name) const {
+  if (!engine_.meta().revokedSites.entries().count(site)) return std::nullopt;
+  return ErrorMsg{WireError::kNotAllowed,
+                  "site " + siteIdToHex(site) + " ('" + name + "') was revoked here"};
 }
 
 PeerSession::Messages PeerSession::start(SessionTime now) {
@@ -113,6 +121,11 @@ PeerSession::Messages PeerSession::onMessage(const WireMessage& message, Session
   } else if (!up_) {
     // Before the hellos only a hello or an error means anything; the transport answers a
     // request on a connection without a session (kNoSession).
+  } else if (auto refusal = refuseRevoked(peerId_, peerName_)) {
+    // Revoked while the session was up.
+    say("ended the session with '" + peerName_ + "': " + refusal->message);
+    emit(*refusal, out);
+    end(refusal->message, refusal->code);
   } else if (const auto* batch = std::get_if<ChangeBatchMsg>(&message)) {
     onBatch(*batch, asReceived, out);
   } else if (const auto* ack = std::get_if<AckMsg>(&message)) {

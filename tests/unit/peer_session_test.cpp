@@ -171,4 +171,36 @@ BOOST_AUTO_TEST_CASE(a_silent_peer_ends_the_session_after_dead_after) {
   BOOST_TEST(c.atHub->endReason().find("silent") != std::string::npos);
 }
 
+// The hub's allow list learns the branch's site, then revokes it.
+void revokeBranchAtHub(Connection& c) {
+  const AllowedPeer laptop{"laptop", std::string(40, 'k'), "", 0, kBranch};
+  BOOST_REQUIRE(c.hub.engine.allowPeer(laptop).isOk());
+  BOOST_REQUIRE(c.hub.engine.revokePeer("laptop").value() == kBranch);
+}
+
+BOOST_AUTO_TEST_CASE(a_revoked_site_is_refused_at_its_hello) {
+  Connection c;
+  revokeBranchAtHub(c);
+  c.open();
+  c.exchange();
+  BOOST_TEST(c.atHub->ended());
+  BOOST_TEST(c.atBranch->ended());
+  BOOST_TEST(int(c.atBranch->refusal().value()) == int(WireError::kNotAllowed));
+  BOOST_TEST(c.atBranch->endReason().find("was revoked here") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_session_up_when_its_peer_is_revoked_ends_at_the_next_message) {
+  Connection c;
+  c.open();
+  c.exchange();
+  BOOST_TEST_REQUIRE(c.atHub->up());
+  revokeBranchAtHub(c);
+  c.branch.add("Made after the revocation");
+  const std::string before = c.hub.engine.digestHex();
+  c.exchange();
+  BOOST_TEST(c.atHub->ended());
+  BOOST_TEST(c.atBranch->ended());
+  BOOST_TEST(c.hub.engine.digestHex() == before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -226,8 +226,13 @@ class SimNetwork {
         const sync::PeerSession* end = c.end[side].get();
         if (!end || c.options[side].snapshotOnly || !broken_.empty() || !end->inSync()) continue;
         const VersionVector& theirs = heldAt(c.node[1 - side]);
+        // The peer takes none of a site it revoked past what it held then (HelloMsg::revoked).
+        const VersionVector revoked = nodes_[c.node[1 - side]]->engine->meta().revokedSites;
+        auto revokedThere = [&](SiteId origin) {
+          return revoked.entries().count(origin) && theirs.get(origin) >= revoked.get(origin);
+        };
         for (const auto& [origin, seq] : heldAt(c.node[side]).entries())
-          if (theirs.get(origin) < seq && broken_.empty())
+          if (theirs.get(origin) < seq && !revokedThere(origin) && broken_.empty())
             broken_ = "10. session #" + std::to_string(id) + " at node " +
                       std::to_string(c.node[side]) + " is in sync, but its peer lacks " +
                       siteIdToHex(origin) + ":" + std::to_string(theirs.get(origin) + 1) + ".." +

@@ -21,7 +21,12 @@
 // and of the protocol, all along and at the end:
 //   8. no session has more batches in flight than its peer's credit;
 //   9. once the network heals, every session comes to hold what its peer holds (inSync);
-//  10. a session that says it is in sync holds no change its peer lacks (an ack is a promise).
+//  10. a session that says it is in sync holds no change its peer lacks (an ack is a promise),
+//      but for those of a site its peer revoked;
+// and, in one schedule in four, once every other site revoked one site and the network healed
+// again:
+//  11. the others refuse the revoked site's sessions, none of them holds a change it made
+//      since, and they agree.
 // SITESYNC_SIM_SEED=N replays one seed (SIM_TRACE=1 traces its sessions); SITESYNC_SIM_SEEDS=N
 // runs seeds 1..N (default 2,000).
 #include <stdlib.h>
@@ -75,6 +80,7 @@ std::vector<Change> logOf(const SimNode& node) {
 // Rare paths the schedules reached, over all seeds (the test checks that they were reached).
 struct Probes {
   size_t elementConflicts = 0;  // concurrent edits of one contact's or entry's attribute
+  size_t revocations = 0;       // schedules that revoked a site and checked it
   size_t overdrawnCards = 0;    // cards spent from at two sites offline beyond their value
   size_t lateJoins = 0;         // nodes that joined from the hub's snapshot after compaction
   sitesync::testing::sim::SessionCounts sessions;  // what the protocol did
@@ -107,7 +113,8 @@ class Simulation {
     if (!broken_.empty()) return broken_;
     heal();
     if (!broken_.empty()) return broken_;
-    return check();
+    if (std::string broken = check(); !broken.empty()) return broken;
+    return nodes_.size() > 2 && chance(25) ? revokeOneSite() : std::string();
   }
 
  private:
@@ -353,7 +360,7 @@ class Simulation {
       tick();
       net_.closeBroken();
       for (size_t i = 1; i < nodes_.size(); ++i)
-        if (!net_.connected(i, 0)) net_.open(i, 0);
+        if (i != revoked_ && !net_.connected(i, 0)) net_.open(i, 0);
       for (int pass = 0; pass < 2; ++pass) {
         while (net_.deliverNext()) {
         }
@@ -365,11 +372,51 @@ class Simulation {
     if (vectorsEqual())  // else the checks report what differs
       broken_ = "9. the sessions did not settle after the heal:" + net_.describe();
   }
+  // A revoked site is left out: its peers refuse it.
   bool vectorsEqual() const {
     const VersionVector hub = nodes_[0]->engine->status().vector;
-    for (const auto& node : nodes_)
-      if (node->engine->status().vector != hub) return false;
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (i != revoked_ && nodes_[i]->engine->status().vector != hub) return false;
     return true;
+  }
+
+  // After the heal, every other site revokes one site (its laptop was stolen) at once: they
+  // hold the same of it then. The revoked site goes on writing and trying to sync (its peers
+  // refuse it) through partitions and restarts; after a second heal none of what it wrote
+  // since is held anywhere else, and the others agree.
+  std::string revokeOneSite() {
+    revoked_ = 1 + pick(nodes_.size() - 1);
+    const SiteId victim = nodes_[revoked_]->id;
+    revokedAt_ = nodes_[0]->engine->heldVector().get(victim);
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (i == revoked_) continue;
+      const AllowedPeer stolen{"stolen laptop", std::string(40, 'r'), "", 0, victim};
+      const bool allowed = nodes_[i]->engine->allowPeer(stolen).isOk();
+      auto revoked = nodes_[i]->engine->revokePeer(stolen.name);
+      if (!allowed || !revoked.isOk() || revoked.value() != victim)
+        return "the revocation was refused at node " + std::to_string(i);
+    }
+    net_.batchChanges = 20;
+    for (size_t s = 0; s < 200 && broken_.empty(); ++s) {
+      if (chance(20)) localOp(*nodes_[revoked_]);
+      step();
+    }
+    if (!broken_.empty()) return broken_;
+    heal();
+    if (!broken_.empty()) return broken_;
+    SimNode& hub = *nodes_[0];
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const VersionVector held = nodes_[i]->engine->heldVector();
+      if (i == revoked_) continue;
+      if (held.get(victim) != revokedAt_)
+        return "11. node " + std::to_string(i) + " holds " + std::to_string(held.get(victim)) +
+               " of the revoked site's changes, revoked at " + std::to_string(revokedAt_);
+      if (nodes_[i]->engine->digestHex() != hub.engine->digestHex())
+        return "11. node " + std::to_string(i) + "'s digest differs from the hub's after a " +
+               "revocation" + difference(hub, *nodes_[i]);
+    }
+    ++probes.revocations;
+    return {};
   }
 
   // Every change made: a site that took a snapshot lacks in its log what the snapshot brought,
@@ -626,6 +673,8 @@ class Simulation {
 
   std::vector<std::unique_ptr<SimNode>> nodes_;
   std::vector<Change> compacted_;  // the hub's log before it compacted it
+  size_t revoked_ = 0;             // the node the others revoked (0: none)
+  uint64_t revokedAt_ = 0;         // the last of its changes they hold
   std::string broken_;  // a guarantee broken during the schedule (checked at the end otherwise)
   SimNetwork net_{dice_, nodes_, broken_};  // after the nodes: its sessions go first
 };
@@ -662,6 +711,7 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
     BOOST_TEST(probes.elementConflicts > 0u);
     BOOST_TEST(probes.overdrawnCards > 0u);
     BOOST_TEST(probes.lateJoins > 0u);
+    BOOST_TEST(probes.revocations > 0u);
     BOOST_TEST(sessions.relayed > 0u);
     BOOST_TEST(sessions.crashes > 0u);
     BOOST_TEST(sessions.snapshots > 0u);
@@ -671,8 +721,9 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
   }
   BOOST_TEST_MESSAGE("probes: " << probes.elementConflicts << " element conflicts, "
                                 << probes.overdrawnCards << " overdrawn cards, " << probes.lateJoins
-                                << " late joins; " << sessions.sessions << " sessions, "
-                                << sessions.relayed << " batches relayed, " << sessions.crashes
+                                << " late joins, " << probes.revocations << " revocations; "
+                                << sessions.sessions << " sessions, " << sessions.relayed
+                                << " batches relayed, " << sessions.crashes
                                 << " crashes after staging, " << sessions.snapshots
                                 << " snapshots in a stream; ended " << sessions.unacknowledged
                                 << " for a batch unacknowledged, " << sessions.silent
