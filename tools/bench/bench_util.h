@@ -26,8 +26,10 @@ using cli::printJson;
 using cli::take;
 using cli::UsageError;
 
-// The commands (bench_local.cpp, bench_sync.cpp, bench_tables.cpp, hub_process.cpp).
+// The commands (bench_local.cpp, bench_sync.cpp, bench_tables.cpp, bench_api.cpp,
+// hub_process.cpp).
 void addLocalCommand(CLI::App& app);
+void addApiCommand(CLI::App& app);
 void addSyncCommand(CLI::App& app);
 void addTablesCommand(CLI::App& app);
 void addServeHubCommand(CLI::App& app);  // hidden: the hub process of `sync`

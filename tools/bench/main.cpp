@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   bench::addLocalCommand(app);
   bench::addSyncCommand(app);
   bench::addTablesCommand(app);
+  bench::addApiCommand(app);
   bench::addServeHubCommand(app);
   return cli::runCommandLine(app, "sitesync-bench", [&] {
     app.parse(argc, argv);
