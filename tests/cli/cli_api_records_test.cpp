@@ -32,6 +32,13 @@ std::string customerInFieldConflict(ApiNode& node, Cli& other) {
   return id;
 }
 
+// GET /v1/conflicts (`query`: "?all=1" for the resolved too): the list.
+json conflicts(ApiNode& node, const std::string& query = "") {
+  auto r = node.get("/v1/conflicts" + query, node.viewer);
+  BOOST_TEST_REQUIRE(r->status == 200, r->body);
+  return json::parse(r->body)["conflicts"];
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(api)
@@ -204,7 +211,7 @@ BOOST_AUTO_TEST_CASE(a_conflict_is_listed_as_the_cli_lists_it_and_an_admin_resol
   ApiNode node;
   Cli other;
   const std::string id = customerInFieldConflict(node, other);
-  const json open = json::parse(node.get("/v1/conflicts", node.viewer)->body)["conflicts"];
+  const json open = conflicts(node);
   BOOST_TEST_REQUIRE(open.size() == 1u, open.dump());
   BOOST_TEST(open == node.cli.runJson("conflicts", "list", "--data", node.cli.data, "--json"));
   BOOST_TEST(open[0]["customer"] == id);
@@ -213,8 +220,8 @@ BOOST_AUTO_TEST_CASE(a_conflict_is_listed_as_the_cli_lists_it_and_an_admin_resol
   auto resolved = node.post(resolve, node.admin, {{"take", "040 400"}});
   BOOST_TEST_REQUIRE(resolved->status == 200, resolved->body);
   BOOST_TEST(json::parse(resolved->body)["phone"] == "040 400");
-  BOOST_TEST(json::parse(node.get("/v1/conflicts", node.viewer)->body)["conflicts"].empty());
-  const json all = json::parse(node.get("/v1/conflicts?all=1", node.viewer)->body)["conflicts"];
+  BOOST_TEST(conflicts(node).empty());
+  const json all = conflicts(node, "?all=1");
   BOOST_TEST_REQUIRE(all.size() == 1u, all.dump());
   BOOST_TEST(all[0]["resolution"]["user"] == "ada");
 }
@@ -222,14 +229,14 @@ BOOST_AUTO_TEST_CASE(a_conflict_is_listed_as_the_cli_lists_it_and_an_admin_resol
 BOOST_AUTO_TEST_CASE(keeping_the_winner_of_a_conflict_closes_it_with_the_value_shown) {
   ApiNode node;
   Cli other;
-  const std::string id = customerInFieldConflict(node, other);
-  const json open = json::parse(node.get("/v1/conflicts", node.viewer)->body)["conflicts"];
+  customerInFieldConflict(node, other);
+  const json open = conflicts(node);
   BOOST_TEST_REQUIRE(open.size() == 1u, open.dump());
   auto kept = node.post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
                         node.admin, {{"keep_winner", true}});
   BOOST_TEST_REQUIRE(kept->status == 200, kept->body);
   BOOST_TEST(json::parse(kept->body)["phone"] == open[0]["winner"]["value"]);
-  BOOST_TEST(json::parse(node.get("/v1/conflicts", node.viewer)->body)["conflicts"].empty());
+  BOOST_TEST(conflicts(node).empty());
 }
 
 BOOST_AUTO_TEST_CASE(resolving_an_unknown_conflict_is_404_and_a_resolution_needs_one_choice) {
