@@ -242,6 +242,31 @@ BOOST_AUTO_TEST_CASE(keeping_the_winner_of_a_conflict_closes_it_with_the_value_s
   BOOST_TEST(conflicts(node).empty());
 }
 
+BOOST_AUTO_TEST_CASE(keeping_the_winner_of_a_number_conflict_renumbers_the_loser_as_the_api_user) {
+  ApiNode node;
+  const json here = node.create({{"name", "Numbered Here"}});
+  Cli other;
+  other.init("Branch Oulu");
+  const std::string there =
+      other.add("Numbered There", "--number", here["number"].get<std::string>());
+  BOOST_TEST_REQUIRE(
+      other.run("sync", "--data", other.data, "--peer", node.serve->endpoint()).status == 0);
+  const json open = conflicts(node);
+  BOOST_TEST_REQUIRE(open.size() == 1u, open.dump());
+  BOOST_TEST_REQUIRE(open[0]["kind"] == "number");
+  const std::string loser = open[0]["customer"];
+  auto kept = node.post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                        node.admin, {{"keep_winner", true}});
+  BOOST_TEST_REQUIRE(kept->status == 200, kept->body);
+  const json renumbered = json::parse(kept->body);
+  BOOST_TEST(renumbered["id"] == loser);
+  BOOST_TEST(renumbered["number"] != here["number"]);
+  BOOST_TEST(conflicts(node).empty());
+  const json history =
+      json::parse(node.get("/v1/customers/" + loser + "/history", node.viewer)->body);
+  BOOST_TEST(history["history"].back()["user"] == "ada");
+}
+
 BOOST_AUTO_TEST_CASE(resolving_an_unknown_conflict_is_404_and_a_resolution_needs_one_choice) {
   ApiNode node;
   auto unknown = node.post("/v1/conflicts/0123456789ab/resolve", node.admin, {{"take", "x"}});
