@@ -3,6 +3,7 @@
 // write is one LocalOp through the node's group commit, authored by the caller; elements are
 // shown as the customer's JSON lists them.
 #include <cmath>
+#include <functional>
 
 #include "api/register_json.h"
 #include "api/src/records.h"
@@ -80,10 +81,18 @@ class ElementRoutes {
         404, "not_found",
         "customer " + c.id.toString() + " has no " + elementKindName(kind.code) + " " + idText);
   }
-  // Commits the write of `attributes` to the element `element` (null: a new one) of the
-  // customer in the path, after its If-Match; returns the element's id.
-  RecordId write(const httplib::Request& req, const Caller& caller, const Kind& kind,
-                 RecordId element, std::vector<sync::Edit> attributes);
+  // The op `make(customer, element)` makes for a new element (`adding`: element null) or the
+  // one in the path, of the customer in the path, committed after its If-Match; returns the
+  // element's id.
+  using MakeOp = std::function<sync::LocalOp(RecordId customer, RecordId element)>;
+  RecordId write(const httplib::Request& req, const Kind& kind, bool adding, const MakeOp& make);
+  // write() of `attributes` by the caller.
+  RecordId write(const httplib::Request& req, const Caller& caller, const Kind& kind, bool adding,
+                 std::vector<sync::Edit> attributes) {
+    return write(req, kind, adding, [&](RecordId customer, RecordId element) {
+      return sync::elementOp(customer, kind.code, element, std::move(attributes), caller.name);
+    });
+  }
 
   Records& records_;
 };
@@ -96,22 +105,20 @@ std::vector<sync::Edit> attributesFrom(const json& body, uint16_t kind) {
   return edits;
 }
 
-RecordId ElementRoutes::write(const httplib::Request& req, const Caller& caller, const Kind& kind,
-                              RecordId element, std::vector<sync::Edit> attributes) {
+RecordId ElementRoutes::write(const httplib::Request& req, const Kind& kind, bool adding,
+                              const MakeOp& make) {
   const RecordId id = idIn(req.matches[1]);
   const auto turn = records_.writingTo({id});
   const Customer current = records_.existing(id);
-  if (!element.isNull()) this->element(current, kind, req.matches[2]);  // 404 when none
+  const RecordId target = adding ? RecordId{} : element(current, kind, req.matches[2]).id;
   checkIfMatch(req, current);
-  const sync::OpResult result =
-      records_.commit(sync::elementOp(id, kind.code, element, std::move(attributes), caller.name));
-  return element.isNull() ? result.element : element;
+  const sync::OpResult result = records_.commit(make(id, target));
+  return adding ? result.element : target;
 }
 
 void ElementRoutes::add(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                         const Kind& kind) {
-  const RecordId made =
-      write(req, caller, kind, RecordId{}, attributesFrom(parseObject(req), kind.code));
+  const RecordId made = write(req, caller, kind, true, attributesFrom(parseObject(req), kind.code));
   const Customer now = records_.existing(req.matches[1]);
   res.set_header("Location", "/v1/customers/" + now.id.toString() + "/" + elementsKey(kind.code) +
                                  "/" + made.toString());
@@ -121,14 +128,14 @@ void ElementRoutes::add(const httplib::Request& req, httplib::Response& res, con
 void ElementRoutes::edit(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                          const Kind& kind) {
   const RecordId changed =
-      write(req, caller, kind, idIn(req.matches[2]), attributesFrom(parseObject(req), kind.code));
+      write(req, caller, kind, false, attributesFrom(parseObject(req), kind.code));
   replyJson(res, 200,
             elementJson(element(records_.existing(req.matches[1]), kind, changed.toString())));
 }
 
 void ElementRoutes::remove(const httplib::Request& req, httplib::Response& res,
                            const Caller& caller, const Kind& kind) {
-  write(req, caller, kind, idIn(req.matches[2]), {sync::Edit{kind.code, kind.remove, "true"}});
+  write(req, caller, kind, false, {sync::Edit{kind.code, kind.remove, "true"}});
   res.status = 204;
 }
 
@@ -141,16 +148,13 @@ void ElementRoutes::use(const httplib::Request& req, httplib::Response& res, con
   if (body.contains("visit") && !body["visit"].is_string())
     throw HttpFailure(400, "wrong_type", "visit wants a string");
   const uint64_t cents = amountOf(body);
-  const RecordId id = idIn(req.matches[1]);
-  const RecordId card = idIn(req.matches[2]);
-  {
-    const auto turn = records_.writingTo({id});
-    const Customer current = records_.existing(id);
-    element(current, kKinds[2], req.matches[2]);  // 404 when none
-    checkIfMatch(req, current);
-    records_.commit(sync::discountUseOp(id, card, cents, body.value("visit", ""), caller.name));
-  }
-  replyJson(res, 200, elementJson(element(records_.existing(id), kKinds[2], req.matches[2])));
+  const std::string visit = body.value("visit", "");
+  const Kind& cards = kKinds[2];
+  write(req, cards, false, [&](RecordId customer, RecordId card) {
+    return sync::discountUseOp(customer, card, cents, visit, caller.name);
+  });
+  replyJson(res, 200,
+            elementJson(element(records_.existing(req.matches[1]), cards, req.matches[2])));
 }
 
 }  // namespace
