@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,11 @@ nlohmann::json customerJson(const Customer& c);
 // and checked for uniqueness); with the engine's derived flags.
 Customer shownCustomer(const sync::Engine& engine, Customer c);
 nlohmann::json shownCustomerJson(const sync::Engine& engine, const Customer& c);
+// A contact, journal entry or discount card as the customer's JSON lists it.
+nlohmann::json elementJson(const sync::CardElement& e);
+// The key of the customer's JSON that lists elements of `kind`: "contacts", "journal",
+// "discounts".
+const char* elementsKey(uint16_t kind);
 // The site and its register: name, id, hub, counts, clock and vector (what `status --json`
 // starts with, and GET /v1/status).
 nlohmann::json registerStatusJson(const sync::RegisterStatus& s);
@@ -38,9 +44,22 @@ std::string fieldDisplayName(uint16_t code, const std::string& key);
 // What the history and the change feed show instead of an SSN the setting ssn_shown=false hides.
 constexpr const char* kHiddenValue = "(hidden)";
 
+// `customer history --json` and GET /v1/customers/{id}/history: every change of the customer
+// and of those merged into it (marked with their own id), oldest first, with old and new
+// values; an SSN the setting ssn_shown=false hides is "(hidden)".
+nlohmann::json customerHistoryJson(const sync::Engine& engine, RecordId customer);
+// `conflicts list --json` and GET /v1/conflicts: the open conflicts, with `includeResolved`
+// also those resolved and how.
+nlohmann::json conflictsJson(const sync::Engine& engine, bool includeResolved);
+
+// "12.50", "12,5" or "12" (currency units) as cents; nullopt when it is not such an amount.
+std::optional<uint64_t> moneyCents(std::string_view text);
+
 // FIELD (a field's name or custom.NAME) set to VALUE; an unknown field is kInvalidArgument,
 // listing the valid ones.
 Result<sync::Edit> customerEdit(std::string_view field, std::string value);
 std::string customerFieldNamesList();  // "number, name, phone, ..., custom.NAME"
+// KEY (a setting's name) set to VALUE; an unknown setting is kInvalidArgument, listing them.
+Result<sync::Edit> settingsEdit(std::string_view key, std::string value);
 
 }  // namespace sitesync::api

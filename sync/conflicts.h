@@ -29,6 +29,12 @@ class Conflicts : private EnginePart {
   Result<Customer> resolveConflict(std::string_view conflictId,
                                    const std::optional<std::string>& take,
                                    const std::string& author);
+  // The write resolveConflict() makes, for a caller that submits it itself (the API's group
+  // commit): a kResolve or kUpdate op, or for a number conflict kept as it is a kRenumber of
+  // the customer that loses the number, authored by `author` (resolveConflict lets the hub's
+  // renumbering do that). Refused as resolveConflict refuses.
+  Result<LocalOp> resolution(std::string_view conflictId, const std::optional<std::string>& take,
+                             const std::string& author) const;
 
  protected:
   explicit Conflicts(Core& core) : EnginePart(core) {}

@@ -28,6 +28,12 @@ class Merging : private EnginePart {
   Result<Customer> merge(RecordId survivor, const std::vector<RecordId>& absorbed,
                          const std::vector<std::pair<Edit, RecordId>>& take,
                          const std::string& author);
+  // The LocalOp merge() submits, for a caller that submits it itself (the API's group commit):
+  // `take` read into the values chosen. Refused (one line) when a taken customer is unknown or
+  // not part of the merge; the rest is checked when the op runs.
+  Result<LocalOp> mergeOp(RecordId survivor, const std::vector<RecordId>& absorbed,
+                          const std::vector<std::pair<Edit, RecordId>>& take,
+                          const std::string& author) const;
 
  protected:
   explicit Merging(Core& core) : EnginePart(core) {}

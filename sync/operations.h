@@ -54,6 +54,13 @@ struct LocalOp {
   RecordId element = {};
 };
 
+// The ops of LocalOperations::addElement (`element` null), editElement and useDiscount, for a
+// caller that submits them itself (the API's group commit).
+LocalOp elementOp(RecordId customer, uint16_t kind, RecordId element, std::vector<Edit> attributes,
+                  const std::string& author);
+LocalOp discountUseOp(RecordId customer, RecordId card, uint64_t amountCents,
+                      const std::string& visit, const std::string& author);
+
 struct OpResult {
   static OpResult refused(Status why) {
     OpResult r;

@@ -1,12 +1,11 @@
-// /v1/customers: search, read, create, edit with If-Match, and the lifecycle steps. Reads go to
-// the engine; every write is one LocalOp through the node's group commit, authored by the caller.
+// /v1/customers: search, read, create, edit with If-Match, the lifecycle steps, merges and the
+// history. Reads go to the engine; every write is one LocalOp through the node's group commit,
+// authored by the caller.
 #include <algorithm>
-#include <array>
 #include <charconv>
-#include <mutex>
 
 #include "api/register_json.h"
-#include "api/src/http.h"
+#include "api/src/records.h"
 
 namespace sitesync::api {
 
@@ -19,21 +18,6 @@ constexpr size_t kMaxLimit = 500;
 // A search pages over at most this many matches (the engine ranks and cuts its results).
 constexpr size_t kSearchWindow = 10000;
 constexpr const char* kIdPattern = "([0-9a-f]{16}-[0-9]+)";
-
-// A strong validator of the record as stored: its encoded bytes, hashed.
-std::string etagOf(const Customer& c) {
-  std::string bytes;
-  encode(c, bytes);
-  return "\"" + sha256Hex(bytes).substr(0, 32) + "\"";
-}
-
-json parseObject(const httplib::Request& req) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) throw HttpFailure(400, "malformed_json", "the body is not valid JSON");
-  if (!body.is_object())
-    throw HttpFailure(400, "malformed_json", "the body must be a JSON object of fields");
-  return body;
-}
 
 // {"field": "value" | null, ...} as edits (null clears). Only an admin sets numbers.
 std::vector<sync::Edit> editsFrom(const json& body, const Caller& caller) {
@@ -70,51 +54,32 @@ std::optional<RecordId> cursorParam(const httplib::Request& req) {
 
 class CustomerRoutes {
  public:
-  CustomerRoutes(sync::Engine& engine, node::GroupCommitter& committer)
-      : engine_(engine), committer_(committer) {}
+  explicit CustomerRoutes(Records& records) : records_(records), engine_(records.engine()) {}
 
   void search(const httplib::Request& req, httplib::Response& res) const;
   void get(const httplib::Request& req, httplib::Response& res) const {
-    replyRecord(res, 200, existing(req.matches[1]));
+    records_.replyRecord(res, 200, records_.existing(req.matches[1]));
   }
   void getByNumber(const httplib::Request& req, httplib::Response& res) const {
-    auto id = engine_.resolve("#" + std::string(req.matches[1]));
-    if (!id.isOk()) throw failureFor(id.status());
-    replyRecord(res, 200, existing(id.value().toString()));
+    const RecordId id = records_.resolve("#" + std::string(req.matches[1]));
+    records_.replyRecord(res, 200, records_.existing(id));
+  }
+  void history(const httplib::Request& req, httplib::Response& res) const {
+    const Customer c = records_.existing(req.matches[1]);
+    replyJson(res, 200, {{"history", customerHistoryJson(engine_, c.id)}});
   }
   void create(const httplib::Request& req, httplib::Response& res, const Caller& caller);
   void patch(const httplib::Request& req, httplib::Response& res, const Caller& caller);
   // deactivate, reactivate, delete, restore, erase
   void step(const httplib::Request& req, httplib::Response& res, const Caller& caller,
             sync::LocalOp op);
+  void merge(const httplib::Request& req, httplib::Response& res, const Caller& caller);
 
  private:
-  Customer existing(const std::string& idText) const {
-    auto id = RecordId::parse(idText);
-    auto customer = id ? engine_.customer(*id) : std::nullopt;
-    if (!customer) throw HttpFailure(404, "not_found", "no customer " + idText);
-    return *customer;
-  }
-  void replyRecord(httplib::Response& res, int status, const Customer& c) const {
-    res.set_header("ETag", etagOf(c));
-    replyJson(res, status, shownCustomerJson(engine_, c));
-  }
-  // Commits `op` (refused: nothing written) and returns the customer as it is now.
-  Customer commit(sync::LocalOp op) {
-    const sync::OpResult result = committer_.submit(op);
-    if (!result.status.isOk()) throw failureFor(result.status);
-    return existing((op.kind == sync::LocalOp::Kind::kCreate ? result.id : op.target).toString());
-  }
+  sync::LocalOp mergeOp(RecordId survivor, const nlohmann::json& body, const Caller& caller) const;
 
-  // API writes to one customer take turns, so that no other API write comes between an
-  // If-Match check and the write it guards. (Edits from other processes or peers still can.)
-  std::unique_lock<std::mutex> writingTo(const std::string& idText) {
-    return std::unique_lock(turns_[std::hash<std::string>{}(idText) % turns_.size()]);
-  }
-
-  sync::Engine& engine_;
-  node::GroupCommitter& committer_;
-  std::array<std::mutex, 64> turns_;  // striped by customer id
+  Records& records_;
+  const sync::Engine& engine_;
 };
 
 std::vector<Customer> candidates(const sync::Engine& engine, const std::string& query,
@@ -159,32 +124,80 @@ void CustomerRoutes::search(const httplib::Request& req, httplib::Response& res)
 void CustomerRoutes::create(const httplib::Request& req, httplib::Response& res,
                             const Caller& caller) {
   std::vector<sync::Edit> edits = editsFrom(parseObject(req), caller);
-  const Customer created =
-      commit(sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, std::move(edits), caller.name});
+  const Customer created = records_.commitRecord(
+      sync::LocalOp{sync::LocalOp::Kind::kCreate, {}, std::move(edits), caller.name});
   res.set_header("Location", "/v1/customers/" + created.id.toString());
-  replyRecord(res, 201, created);
+  records_.replyRecord(res, 201, created);
 }
 
 void CustomerRoutes::patch(const httplib::Request& req, httplib::Response& res,
                            const Caller& caller) {
-  const auto turn = writingTo(req.matches[1]);
-  const Customer current = existing(req.matches[1]);
+  const RecordId id = idIn(req.matches[1]);
+  const auto turn = records_.writingTo({id});
+  const Customer current = records_.existing(id);
   std::vector<sync::Edit> edits = editsFrom(parseObject(req), caller);
   if (edits.empty()) throw HttpFailure(400, "bad_request", "the body names no field to change");
-  if (req.has_header("If-Match") && req.get_header_value("If-Match") != etagOf(current))
-    throw HttpFailure(412, "precondition_failed",
-                      "the customer changed since it was read (ETag " + etagOf(current) + ")");
-  replyRecord(res, 200,
-              commit(sync::LocalOp{sync::LocalOp::Kind::kUpdate, current.id, std::move(edits),
-                                   caller.name}));
+  checkIfMatch(req, current);
+  records_.replyRecord(res, 200,
+                       records_.commitRecord(sync::LocalOp{sync::LocalOp::Kind::kUpdate, current.id,
+                                                           std::move(edits), caller.name}));
 }
 
 void CustomerRoutes::step(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                           sync::LocalOp op) {
-  const auto turn = writingTo(req.matches[1]);
-  op.target = existing(req.matches[1]).id;
+  op.target = idIn(req.matches[1]);
+  const auto turn = records_.writingTo({op.target});
+  checkIfMatch(req, records_.existing(op.target));
   op.author = caller.name;
-  replyRecord(res, 200, commit(std::move(op)));
+  records_.replyRecord(res, 200, records_.commitRecord(std::move(op)));
+}
+
+// {"absorb": [REF, ...], "take": {"FIELD": REF, ...}} (REF: an id or #NUMBER) as the op
+// `customer merge` makes.
+sync::LocalOp CustomerRoutes::mergeOp(RecordId survivor, const json& body,
+                                      const Caller& caller) const {
+  std::vector<RecordId> absorbed;
+  std::vector<std::pair<sync::Edit, RecordId>> takes;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "absorb" && key != "take")
+      throw HttpFailure(400, "unknown_field",
+                        "a merge takes \"absorb\" and \"take\", not '" + key + "'");
+    if (key == "absorb" && !value.is_array())
+      throw HttpFailure(400, "wrong_type", "absorb wants an array of customer ids");
+    if (key == "take" && !value.is_object())
+      throw HttpFailure(400, "wrong_type", "take wants an object of FIELD: customer id");
+  }
+  const json absorb = body.value("absorb", json::array());
+  const json take = body.value("take", json::object());
+  for (const auto& ref : absorb) {
+    if (!ref.is_string()) throw HttpFailure(400, "wrong_type", "absorb wants customer ids");
+    absorbed.push_back(records_.resolve(ref.get<std::string>()));
+  }
+  for (const auto& [field, ref] : take.items()) {
+    if (!ref.is_string())
+      throw HttpFailure(400, "wrong_type", "take." + field + " wants a customer id");
+    auto edit = customerEdit(field, {});
+    if (!edit.isOk()) throw HttpFailure(400, "unknown_field", edit.status().message());
+    if (edit->field == uint16_t(CustomerField::number) && caller.role < Role::kAdmin)
+      throw HttpFailure(403, "forbidden", "only an admin sets customer numbers");
+    takes.emplace_back(edit.value(), records_.resolve(ref.get<std::string>()));
+  }
+  auto op = engine_.mergeOp(survivor, absorbed, takes, caller.name);
+  if (!op.isOk()) throw failureFor(op.status());
+  return op.value();
+}
+
+void CustomerRoutes::merge(const httplib::Request& req, httplib::Response& res,
+                           const Caller& caller) {
+  const RecordId survivor = idIn(req.matches[1]);
+  const json body = parseObject(req);
+  records_.existing(survivor);  // 404 before anything else
+  sync::LocalOp op = mergeOp(survivor, body, caller);
+  std::vector<RecordId> parties = op.absorbed;
+  parties.push_back(survivor);
+  const auto turns = records_.writingTo(parties);
+  checkIfMatch(req, records_.existing(survivor));
+  records_.replyRecord(res, 200, records_.commitRecord(std::move(op)));
 }
 
 sync::LocalOp statusOp(const char* status) {
@@ -193,8 +206,8 @@ sync::LocalOp statusOp(const char* status) {
 
 }  // namespace
 
-void addCustomerRoutes(const AddRoute& add, sync::Engine& engine, node::GroupCommitter& committer) {
-  auto routes = std::make_shared<CustomerRoutes>(engine, committer);
+void addCustomerRoutes(const AddRoute& add, Records& records) {
+  auto routes = std::make_shared<CustomerRoutes>(records);
   const std::string one = std::string("/v1/customers/") + kIdPattern;
   add(Method::kGet, "/v1/customers", Role::kViewer,
       [routes](const auto& req, auto& res, const Caller&) { routes->search(req, res); });
@@ -206,6 +219,10 @@ void addCustomerRoutes(const AddRoute& add, sync::Engine& engine, node::GroupCom
       [routes](const auto& req, auto& res, const Caller& c) { routes->create(req, res, c); });
   add(Method::kPatch, one, Role::kStaff,
       [routes](const auto& req, auto& res, const Caller& c) { routes->patch(req, res, c); });
+  add(Method::kGet, one + "/history", Role::kViewer,
+      [routes](const auto& req, auto& res, const Caller&) { routes->history(req, res); });
+  add(Method::kPost, one + "/merge", Role::kStaff,
+      [routes](const auto& req, auto& res, const Caller& c) { routes->merge(req, res, c); });
   using Kind = sync::LocalOp::Kind;
   const std::pair<const char*, std::pair<Role, sync::LocalOp>> steps[] = {
       {"deactivate", {Role::kStaff, statusOp("deactivated")}},

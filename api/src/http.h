@@ -44,15 +44,20 @@ struct Caller {
   std::function<bool()> stillAuthorized;
 };
 
-enum class Method { kGet, kPost, kPatch };
+enum class Method { kGet, kPost, kPatch, kPut, kDelete };
 using Handler =
     std::function<void(const httplib::Request&, httplib::Response&, const Caller& caller)>;
 // Registers `handler` for `pattern` (a regex over the path); callers with a role below `least`
 // are refused (403) before it runs.
 using AddRoute = std::function<void(Method, const std::string& pattern, Role least, Handler)>;
 
+class Records;
 // /v1/customers... (customer_routes.cpp)
-void addCustomerRoutes(const AddRoute& add, sync::Engine& engine, node::GroupCommitter& committer);
+void addCustomerRoutes(const AddRoute& add, Records& records);
+// /v1/customers/{id}/contacts|journal|cards... (element_routes.cpp)
+void addElementRoutes(const AddRoute& add, Records& records);
+// /v1/status, /v1/settings, /v1/conflicts... (site_routes.cpp)
+void addSiteRoutes(const AddRoute& add, Records& records);
 
 class LogWatch;
 // /v1/changes and /v1/changes/stream (change_feed.cpp); `watch` wakes the requests that wait.

@@ -41,39 +41,41 @@ json customerJson(const Customer& c) {
   j["contacts"] = json::array();
   j["journal"] = json::array();
   j["discounts"] = json::array();
-  for (const auto& e : sync::cardElements(c)) {
-    if (e.gone()) continue;
-    json element = {{"id", e.id.toString()}};
-    for (const auto& [attribute, value] : e.attributes)
-      switch (elementValueKind(e.kind, attribute)) {
-        case ValueKind::kBool:
-          element[attribute] = value == "true";
-          break;
-        case ValueKind::kUnsigned:
-          element[attribute] = std::stoll(value);
-          break;
-        default:
-          element[attribute] = value;
-      }
-    if (e.inConflict) element["in_conflict"] = true;
-    if (e.kind == kDiscountCode) {
-      element["balance_cents"] = e.balanceCents;
-      element["overdrawn"] = e.balanceCents < 0;
-      element["usages"] = json::array();
-      for (const auto& u : e.usages)
-        element["usages"].push_back({{"id", u.id.toString()},
-                                     {"amount_cents", u.amountCents},
-                                     {"visit", u.visit},
-                                     {"at", u.at.toIso8601()},
-                                     {"site", siteIdToHex(u.site)}});
-    }
-    j[e.kind == kContactCode   ? "contacts"
-      : e.kind == kJournalCode ? "journal"
-                               : "discounts"]
-        .push_back(std::move(element));
-  }
+  for (const auto& e : sync::cardElements(c))
+    if (!e.gone()) j[elementsKey(e.kind)].push_back(elementJson(e));
   j["technicians"] = json::array();
   return j;
+}
+
+json elementJson(const sync::CardElement& e) {
+  json element = {{"id", e.id.toString()}};
+  for (const auto& [attribute, value] : e.attributes) switch (elementValueKind(e.kind, attribute)) {
+      case ValueKind::kBool:
+        element[attribute] = value == "true";
+        break;
+      case ValueKind::kUnsigned:
+        element[attribute] = std::stoll(value);
+        break;
+      default:
+        element[attribute] = value;
+    }
+  if (e.inConflict) element["in_conflict"] = true;
+  if (e.kind == kDiscountCode) {
+    element["balance_cents"] = e.balanceCents;
+    element["overdrawn"] = e.balanceCents < 0;
+    element["usages"] = json::array();
+    for (const auto& u : e.usages)
+      element["usages"].push_back({{"id", u.id.toString()},
+                                   {"amount_cents", u.amountCents},
+                                   {"visit", u.visit},
+                                   {"at", u.at.toIso8601()},
+                                   {"site", siteIdToHex(u.site)}});
+  }
+  return element;
+}
+
+const char* elementsKey(uint16_t kind) {
+  return kind == kContactCode ? "contacts" : kind == kJournalCode ? "journal" : "discounts";
 }
 
 Customer shownCustomer(const sync::Engine& engine, Customer c) {
@@ -156,6 +158,16 @@ Result<sync::Edit> customerEdit(std::string_view field, std::string value) {
     return Status::invalidArgument("unknown field '" + std::string(field) +
                                    "'; valid fields: " + customerFieldNamesList());
   return sync::Edit{uint16_t(*code), {}, std::move(value)};
+}
+
+Result<sync::Edit> settingsEdit(std::string_view key, std::string value) {
+  auto field = settingsFieldByName(key);
+  if (field) return sync::Edit{uint16_t(*field), {}, std::move(value)};
+  std::string valid;
+  for (const auto& f : settingsFields())
+    valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
+  return Status::invalidArgument("unknown setting '" + std::string(key) +
+                                 "'; valid settings: " + valid);
 }
 
 }  // namespace sitesync::api

@@ -1,11 +1,12 @@
 // The API server (api/api.h): binding, TLS, authentication, roles and error replies around the
-// routes; /v1/status and /v1/settings.
+// routes.
 #include <atomic>
 #include <charconv>
 #include <thread>
 
 #include "api/register_json.h"
 #include "api/src/log_watch.h"
+#include "api/src/records.h"
 #include "api/src/users.h"
 
 namespace sitesync::api {
@@ -91,10 +92,13 @@ void replyError(httplib::Response& res, int status, const std::string& code,
 }
 
 struct ApiServer::Impl {
-  Impl(sync::Engine& e, Log l)
-      : engine(e), log(std::move(l)), users(e), watch([&e] { return e.logEnd(); }) {}
+  Impl(sync::Engine& e, node::GroupCommitter& committer, Log l)
+      : engine(e), log(std::move(l)), records(e, committer), users(e), watch([&e] {
+          return e.logEnd();
+        }) {}
   sync::Engine& engine;
   Log log;
+  Records records;
   UserDirectory users;
   LogWatch watch;  // outlives `http`, whose waiting requests it wakes
   std::unique_ptr<httplib::Server> http;
@@ -106,7 +110,6 @@ struct ApiServer::Impl {
   void bind(const ApiOptions& options);
   Caller authenticate(const httplib::Request& req);
   void addRoute(Method method, const std::string& pattern, Role least, Handler handler);
-  void addSiteRoutes();
 };
 
 void ApiServer::Impl::makeServer(const ApiOptions& options) {
@@ -199,30 +202,26 @@ void ApiServer::Impl::addRoute(Method method, const std::string& pattern, Role l
     case Method::kPatch:
       http->Patch(pattern, guarded);
       break;
+    case Method::kPut:
+      http->Put(pattern, guarded);
+      break;
+    case Method::kDelete:
+      http->Delete(pattern, guarded);
+      break;
   }
-}
-
-void ApiServer::Impl::addSiteRoutes() {
-  addRoute(Method::kGet, "/v1/status", Role::kViewer,
-           [this](const httplib::Request&, httplib::Response& res, const Caller&) {
-             replyJson(res, 200, registerStatusJson(engine.status()));
-           });
-  addRoute(Method::kGet, "/v1/settings", Role::kViewer,
-           [this](const httplib::Request&, httplib::Response& res, const Caller&) {
-             replyJson(res, 200, settingsJson(engine.settings()));
-           });
 }
 
 ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
                      const ApiOptions& options, Log log)
-    : impl_(std::make_unique<Impl>(engine, std::move(log))) {
+    : impl_(std::make_unique<Impl>(engine, committer, std::move(log))) {
   impl_->makeServer(options);
-  impl_->addSiteRoutes();
   const AddRoute add = [this](Method method, const std::string& pattern, Role least,
                               Handler handler) {
     impl_->addRoute(method, pattern, least, std::move(handler));
   };
-  addCustomerRoutes(add, engine, committer);
+  addSiteRoutes(add, impl_->records);
+  addCustomerRoutes(add, impl_->records);
+  addElementRoutes(add, impl_->records);
   addChangeRoutes(add, engine, impl_->watch);
   impl_->bind(options);
   impl_->thread = std::thread([this] {

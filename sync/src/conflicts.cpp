@@ -230,9 +230,9 @@ std::vector<std::string> Reads::flags(const Customer& c) const {
   return out;
 }
 
-Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
-                                            const std::optional<std::string>& take,
-                                            const std::string& author) {
+Result<LocalOp> Conflicts::resolution(std::string_view conflictId,
+                                      const std::optional<std::string>& take,
+                                      const std::string& author) const {
   std::optional<ConflictInfo> found;
   for (auto& c : conflicts(false))
     if (c.id == conflictId) found = std::move(c);
@@ -248,35 +248,45 @@ Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
     if (auto why = validateValue(kind, *take); !why.empty())
       return Status::invalidArgument("--take: " + why);
   }
-  std::vector<OpResult> results;
   switch (c.kind) {
     case ConflictKind::kField:
     case ConflictKind::kDelete:
-      results = core_.engine_.submit({LocalOp{LocalOp::Kind::kResolve,
-                                              c.customer,
-                                              {Edit{c.field, c.key, take ? *take : c.winner.value}},
-                                              author,
-                                              {}}});
-      break;
+      return LocalOp{LocalOp::Kind::kResolve,
+                     c.customer,
+                     {Edit{c.field, c.key, take ? *take : c.winner.value}},
+                     author,
+                     {}};
     case ConflictKind::kNumber:
-      if (!take) {
-        core_.engine_.renumberDuplicates({c.customer});
-        return *core_.engine_.customer(c.customer);
-      }
-      results = core_.engine_.submit(
-          {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
+      if (!take)
+        return LocalOp{LocalOp::Kind::kRenumber,
+                       c.customer,
+                       {},
+                       author,
+                       "conflict " + c.id + ": customer " + c.other.toString() + " keeps number " +
+                           c.loser.value};
       break;
     case ConflictKind::kSsn:
       if (!take)
         return Status::invalidArgument(
             "a shared social security number is settled by correcting one "
             "(--take SSN) or by merging the two customers");
-      results = core_.engine_.submit(
-          {LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}}});
       break;
   }
+  return LocalOp{LocalOp::Kind::kUpdate, c.customer, {Edit{c.field, {}, *take}}, author, {}};
+}
+
+Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
+                                            const std::optional<std::string>& take,
+                                            const std::string& author) {
+  auto op = resolution(conflictId, take, author);
+  if (!op.isOk()) return op.status();
+  if (op->kind == LocalOp::Kind::kRenumber) {
+    core_.engine_.renumberDuplicates({op->target});
+    return *core_.engine_.customer(op->target);
+  }
+  auto results = core_.engine_.submit({op.value()});
   if (!results[0].status.isOk()) return results[0].status;
-  return *core_.engine_.customer(c.customer);
+  return *core_.engine_.customer(op->target);
 }
 
 // Here, not in numbers.cpp: it orders the claims on a number as the number conflicts do (byClaim).

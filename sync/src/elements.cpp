@@ -97,12 +97,25 @@ std::vector<CardElement> cardElements(const Customer& customer) {
   return out;
 }
 
+LocalOp elementOp(RecordId customer, uint16_t kind, RecordId element, std::vector<Edit> attributes,
+                  const std::string& author) {
+  LocalOp op{LocalOp::Kind::kElement, customer, std::move(attributes), author};
+  op.element = element;
+  for (Edit& e : op.edits) e.field = kind;
+  return op;
+}
+
+LocalOp discountUseOp(RecordId customer, RecordId card, uint64_t amountCents,
+                      const std::string& visit, const std::string& author) {
+  return elementOp(customer, kDiscountCode, card,
+                   {Edit{kDiscountCode, "usage", std::to_string(amountCents) + "|" + visit}},
+                   author);
+}
+
 Result<RecordId> LocalOperations::addElement(RecordId customer, uint16_t kind,
                                              const std::vector<Edit>& attributes,
                                              const std::string& author) {
-  LocalOp op{LocalOp::Kind::kElement, customer, attributes, author};
-  for (Edit& e : op.edits) e.field = kind;
-  auto results = submit({op});
+  auto results = submit({elementOp(customer, kind, RecordId{}, attributes, author)});
   if (!results[0].status.isOk()) return results[0].status;
   return results[0].element;
 }
@@ -110,10 +123,7 @@ Result<RecordId> LocalOperations::addElement(RecordId customer, uint16_t kind,
 Result<Customer> LocalOperations::editElement(RecordId customer, uint16_t kind, RecordId element,
                                               const std::vector<Edit>& attributes,
                                               const std::string& author) {
-  LocalOp op{LocalOp::Kind::kElement, customer, attributes, author};
-  op.element = element;
-  for (Edit& e : op.edits) e.field = kind;
-  auto results = submit({op});
+  auto results = submit({elementOp(customer, kind, element, attributes, author)});
   if (!results[0].status.isOk()) return results[0].status;
   return *core_.engine_.customer(customer);
 }
@@ -121,12 +131,7 @@ Result<Customer> LocalOperations::editElement(RecordId customer, uint16_t kind, 
 Result<RecordId> LocalOperations::useDiscount(RecordId customer, RecordId card,
                                               uint64_t amountCents, const std::string& visit,
                                               const std::string& author) {
-  LocalOp op{LocalOp::Kind::kElement,
-             customer,
-             {Edit{kDiscountCode, "usage", std::to_string(amountCents) + "|" + visit}},
-             author};
-  op.element = card;
-  auto results = submit({op});
+  auto results = submit({discountUseOp(customer, card, amountCents, visit, author)});
   if (!results[0].status.isOk()) return results[0].status;
   return results[0].element;
 }

@@ -238,24 +238,30 @@ OpResult Core::runMerge(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
   return result;
 }
 
+Result<LocalOp> Merging::mergeOp(RecordId survivor, const std::vector<RecordId>& absorbed,
+                                 const std::vector<std::pair<Edit, RecordId>>& take,
+                                 const std::string& author) const {
+  LocalOp op{LocalOp::Kind::kMerge, survivor, {}, author, {}, absorbed};
+  auto txn = core_.store_.read();
+  for (const auto& [edit, from] : take) {
+    if (from != survivor && std::find(absorbed.begin(), absorbed.end(), from) == absorbed.end())
+      return Status::invalidArgument("--take names customer " + from.toString() +
+                                     ", which is not merged here");
+    auto c = core_.store_.customer(txn, from);
+    if (!c) return Status::notFound("no customer " + from.toString());
+    const Customer shown = core_.view(txn, std::move(*c));
+    const FieldValue* r = findSlot(shown, edit.field, edit.key);
+    op.edits.push_back(Edit{edit.field, edit.key, r ? r->value : std::string()});
+  }
+  return op;
+}
+
 Result<Customer> Merging::merge(RecordId survivor, const std::vector<RecordId>& absorbed,
                                 const std::vector<std::pair<Edit, RecordId>>& take,
                                 const std::string& author) {
-  LocalOp op{LocalOp::Kind::kMerge, survivor, {}, author, {}, absorbed};
-  {
-    auto txn = core_.store_.read();
-    for (const auto& [edit, from] : take) {
-      if (from != survivor && std::find(absorbed.begin(), absorbed.end(), from) == absorbed.end())
-        return Status::invalidArgument("--take names customer " + from.toString() +
-                                       ", which is not merged here");
-      auto c = core_.store_.customer(txn, from);
-      if (!c) return Status::notFound("no customer " + from.toString());
-      const Customer shown = core_.view(txn, std::move(*c));
-      const FieldValue* r = findSlot(shown, edit.field, edit.key);
-      op.edits.push_back(Edit{edit.field, edit.key, r ? r->value : std::string()});
-    }
-  }
-  auto results = core_.engine_.submit({op});
+  auto op = mergeOp(survivor, absorbed, take, author);
+  if (!op.isOk()) return op.status();
+  auto results = core_.engine_.submit({op.value()});
   if (!results[0].status.isOk()) return results[0].status;
   return *core_.engine_.customer(survivor);
 }

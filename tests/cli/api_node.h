@@ -53,6 +53,8 @@ struct ApiNode {
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
     if (method == "GET") return client.Get(path, headers);
     if (method == "PATCH") return client.Patch(path, headers, body, "application/json");
+    if (method == "PUT") return client.Put(path, headers, body, "application/json");
+    if (method == "DELETE") return client.Delete(path, headers);
     return client.Post(path, headers, body, "application/json");
   }
   httplib::Result get(const std::string& path, const std::string& token) {

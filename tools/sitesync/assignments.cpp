@@ -28,14 +28,7 @@ Result<sync::Edit> parseSettingsAssignment(std::string_view assignment) {
   auto parts = splitAssignment(assignment);
   if (!parts.isOk()) return parts.status();
   auto& [name, value] = parts.value();
-  auto field = settingsFieldByName(name);
-  if (!field) {
-    std::string valid;
-    for (const auto& f : settingsFields())
-      valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
-    return Status::invalidArgument("unknown setting '" + name + "'; valid settings: " + valid);
-  }
-  return sync::Edit{uint16_t(*field), {}, value};
+  return api::settingsEdit(name, std::move(value));
 }
 
 }  // namespace sitesync::cli

@@ -21,17 +21,10 @@ struct CardArgs {
 
 // "12.50", "12,5" or "12" (currency units) as cents.
 std::string parseMoney(const std::string& text, const char* option) {
-  const auto sep = text.find_first_of(".,");
-  const std::string whole = text.substr(0, sep);
-  std::string fraction = sep == std::string::npos ? "" : text.substr(sep + 1);
-  auto digits = [](const std::string& s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (whole.empty() || whole.size() > 12 || !digits(whole) || fraction.size() > 2 ||
-      !digits(fraction))
+  auto cents = api::moneyCents(text);
+  if (!cents)
     throw UsageError(std::string(option) + " wants an amount like 12.50, got '" + text + "'");
-  fraction.resize(2, '0');
-  return std::to_string(std::stoull(whole) * 100 + std::stoull(fraction));
+  return std::to_string(*cents);
 }
 
 RecordId parseElementId(const std::string& text, const char* what) {

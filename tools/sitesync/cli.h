@@ -35,14 +35,10 @@ std::string defaultUser();
 Result<sync::Edit> parseCustomerAssignment(std::string_view assignment);
 Result<sync::Edit> parseSettingsAssignment(std::string_view assignment);
 using api::customerFieldNamesList;
+using api::settingsJson;
 using api::siteLabel;
 using api::SiteNames;
 using api::siteNames;
-// `customer history`: the entries of `customer`, those of customers merged into it marked with
-// their own id.
-nlohmann::json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
-                           const SiteNames& names);
-using api::settingsJson;
 using api::vectorJson;
 // What the deployment made of a setting this site set before it joined: one line, and JSON.
 std::string offeredSettingLine(const sync::OfferedSetting& offer);

@@ -19,44 +19,9 @@ struct ConflictArgs {
   bool json = false;
 };
 
-json headJson(const Head& h, bool hide, const SiteNames& names) {
-  json j;
-  j["value"] = hide && !h.value.empty() ? json(api::kHiddenValue) : json(h.value);
-  j["site"] = h.version.isNull() ? json(nullptr) : json(siteIdToHex(h.version.origin));
-  j["site_name"] = h.version.isNull() ? json(nullptr) : json(siteLabel(names, h.version.origin));
-  j["time"] = h.version.isNull() ? json(nullptr) : json(h.version.hlc.toIso8601());
-  return j;
-}
-
-json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& names) {
-  const bool hide = hideSsn && c.field == uint16_t(CustomerField::ssn);
-  json j;
-  j["id"] = c.id;
-  j["kind"] = sync::conflictKindName(c.kind);
-  j["customer"] = c.customer.toString();
-  j["field"] = fieldDisplayName(c.field, c.key);
-  j["winner"] = headJson(c.winner, hide, names);
-  j["loser"] = headJson(c.loser, hide, names);
-  j["other_customer"] = c.other.isNull() ? json(nullptr) : json(c.other.toString());
-  j["resolved"] = c.resolved;
-  if (c.resolved) {
-    j["resolution"] = {{"value", hide ? api::kHiddenValue : c.chosen},
-                       {"site", siteIdToHex(c.resolution.site)},
-                       {"site_name", siteLabel(names, c.resolution.site)},
-                       {"time", c.resolution.at.toIso8601()},
-                       {"user", c.resolution.author},
-                       {"note", c.resolution.note}};
-  }
-  return j;
-}
-
 void listCommand(const ConflictArgs& a) {
   auto site = openSite(a.data);
-  const bool hideSsn = !site->engine->settings().getBool(SettingsField::ssnShown);
-  auto conflicts = site->engine->conflicts(a.all);
-  json arr = json::array();
-  const SiteNames names = siteNames(*site->engine);
-  for (const auto& c : conflicts) arr.push_back(conflictJson(c, hideSsn, names));
+  const json arr = api::conflictsJson(*site->engine, a.all);
   if (a.json) {
     printJson(arr);
     return;

@@ -91,15 +91,7 @@ void showCommand(const CustomerArgs& a) {
 void historyCommand(const CustomerArgs& a) {
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
-  // The history of the customers merged into this one moves with them.
-  auto j = historyJson(id, site->engine->historyWithMerged(id, true), siteNames(*site->engine));
-  if (!site->engine->settings().getBool(SettingsField::ssnShown))
-    for (auto& entry : j)
-      for (auto& change : entry["changes"])
-        if (change["field"] == "ssn") {
-          if (!change["old"].get<std::string>().empty()) change["old"] = api::kHiddenValue;
-          if (!change["new"].get<std::string>().empty()) change["new"] = api::kHiddenValue;
-        }
+  const auto j = api::customerHistoryJson(*site->engine, id);
   if (a.json) {
     printJson(j);
     return;

@@ -14,37 +14,6 @@ std::string formatCents(int64_t cents) {
   return (cents < 0 ? "-" : "") + std::to_string(magnitude / 100) + "." + fraction;
 }
 
-json historyJson(RecordId customer, const std::vector<sync::Engine::HistoryItem>& items,
-                 const SiteNames& names) {
-  json out = json::array();
-  for (const auto& [record, e] : items) {
-    json changes = json::array();
-    // Entries of stores written before every write was recorded list a create's fields only.
-    for (uint16_t field : e.createdFields)
-      changes.push_back(
-          {{"field", fieldDisplayName(field, {})}, {"old", ""}, {"new", "(not recorded)"}});
-    // A delete or merge restates every value its author saw (so that edits made without seeing
-    // it stay beside it): only the values it changed are worth a line.
-    const bool restates = e.operation == Operation::kDelete || e.operation == Operation::kMerge;
-    for (const auto& fc : e.changes)
-      if (!restates || fc.oldValue != fc.newValue)
-        changes.push_back({{"field", fieldDisplayName(fc.field, fc.key)},
-                           {"old", fc.oldValue},
-                           {"new", fc.newValue}});
-    json entry = {{"at", e.at.toIso8601()},
-                  {"site", siteLabel(names, e.site)},
-                  {"site_id", siteIdToHex(e.site)},
-                  {"seq", e.seq},
-                  {"user", e.author},
-                  {"operation", operationName(e.operation)},
-                  {"changes", changes}};
-    if (!e.note.empty()) entry["note"] = e.note;
-    if (record != customer) entry["customer"] = record.toString();
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
 std::string offeredSettingLine(const sync::OfferedSetting& o) {
   const std::string key = info(o.field).cliName;
   const std::string offered = key + "=" + o.offered;
