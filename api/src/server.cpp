@@ -103,6 +103,9 @@ struct ApiServer::Impl {
   Log log;
   Records records;
   UserDirectory users;
+  BadTokenLimiter badTokens{[this](const std::string& line) {
+    if (log) log(line);
+  }};
   LogWatch watch;  // outlives `http`, whose waiting requests it wakes
   std::unique_ptr<httplib::Server> http;
   std::string url;
@@ -112,6 +115,7 @@ struct ApiServer::Impl {
   void makeServer(const ApiOptions& options);
   void bind(const ApiOptions& options);
   Caller authenticate(const httplib::Request& req);
+  [[noreturn]] void refuseToken(const httplib::Request& req, const std::string& message);
   void addRoute(Method method, const std::string& pattern, Role least, Handler handler);
 };
 
@@ -178,14 +182,26 @@ void ApiServer::Impl::bind(const ApiOptions& options) {
   url = std::string(options.tls() ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
 
+// 401, or 429 once the client's address sent too many requests with a bad token.
+void ApiServer::Impl::refuseToken(const httplib::Request& req, const std::string& message) {
+  if (auto wait = badTokens.refused(req.remote_addr, BadTokenLimiter::Clock::now())) {
+    HttpFailure limited(429, "rate_limited",
+                        "too many requests with a missing or wrong token from this address; try "
+                        "again in " +
+                            std::to_string(*wait) + " s");
+    limited.retryAfter = *wait;
+    throw limited;
+  }
+  throw HttpFailure(401, "unauthorized", message);
+}
+
 Caller ApiServer::Impl::authenticate(const httplib::Request& req) {
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (header.rfind(kBearer, 0) != 0)
-    throw HttpFailure(401, "unauthorized", "send Authorization: Bearer TOKEN");
+  if (header.rfind(kBearer, 0) != 0) refuseToken(req, "send Authorization: Bearer TOKEN");
   const std::string token = header.substr(kBearer.size());
   auto caller = users.authenticate(token);
-  if (!caller) throw HttpFailure(401, "unauthorized", "unknown or revoked token");
+  if (!caller) refuseToken(req, "unknown or revoked token");
   caller->stillAuthorized = [this, token, name = caller->name] {
     auto now = users.authenticate(token);
     return now && now->name == name;
@@ -205,6 +221,7 @@ void ApiServer::Impl::addRoute(Method method, const std::string& pattern, Role l
       handler(req, res, caller);
     } catch (const HttpFailure& failure) {
       if (failure.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+      if (failure.retryAfter) res.set_header("Retry-After", std::to_string(*failure.retryAfter));
       replyError(res, failure.status(), failure.code(), failure.what());
     }
   };

@@ -82,6 +82,23 @@ std::optional<Caller> UserDirectory::authenticate(std::string_view token) {
   return found;
 }
 
+std::optional<int64_t> BadTokenLimiter::refused(const std::string& address, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (byAddress_.size() >= 10000 && !byAddress_.count(address)) byAddress_.clear();
+  Window& window = byAddress_[address];
+  if (window.refused == 0 || now - window.started >= kWindow) window = Window{now, 0};
+  ++window.refused;
+  ++sinceLogged_;
+  if (log_ && (!loggedAt_ || now - *loggedAt_ >= kWindow)) {
+    log_("api: " + std::to_string(sinceLogged_) + " request(s) with a missing or wrong token " +
+         (loggedAt_ ? "in the last minute" : "") + " (latest from " + address + ")");
+    loggedAt_ = now;
+    sinceLogged_ = 0;
+  }
+  if (window.refused <= kAllowed) return std::nullopt;
+  return std::chrono::ceil<std::chrono::seconds>(window.started + kWindow - now).count();
+}
+
 // --- encodings ---------------------------------------------------------------------------------
 
 namespace {

@@ -166,6 +166,25 @@ BOOST_AUTO_TEST_CASE(requests_without_a_valid_token_are_refused_with_401) {
   BOOST_TEST(node.get("/v1/customers", node.admin + "x")->status == 401);
 }
 
+BOOST_AUTO_TEST_CASE(past_a_hundred_bad_tokens_a_minute_an_address_gets_429_but_good_tokens_pass) {
+  ApiNode node;
+  const std::string digest = node.cli.digest();
+  httplib::Client client(node.url);
+  client.set_keep_alive(true);
+  const httplib::Headers bad = {{"Authorization", "Bearer guessed-token"}};
+  int unauthorized = 0;
+  for (int i = 0; i < 100; ++i)
+    unauthorized += client.Post("/v1/customers", bad, "{}", "application/json")->status == 401;
+  BOOST_TEST(unauthorized == 100);
+  auto limited = client.Post("/v1/customers", bad, R"({"name": "Mallory"})", "application/json");
+  BOOST_TEST(limited->status == 429);
+  BOOST_TEST(errorCode(limited) == "rate_limited");
+  const int wait = std::stoi(limited->get_header_value("Retry-After"));
+  BOOST_TEST((wait >= 1 && wait <= 60));
+  BOOST_TEST(node.get("/v1/status", node.viewer)->status == 200);  // the same address
+  BOOST_TEST(node.cli.digest() == digest);
+}
+
 BOOST_AUTO_TEST_CASE(a_removed_users_token_is_refused_within_a_second) {
   ApiNode node;
   BOOST_TEST_REQUIRE(node.get("/v1/customers", node.viewer)->status == 200);
