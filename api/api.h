@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "node/node.h"
 #include "sync/engine.h"
@@ -61,6 +62,9 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   std::string url() const;  // "http://127.0.0.1:PORT", with the port bound
+  // What it serves, one "METHOD PATH-REGEX" each ("GET /v1/customers/([0-9a-f]{16}-[0-9]+)"):
+  // docs/openapi.yaml must describe exactly these (tests/unit/api_endpoints_test.cpp).
+  std::vector<std::string> endpoints() const;
 
  private:
   struct Impl;

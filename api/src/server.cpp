@@ -111,6 +111,7 @@ struct ApiServer::Impl {
   std::string url;
   std::thread thread;
   std::atomic<bool> listenEnded{false};
+  std::vector<std::string> endpoints;  // "METHOD pattern", as registered
 
   void makeServer(const ApiOptions& options);
   void bind(const ApiOptions& options);
@@ -225,6 +226,8 @@ void ApiServer::Impl::addRoute(Method method, const std::string& pattern, Role l
       replyError(res, failure.status(), failure.code(), failure.what());
     }
   };
+  static constexpr const char* kMethodNames[] = {"GET", "POST", "PATCH", "PUT", "DELETE"};
+  endpoints.push_back(std::string(kMethodNames[size_t(method)]) + " " + pattern);
   switch (method) {
     case Method::kGet:
       http->Get(pattern, guarded);
@@ -274,6 +277,10 @@ ApiServer::~ApiServer() {
 
 std::string ApiServer::url() const {
   return impl_->url;
+}
+
+std::vector<std::string> ApiServer::endpoints() const {
+  return impl_->endpoints;
 }
 
 }  // namespace sitesync::api
