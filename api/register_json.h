@@ -51,6 +51,8 @@ nlohmann::json customerHistoryJson(const sync::Engine& engine, RecordId customer
 // `conflicts list --json` and GET /v1/conflicts: the open conflicts, with `includeResolved`
 // also those resolved and how.
 nlohmann::json conflictsJson(const sync::Engine& engine, bool includeResolved);
+// One conflict as `conflicts list --json` shows it.
+nlohmann::json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& names);
 
 // "12.50", "12,5" or "12" (currency units) as cents; nullopt when it is not such an amount.
 std::optional<uint64_t> moneyCents(std::string_view text);

@@ -35,6 +35,11 @@ class Conflicts : private EnginePart {
   // renumbering do that). Refused as resolveConflict refuses.
   Result<LocalOp> resolution(std::string_view conflictId, const std::optional<std::string>& take,
                              const std::string& author) const;
+  // For the change feed: the field and delete conflicts that `change`, logged here at `position`,
+  // opened (still open, and the other write was applied here before it, or came by snapshot)
+  // and those it resolved. Number and SSN conflicts are not reported here (conflicts() lists
+  // them).
+  ConflictMoves movedBy(const Change& change, uint64_t position) const;
 
  protected:
   explicit Conflicts(Core& core) : EnginePart(core) {}

@@ -70,6 +70,12 @@ struct ConflictInfo {
   std::string chosen;       // when resolved: the value it kept
 };
 
+// What one logged change did to the conflict list where it was applied (Conflicts::movedBy).
+struct ConflictMoves {
+  std::vector<ConflictInfo> opened;    // open now, and this change came after the other write
+  std::vector<ConflictInfo> resolved;  // closed by this change
+};
+
 // A setting this site set before it joined a deployment, offered to the hub with its log, and
 // what the deployment made of it: kept (the deployment now has the offered value), refused (it
 // has another), or waiting (the hub has not decided yet: no value from the hub so far).

@@ -128,6 +128,8 @@ class ChangeFeed {
 
  private:
   FeedPage read(std::optional<uint64_t> after, size_t limit) const;
+  void addConflictEvents(const sync::Engine::LoggedChange& logged, const SiteNames& names,
+                         bool hideSsn, std::vector<json>& events) const;
   bool pump(StreamState& state, httplib::DataSink& sink) const;
   LogWatch::Seat seat() const {
     auto seat = watch_.takeSeat();
@@ -165,9 +167,25 @@ FeedPage ChangeFeed::read(std::optional<uint64_t> after, size_t limit) const {
   if (log.changes.empty()) return page;
   const SiteNames names = siteNames(engine_);
   const bool hideSsn = !engine_.settings().getBool(SettingsField::ssnShown);
-  for (const auto& logged : log.changes) page.events.push_back(eventJson(logged, names, hideSsn));
+  for (const auto& logged : log.changes) {
+    page.events.push_back(eventJson(logged, names, hideSsn));
+    addConflictEvents(logged, names, hideSsn, page.events);
+  }
   page.next = log.changes.back().position;
   return page;
+}
+
+// After a change's event, one for each conflict it opened or resolved, with the same cursor: a
+// page or a stream never ends between them.
+void ChangeFeed::addConflictEvents(const sync::Engine::LoggedChange& logged, const SiteNames& names,
+                                   bool hideSsn, std::vector<json>& events) const {
+  const sync::ConflictMoves moves = engine_.movedBy(logged.change, logged.position);
+  for (const auto* list : {&moves.opened, &moves.resolved})
+    for (const sync::ConflictInfo& c : *list)
+      events.push_back({{"cursor", std::to_string(logged.position)},
+                        {"customer", c.customer.toString()},
+                        {"kind", list == &moves.opened ? "conflict_opened" : "conflict_resolved"},
+                        {"conflict", conflictJson(c, hideSsn, names)}});
 }
 
 void ChangeFeed::list(const httplib::Request& req, httplib::Response& res) const {
@@ -212,9 +230,17 @@ bool ChangeFeed::pump(StreamState& state, httplib::DataSink& sink) const {
   }
   if (!page.events.empty()) {
     std::string text;
-    for (const json& event : page.events)
-      text += "id: " + event["cursor"].get<std::string>() + "\nevent: change\ndata: " +
-              event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    for (size_t i = 0; i < page.events.size(); ++i) {
+      const json& event = page.events[i];
+      const std::string cursor = event["cursor"].get<std::string>();
+      // The id only on the last event of a change: a client that reconnects after a change's
+      // event and before its conflicts' gets them again.
+      const bool last = i + 1 == page.events.size() || page.events[i + 1]["cursor"] != cursor;
+      const bool conflict = event["kind"].get<std::string>().rfind("conflict_", 0) == 0;
+      if (last) text += "id: " + cursor + "\n";
+      text += std::string("event: ") + (conflict ? "conflict" : "change") +
+              "\ndata: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    }
     state.position = page.next;
     return sink.write(text.data(), text.size());
   }

@@ -40,6 +40,8 @@ json headJson(const Head& h, bool hide, const SiteNames& names) {
   return j;
 }
 
+}  // namespace
+
 json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& names) {
   const bool hide = hideSsn && c.field == uint16_t(CustomerField::ssn);
   json j;
@@ -61,8 +63,6 @@ json conflictJson(const sync::ConflictInfo& c, bool hideSsn, const SiteNames& na
   }
   return j;
 }
-
-}  // namespace
 
 json customerHistoryJson(const sync::Engine& engine, RecordId customer) {
   const SiteNames names = siteNames(engine);

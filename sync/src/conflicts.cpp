@@ -202,6 +202,66 @@ std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
   return core_.revealed(std::move(out));
 }
 
+namespace {
+
+bool writtenBy(const Head& head, const Change& change) {
+  return head.version.origin == change.id.origin && head.seq == change.id.seq;
+}
+
+// Whether `change` may have closed a conflict: a write that replaced two heads, or a restore.
+bool mayClose(const Change& change) {
+  if (change.operation == Operation::kRestore || !change.note.empty()) return true;
+  for (const FieldWrite& w : change.writes)
+    if (w.replaces.size() >= 2) return true;
+  return false;
+}
+
+// The conflicts `change` resolved, found as addResolvedConflicts() finds them, over the history
+// of the customer `id` (and of the change's target, if it was merged into `id` since) instead of
+// the whole store's.
+void addResolvedBy(const Core& core, const ReadTxn& txn, RecordId id, const Change& change,
+                   std::vector<ConflictInfo>& out) {
+  ReplacedWrites replaced;
+  std::vector<std::pair<RecordId, HistoryEntry>> entries;
+  for (RecordId record : std::set<RecordId>{id, change.target})
+    for (const HistoryEntry& e : core.store_.history(txn, record)) {
+      entries.emplace_back(record, core.withWrites(txn, e));
+      replaced.need(entries.back().second);
+    }
+  for (const auto& [record, e] : entries) replaced.offer(record, e);
+  for (auto& [record, e] : entries)
+    if (e.site == change.id.origin && e.seq == change.id.seq && mayResolve(e)) {
+      replaced.fillClosed(record, e);
+      addResolved(out, record, e);
+    }
+}
+
+}  // namespace
+
+ConflictMoves Conflicts::movedBy(const Change& change, uint64_t position) const {
+  ConflictMoves moves;
+  if (change.target.isNull()) return moves;
+  auto txn = core_.store_.read();
+  const RecordId id = core_.survivorOf(txn, change.target);
+  const std::optional<Customer> customer = core_.store_.customer(txn, id);
+  if (!customer) return moves;
+  if (customer->hasOpenConflicts()) {
+    std::vector<ConflictInfo> open;
+    addFieldConflicts(open, core_.view(txn, *customer));
+    for (ConflictInfo& c : open) {
+      const bool winner = writtenBy(c.winner, change), loser = writtenBy(c.loser, change);
+      if (!winner && !loser) continue;
+      const Head& other = winner ? c.loser : c.winner;
+      const auto otherAt = core_.store_.logPosition(txn, ChangeId{other.version.origin, other.seq});
+      if (!otherAt || *otherAt < position) moves.opened.push_back(std::move(c));
+    }
+  }
+  if (mayClose(change)) addResolvedBy(core_, txn, id, change, moves.resolved);
+  moves.opened = core_.revealed(std::move(moves.opened));
+  moves.resolved = core_.revealed(std::move(moves.resolved));
+  return moves;
+}
+
 std::vector<std::string> Reads::flags(const Customer& c) const {
   std::vector<std::string> out;
   if (c.hasOpenConflicts()) out.push_back("in_conflict");

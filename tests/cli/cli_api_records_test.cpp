@@ -229,6 +229,40 @@ BOOST_AUTO_TEST_CASE(a_conflict_is_listed_as_the_cli_lists_it_and_an_admin_resol
   BOOST_TEST(all[0]["resolution"]["user"] == "ada");
 }
 
+BOOST_AUTO_TEST_CASE(the_change_feed_has_an_event_for_a_conflict_opened_and_one_for_it_resolved) {
+  ApiNode node;
+  Cli other;
+  customerInFieldConflict(node, other);
+  auto page = node.get("/v1/changes?limit=1000", node.viewer);
+  BOOST_TEST_REQUIRE(page->status == 200, page->body);
+  const json events = json::parse(page->body)["events"];
+  const json open = conflicts(node);
+  BOOST_TEST_REQUIRE(open.size() == 1u, open.dump());
+  std::vector<json> opened;
+  for (size_t i = 0; i < events.size(); ++i)
+    if (events[i]["kind"] == "conflict_opened") {
+      opened.push_back(events[i]);
+      BOOST_TEST_REQUIRE(i > 0u);  // right after the change that opened it, with its cursor
+      BOOST_TEST(events[i - 1]["cursor"] == events[i]["cursor"]);
+      const json phone = events[i - 1]["fields"]["phone"];
+      BOOST_TEST((phone == open[0]["loser"]["value"] || phone == open[0]["winner"]["value"]));
+    }
+  BOOST_TEST_REQUIRE(opened.size() == 1u, events.dump());
+  BOOST_TEST(opened[0]["conflict"] == open[0]);
+  const std::string next = json::parse(page->body)["next"];
+  auto resolved = node.post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                            node.admin, {{"take", "040 400"}});
+  BOOST_TEST_REQUIRE(resolved->status == 200, resolved->body);
+  const json after =
+      json::parse(node.get("/v1/changes?after=" + next, node.viewer)->body)["events"];
+  BOOST_TEST_REQUIRE(after.size() == 2u, after.dump());
+  BOOST_TEST(after[0]["kind"] == "update");
+  BOOST_TEST(after[1]["kind"] == "conflict_resolved");
+  BOOST_TEST(after[1]["cursor"] == after[0]["cursor"]);
+  BOOST_TEST(after[1]["conflict"]["id"] == open[0]["id"]);
+  BOOST_TEST(after[1]["conflict"]["resolution"]["user"] == "ada");
+}
+
 BOOST_AUTO_TEST_CASE(keeping_the_winner_of_a_conflict_closes_it_with_the_value_shown) {
   ApiNode node;
   Cli other;

@@ -429,6 +429,21 @@ BOOST_FIXTURE_TEST_CASE(bench_sync_unsigned_runs_a_hub_that_skips_signature_chec
   BOOST_TEST(j["catch_up_edits"] == 10);
 }
 
+BOOST_FIXTURE_TEST_CASE(bench_api_json_prints_the_api_figures, Cli) {
+  std::string scratch = (root / "bench").string();
+  RunResult r = runBench("api", "--data", scratch, "--customers", "500", "--seconds", "0.2",
+                         "--creates-per-client", "3", "--feed-changes", "5", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  BOOST_TEST_REQUIRE(json::accept(r.out), r);
+  json j = json::parse(r.out);
+  BOOST_TEST(j["customers"] == 500);
+  for (const char* key : {"read_one_connection_p50_us", "reads_per_s", "creates_per_s",
+                          "create_one_client_p50_ms", "feed_p50_ms", "feed_p99_ms"}) {
+    BOOST_TEST_REQUIRE(j.contains(key), "missing " << key);
+    BOOST_TEST(j[key].get<double>() > 0.0, key);
+  }
+}
+
 // The commands a help text lists under "Subcommands:" (CLI11's layout: two spaces, the name).
 std::vector<std::string> subcommandsIn(const std::string& help) {
   std::vector<std::string> names;
@@ -448,9 +463,9 @@ std::vector<std::string> subcommandsIn(const std::string& help) {
 BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_process, Cli) {
   RunResult help = runBench("--help");
   BOOST_TEST_REQUIRE(help.status == 0, help);
-  std::vector<std::string> expected = {"local", "sync", "tables"};
+  std::vector<std::string> expected = {"local", "sync", "tables", "api"};
   BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
-  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables"});
+  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables, api"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {
