@@ -432,13 +432,16 @@ BOOST_FIXTURE_TEST_CASE(bench_sync_unsigned_runs_a_hub_that_skips_signature_chec
 BOOST_FIXTURE_TEST_CASE(bench_api_json_prints_the_api_figures, Cli) {
   std::string scratch = (root / "bench").string();
   RunResult r = runBench("api", "--data", scratch, "--customers", "500", "--seconds", "0.2",
-                         "--creates-per-client", "3", "--feed-changes", "5", "--json");
+                         "--creates-per-client", "3", "--feed-changes", "5", "--bulk-changes",
+                         "4000", "--json");
   BOOST_TEST_REQUIRE(r.status == 0, r);
   BOOST_TEST_REQUIRE(json::accept(r.out), r);
   json j = json::parse(r.out);
   BOOST_TEST(j["customers"] == 500);
-  for (const char* key : {"read_one_connection_p50_us", "reads_per_s", "creates_per_s",
-                          "create_one_client_p50_ms", "feed_p50_ms", "feed_p99_ms"}) {
+  for (const char* key :
+       {"read_one_connection_p50_us", "reads_per_s", "creates_per_s", "create_one_client_p50_ms",
+        "feed_p50_ms", "feed_p99_ms", "bulk_alone_per_s", "bulk_under_reads_per_s",
+        "reads_during_bulk_per_s"}) {
     BOOST_TEST_REQUIRE(j.contains(key), "missing " << key);
     BOOST_TEST(j[key].get<double>() > 0.0, key);
   }

@@ -5,6 +5,7 @@
 // the clients are cpp-httplib on threads of their own, so both share this machine's cores.
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <iostream>
 #include <map>
@@ -26,12 +27,15 @@ struct ApiArgs {
   uint64_t customers = 1000000;
   double seconds = 5;  // how long the 8 readers read
   size_t readers = 8, writers = 32, createsPerWriter = 100, feedChanges = 200;
+  uint64_t bulkChanges = 200000;  // a peer's changes applied, alternately alone and under reads
+  double bulkReadRate = 2000;     // reads/s meanwhile, from all readers (0: as fast as they can)
   bool json = false;
 };
 
 struct ApiFigures {
   Percentiles oneReader, loadedReads, oneWriter, loadedCreates, feed;
   double readsPerS = 0, createsPerS = 0;
+  double bulkAlonePerS = 0, bulkUnderReadsPerS = 0, readsDuringBulkPerS = 0;
 };
 
 double microsSince(Clock::time_point t) {
@@ -169,6 +173,77 @@ class StreamWatcher {
   std::thread thread_;
 };
 
+// Readers that GET random customers at a steady rate (an application's load, not a saturating
+// one, which would take the cores) while `reading` is set, from construction to destruction.
+class PacedReaders {
+ public:
+  PacedReaders(const std::string& url, const std::string& token, const std::vector<RecordId>& ids,
+               const ApiArgs& a) {
+    const auto every = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(a.bulkReadRate > 0 ? double(a.readers) / a.bulkReadRate : 0));
+    for (size_t i = 0; i < a.readers; ++i)
+      threads_.emplace_back([this, url, token, &ids, every, i] {
+        auto client = clientOf(url, token);
+        std::mt19937_64 rng(50 + i);
+        for (auto next = Clock::now(); !stop_; next += every) {
+          std::this_thread::sleep_until(next);
+          if (!reading) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            next = Clock::now();
+            continue;
+          }
+          expectStatus(client->Get("/v1/customers/" + ids[rng() % ids.size()].toString()), 200,
+                       "a read");
+          ++reads;
+        }
+      });
+  }
+  ~PacedReaders() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+  std::atomic<bool> reading{false};
+  std::atomic<uint64_t> reads{0};
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+// A peer's changes applied here in batches of 1,000 (as a session applies them), in four
+// quarters: with the API idle, while it serves reads, idle, serving again.
+void timeBulkUnderReads(const std::filesystem::path& root, sync::Engine& engine,
+                        const std::string& url, const std::string& token,
+                        const std::vector<RecordId>& ids, const ApiArgs& a, ApiFigures& f) {
+  BenchNode peer(root / "bench-api-bulk", "bulk peer", false, Signatures::kChecked);
+  Generator gen(7);
+  createCustomers(*peer.engine, gen, a.bulkChanges);
+  std::vector<std::vector<std::string>> batches;
+  for (uint64_t position = 0;;) {
+    const auto page = peer.engine->changesAfter(position, 1000);
+    if (page.changes.empty()) break;
+    auto& batch = batches.emplace_back();
+    for (const auto& logged : page.changes) encode(logged.change, batch.emplace_back());
+    position = page.changes.back().position;
+  }
+  PacedReaders readers(url, token, ids, a);
+  double seconds[2] = {0, 0}, changes[2] = {0, 0};
+  for (size_t quarter = 0; quarter < 4; ++quarter) {
+    const bool reading = quarter % 2 == 1;
+    readers.reading = reading;
+    const auto start = Clock::now();
+    for (size_t i = batches.size() * quarter / 4; i < batches.size() * (quarter + 1) / 4; ++i) {
+      (void)engine.applyBatch(batches[i]);
+      changes[reading] += double(batches[i].size());
+    }
+    seconds[reading] += secondsSince(start);
+  }
+  readers.reading = false;
+  f.bulkAlonePerS = changes[0] / seconds[0];
+  f.bulkUnderReadsPerS = changes[1] / seconds[1];
+  f.readsDuringBulkPerS = double(readers.reads) / seconds[1];
+}
+
 // A peer's new customer, applied here as a batch from that peer, until its event arrives.
 void timeFeed(const std::filesystem::path& root, sync::Engine& engine, const std::string& url,
               const std::string& token, const ApiArgs& a, ApiFigures& f) {
@@ -209,6 +284,9 @@ void printApi(const ApiArgs& a, const ApiFigures& f) {
       a.writers, f.createsPerS, f.loadedCreates.p50 / 1000, f.loadedCreates.p99 / 1000);
   std::printf("peer change applied -> SSE event     p50 %.2f ms, p99 %.2f ms\n", f.feed.p50 / 1000,
               f.feed.p99 / 1000);
+  std::printf("a peer's bulk applied, API idle      %.0f changes/s\n", f.bulkAlonePerS);
+  std::printf("the same while the API serves reads  %.0f changes/s (%.0f reads/s meanwhile)\n",
+              f.bulkUnderReadsPerS, f.readsDuringBulkPerS);
 }
 
 json apiJson(const ApiArgs& a, const ApiFigures& f) {
@@ -226,7 +304,12 @@ json apiJson(const ApiArgs& a, const ApiFigures& f) {
           {"create_loaded_p99_ms", f.loadedCreates.p99 / 1000},
           {"create_clients", a.writers},
           {"feed_p50_ms", f.feed.p50 / 1000},
-          {"feed_p99_ms", f.feed.p99 / 1000}};
+          {"feed_p99_ms", f.feed.p99 / 1000},
+          {"bulk_changes", a.bulkChanges},
+          {"bulk_alone_per_s", f.bulkAlonePerS},
+          {"bulk_under_reads_per_s", f.bulkUnderReadsPerS},
+          {"reads_during_bulk_per_s", f.readsDuringBulkPerS},
+          {"bulk_read_rate_asked", a.bulkReadRate}};
 }
 
 void benchApi(const ApiArgs& a) {
@@ -249,6 +332,10 @@ void benchApi(const ApiArgs& a) {
   timeCreates(server.url(), token, a, f);
   log("the change stream...");
   timeFeed(root, *site.engine, server.url(), token, a, f);
+  if (a.bulkChanges > 0) {
+    log("a peer's bulk, alone and under reads...");
+    timeBulkUnderReads(root, *site.engine, server.url(), token, ids, a, f);
+  }
   if (a.json)
     printJson(apiJson(a, f));
   else
@@ -267,6 +354,12 @@ void addApiCommand(CLI::App& app) {
                   "creates each of the 32 writers sends (default 100)");
   cmd->add_option("--feed-changes", a->feedChanges,
                   "peer changes timed to their stream event (default 200)");
+  cmd->add_option("--bulk-changes", a->bulkChanges,
+                  "a peer's changes applied, half with the API idle, half under reads "
+                  "(default 200000; 0: skip)");
+  cmd->add_option("--bulk-read-rate", a->bulkReadRate,
+                  "reads/s the 8 readers send during the second half (default 2000; 0: as fast "
+                  "as they can)");
   cmd->add_flag("--json", a->json, "print the figures as one JSON object");
   cmd->callback([a] { benchApi(*a); });
 }
