@@ -7,10 +7,7 @@ loopback with a real store in a temporary directory. ctest runs it as `python.cl
 
 import os
 import queue
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 
@@ -18,57 +15,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools", "clients", "python"))
 
 from sitesync_client import ApiError, Client  # noqa: E402
+from served_node import Node  # noqa: E402
 
 SITESYNC = None  # set from argv
-
-
-def run(*args):
-    done = subprocess.run([SITESYNC, *args], capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise AssertionError(f"sitesync {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
-
-
-class Node:
-    """A site serving the API, with one user of each role the tests need."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="sitesync-py-")
-        self.data = os.path.join(self.dir, "site")
-        run("init", "--data", self.data, "--site", "Branch Tampere")
-        self.tokens = {name: run("users", "add", "--data", self.data, "--name", name,
-                                 "--role", role).strip().splitlines()[-1]
-                       for name, role in (("ada", "admin"), ("sami", "staff"),
-                                          ("veera", "viewer"))}
-        self.process = subprocess.Popen(
-            [SITESYNC, "serve", "--data", self.data, "--listen", "tcp://127.0.0.1:*",
-             "--api", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.url = None
-        for line in self.process.stdout:
-            if line.startswith("api on "):
-                self.url = line[len("api on "):].strip()
-                break
-        if not self.url:
-            self.close()
-            raise AssertionError("serve did not say where its API is")
-
-    def client(self, user):
-        return Client(self.url, self.tokens[user], timeout=10)
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.process.stdout.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ClientAgainstANode(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.node = Node()
-        cls.staff = cls.node.client("sami")
-        cls.viewer = cls.node.client("veera")
+        cls.node = Node(SITESYNC, (("ada", "admin"), ("sami", "staff"), ("veera", "viewer")))
+        cls.staff = Client(cls.node.url, cls.node.tokens["sami"], timeout=10)
+        cls.viewer = Client(cls.node.url, cls.node.tokens["veera"], timeout=10)
 
     @classmethod
     def tearDownClass(cls):

@@ -16,59 +16,19 @@ import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 import urllib.parse
 
 import yaml
+
+from served_node import Node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCUMENT = os.path.join(ROOT, "docs", "openapi.yaml")
 METHODS = ("get", "post", "patch", "put", "delete")
 
 SITESYNC = None  # set from argv
-
-
-def run(*args):
-    done = subprocess.run([SITESYNC, *args], capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise AssertionError(f"sitesync {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
-
-
-class Node:
-    """A site serving the API, with one user of each role the tests need."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="sitesync-openapi-")
-        self.data = os.path.join(self.dir, "site")
-        run("init", "--data", self.data, "--site", "Branch Tampere")
-        self.tokens = {name: run("users", "add", "--data", self.data, "--name", name,
-                                 "--role", role).strip().splitlines()[-1]
-                       for name, role in (("ada", "admin"), ("veera", "viewer"))}
-        self.process = subprocess.Popen(
-            [SITESYNC, "serve", "--data", self.data, "--listen", "tcp://127.0.0.1:*",
-             "--api", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.url = None
-        for line in self.process.stdout:
-            if line.startswith("api on "):
-                self.url = line[len("api on "):].strip()
-                break
-        if not self.url:
-            self.close()
-            raise AssertionError("serve did not say where its API is")
-        address = urllib.parse.urlsplit(self.url)
-        self.host, self.port = address.hostname, address.port
-
-    def close(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.process.stdout.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Answer:
@@ -295,7 +255,7 @@ class AgainstANode(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.doc = load_document()
-        cls.node = Node()
+        cls.node = Node(SITESYNC, (("ada", "admin"), ("veera", "viewer")))
 
     @classmethod
     def tearDownClass(cls):
