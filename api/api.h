@@ -23,11 +23,14 @@ std::optional<Role> roleNamed(std::string_view name);  // "admin", "staff", ...
 const char* roleName(Role role);
 
 // --- users (`sitesync users ...`). Their tokens are 32 random bytes, base64url; only a token's
-// SHA-256 is stored. Users are this node's own (sync::Trust::apiUsers): not replicated yet.
+// SHA-256 is stored. Users are deployment-wide (sync::Trust::apiUsers): written at the hub in
+// `author`'s name and replicated, so a token works at every site the change has reached.
 // Adds a user; returns their bearer token, which nothing can show again.
-Result<std::string> addUser(sync::Engine& engine, const std::string& name, Role role);
+Result<std::string> addUser(sync::Engine& engine, const std::string& name, Role role,
+                            const std::string& author);
 // A new token for the user; the old one stops working.
-Result<std::string> rotateToken(sync::Engine& engine, const std::string& name);
+Result<std::string> rotateToken(sync::Engine& engine, const std::string& name,
+                                const std::string& author);
 
 // Where the API listens: loopback over HTTP, anything else only over HTTPS.
 struct ApiOptions {

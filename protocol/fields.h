@@ -114,6 +114,13 @@ enum class SettingsField : uint16_t {
 #undef SITESYNC_ENUM
 };
 inline constexpr size_t kSettingsFieldCount = 12;
+// The field code of a settings write for a user of the application API, deployment-wide: its key
+// is the user's name, its value "<role> <SHA-256 hex of their token>", empty once removed.
+inline constexpr uint16_t kSettingsUserCode = 12;
+// Letters, digits and . _ @ -, 1 to 64 of them: safe in a log line, a key and a history entry.
+bool isValidUserName(std::string_view name);
+// "<role> <64 hex digits>" (a role is 1 to 16 lowercase letters), or empty.
+bool isValidUserValue(std::string_view value);
 
 const std::array<FieldInfo, kCustomerFieldCount>& customerFields();
 const std::array<FieldInfo, kSettingsFieldCount>& settingsFields();

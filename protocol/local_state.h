@@ -1,5 +1,5 @@
-// A node's own bookkeeping, never replicated: its meta record, the peers it met, its allow list
-// and the users of its application API.
+// A node's own bookkeeping, never replicated: its meta record, the peers it met and its allow
+// list.
 #pragma once
 
 #include <cstdint>
@@ -60,16 +60,6 @@ struct AllowedPeer {
   uint64_t addedAtMillis = 0;
   SiteId siteId = 0;  // the site that proved the key is its own; 0: not yet
   bool operator==(const AllowedPeer&) const = default;
-};
-
-// A user of the application API (api/): who they are, what they may do, and the SHA-256 of their
-// bearer token (hex; the token itself is shown once and never stored).
-struct ApiUser {
-  std::string name;
-  std::string role;  // "admin", "staff", "technician", "viewer" (api/ gives them their rights)
-  std::string tokenHash;
-  uint64_t addedAtMillis = 0;
-  bool operator==(const ApiUser&) const = default;
 };
 
 }  // namespace sitesync

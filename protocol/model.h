@@ -2,6 +2,7 @@
 // changes and their history entries.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,11 +80,34 @@ struct Customer {
 
 struct Settings {
   std::array<FieldValue, kSettingsFieldCount> fields;
+  // The application API's users by name (kSettingsUserCode): an empty value is a removed user.
+  std::map<std::string, FieldValue> users;
+  // The register a settings write writes: a field, or a user's (added when absent).
+  FieldValue& slot(uint16_t field, const std::string& key) {
+    return field == kSettingsUserCode ? users[key] : fields[field];
+  }
+  // That register as held, never written when absent.
+  FieldValue held(uint16_t field, const std::string& key) const {
+    if (field != kSettingsUserCode) return fields[field];
+    auto it = users.find(key);
+    return it == users.end() ? FieldValue{} : it->second;
+  }
   // The effective value: the written one, or the default.
   std::string get(SettingsField f) const;
   uint64_t getUnsigned(SettingsField f) const;
   bool getBool(SettingsField f) const;
   bool operator==(const Settings&) const = default;
+};
+
+// A user of the application API (api/), as Settings::users holds them: who they are, what they
+// may do, and the SHA-256 of their bearer token (hex; the token itself is shown once and never
+// stored). Set at the hub and replicated, so one token works at every site.
+struct ApiUser {
+  std::string name;
+  std::string role;  // "admin", "staff", "technician", "viewer" (api/ gives them their rights)
+  std::string tokenHash;
+  Hlc changedAt;  // when the hub last wrote the user (added, or a new token)
+  bool operator==(const ApiUser&) const = default;
 };
 
 enum class Operation : uint8_t {

@@ -1,7 +1,6 @@
 // storage, local tables: a node's own bookkeeping beside the replicated register, in the same
-// LMDB environment and transactions as the Store: the peers it met, its allow list, its inbox,
-// its site key and the users of its application API. Nothing here is replicated, digested or sent
-// in a snapshot.
+// LMDB environment and transactions as the Store: the peers it met, its allow list, its inbox
+// and its site key. Nothing here is replicated, digested or sent in a snapshot.
 #pragma once
 
 #include <cstdint>
@@ -32,12 +31,6 @@ class LocalTables {
   std::vector<AllowedPeer> allowedPeers(const ReadTxn& txn) const;
   // Whether a peer was ever allowed (removing every one does not open the node again).
   bool allowListConfigured(const ReadTxn& txn) const;
-
-  // --- the users of the application API, by name (api/ checks their tokens and rights)
-  void putApiUser(WriteTxn& txn, const ApiUser& user);       // adds or replaces
-  bool removeApiUser(WriteTxn& txn, std::string_view name);  // false: no such user
-  std::optional<ApiUser> apiUser(const ReadTxn& txn, std::string_view name) const;
-  std::vector<ApiUser> apiUsers(const ReadTxn& txn) const;
 
   // --- the inbox: peers' batches made durable and acknowledged before they are applied, in the
   // order they came (sync/ decides what an entry holds).

@@ -31,14 +31,15 @@ class Conflicts : private EnginePart {
                                    const std::string& author);
   // The write resolveConflict() makes, for a caller that submits it itself (the API's group
   // commit): a kResolve or kUpdate op, or for a number conflict kept as it is a kRenumber of
-  // the customer that loses the number, authored by `author` (resolveConflict lets the hub's
-  // renumbering do that). Refused as resolveConflict refuses.
+  // the customer that loses the number, authored by `author`. Refused as resolveConflict
+  // refuses.
   Result<LocalOp> resolution(std::string_view conflictId, const std::optional<std::string>& take,
                              const std::string& author) const;
-  // For the change feed: the field and delete conflicts that `change`, logged here at `position`,
-  // opened (still open, and the other write was applied here before it, or came by snapshot)
-  // and those it resolved. Number and SSN conflicts are not reported here (conflicts() lists
-  // them).
+  // For the change feed: the conflicts that `change`, logged here at `position`, opened (still
+  // open, and the other write or claim was applied here before it, or came by snapshot) and
+  // those it resolved, under the ids conflicts() lists open ones by. A number or SSN conflict is
+  // resolved by a change that gives up the value (a new number or SSN); one ended by a delete or
+  // a merge is not reported.
   ConflictMoves movedBy(const Change& change, uint64_t position) const;
 
  protected:

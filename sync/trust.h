@@ -46,16 +46,25 @@ class Trust : private EnginePart {
   // Whether a peer was ever allowed: until then links are not encrypted (a new, unconfigured
   // node); from then on only allowed keys connect, even once every peer has been removed.
   bool allowListConfigured() const;
-  // The users of the application API (api/ decides what a role may do). They are this node's
-  // own for now: not replicated (a deployment-wide, hub-set list needs a protocol change).
-  Status addApiUser(const ApiUser& user);  // kAlreadyExists: the name is taken
+  // The users of the application API (api/ decides what a role may do): deployment-wide, written
+  // at the hub (or a site not yet joined) as settings changes in `author`'s name and replicated
+  // with them; elsewhere refused (kFailedPrecondition, naming the hub).
+  Status addApiUser(const ApiUser& user, const std::string& author);  // kAlreadyExists: taken
   // A new token for a user: the old one stops working. kNotFound: no such user.
-  Status replaceApiUserToken(const std::string& name, const std::string& tokenHash);
-  Status removeApiUser(const std::string& name);  // kNotFound: no such user
-  std::vector<ApiUser> apiUsers() const;          // by name
+  Status replaceApiUserToken(const std::string& name, const std::string& tokenHash,
+                             const std::string& author);
+  Status removeApiUser(const std::string& name, const std::string& author);  // kNotFound
+  std::vector<ApiUser> apiUsers() const;  // by name; removed ones left out
 
  protected:
   explicit Trust(Core& core) : EnginePart(core) {}
+
+ private:
+  // Writes user `name` as `valueFor` decides from the user held (nullopt: none), in one
+  // transaction with that read.
+  Status writeApiUser(
+      const std::string& name, const std::string& author,
+      const std::function<Result<std::string>(const std::optional<ApiUser>&)>& valueFor);
 };
 
 }  // namespace sitesync::sync

@@ -64,20 +64,29 @@ std::chrono::seconds waitParam(const httplib::Request& req) {
 // The feed's name for what a change wrote: a customer field as the history names it, or a
 // setting as `settings show` does.
 std::string writtenName(const Change& change, const FieldWrite& write) {
+  if (change.operation == Operation::kSettings && write.field == kSettingsUserCode)
+    return "user." + write.key;
   if (change.operation == Operation::kSettings && write.field < kSettingsFieldCount)
     return info(static_cast<SettingsField>(write.field)).cliName;
   return fieldDisplayName(write.field, write.key);
+}
+
+// What the feed shows of a write: a user's role, never their token's hash ("" once removed).
+std::string writtenValue(const Change& change, const FieldWrite& write, bool hideSsn) {
+  if (change.operation == Operation::kSettings)
+    return write.field == kSettingsUserCode ? write.value.substr(0, write.value.find(' '))
+                                            : write.value;
+  if (hideSsn && write.field == uint16_t(CustomerField::ssn) && !write.value.empty())
+    return kHiddenValue;
+  return write.value;
 }
 
 // One event: the change with its fields' new values as `customer history --json` shows them.
 json eventJson(const sync::Engine::LoggedChange& logged, const SiteNames& names, bool hideSsn) {
   const Change& change = logged.change;
   json fields = json::object();
-  for (const FieldWrite& write : change.writes) {
-    const bool hidden = hideSsn && change.operation != Operation::kSettings &&
-                        write.field == uint16_t(CustomerField::ssn) && !write.value.empty();
-    fields[writtenName(change, write)] = hidden ? kHiddenValue : write.value;
-  }
+  for (const FieldWrite& write : change.writes)
+    fields[writtenName(change, write)] = writtenValue(change, write, hideSsn);
   json event = {{"cursor", std::to_string(logged.position)},
                 {"customer", change.target.isNull() ? json() : json(change.target.toString())},
                 {"kind", operationName(change.operation)},

@@ -20,23 +20,6 @@ std::string newToken() {
   return base64url(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
-// Letters, digits and . _ @ -: a name that is safe in a log line and in the users table.
-Status checkUserName(const std::string& name) {
-  const bool wellFormed =
-      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' ||
-               c == '-';
-      });
-  if (wellFormed) return Status::ok();
-  return Status::invalidArgument("a user name is 1 to 64 letters, digits, '.', '_', '@' or '-'");
-}
-
-uint64_t nowMillis() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-}
-
 }  // namespace
 
 std::optional<Role> roleNamed(std::string_view name) {
@@ -49,17 +32,20 @@ const char* roleName(Role role) {
   return kRoleNames[size_t(role)];
 }
 
-Result<std::string> addUser(sync::Engine& engine, const std::string& name, Role role) {
-  if (Status named = checkUserName(name); !named.isOk()) return named;
+Result<std::string> addUser(sync::Engine& engine, const std::string& name, Role role,
+                            const std::string& author) {
+  if (!isValidUserName(name))
+    return Status::invalidArgument("a user name is 1 to 64 letters, digits, '.', '_', '@' or '-'");
   std::string token = newToken();
-  Status added = engine.addApiUser(ApiUser{name, roleName(role), sha256Hex(token), nowMillis()});
+  Status added = engine.addApiUser(ApiUser{name, roleName(role), sha256Hex(token), {}}, author);
   if (!added.isOk()) return added;
   return token;
 }
 
-Result<std::string> rotateToken(sync::Engine& engine, const std::string& name) {
+Result<std::string> rotateToken(sync::Engine& engine, const std::string& name,
+                                const std::string& author) {
   std::string token = newToken();
-  Status replaced = engine.replaceApiUserToken(name, sha256Hex(token));
+  Status replaced = engine.replaceApiUserToken(name, sha256Hex(token), author);
   if (!replaced.isOk()) return replaced;
   return token;
 }

@@ -191,6 +191,15 @@ void encode(const Settings& s, std::string& out) {
   wire::Builder mb;
   auto b = mb.initRoot<schema::Settings>();
   putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), settingsSlots(), s.fields);
+  if (!s.users.empty()) {
+    auto list = b.initUsers(static_cast<unsigned>(s.users.size()));
+    unsigned i = 0;
+    for (const auto& [name, value] : s.users) {
+      list[i].setName(capnp::Text::Reader(name.data(), name.size()));
+      putField(list[i].initField(), value, nullptr);
+      ++i;
+    }
+  }
   wire::toBytes(mb, out);
 }
 
@@ -198,6 +207,8 @@ Settings decodeSettings(std::string_view bytes) {
   return wire::read<schema::Settings>(bytes, [](schema::Settings::Reader r) {
     Settings s;
     getRegisters(capnp::AnyStruct::Reader(r), settingsSlots(), s.fields);
+    for (auto user : wire::capped(r.getUsers(), wire::kMaxListed, "users"))
+      s.users.emplace(wire::text(user.getName()), getField(user.getField(), nullptr));
     return s;
   });
 }

@@ -1,5 +1,6 @@
 // Vocabulary types, field tables and value validation.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -203,6 +204,23 @@ std::optional<CustomerField> customerFieldByName(std::string_view name) {
 }
 std::optional<SettingsField> settingsFieldByName(std::string_view name) {
   return byName<SettingsField>(settingsFields(), name);
+}
+
+bool isValidUserName(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '@' ||
+           c == '-';
+  });
+}
+
+bool isValidUserValue(std::string_view value) {
+  if (value.empty()) return true;
+  const size_t space = value.find(' ');
+  if (space == 0 || space > 16 || value.size() != space + 1 + 64) return false;
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  return std::all_of(value.begin(), value.begin() + space, lower) &&
+         std::all_of(value.begin() + space + 1, value.end(), hex);
 }
 
 std::string Settings::get(SettingsField f) const {
@@ -451,6 +469,11 @@ void validateChange(const Change& c) {
   for (const FieldWrite& w : c.writes) {
     std::string why;
     if (settings) {
+      if (w.field == kSettingsUserCode) {
+        if (!isValidUserName(w.key) || !isValidUserValue(w.value))
+          refuse("writes a malformed user");
+        continue;
+      }
       if (w.field >= kSettingsFieldCount || !w.key.empty()) refuse("writes an unknown setting");
       why = validateValue(settingsFields()[w.field].kind, w.value);
     } else if (w.field < kCustomerFieldCount) {

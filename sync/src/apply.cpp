@@ -71,24 +71,24 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
 
 void Core::applySettings(ApplyContext& batch, const Change& change) {
   for (const auto& w : change.writes)
-    if (w.field >= kSettingsFieldCount)
+    if (w.field >= kSettingsFieldCount && w.field != kSettingsUserCode)
       throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
   // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that its
   // seqs stay dense, and have no effect by themselves. At the hub they are an offer (a site sets
-  // them only before it joins): the hub keeps or refuses each once this transaction has
-  // committed (Core::decideSettingsOffers), as a change of its own.
+  // them, and its users, only before it joins): the hub keeps or refuses each once this
+  // transaction has committed (Core::decideSettingsOffers), as a change of its own.
   if (!fromAuthority(batch.meta, change.id.origin)) {
     if (!batch.meta.isHub) {
       ++batch.meta.unauthorized;
       return;
     }
     for (const auto& w : change.writes)
-      batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.value});
+      batch.settingsOffers.push_back(SettingsOffer{change.id.origin, w.field, w.key, w.value});
     return;
   }
   const Version version = change.version();
   for (const auto& w : change.writes) {
-    auto& slot = batch.settings.fields[w.field];
+    FieldValue& slot = batch.settings.slot(w.field, w.key);
     if (version > slot.version) slot = FieldValue{w.value, version, change.id.seq, {}};
   }
   batch.settingsDirty = true;

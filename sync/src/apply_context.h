@@ -18,6 +18,7 @@ namespace sitesync::sync {
 struct SettingsOffer {
   SiteId origin = 0;
   uint16_t field = 0;
+  std::string key;  // a user's name (kSettingsUserCode)
   std::string value;
 };
 

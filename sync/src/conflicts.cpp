@@ -11,6 +11,7 @@
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
+#include "sync/src/conflict_list.h"
 #include "sync/src/history.h"
 #include "sync/src/registers.h"
 
@@ -33,9 +34,6 @@ const char* conflictKindName(ConflictKind kind) {
   return "field";
 }
 
-namespace {
-
-// 12 hex digits of SHA-256 over what identifies the conflict: short enough to type.
 std::string conflictId(std::string_view kind, RecordId customer, uint16_t field,
                        const std::string& key, Version a, Version b) {
   if (b < a) std::swap(a, b);
@@ -49,8 +47,6 @@ std::string conflictId(std::string_view kind, RecordId customer, uint16_t field,
   return toHex(digest, 6);
 }
 
-// Which of several customers claiming one value keeps it: the smaller version of that field's
-// write (then the smaller id), the same rule on every node.
 std::vector<Customer> byClaim(const storage::Store& store, const ReadTxn& txn,
                               const std::vector<RecordId>& ids, CustomerField field) {
   std::vector<Customer> out;
@@ -80,8 +76,6 @@ void addClaimConflicts(std::vector<ConflictInfo>& out, const std::vector<Custome
   }
 }
 
-// The conflicts a history entry closed: a resolution's (or a restore's) settled heads, and the
-// hub's renumbering of a customer that lost its number.
 void addResolved(std::vector<ConflictInfo>& out, RecordId id, const HistoryEntry& entry) {
   for (const auto& closed : entry.closed) {
     ConflictInfo info;
@@ -117,8 +111,6 @@ void addResolved(std::vector<ConflictInfo>& out, RecordId id, const HistoryEntry
       }
 }
 
-// The customer's registers with concurrent values: each other value is a conflict with the one
-// shown (an edit concurrent with a delete: a delete conflict, the delete standing).
 void addFieldConflicts(std::vector<ConflictInfo>& out, const Customer& c) {
   auto list = [&](uint16_t field, const std::string& key, const FieldValue& r) {
     for (const Head& other : r.others) {
@@ -145,6 +137,8 @@ void addFieldConflicts(std::vector<ConflictInfo>& out, const Customer& c) {
   for (const auto& [where, r] : c.elements)
     if (r.inConflict()) list(where.first, where.second, r);
 }
+
+namespace {
 
 // Resolved conflicts come from the history, derived as `customer history` shows it: one pass
 // notes the writes that resolutions replaced, a second (customer by customer) gathers their
@@ -200,66 +194,6 @@ std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
                         ConflictKind::kSsn, CustomerField::ssn);
   if (includeResolved) addResolvedConflicts(core_, txn, out);
   return core_.revealed(std::move(out));
-}
-
-namespace {
-
-bool writtenBy(const Head& head, const Change& change) {
-  return head.version.origin == change.id.origin && head.seq == change.id.seq;
-}
-
-// Whether `change` may have closed a conflict: a write that replaced two heads, or a restore.
-bool mayClose(const Change& change) {
-  if (change.operation == Operation::kRestore || !change.note.empty()) return true;
-  for (const FieldWrite& w : change.writes)
-    if (w.replaces.size() >= 2) return true;
-  return false;
-}
-
-// The conflicts `change` resolved, found as addResolvedConflicts() finds them, over the history
-// of the customer `id` (and of the change's target, if it was merged into `id` since) instead of
-// the whole store's.
-void addResolvedBy(const Core& core, const ReadTxn& txn, RecordId id, const Change& change,
-                   std::vector<ConflictInfo>& out) {
-  ReplacedWrites replaced;
-  std::vector<std::pair<RecordId, HistoryEntry>> entries;
-  for (RecordId record : std::set<RecordId>{id, change.target})
-    for (const HistoryEntry& e : core.store_.history(txn, record)) {
-      entries.emplace_back(record, core.withWrites(txn, e));
-      replaced.need(entries.back().second);
-    }
-  for (const auto& [record, e] : entries) replaced.offer(record, e);
-  for (auto& [record, e] : entries)
-    if (e.site == change.id.origin && e.seq == change.id.seq && mayResolve(e)) {
-      replaced.fillClosed(record, e);
-      addResolved(out, record, e);
-    }
-}
-
-}  // namespace
-
-ConflictMoves Conflicts::movedBy(const Change& change, uint64_t position) const {
-  ConflictMoves moves;
-  if (change.target.isNull()) return moves;
-  auto txn = core_.store_.read();
-  const RecordId id = core_.survivorOf(txn, change.target);
-  const std::optional<Customer> customer = core_.store_.customer(txn, id);
-  if (!customer) return moves;
-  if (customer->hasOpenConflicts()) {
-    std::vector<ConflictInfo> open;
-    addFieldConflicts(open, core_.view(txn, *customer));
-    for (ConflictInfo& c : open) {
-      const bool winner = writtenBy(c.winner, change), loser = writtenBy(c.loser, change);
-      if (!winner && !loser) continue;
-      const Head& other = winner ? c.loser : c.winner;
-      const auto otherAt = core_.store_.logPosition(txn, ChangeId{other.version.origin, other.seq});
-      if (!otherAt || *otherAt < position) moves.opened.push_back(std::move(c));
-    }
-  }
-  if (mayClose(change)) addResolvedBy(core_, txn, id, change, moves.resolved);
-  moves.opened = core_.revealed(std::move(moves.opened));
-  moves.resolved = core_.revealed(std::move(moves.resolved));
-  return moves;
 }
 
 std::vector<std::string> Reads::flags(const Customer& c) const {
@@ -340,10 +274,6 @@ Result<Customer> Conflicts::resolveConflict(std::string_view conflictId,
                                             const std::string& author) {
   auto op = resolution(conflictId, take, author);
   if (!op.isOk()) return op.status();
-  if (op->kind == LocalOp::Kind::kRenumber) {
-    core_.engine_.renumberDuplicates({op->target});
-    return *core_.engine_.customer(op->target);
-  }
   auto results = core_.engine_.submit({op.value()});
   if (!results[0].status.isOk()) return results[0].status;
   return *core_.engine_.customer(op->target);

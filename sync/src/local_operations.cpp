@@ -97,6 +97,14 @@ namespace {
 Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
   for (const auto& e : edits) {
     const FieldInfo* fi = nullptr;
+    if (settings && e.field == kSettingsUserCode) {
+      if (!isValidUserName(e.key))
+        return Status::invalidArgument(
+            "a user name is 1 to 64 letters, digits, '.', '_', '@' or '-'");
+      if (!isValidUserValue(e.value))
+        return Status::invalidArgument("a user is written as '<role> <token hash>'");
+      continue;
+    }
     if (settings) {
       if (e.field >= kSettingsFieldCount) return Status::invalidArgument("unknown settings field");
       fi = &settingsFields()[e.field];
@@ -163,11 +171,16 @@ OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
       break;
   }
   const bool isSettings = op.kind == LocalOp::Kind::kSettings;
-  if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId))
-    return OpResult::refused(
-        Status::failedPrecondition("settings belong to the deployment: change them on the hub (" +
-                                   hubName(txn, batch.meta.deployment) +
-                                   "); every site ignores settings from any other site"));
+  if (isSettings && !fromAuthority(batch.meta, batch.meta.siteId)) {
+    const bool users = std::any_of(op.edits.begin(), op.edits.end(),
+                                   [](const Edit& e) { return e.field == kSettingsUserCode; });
+    return OpResult::refused(Status::failedPrecondition(
+        std::string(users
+                        ? "users belong to the deployment: add, remove and rotate them on the hub ("
+                        : "settings belong to the deployment: change them on the hub (") +
+        hubName(txn, batch.meta.deployment) + "); every site ignores " +
+        (users ? "users" : "settings") + " from any other site"));
+  }
   auto requested = editsToWrite(op.edits, isSettings);
   if (!requested.isOk()) return OpResult::refused(requested.status());
   if (isSettings) return runSettingsOp(txn, batch, op, requested.value());
@@ -189,15 +202,15 @@ OpResult Core::runSettingsOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& 
   change.target = RecordId{};
   change.note = op.note;
   for (const auto& e : requested) {
-    const FieldValue& held = batch.settings.fields[e.field];
+    const FieldValue held = batch.settings.held(e.field, e.key);
     if (held.value == e.value && !held.version.isNull()) continue;  // already so
-    FieldWrite write{e.field, {}, e.value, {}};
+    FieldWrite write{e.field, e.key, e.value, {}};
     if (!held.version.isNull()) write.replaces.push_back(held.version);
     change.writes.push_back(std::move(write));
   }
   Settings candidate = batch.settings;
   for (const auto& w : change.writes)
-    candidate.fields[w.field] = FieldValue{w.value, change.version(), change.id.seq, {}};
+    candidate.slot(w.field, w.key) = FieldValue{w.value, change.version(), change.id.seq, {}};
   if (candidate.getUnsigned(SettingsField::numberMinLength) >
       candidate.getUnsigned(SettingsField::numberMaxLength))
     return OpResult::refused(

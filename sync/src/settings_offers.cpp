@@ -12,26 +12,28 @@ using storage::WriteTxn;
 std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers) {
   std::string keptText, refusedText;
   auto note = [](std::string& text, const SettingsOffer& offer) {
-    text += (text.empty() ? " " : ", ") + std::string(settingsFields()[offer.field].cliName) + "=" +
-            offer.value;
+    text += (text.empty() ? " " : ", ") +
+            (offer.field == kSettingsUserCode
+                 ? "user " + offer.key  // never a token's hash in a log line
+                 : std::string(settingsFields()[offer.field].cliName) + "=" + offer.value);
   };
   bool wrote = false;
   std::string origins;
   store_.write([&](WriteTxn& txn) {
     ApplyContext batch(store_, txn);
-    // Per field, the offer kept: the first site to offer a field the deployment has no value
-    // for; that site's later offers of it supersede its earlier (its log is in order).
-    std::map<uint16_t, const SettingsOffer*> chosen;
+    // Per field (or user), the offer kept: the first site to offer a field the deployment has no
+    // value for; that site's later offers of it supersede its earlier (its log is in order).
+    std::map<std::pair<uint16_t, std::string>, const SettingsOffer*> chosen;
     for (const SettingsOffer& offer : offers) {
-      auto it = chosen.find(offer.field);
-      const FieldValue& held = batch.settings.fields[offer.field];
+      auto it = chosen.find({offer.field, offer.key});
+      const FieldValue held = batch.settings.held(offer.field, offer.key);
       if (it != chosen.end() && it->second->origin == offer.origin) {
         it->second = &offer;
       } else if (it == chosen.end() && !held.version.isNull() && held.value == offer.value) {
         ++batch.meta.settingsOffersKept;  // the deployment has that value already
         note(keptText, offer);
       } else if (it == chosen.end() && held.version.isNull()) {
-        chosen[offer.field] = &offer;
+        chosen[{offer.field, offer.key}] = &offer;
       } else {
         ++batch.meta.settingsOffersRefused;
         note(refusedText, offer);
@@ -39,7 +41,7 @@ std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers)
     }
     std::map<SiteId, std::vector<Edit>> bySite;
     for (const auto& [field, offer] : chosen)
-      bySite[offer->origin].push_back(Edit{field, {}, offer->value});
+      bySite[offer->origin].push_back(Edit{field.first, field.second, offer->value});
     for (const auto& [site, edits] : bySite) {
       const OpResult r = runOp(txn, batch,
                                LocalOp{LocalOp::Kind::kSettings,
@@ -51,7 +53,8 @@ std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers)
       (r.status.isOk() ? batch.meta.settingsOffersKept : batch.meta.settingsOffersRefused) +=
           edits.size();
       for (const Edit& e : edits)
-        note(r.status.isOk() ? keptText : refusedText, SettingsOffer{site, e.field, e.value});
+        note(r.status.isOk() ? keptText : refusedText,
+             SettingsOffer{site, e.field, e.key, e.value});
     }
     finish(txn, batch);
     wrote = batch.applied > 0;

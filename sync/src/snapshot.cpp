@@ -70,10 +70,10 @@ RecordId recordIdFromKey(std::string_view key) {
   return RecordId{v[0], v[1]};
 }
 
-// A site that joins a deployment holds only the settings its hub wrote: what it set alone has no
-// effect at the other sites, so it must have none here (the replicas must converge). Its own
-// values are not dropped silently: they are remembered as offered (they reach the hub with this
-// site's log, and the hub keeps or refuses each), so that `status` tells what became of them.
+// A site that joins a deployment holds only the settings and users its hub wrote: what it set
+// alone has no effect at the other sites, so it must have none here (the replicas must converge).
+// Its own values are not dropped silently: they are remembered as offered (they reach the hub with
+// this site's log, and the hub keeps or refuses each), so that `status` tells what became of them.
 bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
   Settings offered;
   if (!meta.offeredSettings.empty()) offered = decodeSettings(meta.offeredSettings);
@@ -83,6 +83,15 @@ bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
     if (field.version.isNull() || field.version.origin == hub) continue;
     if (field.version.origin == meta.siteId) offered.fields[i] = field;
     field = FieldValue{};
+    changed = true;
+  }
+  for (auto it = settings.users.begin(); it != settings.users.end();) {
+    if (it->second.version.origin == hub) {
+      ++it;
+      continue;
+    }
+    if (it->second.version.origin == meta.siteId) offered.users[it->first] = it->second;
+    it = settings.users.erase(it);
     changed = true;
   }
   if (changed) encode(offered, meta.offeredSettings);
@@ -208,6 +217,11 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
   for (size_t i = 0; i < kSettingsFieldCount; ++i)
     if (settings->fields[i].version > batch.settings.fields[i].version) {
       batch.settings.fields[i] = settings->fields[i];
+      batch.settingsDirty = true;
+    }
+  for (const auto& [name, theirs] : settings->users)
+    if (theirs.version > batch.settings.held(kSettingsUserCode, name).version) {
+      batch.settings.users[name] = theirs;
       batch.settingsDirty = true;
     }
 }

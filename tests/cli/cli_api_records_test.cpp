@@ -263,6 +263,38 @@ BOOST_AUTO_TEST_CASE(the_change_feed_has_an_event_for_a_conflict_opened_and_one_
   BOOST_TEST(after[1]["conflict"]["resolution"]["user"] == "ada");
 }
 
+BOOST_AUTO_TEST_CASE(the_change_feed_has_events_for_a_number_conflict_opened_and_resolved) {
+  ApiNode node;
+  const json here = node.create({{"name", "Numbered Here"}});
+  Cli other;
+  other.init("Branch Oulu");
+  other.add("Numbered There", "--number", here["number"].get<std::string>());
+  BOOST_TEST_REQUIRE(
+      other.run("sync", "--data", other.data, "--peer", node.serve->endpoint()).status == 0);
+  const json open = conflicts(node);
+  BOOST_TEST_REQUIRE(open.size() == 1u, open.dump());
+  auto page = json::parse(node.get("/v1/changes?limit=1000", node.viewer)->body);
+  std::vector<json> opened;
+  for (const json& e : page["events"])
+    if (e["kind"] == "conflict_opened") opened.push_back(e);
+  BOOST_TEST_REQUIRE(opened.size() == 1u, page.dump());
+  BOOST_TEST(opened[0]["conflict"] == open[0]);  // the id and shape GET /v1/conflicts lists
+  BOOST_TEST(opened[0]["conflict"]["kind"] == "number");
+
+  auto kept = node.post("/v1/conflicts/" + open[0]["id"].get<std::string>() + "/resolve",
+                        node.admin, {{"keep_winner", true}});
+  BOOST_TEST_REQUIRE(kept->status == 200, kept->body);
+  const json after = json::parse(
+      node.get("/v1/changes?after=" + page["next"].get<std::string>(), node.viewer)->body);
+  std::vector<json> resolved;
+  for (const json& e : after["events"])
+    if (e["kind"] == "conflict_resolved") resolved.push_back(e);
+  BOOST_TEST_REQUIRE(resolved.size() == 1u, after.dump());
+  BOOST_TEST(resolved[0]["conflict"]["id"] == open[0]["id"]);
+  BOOST_TEST(resolved[0]["conflict"]["resolution"]["user"] == "ada");
+  BOOST_TEST(resolved[0]["conflict"]["resolution"]["value"] == json::parse(kept->body)["number"]);
+}
+
 BOOST_AUTO_TEST_CASE(keeping_the_winner_of_a_conflict_closes_it_with_the_value_shown) {
   ApiNode node;
   Cli other;

@@ -195,6 +195,38 @@ BOOST_AUTO_TEST_CASE(a_removed_users_token_is_refused_within_a_second) {
   BOOST_TEST(took.count() < 1000);
 }
 
+BOOST_AUTO_TEST_CASE(a_user_added_at_the_hub_signs_in_at_a_branch_until_removed_there) {
+  Cli branch;
+  const std::string hub = (branch.root / "hub").string();
+  BOOST_TEST_REQUIRE(branch.run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  RunResult added =
+      branch.run("users", "add", "--data", hub, "--name", "ada", "--role", "admin", "--user", "it");
+  BOOST_TEST_REQUIRE(added.status == 0, added);
+  const std::string token = trimNewline(added.out).substr(trimNewline(added.out).rfind('\n') + 1);
+  ServeProcess hubServe(hub);
+  BOOST_TEST_REQUIRE(
+      branch.run("join", "--data", branch.data, "--site", "Branch", "--hub", hubServe.endpoint())
+          .status == 0);
+  expectError(branch.run("users", "add", "--data", branch.data, "--name", "kim", "--role", "staff"),
+              2, {"users belong to the deployment", "on the hub", "'HQ'"});
+
+  // What the branch's API answers the hub's user, serving from its own store.
+  auto statusAtBranch = [&] {
+    ServeProcess branchServe(branch.data, {"--api", "127.0.0.1:0"});
+    const std::string line = branchServe.nextLine();
+    httplib::Client client(line.substr(std::string("api on ").size()));
+    return client.Get("/v1/status", {{"Authorization", "Bearer " + token}})->status;
+  };
+  BOOST_TEST(statusAtBranch() == 200);
+  RunResult removed = branch.run("users", "remove", "--data", hub, "--name", "ada");
+  BOOST_TEST_REQUIRE(removed.status == 0, removed);
+  BOOST_TEST_REQUIRE(
+      branch.run("sync", "--data", branch.data, "--peer", hubServe.endpoint()).status == 0);
+  BOOST_TEST(statusAtBranch() == 401);
+  BOOST_TEST(branch.run("digest", "--data", hub).out ==
+             branch.run("digest", "--data", branch.data).out);
+}
+
 BOOST_AUTO_TEST_CASE(a_rotated_token_replaces_the_old_one_and_users_list_shows_no_token) {
   ApiNode node;
   RunResult rotated = node.cli.run("users", "token", "--data", node.cli.data, "--name", "sami");

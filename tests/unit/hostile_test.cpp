@@ -173,6 +173,13 @@ BOOST_AUTO_TEST_CASE(a_change_with_invalid_utf8_or_a_bad_value_is_malformed) {
   BOOST_TEST(is(peer.errorForBatch({email}), WireError::kMalformed));
   auto field = craftedChange([](auto c) { c.getWrites()[0].setField(999); });
   BOOST_TEST(is(peer.errorForBatch({field}), WireError::kMalformed));
+  auto user = craftedChange([](auto c) {  // a user whose token hash is no hash
+    c.setOperation(schema::Operation::SETTINGS);
+    c.getWrites()[0].setField(kSettingsUserCode);
+    c.getWrites()[0].setKey("mallory");
+    c.getWrites()[0].setValue("admin secret");
+  });
+  BOOST_TEST(is(peer.errorForBatch({user}), WireError::kMalformed));
   auto seq = craftedChange([](auto c) { c.setSeq(0); });
   BOOST_TEST(is(peer.errorForBatch({seq}), WireError::kMalformed));
   stillServingAndUnharmed();

@@ -170,6 +170,8 @@ BOOST_AUTO_TEST_CASE(settings_round_trip_through_encode_and_decode) {
   s.fields[size_t(SettingsField::requiredFields)] = FieldValue{"phone,email", version(5, 0, kSite)};
   s.fields[size_t(SettingsField::nextNumber)] = FieldValue{"5000", version(6, 1, kOther)};
   s.fields[size_t(SettingsField::ssnUnique)] = FieldValue{"true", version(7, 0, kSite)};
+  s.users["ada"] = FieldValue{"admin " + std::string(64, 'a'), version(8, 0, kSite)};
+  s.users["kim"] = FieldValue{"", version(9, 0, kSite)};  // removed
   BOOST_TEST((decodeSettings(bytesOf(s)) == s));
   BOOST_TEST((decodeSettings(bytesOf(Settings{})) == Settings{}));
 }
@@ -625,8 +627,14 @@ BOOST_AUTO_TEST_CASE(settings_field_table_matches_the_schema) {
       }
     }
   }
-  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount);
-  BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount);
+  // Beyond the fields: the users, one keyed register per name.
+  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + 1);
+  BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount + 1);
+  KJ_IF_MAYBE (user, codes.findEnumerantByName("user")) {
+    BOOST_TEST(user->getOrdinal() == kSettingsUserCode);
+  } else {
+    BOOST_ERROR("enum SettingsField has no enumerant user");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
@@ -645,7 +653,7 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
 BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
   BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
   BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
-  BOOST_TEST(kProtocolVersion == 5u);  // every session streams; pull retired
+  BOOST_TEST(kProtocolVersion == 6u);  // API users replicate as settings
 }
 
 BOOST_AUTO_TEST_CASE(a_retired_pull_is_refused_as_malformed) {

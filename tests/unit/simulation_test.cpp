@@ -83,6 +83,7 @@ struct Probes {
   size_t revocations = 0;       // schedules that revoked a site and checked it
   size_t overdrawnCards = 0;    // cards spent from at two sites offline beyond their value
   size_t lateJoins = 0;         // nodes that joined from the hub's snapshot after compaction
+  size_t usersAgreed = 0;       // schedules that ended with API users, the same at every node
   sitesync::testing::sim::SessionCounts sessions;  // what the protocol did
 };
 Probes probes;
@@ -184,6 +185,7 @@ class Simulation {
 
   void localOp(SimNode& node) {
     const std::string user = "user" + std::to_string(pick(3));
+    if (&node == nodes_[0].get() && chance(4)) return apiUserOp(node, user);
     const size_t kind = pick(100);
     if (kind < 25) {  // create, sometimes with a typed number or an SSN others use too
       std::vector<Edit> edits{randomEdit()};
@@ -296,6 +298,22 @@ class Simulation {
                                          remove ? "true" : "edited by " + user}},
                                    user));
       }
+    }
+  }
+
+  // The hub adds, gives a new token to or removes an API user: settings that replicate.
+  void apiUserOp(SimNode& hub, const std::string& name) {
+    const std::string hash(64, "0123456789abcdef"[pick(16)]);
+    switch (pick(3)) {
+      case 0:
+        attempt(
+            hub.engine->addApiUser(ApiUser{name, chance(50) ? "staff" : "admin", hash, {}}, "it"));
+        break;
+      case 1:
+        attempt(hub.engine->replaceApiUserToken(name, hash, "it"));
+        break;
+      default:
+        attempt(hub.engine->removeApiUser(name, "it"));
     }
   }
 
@@ -443,6 +461,12 @@ class Simulation {
                                                                          : "") +
                "1. node " + std::to_string(i) + "'s digest differs from the hub's" +
                difference(hub, *nodes_[i]);
+
+    // The API users are settings: the digest covers them; here they are looked at directly.
+    for (size_t i = 1; i < nodes_.size(); ++i)
+      if (nodes_[i]->engine->apiUsers() != hub.engine->apiUsers())
+        return "1. node " + std::to_string(i) + "'s API users differ from the hub's";
+    if (!hub.engine->apiUsers().empty()) ++probes.usersAgreed;
 
     // 2. From scratch, in another causal order (referenceDigest).
     const std::vector<Change> all = allChanges();
@@ -711,6 +735,7 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
     BOOST_TEST(probes.elementConflicts > 0u);
     BOOST_TEST(probes.overdrawnCards > 0u);
     BOOST_TEST(probes.lateJoins > 0u);
+    BOOST_TEST(probes.usersAgreed > 0u);
     BOOST_TEST(probes.revocations > 0u);
     BOOST_TEST(sessions.relayed > 0u);
     BOOST_TEST(sessions.crashes > 0u);

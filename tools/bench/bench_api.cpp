@@ -322,7 +322,7 @@ void benchApi(const ApiArgs& a) {
   log("creating " + std::to_string(a.customers) + " customers (not timed)...");
   Generator gen(42);
   const std::vector<RecordId> ids = createCustomers(*site.engine, gen, a.customers);
-  const std::string token = take(api::addUser(*site.engine, "bench", api::Role::kAdmin));
+  const std::string token = take(api::addUser(*site.engine, "bench", api::Role::kAdmin, "bench"));
   node::GroupCommitter committer(*site.engine);
   api::ApiServer server(*site.engine, committer, api::ApiOptions{"127.0.0.1", 0, "", ""});
   ApiFigures f;

@@ -14,21 +14,23 @@ struct UserArgs {
   std::string data;
   std::string name;
   std::string role;
+  std::string user = defaultUser();
   bool json = false;
 };
 
-std::string isoTime(uint64_t millis) {
-  const std::time_t seconds = std::time_t(millis / 1000);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&seconds));
-  return text;
+// Users are changed at the hub: elsewhere a usage error (exit 2) whose message names the hub.
+template <typename T>
+T atTheHub(Result<T> done) {
+  if (done.status().code() == StatusCode::kFailedPrecondition)
+    throw UsageError(done.status().message());
+  return take(std::move(done));
 }
 
 void addUser(const UserArgs& a) {
   auto role = api::roleNamed(a.role);
   if (!role) throw UsageError("--role is admin, staff, technician or viewer, not '" + a.role + "'");
   auto site = openSite(a.data);
-  const std::string token = take(api::addUser(*site->engine, a.name, *role));
+  const std::string token = atTheHub(api::addUser(*site->engine, a.name, *role, a.user));
   std::cout << "added user '" << a.name << "' (" << a.role
             << "); their API token, shown only now:\n"
             << token << "\n";
@@ -40,24 +42,26 @@ void listUsers(const UserArgs& a) {
   if (a.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const ApiUser& u : users)
-      list.push_back({{"name", u.name}, {"role", u.role}, {"added", isoTime(u.addedAtMillis)}});
+      list.push_back({{"name", u.name}, {"role", u.role}, {"changed", u.changedAt.toIso8601()}});
     printJson(list);
     return;
   }
   if (users.empty()) std::cout << "no users (`sitesync users add` makes one)\n";
   for (const ApiUser& u : users)
-    std::cout << u.name << "  " << u.role << "  added " << isoTime(u.addedAtMillis) << "\n";
+    std::cout << u.name << "  " << u.role << "  since " << u.changedAt.toIso8601() << "\n";
 }
 
 void removeUser(const UserArgs& a) {
   auto site = openSite(a.data);
-  check(site->engine->removeApiUser(a.name));
+  const Status removed = site->engine->removeApiUser(a.name, a.user);
+  if (removed.code() == StatusCode::kFailedPrecondition) throw UsageError(removed.message());
+  check(removed);
   std::cout << "removed user '" << a.name << "': their token no longer works\n";
 }
 
 void rotateToken(const UserArgs& a) {
   auto site = openSite(a.data);
-  const std::string token = take(api::rotateToken(*site->engine, a.name));
+  const std::string token = atTheHub(api::rotateToken(*site->engine, a.name, a.user));
   std::cout << "new API token for '" << a.name << "' (the old one no longer works):\n"
             << token << "\n";
 }
@@ -65,6 +69,7 @@ void rotateToken(const UserArgs& a) {
 CLI::App* withDataAndName(CLI::App* cmd, UserArgs& a) {
   cmd->add_option("--data", a.data, "data directory")->required();
   cmd->add_option("--name", a.name, "the user's name")->required();
+  cmd->add_option("--user", a.user, "who makes the change (default: $SITESYNC_USER or $USER)");
   return cmd;
 }
 
