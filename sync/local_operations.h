@@ -52,6 +52,9 @@ class LocalOperations : private EnginePart {
   // Group commit: every op in one write transaction (one fsync). Each op succeeds or is refused
   // on its own; a refused op writes nothing.
   std::vector<OpResult> submit(const std::vector<LocalOp>& ops);
+  // What submit would answer, in a transaction that is then abandoned: nothing is written (an
+  // import's --dry-run and --strict check).
+  std::vector<OpResult> trial(const std::vector<LocalOp>& ops);
   // Called, on the committing thread, after submit commits local changes: a node serving this
   // engine pushes them at once (changes committed by other processes it notices by polling).
   // Set it before other threads use the engine; an empty function removes it.

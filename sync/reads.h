@@ -28,6 +28,13 @@ class Reads : private EnginePart {
   // the survivor of the merged one that had it, else the deleted one that had it (to restore).
   Result<RecordId> resolve(std::string_view ref) const;
   std::vector<Customer> list(bool includeDeactivated) const;
+  // Every live or deleted customer (merged ones joined into their survivor, erased ones left
+  // out), in id order, in one read transaction, without holding them all: for exports. `visit`
+  // returns false to stop.
+  void forEachCustomer(const std::function<bool(const Customer&)>& visit) const;
+  // The live customers whose number, or e-mail address (compared as search compares them), is
+  // `value`: for matching imported rows. Other fields: kInvalidArgument.
+  Result<std::vector<RecordId>> findLive(CustomerField field, std::string_view value) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
   // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
   // them `query` finds as search would (number, phone, name, SSN). Both read every record: they

@@ -482,7 +482,7 @@ void validateChange(const Change& c) {
     } else if (w.field == kCustomFieldCode) {
       if (w.key.empty() || w.key.size() > 64 || !validateValue(ValueKind::kText, w.key).empty())
         refuse("writes a custom field with a malformed name");
-      why = validateValue(ValueKind::kText, w.value);
+      why = validateValue(ValueKind::kNote, w.value);  // several lines (since protocol 6)
     } else if (auto key = parseElementKey(w.field, w.key)) {
       why = validateValue(elementValueKind(w.field, key->attribute), w.value);
     } else {

@@ -81,6 +81,28 @@ std::vector<OpResult> LocalOperations::submit(const std::vector<LocalOp>& ops) {
   return outcome;
 }
 
+namespace {
+// Thrown out of a trial's transaction so that the store abandons it.
+struct Abandon {
+  std::vector<OpResult> results;
+};
+}  // namespace
+
+std::vector<OpResult> LocalOperations::trial(const std::vector<LocalOp>& ops) {
+  try {
+    core_.store_.write([&](WriteTxn& txn) {
+      ApplyContext batch(core_.store_, txn);
+      Abandon abandon;
+      abandon.results.reserve(ops.size());
+      for (const auto& op : ops) abandon.results.push_back(core_.runOp(txn, batch, op));
+      throw abandon;
+    });
+  } catch (Abandon& abandoned) {
+    return std::move(abandoned.results);
+  }
+  return {};
+}
+
 Change Core::makeChange(ApplyContext& batch, Operation op, RecordId target,
                         const std::string& author) const {
   Change change;
@@ -111,7 +133,7 @@ Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
     } else if (e.field == kCustomFieldCode) {
       if (e.key.empty() || e.key.size() > 64 || !isValidUtf8(e.key))
         return Status::invalidArgument("custom field names must be 1 to 64 bytes of UTF-8");
-      auto why = validateValue(ValueKind::kText, e.value);
+      auto why = validateValue(ValueKind::kNote, e.value);  // may hold several lines
       if (!why.empty()) return Status::invalidArgument("custom field '" + e.key + "' " + why);
       continue;
     } else {

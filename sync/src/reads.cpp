@@ -66,6 +66,32 @@ std::vector<Customer> Reads::list(bool includeDeactivated) const {
   return out;
 }
 
+void Reads::forEachCustomer(const std::function<bool(const Customer&)>& visit) const {
+  auto txn = core_.store_.read();
+  core_.store_.forEachCustomer(txn, [&](const Customer& c) {
+    if (c.lifecycle != Lifecycle::kLive && c.lifecycle != Lifecycle::kDeleted) return true;
+    return visit(core_.revealed(core_.view(txn, c)));
+  });
+}
+
+Result<std::vector<RecordId>> Reads::findLive(CustomerField field, std::string_view value) const {
+  auto txn = core_.store_.read();
+  std::vector<RecordId> found;
+  if (field == CustomerField::number)
+    found = core_.store_.findByNumber(txn, value);
+  else if (field == CustomerField::email)
+    found = core_.store_.findByEmail(txn, value, 16);
+  else
+    return Status::invalidArgument("customers are matched by number or e-mail");
+  std::vector<RecordId> out;
+  for (RecordId held : found) {
+    const RecordId id = core_.survivorOf(txn, held);
+    auto c = core_.store_.customer(txn, id);
+    if (c && c->isLive() && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
 std::vector<Customer> Reads::search(std::string_view query, size_t limit) const {
   auto txn = core_.store_.read();
   std::vector<RecordId> ids;

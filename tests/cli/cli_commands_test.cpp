@@ -447,6 +447,16 @@ BOOST_FIXTURE_TEST_CASE(bench_api_json_prints_the_api_figures, Cli) {
   }
 }
 
+BOOST_FIXTURE_TEST_CASE(bench_import_json_imports_a_generated_file_twice, Cli) {
+  RunResult r = runBench("import", "--data", (root / "bench").string(), "--rows", "300", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  BOOST_TEST_REQUIRE(json::accept(r.out), r);
+  json j = json::parse(r.out);
+  BOOST_TEST(j["first"]["created"] == 300);
+  BOOST_TEST(j["again"]["unchanged"] == 300);
+  BOOST_TEST(j["first"]["rows_per_s"].get<double>() > 0.0);
+}
+
 // The commands a help text lists under "Subcommands:" (CLI11's layout: two spaces, the name).
 std::vector<std::string> subcommandsIn(const std::string& help) {
   std::vector<std::string> names;
@@ -466,9 +476,9 @@ std::vector<std::string> subcommandsIn(const std::string& help) {
 BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_process, Cli) {
   RunResult help = runBench("--help");
   BOOST_TEST_REQUIRE(help.status == 0, help);
-  std::vector<std::string> expected = {"local", "sync", "tables", "api"};
+  std::vector<std::string> expected = {"local", "sync", "tables", "api", "import"};
   BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
-  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables, api"});
+  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables, api, import"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   bench::addSyncCommand(app);
   bench::addTablesCommand(app);
   bench::addApiCommand(app);
+  bench::addImportCommand(app);
   bench::addServeHubCommand(app);
   return cli::runCommandLine(app, "sitesync-bench", [&] {
     app.parse(argc, argv);

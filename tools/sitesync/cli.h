@@ -52,6 +52,7 @@ using api::fieldDisplayName;
 
 void addCustomerCommands(CLI::App& app);
 void addCardCommands(CLI::App& customer);  // customer contact|journal|discount ...
+void addTransferCommands(CLI::App& customer);  // customer import|export (CSV)
 void addConflictCommands(CLI::App& app);   // conflicts list, resolve
 void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status

@@ -296,6 +296,7 @@ void addCustomerCommands(CLI::App& app) {
   addListCommand(*customer, a);
   addSearchCommand(*customer, a);
   addCardCommands(*customer);
+  addTransferCommands(*customer);
 }
 
 }  // namespace sitesync::cli
