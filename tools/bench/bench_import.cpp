@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "tools/bench/bench_util.h"
-#include "tools/transfer/customer_import.h"
+#include "transfer/transfer.h"
 
 namespace sitesync::bench {
 

@@ -7,8 +7,7 @@
 #include <iostream>
 
 #include "tools/sitesync/cli.h"
-#include "tools/transfer/customer_export.h"
-#include "tools/transfer/customer_import.h"
+#include "transfer/transfer.h"
 
 namespace sitesync::cli {
 

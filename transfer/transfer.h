@@ -1,7 +1,9 @@
-// Importing customers from CSV: the header row mapped to fields (by name, with aliases in
-// English, Dutch, Swedish and Finnish, or --map), each row made a create or, when it matches a
-// customer, an update, written through the engine's group commit in large transactions (signed,
-// numbered and replicated like any local write). Rows that fail are reported and skipped.
+// transfer: customers in and out of a site as CSV files (RFC 4180, through libcsv). An import
+// maps the header row to fields (by name, with aliases in English, Dutch, Swedish and Finnish,
+// or by hand), makes each row a create or, when it matches a customer, an update, and writes
+// them through the engine's local operations in large transactions (signed, numbered and
+// replicated like any local write); rows that fail are reported and skipped. An export writes
+// every field, custom fields and addresses included, in a form the import reads back.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <istream>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -54,5 +57,20 @@ struct ImportProgress {
 // not CSV or its header cannot be used; rows that fail are in the report.
 ImportReport importCustomers(sync::Engine& engine, std::istream& in, const ImportOptions& options,
                              const std::function<void(const ImportProgress&)>& progress = {});
+
+// --- export
+
+struct ExportOptions {
+  bool includeDeactivated = false;  // --all
+  bool includeDeleted = false;      // --deleted (adds a `deleted` column)
+  std::vector<std::string> fields;  // --fields: these columns, in this order (empty: all)
+  bool excel = false;               // byte-order mark and ';', as spreadsheet programs expect
+};
+
+// The columns: `id`, every customer field by its CLI name, then `custom.NAME` for each custom
+// field any exported customer has (sorted), then `deleted` with includeDeleted; or `fields`.
+// Returns the number of customers written. kInvalidArgument for an unknown name in `fields`.
+Result<uint64_t> exportCustomers(const sync::Engine& engine, std::ostream& out,
+                                 const ExportOptions& options);
 
 }  // namespace sitesync::transfer

@@ -1,5 +1,5 @@
 // Header names and their aliases: what the registers people upload call their columns.
-#include "tools/transfer/columns.h"
+#include "transfer/src/columns.h"
 
 #include <utility>
 

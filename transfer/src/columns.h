@@ -1,4 +1,4 @@
-// Internal to tools/transfer: which field a CSV column holds, from its header text.
+// Internal to transfer/: which field a CSV column holds, from its header text.
 #pragma once
 
 #include <optional>

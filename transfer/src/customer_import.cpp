@@ -1,10 +1,10 @@
 // CSV rows to creates and updates, submitted a few thousand per transaction.
-#include "tools/transfer/customer_import.h"
+#include "transfer/transfer.h"
 
 #include <unordered_map>
 
-#include "tools/transfer/columns.h"
-#include "tools/transfer/csv.h"
+#include "transfer/src/columns.h"
+#include "transfer/src/csv.h"
 
 namespace sitesync::transfer {
 

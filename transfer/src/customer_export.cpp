@@ -1,9 +1,9 @@
 // Customers to CSV, read twice: once for the custom fields' names, once to write the rows.
-#include "tools/transfer/customer_export.h"
+#include "transfer/transfer.h"
 
 #include <set>
 
-#include "tools/transfer/csv.h"
+#include "transfer/src/csv.h"
 
 namespace sitesync::transfer {
 

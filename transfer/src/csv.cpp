@@ -1,5 +1,5 @@
 // CSV through libcsv: the reader feeds it line by line so that each record knows its line.
-#include "tools/transfer/csv.h"
+#include "transfer/src/csv.h"
 
 #include <csv.h>
 
