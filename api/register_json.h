@@ -12,7 +12,15 @@
 
 #include "sync/engine.h"
 
+namespace sitesync::transfer {
+struct ImportReport;
+}
+
 namespace sitesync::api {
+
+// A CSV import's report (`customer import --json`, POST /v1/customers/import): counts, the rows
+// refused with their lines, the columns as mapped and those left out.
+nlohmann::json importReportJson(const transfer::ImportReport& report, bool dryRun);
 
 // "active", "deactivated", "deleted", "erased", "merged into ID"
 std::string displayStatus(const Customer& c);

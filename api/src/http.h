@@ -35,6 +35,8 @@ class HttpFailure : public std::runtime_error {
 HttpFailure failureFor(const Status& status);
 
 void replyJson(httplib::Response& res, int status, const nlohmann::json& body);
+// A query flag: absent, 0 or false: false; 1 or true: true; else 400 bad_query.
+bool flagParam(const httplib::Request& req, const std::string& name);
 void replyError(httplib::Response& res, int status, const std::string& code,
                 const std::string& message);
 
@@ -61,6 +63,8 @@ void addCustomerRoutes(const AddRoute& add, Records& records);
 void addElementRoutes(const AddRoute& add, Records& records);
 // /v1/status, /v1/settings, /v1/conflicts... (site_routes.cpp)
 void addSiteRoutes(const AddRoute& add, Records& records);
+// /v1/customers/import and /v1/customers/export: CSV (transfer_routes.cpp)
+void addTransferRoutes(const AddRoute& add, Records& records);
 
 class LogWatch;
 // /v1/changes and /v1/changes/stream (change_feed.cpp); `watch` wakes the requests that wait.

@@ -29,6 +29,9 @@ class Records {
       : engine_(engine), committer_(committer) {}
 
   const sync::Engine& engine() const { return engine_; }
+  // For an import: thousands of rows per transaction, committed by the engine itself rather than
+  // one op at a time through the group commit.
+  sync::Engine& bulkWriter() { return engine_; }
   // The customer as stored; 404 when there is none.
   Customer existing(RecordId id) const;
   Customer existing(const std::string& idText) const { return existing(idIn(idText)); }

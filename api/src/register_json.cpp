@@ -1,6 +1,8 @@
 // The register as JSON and customer fields by name (api/register_json.h).
 #include "api/register_json.h"
 
+#include "transfer/transfer.h"
+
 namespace sitesync::api {
 
 using nlohmann::json;
@@ -168,6 +170,24 @@ Result<sync::Edit> settingsEdit(std::string_view key, std::string value) {
     valid += (valid.empty() ? "" : ", ") + std::string(f.cliName);
   return Status::invalidArgument("unknown setting '" + std::string(key) +
                                  "'; valid settings: " + valid);
+}
+
+nlohmann::json importReportJson(const transfer::ImportReport& r, bool dryRun) {
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& e : r.refused) refused.push_back({{"line", e.line}, {"reason", e.reason}});
+  nlohmann::json columns = nlohmann::json::object();
+  for (const auto& [text, field] : r.columns) columns[text] = field;
+  return {{"rows", r.rows},
+          {"created", r.created},
+          {"updated", r.updated},
+          {"unchanged", r.unchanged},
+          {"refused", refused},
+          {"match", transfer::matchByName(r.match)},
+          {"delimiter", std::string(1, r.delimiter)},
+          {"columns", columns},
+          {"ignored_columns", r.ignoredColumns},
+          {"dry_run", dryRun},
+          {"written", r.wrote}};
 }
 
 }  // namespace sitesync::api

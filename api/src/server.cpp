@@ -84,6 +84,14 @@ HttpFailure failureFor(const Status& status) {
   }
 }
 
+bool flagParam(const httplib::Request& req, const std::string& name) {
+  if (!req.has_param(name)) return false;
+  const std::string value = req.get_param_value(name);
+  if (value == "1" || value == "true") return true;
+  if (value == "0" || value == "false") return false;
+  throw HttpFailure(400, "bad_query", name + " is 1 or 0");
+}
+
 void replyJson(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
@@ -256,6 +264,7 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
     impl_->addRoute(method, pattern, least, std::move(handler));
   };
   addSiteRoutes(add, impl_->records);
+  addTransferRoutes(add, impl_->records);
   addCustomerRoutes(add, impl_->records);
   addElementRoutes(add, impl_->records);
   addChangeRoutes(add, engine, impl_->watch);

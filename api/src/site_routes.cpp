@@ -9,14 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-bool allParam(const httplib::Request& req) {
-  if (!req.has_param("all")) return false;
-  const std::string all = req.get_param_value("all");
-  if (all == "1" || all == "true") return true;
-  if (all == "0" || all == "false") return false;
-  throw HttpFailure(400, "bad_query", "all is 1 or 0");
-}
-
 class SiteRoutes {
  public:
   explicit SiteRoutes(Records& records) : records_(records), engine_(records.engine()) {}
@@ -28,7 +20,7 @@ class SiteRoutes {
     replyJson(res, 200, settingsJson(engine_.settings()));
   }
   void conflicts(const httplib::Request& req, httplib::Response& res) const {
-    replyJson(res, 200, {{"conflicts", conflictsJson(engine_, allParam(req))}});
+    replyJson(res, 200, {{"conflicts", conflictsJson(engine_, flagParam(req, "all"))}});
   }
   void putSettings(const httplib::Request& req, httplib::Response& res, const Caller& caller);
   void resolve(const httplib::Request& req, httplib::Response& res, const Caller& caller);

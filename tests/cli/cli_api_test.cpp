@@ -227,6 +227,35 @@ BOOST_AUTO_TEST_CASE(a_user_added_at_the_hub_signs_in_at_a_branch_until_removed_
              branch.run("digest", "--data", branch.data).out);
 }
 
+BOOST_AUTO_TEST_CASE(csv_is_imported_as_the_user_with_a_report_and_exported_back) {
+  ApiNode node;
+  auto csv = [&](const std::string& token, const std::string& query, const std::string& body) {
+    return node.send("POST", "/v1/customers/import" + query, token, body,
+                     {{"Content-Type", "text/csv"}});
+  };
+  const std::string file = "Nimi;Puhelin\nTyyne Tuonti;040 111 2222\nVilho Virhe;no phone\n";
+  BOOST_TEST(csv(node.viewer, "", file)->status == 403);
+  auto imported = csv(node.staff, "", file);
+  BOOST_TEST_REQUIRE(imported->status == 200, imported->body);
+  const json report = json::parse(imported->body);
+  BOOST_TEST(report["created"] == 1);
+  BOOST_TEST_REQUIRE(report["refused"].size() == 1u);
+  BOOST_TEST(report["refused"][0]["line"] == 3);
+  const json found =
+      node.cli.runJson("customer", "search", "--data", node.cli.data, "Tyyne", "--json");
+  BOOST_TEST_REQUIRE(found.size() == 1u);
+  const json history = node.cli.runJson("customer", "history", "--data", node.cli.data,
+                                        found[0]["id"].get<std::string>(), "--json");
+  BOOST_TEST(history[0]["user"] == "sami");
+
+  BOOST_TEST(csv(node.staff, "?match=shoe_size", file)->status == 400);
+  BOOST_TEST(csv(node.staff, "", "name\n\"never closed\n")->status == 422);
+  auto exported = node.get("/v1/customers/export?fields=name,phone", node.staff);
+  BOOST_TEST_REQUIRE(exported->status == 200, exported->body);
+  BOOST_TEST(exported->get_header_value("Content-Type").rfind("text/csv", 0) == 0u);
+  BOOST_TEST(contains(exported->body, "\"Tyyne Tuonti\",\"040 111 2222\""), exported->body);
+}
+
 BOOST_AUTO_TEST_CASE(a_rotated_token_replaces_the_old_one_and_users_list_shows_no_token) {
   ApiNode node;
   RunResult rotated = node.cli.run("users", "token", "--data", node.cli.data, "--name", "sami");

@@ -200,6 +200,10 @@ class TheDocument(unittest.TestCase):
         self.assertEqual(read, {(method, path) for method, path, _ in operations(self.doc)})
 
 
+class Csv(str):
+    """A request body sent as text/csv rather than JSON."""
+
+
 # How each documented operation is sent: (METHOD, path, body, query, expected status, ids),
 # in this order (the destructive ones last, on customers of their own). `ids` overrides the
 # path's parameters ({id}: "merge_into" -> that fixture id). A body of None is sent as
@@ -222,6 +226,9 @@ PLAN = [
     ("GET", "/v1/customers/{id}/discounts/{element}", None, None, 200, {}),
     ("GET", "/v1/changes", None, {"limit": "5"}, 200, {}),
     ("GET", "/v1/changes/stream", None, None, 200, {}),
+    ("GET", "/v1/customers/export", None, {"fields": "id,name,phone"}, 200, {}),
+    ("POST", "/v1/customers/import", Csv("Nimi;Puhelin\nTyyne Tuonti;040 111 2222\n"), None, 200,
+     {}),
     ("POST", "/v1/customers", {"name": "Eino Leino", "phone": "040 765 4321"}, None, 201, {}),
     ("PATCH", "/v1/customers/{id}", {"invoice_city": "Oulu"}, None, 200, {}),
     ("POST", "/v1/customers/{id}/contacts", {"name": "Pekka Ek", "send_work_orders": True},
@@ -268,7 +275,10 @@ class AgainstANode(unittest.TestCase):
         if user:
             sent["Authorization"] = "Bearer " + self.node.tokens[user]
         data = None
-        if body is not None:
+        if isinstance(body, Csv):
+            data = body.encode()
+            sent["Content-Type"] = "text/csv"
+        elif body is not None:
             data = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
         elif method in ("POST", "PUT", "PATCH"):
@@ -349,6 +359,10 @@ class AgainstANode(unittest.TestCase):
         if "text/event-stream" in content:
             self.assertTrue(answer.headers["content-type"].startswith("text/event-stream"))
             return
+        if "text/csv" in content:
+            self.assertTrue(answer.headers["content-type"].startswith("text/csv"))
+            self.assertTrue(answer.body.startswith('"id"'), f"{method} {path}: {answer}")
+            return
         self.assertTrue(answer.headers.get("content-type", "").startswith("application/json"))
         errors = schema_errors(self.doc, content["application/json"]["schema"], answer.body)
         self.assertEqual(errors, [], f"{method} {path}: {answer}")
@@ -362,6 +376,9 @@ class AgainstANode(unittest.TestCase):
         request = resolve(self.doc, operation["requestBody"])
         if body is None:
             self.assertFalse(request.get("required"), f"{method} {path} requires a body")
+            return
+        if "text/csv" in request["content"]:
+            self.assertIsInstance(body, Csv, f"{method} {path} takes CSV")
             return
         schema = request["content"]["application/json"]["schema"]
         self.assertEqual(schema_errors(self.doc, schema, body), [], f"{method} {path}")

@@ -54,24 +54,7 @@ class ProgressLine {
 };
 
 void printReport(const TransferArgs& a, const transfer::ImportReport& r) {
-  if (a.json) {
-    nlohmann::json refused = nlohmann::json::array();
-    for (const auto& e : r.refused) refused.push_back({{"line", e.line}, {"reason", e.reason}});
-    nlohmann::json columns = nlohmann::json::object();
-    for (const auto& [text, field] : r.columns) columns[text] = field;
-    printJson({{"rows", r.rows},
-               {"created", r.created},
-               {"updated", r.updated},
-               {"unchanged", r.unchanged},
-               {"refused", refused},
-               {"match", transfer::matchByName(r.match)},
-               {"delimiter", std::string(1, r.delimiter)},
-               {"columns", columns},
-               {"ignored_columns", r.ignoredColumns},
-               {"dry_run", a.dryRun},
-               {"written", r.wrote}});
-    return;
-  }
+  if (a.json) return printJson(api::importReportJson(r, a.dryRun));
   for (const auto& e : r.refused) std::cout << "line " << e.line << ": " << e.reason << "\n";
   if (!r.ignoredColumns.empty()) {
     std::cout << "columns left out:";
