@@ -136,6 +136,10 @@ class Store {
   // Live customers that share a number / a normalised SSN, one group per value (scans the index).
   std::vector<std::vector<RecordId>> sharedNumbers(const ReadTxn& txn) const;
   std::vector<std::vector<RecordId>> sharedSsns(const ReadTxn& txn) const;
+  // Live or merged customers that share a phone (its last 9 significant digits, so national and
+  // international forms meet) / an e-mail address (as emailKey), one group per value.
+  std::vector<std::vector<RecordId>> sharedPhones(const ReadTxn& txn) const;
+  std::vector<std::vector<RecordId>> sharedEmails(const ReadTxn& txn) const;
   // Every history entry of every record, by record.
   void forEachHistoryEntry(const ReadTxn& txn,
                            const std::function<void(RecordId, const HistoryEntry&)>& fn) const;

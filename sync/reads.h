@@ -36,6 +36,14 @@ class Reads : private EnginePart {
   // `value`: for matching imported rows. Other fields: kInvalidArgument.
   Result<std::vector<RecordId>> findLive(CustomerField field, std::string_view value) const;
   std::vector<Customer> search(std::string_view query, size_t limit) const;
+  // Pairs of live customers likely to be one person, best first, at most `limit`: the same SSN,
+  // e-mail address, phone (national and international forms alike), name and birth date, or name
+  // (its words in any order, accents folded). Found through the indexes and one pass over the
+  // records, never by comparing all pairs; a value more than 20 customers share (a company's
+  // switchboard) is passed over.
+  std::vector<DuplicatePair> possibleDuplicates(size_t limit) const;
+  // The same for one customer: the others it is likely to be (for a warning after `add`).
+  std::vector<DuplicatePair> duplicatesOf(RecordId id) const;
   // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
   // them `query` finds as search would (number, phone, name, SSN). Both read every record: they
   // are for finding what to restore, not for the counter.

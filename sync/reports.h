@@ -70,6 +70,14 @@ struct ConflictInfo {
   std::string chosen;       // when resolved: the value it kept
 };
 
+// Two live customers that are likely one person (Reads::possibleDuplicates): a score from 0 to 1
+// and what points that way, e.g. "same phone", "same name and birth date".
+struct DuplicatePair {
+  RecordId first, second;  // first < second
+  double score = 0;
+  std::vector<std::string> reasons;
+};
+
 // What one logged change did to the conflict list where it was applied (Conflicts::movedBy).
 struct ConflictMoves {
   std::vector<ConflictInfo> opened;    // open now, and this change came after the other write

@@ -2,6 +2,7 @@
 // order), the phone runs and their fold into the contact index, and the index lookups
 // (store_records.cpp has the records and which index entries each has).
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -305,29 +306,41 @@ std::vector<RecordId> Store::searchName(const ReadTxn& txn, std::string_view que
 }
 
 namespace {
-// Groups of records that share one term of an index (key: term \0 id), in term order.
-std::vector<std::vector<RecordId>> sharedTerms(MDB_txn* txn, MDB_dbi dbi) {
+// Groups of records that share one term of an index (key: term \0 id), in term order, over one
+// table or, given `runs`, the contact index and each of its runs merged; `termOf` says what of a
+// key's term is compared (nullopt: the key is left out). Keys sharing what is compared are
+// neighbours in key order when it is a prefix of the term.
+std::vector<std::vector<RecordId>> sharedTerms(
+    MDB_txn* txn, MDB_dbi dbi, std::optional<MDB_dbi> runs = std::nullopt,
+    const std::function<std::optional<std::string_view>(std::string_view)>& termOf = {}) {
+  std::vector<std::unique_ptr<IndexSource>> sources;
+  if (runs) sources = phoneRuns(txn, *runs, "");
+  sources.push_back(std::make_unique<IndexSource>(txn, dbi, ""));
+  sources.back()->ok = sources.back()->cursor.first();
   std::vector<std::vector<RecordId>> groups;
-  lmdb::Cursor cursor(txn, dbi);
   std::string term;
   std::vector<RecordId> group;
   auto close = [&] {
     if (group.size() > 1) groups.push_back(group);
     group.clear();
   };
-  for (bool ok = cursor.first(); ok; ok = cursor.next()) {
-    std::string_view key = cursor.key();
-    if (key.size() < 17) continue;
-    std::string_view t = key.substr(0, key.size() - 17);
-    if (t != term) {
+  while (IndexSource* at = smallest(sources)) {
+    const std::string_view key = at->key();
+    std::optional<std::string_view> t;
+    if (key.size() >= 17) t = key.substr(0, key.size() - 17);
+    if (t && termOf) t = termOf(*t);
+    if (t && *t != term) {
       close();
-      term.assign(t);
+      term.assign(*t);
     }
-    group.push_back(lmdb::readId(key, key.size() - 16));
+    if (t) group.push_back(lmdb::readId(key, key.size() - 16));
+    at->ok = at->cursor.next() && at->inRun();
   }
   close();
   return groups;
 }
+
+constexpr size_t kPhoneDigitsCompared = 9;
 }  // namespace
 
 std::vector<std::vector<RecordId>> Store::sharedNumbers(const ReadTxn& txn) const {
@@ -336,6 +349,22 @@ std::vector<std::vector<RecordId>> Store::sharedNumbers(const ReadTxn& txn) cons
 
 std::vector<std::vector<RecordId>> Store::sharedSsns(const ReadTxn& txn) const {
   return sharedTerms(txn.raw(), impl_->dbi[kSsnIndex]);
+}
+
+std::vector<std::vector<RecordId>> Store::sharedPhones(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kContactIndex], impl_->dbi[kContactRuns],
+                     [](std::string_view t) -> std::optional<std::string_view> {
+                       if (t.empty() || t[0] == '@') return std::nullopt;
+                       return t.substr(0, kPhoneDigitsCompared);
+                     });
+}
+
+std::vector<std::vector<RecordId>> Store::sharedEmails(const ReadTxn& txn) const {
+  return sharedTerms(txn.raw(), impl_->dbi[kContactIndex], impl_->dbi[kContactRuns],
+                     [](std::string_view t) -> std::optional<std::string_view> {
+                       if (t.empty() || t[0] != '@') return std::nullopt;
+                       return t;
+                     });
 }
 
 std::vector<RecordId> Store::findAbsorbedByNumber(const ReadTxn& txn,

@@ -34,6 +34,8 @@ struct LocalFigures {
   uint64_t groupCommits = 0;
   std::string digest;
   double digestSeconds = 0, storeFileMb = 0;
+  double duplicatesSeconds = 0;  // `customer duplicates` over the whole register
+  size_t duplicatePairs = 0;
 };
 
 // The bulk create through the real apply path, committed every `batch` customers; seconds spent
@@ -131,6 +133,8 @@ nlohmann::json localJson(const LocalArgs& a, const LocalFigures& f, double peakM
       {"bulk_create_per_s", f.bulkRate},
       {"raw_lmdb_per_s", f.rawRate},
       {"bulk_vs_raw_ratio", f.bulkRate / f.rawRate},
+      {"duplicates_seconds", f.duplicatesSeconds},
+      {"duplicate_pairs_listed", f.duplicatePairs},
       {"lookup_number_p50_us", f.byNumber.p50},
       {"lookup_number_p99_us", f.byNumber.p99},
       {"lookup_phone_p50_us", f.byPhone.p50},
@@ -171,6 +175,8 @@ void printLocal(const LocalArgs& a, const LocalFigures& f, double peakMb) {
   std::printf("durable single writes          %10.0f writes/s (one fsync each)\n", f.singleRate);
   std::printf("group commit, %d writers       %10.0f writes/s (%llu commits)\n", kWriters,
               f.groupRate, static_cast<unsigned long long>(f.groupCommits));
+  std::printf("possible duplicates (whole)    %10.2f s  (%zu pairs listed)\n", f.duplicatesSeconds,
+              f.duplicatePairs);
   std::printf("digest of the register         %10.2f s  (%s...)\n", f.digestSeconds,
               f.digest.substr(0, 16).c_str());
   std::printf("peak RssAnon, bulk create      %10.1f MB (whole benchmark: %.1f MB)\n", f.bulkPeakMb,
@@ -220,6 +226,11 @@ void benchLocal(const LocalArgs& a) {
   f.singleRate = kSingleWrites / secondsSince(start);
   log("group commit: 32 writers...");
   f.groupRate = groupCommitRate(engine, gen, f.groupCommits);
+
+  log("possible duplicates...");
+  start = Clock::now();
+  f.duplicatePairs = engine.possibleDuplicates(100).size();
+  f.duplicatesSeconds = secondsSince(start);
 
   log("digest...");
   start = Clock::now();

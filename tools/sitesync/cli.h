@@ -53,6 +53,9 @@ using api::fieldDisplayName;
 void addCustomerCommands(CLI::App& app);
 void addCardCommands(CLI::App& customer);  // customer contact|journal|discount ...
 void addTransferCommands(CLI::App& customer);  // customer import|export (CSV)
+void addDuplicateCommands(CLI::App& customer);  // customer duplicates
+// After `customer add`: a note on stderr for each customer the new one may be.
+void warnOfDuplicates(const sync::Engine& engine, RecordId added);
 void addConflictCommands(CLI::App& app);   // conflicts list, resolve
 void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status

@@ -68,6 +68,7 @@ void addCommand(const CustomerArgs& a) {
   if (!a.ssn.empty()) edits.push_back({uint16_t(CustomerField::ssn), {}, a.ssn});
   for (auto& e : parseSets(a.sets)) edits.push_back(std::move(e));
   Customer c = take(site->engine->create(edits, a.user));
+  warnOfDuplicates(*site->engine, c.id);
   if (a.json)
     printJson(displayedJson(*site, c));
   else
@@ -297,6 +298,7 @@ void addCustomerCommands(CLI::App& app) {
   addSearchCommand(*customer, a);
   addCardCommands(*customer);
   addTransferCommands(*customer);
+  addDuplicateCommands(*customer);
 }
 
 }  // namespace sitesync::cli
