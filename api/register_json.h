@@ -21,6 +21,9 @@ namespace sitesync::api {
 // A CSV import's report (`customer import --json`, POST /v1/customers/import): counts, the rows
 // refused with their lines, the columns as mapped and those left out.
 nlohmann::json importReportJson(const transfer::ImportReport& report, bool dryRun);
+// Two customers likely to be one person (`customer duplicates --json`, GET
+// /v1/customers/duplicates): their ids and names, the score (2 decimals) and the reasons.
+nlohmann::json duplicatePairJson(const sync::Engine& engine, const sync::DuplicatePair& pair);
 
 // "active", "deactivated", "deleted", "erased", "merged into ID"
 std::string displayStatus(const Customer& c);

@@ -64,6 +64,12 @@ class CustomerRoutes {
     const RecordId id = records_.resolve("#" + std::string(req.matches[1]));
     records_.replyRecord(res, 200, records_.existing(id));
   }
+  void duplicates(const httplib::Request& req, httplib::Response& res) const {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& d : engine_.possibleDuplicates(limitParam(req)))
+      pairs.push_back(duplicatePairJson(engine_, d));
+    replyJson(res, 200, {{"duplicates", std::move(pairs)}});
+  }
   void history(const httplib::Request& req, httplib::Response& res) const {
     const Customer c = records_.existing(req.matches[1]);
     replyJson(res, 200, {{"history", customerHistoryJson(engine_, c.id)}});
@@ -213,6 +219,8 @@ void addCustomerRoutes(const AddRoute& add, Records& records) {
       [routes](const auto& req, auto& res, const Caller&) { routes->search(req, res); });
   add(Method::kGet, one, Role::kViewer,
       [routes](const auto& req, auto& res, const Caller&) { routes->get(req, res); });
+  add(Method::kGet, "/v1/customers/duplicates", Role::kViewer,
+      [routes](const auto& req, auto& res, const Caller&) { routes->duplicates(req, res); });
   add(Method::kGet, "/v1/customers/by-number/([^/]+)", Role::kViewer,
       [routes](const auto& req, auto& res, const Caller&) { routes->getByNumber(req, res); });
   add(Method::kPost, "/v1/customers", Role::kStaff,

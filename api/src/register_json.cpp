@@ -1,6 +1,8 @@
 // The register as JSON and customer fields by name (api/register_json.h).
 #include "api/register_json.h"
 
+#include <cmath>
+
 #include "transfer/transfer.h"
 
 namespace sitesync::api {
@@ -188,6 +190,17 @@ nlohmann::json importReportJson(const transfer::ImportReport& r, bool dryRun) {
           {"ignored_columns", r.ignoredColumns},
           {"dry_run", dryRun},
           {"written", r.wrote}};
+}
+
+nlohmann::json duplicatePairJson(const sync::Engine& engine, const sync::DuplicatePair& d) {
+  auto nameOf = [&](RecordId id) {
+    auto c = engine.customer(id);
+    return c ? c->value(CustomerField::name) : std::string();
+  };
+  return {{"customers", {d.first.toString(), d.second.toString()}},
+          {"names", {nameOf(d.first), nameOf(d.second)}},
+          {"score", std::round(d.score * 100) / 100},
+          {"reasons", d.reasons}};
 }
 
 }  // namespace sitesync::api

@@ -227,6 +227,7 @@ PLAN = [
     ("GET", "/v1/changes", None, {"limit": "5"}, 200, {}),
     ("GET", "/v1/changes/stream", None, None, 200, {}),
     ("GET", "/v1/customers/export", None, {"fields": "id,name,phone"}, 200, {}),
+    ("GET", "/v1/customers/duplicates", None, {"limit": "10"}, 200, {}),
     ("POST", "/v1/customers/import", Csv("Nimi;Puhelin\nTyyne Tuonti;040 111 2222\n"), None, 200,
      {}),
     ("POST", "/v1/customers", {"name": "Eino Leino", "phone": "040 765 4321"}, None, 201, {}),

@@ -31,11 +31,7 @@ void duplicatesCommand(const DuplicateArgs& a) {
   const auto pairs = site->engine->possibleDuplicates(a.limit);
   if (a.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& d : pairs)
-      out.push_back({{"customers", {d.first.toString(), d.second.toString()}},
-                     {"names", {nameOf(*site->engine, d.first), nameOf(*site->engine, d.second)}},
-                     {"score", std::round(d.score * 100) / 100},
-                     {"reasons", d.reasons}});
+    for (const auto& d : pairs) out.push_back(api::duplicatePairJson(*site->engine, d));
     printJson(out);
     return;
   }
