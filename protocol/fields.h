@@ -116,7 +116,8 @@ enum class SettingsField : uint16_t {
 inline constexpr size_t kSettingsFieldCount = 12;
 // The field code of a settings write for a user of the application API, deployment-wide: its key
 // is the user's name, its value "<role> <SHA-256 hex of their token>", empty once removed.
-inline constexpr uint16_t kSettingsUserCode = 12;
+// (Beyond the settings fields' codes, so that settings can be added.)
+inline constexpr uint16_t kSettingsUserCode = 256;
 // Letters, digits and . _ @ -, 1 to 64 of them: safe in a log line, a key and a history entry.
 bool isValidUserName(std::string_view name);
 // "<role> <64 hex digits>" (a role is 1 to 16 lowercase letters), or empty.

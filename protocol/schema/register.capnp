@@ -143,8 +143,9 @@ enum SettingsField {
   requiredFields @0; requirePhoneOrEmail @1; numberMinLength @2; numberMaxLength @3;
   autoNumber @4; nextNumber @5; ssnShown @6; ssnUnique @7; journalEditWindowHours @8;
   journalDeleteWindowHours @9; numberBlockSize @10; maxClockSkew @11;
-  user @12;   # an API user: key = the user's name, value "<role> <SHA-256 hex of their token>",
-              # empty once removed (see Settings.users)
+  # FieldWrite.field 256 (beyond this enum, so that settings can be added here): an API user,
+  # key = the user's name, value "<role> <SHA-256 hex of their token>", empty once removed
+  # (see Settings.users).
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +165,7 @@ struct Settings {
   numberBlockSize @10 :Field;        # size of the number blocks the hub leases to sites
   maxClockSkew @11 :Field;           # seconds a change may be stamped ahead of the receiver's clock
   users @12 :List(CustomField);      # the application API's users, deployment-wide: one register
-                                     # per name (SettingsField.user), sorted by name
+                                     # per name (settings write code 256), by name
 }
 
 # ---------------------------------------------------------------------------------------------

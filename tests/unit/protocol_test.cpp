@@ -627,14 +627,11 @@ BOOST_AUTO_TEST_CASE(settings_field_table_matches_the_schema) {
       }
     }
   }
-  // Beyond the fields: the users, one keyed register per name.
+  // Beyond the fields: the users, one keyed register per name (their write code is outside
+  // the enum, kSettingsUserCode).
   BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + 1);
-  BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount + 1);
-  KJ_IF_MAYBE (user, codes.findEnumerantByName("user")) {
-    BOOST_TEST(user->getOrdinal() == kSettingsUserCode);
-  } else {
-    BOOST_ERROR("enum SettingsField has no enumerant user");
-  }
+  BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount);
+  BOOST_TEST(kSettingsUserCode >= kSettingsFieldCount);
 }
 
 BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
