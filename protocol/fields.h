@@ -106,14 +106,16 @@ const char* elementKindName(uint16_t code);  // "contact", "journal", "discount"
     "customer numbers the hub leases to a site at a time")                                  \
   X(11, maxClockSkew, "max_clock_skew", kUnsigned, "300",                                   \
     "seconds another site's clock may run ahead of this one's (changes stamped later are "  \
-    "set aside)")
+    "set aside)")                                                                           \
+  X(12, ageAlertYears, "age_alert_years", kUnsigned, "0",                                   \
+    "flag customers younger than this many years (age_alert; 0: off)")
 
 enum class SettingsField : uint16_t {
 #define SITESYNC_ENUM(code, schema, cli, kind, dflt, help) schema = code,
   SITESYNC_SETTINGS_FIELDS(SITESYNC_ENUM)
 #undef SITESYNC_ENUM
 };
-inline constexpr size_t kSettingsFieldCount = 12;
+inline constexpr size_t kSettingsFieldCount = 13;
 // The field code of a settings write for a user of the application API, deployment-wide: its key
 // is the user's name, its value "<role> <SHA-256 hex of their token>", empty once removed.
 // (Beyond the settings fields' codes, so that settings can be added.)

@@ -21,7 +21,8 @@ namespace sitesync::sync {
 // A part of Engine (sync/engine.h), which is what callers hold.
 class Reads : private EnginePart {
  public:
-  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "discount_overdrawn"
+  // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "discount_overdrawn",
+  // "age_alert" (younger than the setting age_alert_years, by this node's clock)
   std::vector<std::string> flags(const Customer& customer) const;
   std::optional<Customer> customer(RecordId id) const;
   // REF: an id ("<site hex>-<counter>") or "#NUMBER": the live customer with that number, else

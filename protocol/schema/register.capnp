@@ -142,7 +142,7 @@ enum SettingsField {
   # Field codes of FieldWrite for settings changes: same names as Settings' registers.
   requiredFields @0; requirePhoneOrEmail @1; numberMinLength @2; numberMaxLength @3;
   autoNumber @4; nextNumber @5; ssnShown @6; ssnUnique @7; journalEditWindowHours @8;
-  journalDeleteWindowHours @9; numberBlockSize @10; maxClockSkew @11;
+  journalDeleteWindowHours @9; numberBlockSize @10; maxClockSkew @11; ageAlertYears @12;
   # FieldWrite.field 256 (beyond this enum, so that settings can be added here): an API user,
   # key = the user's name, value "<role> <SHA-256 hex of their token>", empty once removed
   # (see Settings.users).
@@ -166,6 +166,7 @@ struct Settings {
   maxClockSkew @11 :Field;           # seconds a change may be stamped ahead of the receiver's clock
   users @12 :List(CustomField);      # the application API's users, deployment-wide: one register
                                      # per name (settings write code 256), by name
+  ageAlertYears @13 :Field;          # customers younger than this are flagged (0: off)
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <set>
 #include <tuple>
 
@@ -196,6 +198,25 @@ std::vector<ConflictInfo> Conflicts::conflicts(bool includeResolved) const {
   return core_.revealed(std::move(out));
 }
 
+namespace {
+
+// With age_alert_years set and a birth date known: whether the customer has reached that age
+// today (UTC); nullopt when there is nothing to tell.
+std::optional<bool> olderThanAlert(const Customer& c, const Settings& s, uint64_t nowMillis) {
+  const uint64_t years = s.getUnsigned(SettingsField::ageAlertYears);
+  const std::string& birth = c.value(CustomerField::birthDate);
+  int by = 0, bm = 0, bd = 0;
+  if (years == 0 || std::sscanf(birth.c_str(), "%d-%d-%d", &by, &bm, &bd) != 3) return std::nullopt;
+  const std::time_t now = std::time_t(nowMillis / 1000);
+  std::tm today{};
+  gmtime_r(&now, &today);
+  const int ty = today.tm_year + 1900, tm = today.tm_mon + 1, td = today.tm_mday;
+  const int age = ty - by - ((tm < bm || (tm == bm && td < bd)) ? 1 : 0);
+  return age >= int(years);
+}
+
+}  // namespace
+
 std::vector<std::string> Reads::flags(const Customer& c) const {
   std::vector<std::string> out;
   if (c.hasOpenConflicts()) out.push_back("in_conflict");
@@ -215,6 +236,9 @@ std::vector<std::string> Reads::flags(const Customer& c) const {
   if (!ssn.empty() && core_.store_.settings(txn).getBool(SettingsField::ssnUnique) &&
       core_.store_.findBySsn(txn, ssnTerm).size() > 1)
     out.push_back("possible_duplicate");
+  if (auto reached = olderThanAlert(c, core_.store_.settings(txn), core_.clock_.nowMillis());
+      reached && !*reached)
+    out.push_back("age_alert");
   // Two sites spending from one card offline both count: an overdrawn card is flagged.
   for (const CardElement& e : cardElements(c))
     if (e.kind == kDiscountCode && e.balanceCents < 0) {

@@ -213,6 +213,22 @@ BOOST_AUTO_TEST_CASE(a_number_cannot_be_cleared) {
 
 // --- other settings rules ----------------------------------------------------------------------
 
+BOOST_AUTO_TEST_CASE(age_alert_years_flags_customers_younger_than_it_by_this_nodes_clock) {
+  // The clock stands at 2023-11-14.
+  Customer minor = created(a, "Minor", {set(CustomerField::birthDate, "2005-11-15")});
+  Customer adult = created(a, "Adult", {set(CustomerField::birthDate, "2005-11-14")});
+  Customer unknown = created(a, "Unknown");
+  auto flagged = [&](const Customer& c) {
+    const auto flags = a.engine.flags(current(a, c.id));
+    return std::find(flags.begin(), flags.end(), "age_alert") != flags.end();
+  };
+  BOOST_TEST(!flagged(minor));  // 0: off
+  configure(a, {setting(SettingsField::ageAlertYears, "18")});
+  BOOST_TEST(flagged(minor));   // 18 tomorrow
+  BOOST_TEST(!flagged(adult));  // 18 today
+  BOOST_TEST(!flagged(unknown));
+}
+
 BOOST_AUTO_TEST_CASE(a_customer_needs_a_name) {
   auto r = create(a, {set(CustomerField::email, "anna@example.fi")});
   BOOST_TEST((r.status().code() == StatusCode::kInvalidArgument));
