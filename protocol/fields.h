@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace sitesync {
 
@@ -120,6 +122,26 @@ inline constexpr size_t kSettingsFieldCount = 13;
 // is the user's name, its value "<role> <SHA-256 hex of their token>", empty once removed.
 // (Beyond the settings fields' codes, so that settings can be added.)
 inline constexpr uint16_t kSettingsUserCode = 256;
+// The field code of a settings write that defines a custom field (`sitesync fields define`):
+// its key is the field's name, its value a CustomFieldDefinition (formatDefinition).
+inline constexpr uint16_t kSettingsCustomFieldCode = 257;
+// What a deployment says a custom field holds. Once any is defined, custom fields not defined
+// are refused at the sites where they are written; a retired one keeps its values but takes no
+// new ones.
+struct CustomFieldDefinition {
+  std::string kind;  // "text", "number", "date", "bool", "choice"
+  bool required = false;
+  bool retired = false;
+  std::string label;                 // for people; may be empty
+  std::vector<std::string> choices;  // kind "choice"
+  bool operator==(const CustomFieldDefinition&) const = default;
+};
+// "kind\trequired\tretired\tlabel\tchoice,choice", the register's value.
+std::string formatDefinition(const CustomFieldDefinition& d);
+// Nullopt when `value` is not one formatDefinition() makes of a valid definition.
+std::optional<CustomFieldDefinition> parseDefinition(std::string_view value);
+// Why `value` does not fit the definition ("" when it does; an empty value always fits).
+std::string definitionProblem(const CustomFieldDefinition& d, std::string_view value);
 // Letters, digits and . _ @ -, 1 to 64 of them: safe in a log line, a key and a history entry.
 bool isValidUserName(std::string_view name);
 // "<role> <64 hex digits>" (a role is 1 to 16 lowercase letters), or empty.

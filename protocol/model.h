@@ -82,15 +82,20 @@ struct Settings {
   std::array<FieldValue, kSettingsFieldCount> fields;
   // The application API's users by name (kSettingsUserCode): an empty value is a removed user.
   std::map<std::string, FieldValue> users;
-  // The register a settings write writes: a field, or a user's (added when absent).
+  // Custom field definitions by name (kSettingsCustomFieldCode): formatDefinition's values.
+  std::map<std::string, FieldValue> customFieldDefinitions;
+  // The register a settings write writes: a field, a user's or a definition (added when absent).
   FieldValue& slot(uint16_t field, const std::string& key) {
-    return field == kSettingsUserCode ? users[key] : fields[field];
+    if (field == kSettingsUserCode) return users[key];
+    if (field == kSettingsCustomFieldCode) return customFieldDefinitions[key];
+    return fields[field];
   }
   // That register as held, never written when absent.
   FieldValue held(uint16_t field, const std::string& key) const {
-    if (field != kSettingsUserCode) return fields[field];
-    auto it = users.find(key);
-    return it == users.end() ? FieldValue{} : it->second;
+    if (field != kSettingsUserCode && field != kSettingsCustomFieldCode) return fields[field];
+    const auto& keyed = field == kSettingsUserCode ? users : customFieldDefinitions;
+    auto it = keyed.find(key);
+    return it == keyed.end() ? FieldValue{} : it->second;
   }
   // The effective value: the written one, or the default.
   std::string get(SettingsField f) const;

@@ -66,6 +66,8 @@ std::chrono::seconds waitParam(const httplib::Request& req) {
 std::string writtenName(const Change& change, const FieldWrite& write) {
   if (change.operation == Operation::kSettings && write.field == kSettingsUserCode)
     return "user." + write.key;
+  if (change.operation == Operation::kSettings && write.field == kSettingsCustomFieldCode)
+    return "custom_field." + write.key;
   if (change.operation == Operation::kSettings && write.field < kSettingsFieldCount)
     return info(static_cast<SettingsField>(write.field)).cliName;
   return fieldDisplayName(write.field, write.key);

@@ -146,6 +146,8 @@ enum SettingsField {
   # FieldWrite.field 256 (beyond this enum, so that settings can be added here): an API user,
   # key = the user's name, value "<role> <SHA-256 hex of their token>", empty once removed
   # (see Settings.users).
+  # FieldWrite.field 257: a custom field's definition, key = its name, value
+  # "kind\trequired\tretired\tlabel\tchoices" (see Settings.customFieldDefinitions).
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +169,7 @@ struct Settings {
   users @12 :List(CustomField);      # the application API's users, deployment-wide: one register
                                      # per name (settings write code 256), by name
   ageAlertYears @13 :Field;          # customers younger than this are flagged (0: off)
+  customFieldDefinitions @14 :List(CustomField);  # by name (settings write code 257)
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -191,15 +191,18 @@ void encode(const Settings& s, std::string& out) {
   wire::Builder mb;
   auto b = mb.initRoot<schema::Settings>();
   putRegisters(capnp::AnyStruct::Builder(decltype(b)(b)), settingsSlots(), s.fields);
-  if (!s.users.empty()) {
-    auto list = b.initUsers(static_cast<unsigned>(s.users.size()));
+  auto putKeyed = [](auto list, const std::map<std::string, FieldValue>& keyed) {
     unsigned i = 0;
-    for (const auto& [name, value] : s.users) {
+    for (const auto& [name, value] : keyed) {
       list[i].setName(capnp::Text::Reader(name.data(), name.size()));
       putField(list[i].initField(), value, nullptr);
       ++i;
     }
-  }
+  };
+  if (!s.users.empty()) putKeyed(b.initUsers(unsigned(s.users.size())), s.users);
+  if (!s.customFieldDefinitions.empty())
+    putKeyed(b.initCustomFieldDefinitions(unsigned(s.customFieldDefinitions.size())),
+             s.customFieldDefinitions);
   wire::toBytes(mb, out);
 }
 
@@ -209,6 +212,8 @@ Settings decodeSettings(std::string_view bytes) {
     getRegisters(capnp::AnyStruct::Reader(r), settingsSlots(), s.fields);
     for (auto user : wire::capped(r.getUsers(), wire::kMaxListed, "users"))
       s.users.emplace(wire::text(user.getName()), getField(user.getField(), nullptr));
+    for (auto d : wire::capped(r.getCustomFieldDefinitions(), wire::kMaxListed, "definitions"))
+      s.customFieldDefinitions.emplace(wire::text(d.getName()), getField(d.getField(), nullptr));
     return s;
   });
 }

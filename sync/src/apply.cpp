@@ -71,7 +71,8 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
 
 void Core::applySettings(ApplyContext& batch, const Change& change) {
   for (const auto& w : change.writes)
-    if (w.field >= kSettingsFieldCount && w.field != kSettingsUserCode)
+    if (w.field >= kSettingsFieldCount && w.field != kSettingsUserCode &&
+        w.field != kSettingsCustomFieldCode)
       throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
   // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that its
   // seqs stay dense, and have no effect by themselves. At the hub they are an offer (a site sets
@@ -314,6 +315,44 @@ Status checkRequiredFields(const Settings& s, const Customer& after, const Custo
   return Status::ok();
 }
 
+// Once the deployment defines custom fields, each custom field written must be defined, not
+// retired, and hold a value of its kind; a required one must be set on a new customer and may
+// not be cleared.
+Status checkCustomFields(const Settings& s, const Customer& after, const Customer* before) {
+  if (s.customFieldDefinitions.empty()) return Status::ok();
+  for (const auto& [name, value] : after.customFields) {
+    const FieldValue* was = nullptr;
+    if (before)
+      if (auto it = before->customFields.find(name); it != before->customFields.end())
+        was = &it->second;
+    if (was && was->value == value.value) continue;  // not written now
+    auto held = s.customFieldDefinitions.find(name);
+    auto definition =
+        held == s.customFieldDefinitions.end() ? std::nullopt : parseDefinition(held->second.value);
+    if (!definition)
+      return Status::invalidArgument(
+          "custom field '" + name +
+          "' is not defined (`sitesync fields list` shows those that are)");
+    if (definition->retired)
+      return Status::invalidArgument("custom field '" + name +
+                                     "' is retired: it takes no new values");
+    if (auto why = definitionProblem(*definition, value.value); !why.empty())
+      return Status::invalidArgument("custom field '" + name + "' " + why);
+  }
+  for (const auto& [name, held] : s.customFieldDefinitions) {
+    auto definition = parseDefinition(held.value);
+    if (!definition || !definition->required || definition->retired) continue;
+    auto it = after.customFields.find(name);
+    const bool set = it != after.customFields.end() && !it->second.value.empty();
+    const bool wasSet =
+        before && before->customFields.count(name) && !before->customFields.at(name).value.empty();
+    if (!set && (!before || wasSet))
+      return Status::invalidArgument("custom field '" + name +
+                                     "' is required by the deployment (`sitesync fields list`)");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, const Customer& after,
@@ -324,6 +363,7 @@ Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, con
     return Status::invalidArgument("a customer needs a name");
   if (Status required = checkRequiredFields(s, after, before, edits); !required.isOk())
     return required;
+  if (Status custom = checkCustomFields(s, after, before); !custom.isOk()) return custom;
 
   const std::string& number = after.value(CustomerField::number);
   // An automatic number was found free just now (or is pending); a typed one must be checked.

@@ -127,6 +127,13 @@ Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
         return Status::invalidArgument("a user is written as '<role> <token hash>'");
       continue;
     }
+    if (settings && e.field == kSettingsCustomFieldCode) {
+      if (e.key.empty() || e.key.size() > 64 || !isValidUtf8(e.key))
+        return Status::invalidArgument("custom field names must be 1 to 64 bytes of UTF-8");
+      if (!parseDefinition(e.value))
+        return Status::invalidArgument("custom field '" + e.key + "': a malformed definition");
+      continue;
+    }
     if (settings) {
       if (e.field >= kSettingsFieldCount) return Status::invalidArgument("unknown settings field");
       fi = &settingsFields()[e.field];

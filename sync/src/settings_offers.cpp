@@ -13,8 +13,9 @@ std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers)
   std::string keptText, refusedText;
   auto note = [](std::string& text, const SettingsOffer& offer) {
     text += (text.empty() ? " " : ", ") +
-            (offer.field == kSettingsUserCode
-                 ? "user " + offer.key  // never a token's hash in a log line
+            (offer.field == kSettingsUserCode ? "user " + offer.key  // never a token's hash
+             : offer.field == kSettingsCustomFieldCode
+                 ? "custom field " + offer.key
                  : std::string(settingsFields()[offer.field].cliName) + "=" + offer.value);
   };
   bool wrote = false;

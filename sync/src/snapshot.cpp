@@ -85,15 +85,16 @@ bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
     field = FieldValue{};
     changed = true;
   }
-  for (auto it = settings.users.begin(); it != settings.users.end();) {
-    if (it->second.version.origin == hub) {
-      ++it;
-      continue;
+  for (auto keyed : {&Settings::users, &Settings::customFieldDefinitions})
+    for (auto it = (settings.*keyed).begin(); it != (settings.*keyed).end();) {
+      if (it->second.version.origin == hub) {
+        ++it;
+        continue;
+      }
+      if (it->second.version.origin == meta.siteId) (offered.*keyed)[it->first] = it->second;
+      it = (settings.*keyed).erase(it);
+      changed = true;
     }
-    if (it->second.version.origin == meta.siteId) offered.users[it->first] = it->second;
-    it = settings.users.erase(it);
-    changed = true;
-  }
   if (changed) encode(offered, meta.offeredSettings);
   return changed;
 }
@@ -219,11 +220,13 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
       batch.settings.fields[i] = settings->fields[i];
       batch.settingsDirty = true;
     }
-  for (const auto& [name, theirs] : settings->users)
-    if (theirs.version > batch.settings.held(kSettingsUserCode, name).version) {
-      batch.settings.users[name] = theirs;
-      batch.settingsDirty = true;
-    }
+  for (uint16_t code : {kSettingsUserCode, kSettingsCustomFieldCode})
+    for (const auto& [name, theirs] :
+         code == kSettingsUserCode ? settings->users : settings->customFieldDefinitions)
+      if (theirs.version > batch.settings.held(code, name).version) {
+        batch.settings.slot(code, name) = theirs;
+        batch.settingsDirty = true;
+      }
 }
 
 // The hub checks a record a snapshot brought as it checks one a batch brought: a second live

@@ -100,6 +100,11 @@ class Simulation {
       if (std::string error = addNode(); !error.empty()) return error;
     std::vector<Edit> settings;
     if (pick(2)) settings.push_back(Edit{uint16_t(SettingsField::ssnUnique), {}, "true"});
+    // One seed in three defines the custom field the workload writes: values 3 and 4 are then
+    // refused where they are written, once the definition has arrived there.
+    if (pick(3) == 0)
+      settings.push_back(Edit{kSettingsCustomFieldCode, "colour",
+                              formatDefinition({"choice", false, false, "", {"0", "1", "2"}})});
     // Small number blocks: sites run out offline and create customers with numbers pending.
     settings.push_back(
         Edit{uint16_t(SettingsField::numberBlockSize), {}, std::to_string(2 + pick(6))});

@@ -61,6 +61,7 @@ void addNumberCommands(CLI::App& app);     // numbers
 void addSiteCommands(CLI::App& app);       // init, settings, digest, status
 void addNodeCommands(CLI::App& app);       // serve, sync
 void addKeyCommands(CLI::App& app);        // keys show, peers add|remove|list
+void addFieldCommands(CLI::App& app);      // fields define|list|retire (custom fields)
 void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key

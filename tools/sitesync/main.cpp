@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   cli::addNumberCommands(app);
   cli::addNodeCommands(app);
   cli::addKeyCommands(app);
+  cli::addFieldCommands(app);
   cli::addUserCommands(app);
   app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
   // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.
