@@ -9,14 +9,20 @@ namespace sitesync::sync {
 
 using storage::WriteTxn;
 
+namespace {
+// An offer as the hub's log line names it: a setting with its value, a user or a custom field by
+// name (never a token's hash).
+std::string offerText(const SettingsOffer& offer) {
+  if (offer.field == kSettingsUserCode) return "user " + offer.key;
+  if (offer.field == kSettingsCustomFieldCode) return "custom field " + offer.key;
+  return std::string(settingsFields()[offer.field].cliName) + "=" + offer.value;
+}
+}  // namespace
+
 std::string Core::decideSettingsOffers(const std::vector<SettingsOffer>& offers) {
   std::string keptText, refusedText;
   auto note = [](std::string& text, const SettingsOffer& offer) {
-    text += (text.empty() ? " " : ", ") +
-            (offer.field == kSettingsUserCode ? "user " + offer.key  // never a token's hash
-             : offer.field == kSettingsCustomFieldCode
-                 ? "custom field " + offer.key
-                 : std::string(settingsFields()[offer.field].cliName) + "=" + offer.value);
+    text += (text.empty() ? " " : ", ") + offerText(offer);
   };
   bool wrote = false;
   std::string origins;

@@ -172,6 +172,8 @@ BOOST_AUTO_TEST_CASE(settings_round_trip_through_encode_and_decode) {
   s.fields[size_t(SettingsField::ssnUnique)] = FieldValue{"true", version(7, 0, kSite)};
   s.users["ada"] = FieldValue{"admin " + std::string(64, 'a'), version(8, 0, kSite)};
   s.users["kim"] = FieldValue{"", version(9, 0, kSite)};  // removed
+  s.customFieldDefinitions["tier"] = FieldValue{
+      formatDefinition({"choice", true, false, "Tier", {"a", "b"}}), version(10, 0, kSite)};
   BOOST_TEST((decodeSettings(bytesOf(s)) == s));
   BOOST_TEST((decodeSettings(bytesOf(Settings{})) == Settings{}));
 }
@@ -627,11 +629,12 @@ BOOST_AUTO_TEST_CASE(settings_field_table_matches_the_schema) {
       }
     }
   }
-  // Beyond the fields: the users, one keyed register per name (their write code is outside
-  // the enum, kSettingsUserCode).
-  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + 1);
+  // Beyond the fields: the users and the custom field definitions, one keyed register per name
+  // each (their write codes are outside the enum).
+  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + 2);
   BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount);
   BOOST_TEST(kSettingsUserCode >= kSettingsFieldCount);
+  BOOST_TEST(kSettingsCustomFieldCode >= kSettingsFieldCount);
 }
 
 BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {

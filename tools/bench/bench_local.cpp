@@ -105,6 +105,13 @@ void timeLookups(const storage::Store& store, const LookupQueries& q, LocalFigur
   });
 }
 
+// `customer duplicates` over the whole register.
+void timeDuplicates(const sync::Engine& engine, LocalFigures& f) {
+  const auto start = Clock::now();
+  f.duplicatePairs = engine.possibleDuplicates(100).size();
+  f.duplicatesSeconds = secondsSince(start);
+}
+
 // kWriters threads create customers at once through group commit; writes per second.
 double groupCommitRate(sync::Engine& engine, Generator& gen, uint64_t& commits) {
   Clock::time_point start;
@@ -228,9 +235,7 @@ void benchLocal(const LocalArgs& a) {
   f.groupRate = groupCommitRate(engine, gen, f.groupCommits);
 
   log("possible duplicates...");
-  start = Clock::now();
-  f.duplicatePairs = engine.possibleDuplicates(100).size();
-  f.duplicatesSeconds = secondsSince(start);
+  timeDuplicates(engine, f);
 
   log("digest...");
   start = Clock::now();
