@@ -24,6 +24,9 @@ nlohmann::json importReportJson(const transfer::ImportReport& report, bool dryRu
 // Two customers likely to be one person (`customer duplicates --json`, GET
 // /v1/customers/duplicates): their ids and names, the score (2 decimals) and the reasons.
 nlohmann::json duplicatePairJson(const sync::Engine& engine, const sync::DuplicatePair& pair);
+// The deployment's custom field definitions (`fields list --json`, GET /v1/fields): name, kind,
+// required, retired, label, choices; by name.
+nlohmann::json customFieldsJson(const Settings& s);
 
 // "active", "deactivated", "deleted", "erased", "merged into ID"
 std::string displayStatus(const Customer& c);

@@ -203,4 +203,17 @@ nlohmann::json duplicatePairJson(const sync::Engine& engine, const sync::Duplica
           {"reasons", d.reasons}};
 }
 
+nlohmann::json customFieldsJson(const Settings& s) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, held] : s.customFieldDefinitions)
+    if (auto d = parseDefinition(held.value))
+      list.push_back({{"name", name},
+                      {"kind", d->kind},
+                      {"required", d->required},
+                      {"retired", d->retired},
+                      {"label", d->label},
+                      {"choices", d->choices}});
+  return list;
+}
+
 }  // namespace sitesync::api

@@ -78,6 +78,9 @@ void addSiteRoutes(const AddRoute& add, Records& records) {
       [routes](const auto&, auto& res, const Caller&) { routes->status(res); });
   add(Method::kGet, "/v1/settings", Role::kViewer,
       [routes](const auto&, auto& res, const Caller&) { routes->settings(res); });
+  add(Method::kGet, "/v1/fields", Role::kViewer, [&records](const auto&, auto& res, const Caller&) {
+    replyJson(res, 200, {{"fields", customFieldsJson(records.engine().settings())}});
+  });
   add(Method::kPut, "/v1/settings", Role::kAdmin,
       [routes](const auto& req, auto& res, const Caller& c) { routes->putSettings(req, res, c); });
   add(Method::kGet, "/v1/conflicts", Role::kViewer,

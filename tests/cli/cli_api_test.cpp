@@ -256,6 +256,23 @@ BOOST_AUTO_TEST_CASE(csv_is_imported_as_the_user_with_a_report_and_exported_back
   BOOST_TEST(contains(exported->body, "\"Tyyne Tuonti\",\"040 111 2222\""), exported->body);
 }
 
+BOOST_AUTO_TEST_CASE(defined_custom_fields_are_listed_and_an_undefined_one_is_refused_with_422) {
+  ApiNode node;
+  BOOST_TEST_REQUIRE(node.cli
+                         .run("fields", "define", "--data", node.cli.data, "--name", "tier",
+                              "--kind", "choice", "--choices", "gold,silver")
+                         .status == 0);
+  auto fields = node.get("/v1/fields", node.viewer);
+  BOOST_TEST_REQUIRE(fields->status == 200, fields->body);
+  BOOST_TEST(json::parse(fields->body)["fields"][0]["choices"] == json::array({"gold", "silver"}));
+  auto refused = node.post("/v1/customers", node.staff, {{"name", "X"}, {"custom.shoe", "42"}});
+  BOOST_TEST(refused->status == 422, refused->body);
+  BOOST_TEST(contains(refused->body, "not defined"), refused->body);
+  BOOST_TEST(
+      node.post("/v1/customers", node.staff, {{"name", "Y"}, {"custom.tier", "gold"}})->status ==
+      201);
+}
+
 BOOST_AUTO_TEST_CASE(a_rotated_token_replaces_the_old_one_and_users_list_shows_no_token) {
   ApiNode node;
   RunResult rotated = node.cli.run("users", "token", "--data", node.cli.data, "--name", "sami");

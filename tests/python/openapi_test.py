@@ -211,6 +211,7 @@ class Csv(str):
 PLAN = [
     ("GET", "/v1/status", None, None, 200, {}),
     ("GET", "/v1/settings", None, None, 200, {}),
+    ("GET", "/v1/fields", None, None, 200, {}),
     ("GET", "/v1/conflicts", None, {"all": "1"}, 200, {}),
     ("GET", "/v1/customers", None, {"q": "virtanen", "status": "all", "limit": "2"}, 200, {}),
     ("GET", "/v1/customers/{id}", None, None, 200, {}),

@@ -55,30 +55,20 @@ void retireField(const FieldArgs& a) {
 
 void listFields(const FieldArgs& a) {
   auto site = openSite(a.data);
-  const Settings s = site->engine->settings();
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& [name, held] : s.customFieldDefinitions) {
-    auto d = parseDefinition(held.value);
-    if (!d) continue;
-    if (a.json) {
-      list.push_back({{"name", name},
-                      {"kind", d->kind},
-                      {"required", d->required},
-                      {"retired", d->retired},
-                      {"label", d->label},
-                      {"choices", d->choices}});
-      continue;
-    }
-    std::cout << name << "  " << d->kind << (d->required ? "  required" : "")
-              << (d->retired ? "  retired" : "")
-              << (d->label.empty() ? "" : "  \"" + d->label + "\"");
-    for (size_t i = 0; i < d->choices.size(); ++i) std::cout << (i ? "," : "  ") << d->choices[i];
+  const nlohmann::json list = api::customFieldsJson(site->engine->settings());
+  if (a.json) return printJson(list);
+  if (list.empty())
+    std::cout << "no custom fields defined: any custom.NAME is taken (`fields define` adds one)\n";
+  for (const auto& f : list) {
+    std::cout << f["name"].get<std::string>() << "  " << f["kind"].get<std::string>()
+              << (f["required"].get<bool>() ? "  required" : "")
+              << (f["retired"].get<bool>() ? "  retired" : "");
+    if (!f["label"].get<std::string>().empty())
+      std::cout << "  \"" << f["label"].get<std::string>() << "\"";
+    for (size_t i = 0; i < f["choices"].size(); ++i)
+      std::cout << (i ? "," : "  ") << f["choices"][i].get<std::string>();
     std::cout << "\n";
   }
-  if (a.json)
-    printJson(list);
-  else if (s.customFieldDefinitions.empty())
-    std::cout << "no custom fields defined: any custom.NAME is taken (`fields define` adds one)\n";
 }
 
 }  // namespace
