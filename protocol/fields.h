@@ -142,6 +142,8 @@ std::string formatDefinition(const CustomFieldDefinition& d);
 std::optional<CustomFieldDefinition> parseDefinition(std::string_view value);
 // Why `value` does not fit the definition ("" when it does; an empty value always fits).
 std::string definitionProblem(const CustomFieldDefinition& d, std::string_view value);
+// The settings write codes whose registers are keyed by name (users, custom field definitions).
+inline constexpr uint16_t kKeyedSettingsCodes[] = {kSettingsUserCode, kSettingsCustomFieldCode};
 // Letters, digits and . _ @ -, 1 to 64 of them: safe in a log line, a key and a history entry.
 bool isValidUserName(std::string_view name);
 // "<role> <64 hex digits>" (a role is 1 to 16 lowercase letters), or empty.

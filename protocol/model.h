@@ -84,18 +84,26 @@ struct Settings {
   std::map<std::string, FieldValue> users;
   // Custom field definitions by name (kSettingsCustomFieldCode): formatDefinition's values.
   std::map<std::string, FieldValue> customFieldDefinitions;
+  // The registers of a keyed settings write code (kKeyedSettingsCodes); null for a field's code.
+  std::map<std::string, FieldValue>* keyed(uint16_t code) {
+    return code == kSettingsUserCode          ? &users
+           : code == kSettingsCustomFieldCode ? &customFieldDefinitions
+                                              : nullptr;
+  }
+  const std::map<std::string, FieldValue>* keyed(uint16_t code) const {
+    return const_cast<Settings*>(this)->keyed(code);
+  }
   // The register a settings write writes: a field, a user's or a definition (added when absent).
   FieldValue& slot(uint16_t field, const std::string& key) {
-    if (field == kSettingsUserCode) return users[key];
-    if (field == kSettingsCustomFieldCode) return customFieldDefinitions[key];
-    return fields[field];
+    auto* registers = keyed(field);
+    return registers ? (*registers)[key] : fields[field];
   }
   // That register as held, never written when absent.
   FieldValue held(uint16_t field, const std::string& key) const {
-    if (field != kSettingsUserCode && field != kSettingsCustomFieldCode) return fields[field];
-    const auto& keyed = field == kSettingsUserCode ? users : customFieldDefinitions;
-    auto it = keyed.find(key);
-    return it == keyed.end() ? FieldValue{} : it->second;
+    const auto* registers = keyed(field);
+    if (!registers) return fields[field];
+    auto it = registers->find(key);
+    return it == registers->end() ? FieldValue{} : it->second;
   }
   // The effective value: the written one, or the default.
   std::string get(SettingsField f) const;

@@ -240,6 +240,11 @@ std::string phoneKey(std::string_view phone);
 // significant digits, or the query ends with the stored one's, of kMinPhoneMatch digits or more.
 bool phoneMatches(std::string_view stored, std::string_view query);
 inline constexpr size_t kMinPhoneMatch = 6;
+// What makes two phones one for finding duplicates (Store::sharedPhones): the first 9 characters
+// of a phoneKey, its last 9 significant digits, so national and international forms meet.
+inline std::string_view phoneIdentity(std::string_view key) {
+  return key.substr(0, 9);
+}
 // The contact index's term for an e-mail address: "@" and the address without surrounding
 // spaces, ASCII letters lowercased. Empty for an empty address.
 std::string emailKey(std::string_view email);

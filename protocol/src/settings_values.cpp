@@ -2,6 +2,7 @@
 // values' layouts and checks (protocol/fields.h).
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -55,16 +56,11 @@ std::string definitionProblem(const CustomFieldDefinition& d, std::string_view v
   if (value.empty()) return {};
   if (d.kind == "number") {
     double parsed = 0;
-    size_t used = 0;
-    try {
-      parsed = std::stod(std::string(value), &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    (void)parsed;
-    if (used != value.size() || value.find_first_of("eEnNiI") != std::string_view::npos)
-      return "is not a number (e.g. 12 or 12.5)";
-    return {};
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    const bool plain = value.find_first_of("eEnNiIpP") == std::string_view::npos;  // no inf, nan
+    return ec == std::errc() && end == value.data() + value.size() && plain
+               ? ""
+               : "is not a number (e.g. 12 or 12.5)";
   }
   if (d.kind == "date") return validateValue(ValueKind::kDate, value);
   if (d.kind == "bool") return validateValue(ValueKind::kBool, value);

@@ -339,8 +339,6 @@ std::vector<std::vector<RecordId>> sharedTerms(
   close();
   return groups;
 }
-
-constexpr size_t kPhoneDigitsCompared = 9;
 }  // namespace
 
 std::vector<std::vector<RecordId>> Store::sharedNumbers(const ReadTxn& txn) const {
@@ -355,7 +353,7 @@ std::vector<std::vector<RecordId>> Store::sharedPhones(const ReadTxn& txn) const
   return sharedTerms(txn.raw(), impl_->dbi[kContactIndex], impl_->dbi[kContactRuns],
                      [](std::string_view t) -> std::optional<std::string_view> {
                        if (t.empty() || t[0] == '@') return std::nullopt;
-                       return t.substr(0, kPhoneDigitsCompared);
+                       return phoneIdentity(t);
                      });
 }
 

@@ -71,8 +71,7 @@ void Core::applyIn(WriteTxn& txn, ApplyContext& batch, const Change& change,
 
 void Core::applySettings(ApplyContext& batch, const Change& change) {
   for (const auto& w : change.writes)
-    if (w.field >= kSettingsFieldCount && w.field != kSettingsUserCode &&
-        w.field != kSettingsCustomFieldCode)
+    if (w.field >= kSettingsFieldCount && !batch.settings.keyed(w.field))
       throw ApplyError("settings change writes unknown field " + std::to_string(w.field));
   // Only the hub's settings count (DESIGN.md section 7); another site's are logged, so that its
   // seqs stay dense, and have no effect by themselves. At the hub they are an offer (a site sets

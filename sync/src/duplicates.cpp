@@ -15,7 +15,6 @@ using storage::ReadTxn;
 // A value more customers share than this (a company's switchboard, a shared family address)
 // says little about any two of them being one person.
 constexpr size_t kMaxShared = 20;
-constexpr size_t kPhoneDigitsCompared = 9;  // as Store::sharedPhones compares them
 
 struct Sign {
   double weight;
@@ -37,8 +36,9 @@ std::string nameKey(const Customer& c) {
   return key;
 }
 
+// As Store::sharedPhones compares phones.
 std::string phoneTerm(const std::string& phone) {
-  return storage::phoneKey(phone).substr(0, kPhoneDigitsCompared);
+  return std::string(storage::phoneIdentity(storage::phoneKey(phone)));
 }
 
 // What pairs of customers share, then scored: 1 - the product of (1 - weight) over the signs.

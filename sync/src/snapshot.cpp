@@ -85,16 +85,18 @@ bool offerOwnSettings(Meta& meta, Settings& settings, SiteId hub) {
     field = FieldValue{};
     changed = true;
   }
-  for (auto keyed : {&Settings::users, &Settings::customFieldDefinitions})
-    for (auto it = (settings.*keyed).begin(); it != (settings.*keyed).end();) {
+  for (uint16_t code : kKeyedSettingsCodes) {
+    auto& registers = *settings.keyed(code);
+    for (auto it = registers.begin(); it != registers.end();) {
       if (it->second.version.origin == hub) {
         ++it;
         continue;
       }
-      if (it->second.version.origin == meta.siteId) (offered.*keyed)[it->first] = it->second;
-      it = (settings.*keyed).erase(it);
+      if (it->second.version.origin == meta.siteId) (*offered.keyed(code))[it->first] = it->second;
+      it = registers.erase(it);
       changed = true;
     }
+  }
   if (changed) encode(offered, meta.offeredSettings);
   return changed;
 }
@@ -220,9 +222,8 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
       batch.settings.fields[i] = settings->fields[i];
       batch.settingsDirty = true;
     }
-  for (uint16_t code : {kSettingsUserCode, kSettingsCustomFieldCode})
-    for (const auto& [name, theirs] :
-         code == kSettingsUserCode ? settings->users : settings->customFieldDefinitions)
+  for (uint16_t code : kKeyedSettingsCodes)
+    for (const auto& [name, theirs] : *settings->keyed(code))
       if (theirs.version > batch.settings.held(code, name).version) {
         batch.settings.slot(code, name) = theirs;
         batch.settingsDirty = true;

@@ -4,6 +4,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/cli/cli_support.h"
 #include "tests/cli/serve_process.h"
 
@@ -73,6 +76,19 @@ struct ApiNode {
 
 std::string errorCode(const httplib::Result& r) {
   return json::parse(r->body)["error"]["code"].get<std::string>();
+}
+
+// Polls GET `path` until it answers `status` or `within` passes (the node reads its users
+// again at most every 500 ms, and nothing signals that it has); returns how long that took.
+std::chrono::milliseconds waitForStatus(ApiNode& node, const std::string& path,
+                                        const std::string& token, int status,
+                                        std::chrono::milliseconds within) {
+  const auto start = std::chrono::steady_clock::now();
+  while (node.get(path, token)->status != status &&
+         std::chrono::steady_clock::now() < start + within)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
 }
 
 }  // namespace

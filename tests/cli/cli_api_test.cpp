@@ -6,22 +6,6 @@
 
 #include "tests/cli/api_node.h"
 
-namespace {
-
-// Polls GET `path` until it answers `status` or `within` passes; returns how long that took.
-std::chrono::milliseconds waitForStatus(ApiNode& node, const std::string& path,
-                                        const std::string& token, int status,
-                                        std::chrono::milliseconds within) {
-  const auto start = std::chrono::steady_clock::now();
-  while (node.get(path, token)->status != status &&
-         std::chrono::steady_clock::now() < start + within)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               start);
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_SUITE(api)
 
 BOOST_AUTO_TEST_CASE(creating_a_customer_answers_201_with_its_location_an_etag_and_the_cli_json) {

@@ -287,10 +287,7 @@ BOOST_AUTO_TEST_CASE(stopping_serve_ends_open_streams_and_long_polls_at_once) {
 BOOST_AUTO_TEST_CASE(removing_a_user_ends_their_open_stream_with_an_error_event) {
   ApiNode node;
   const std::string token = node.addUser("leaving", "viewer");
-  // The node reads its users again at most every 500 ms.
-  for (auto giveUp = Clock::now() + std::chrono::seconds(5);
-       node.get("/v1/changes", token)->status != 200 && Clock::now() < giveUp;)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  waitForStatus(node, "/v1/changes", token, 200, std::chrono::seconds(5));
   StreamReader stream(node, {}, "", 1000, token);
   BOOST_TEST_REQUIRE(stream.waitOpened().rfind("text/event-stream", 0) == 0u);
   const auto start = Clock::now();

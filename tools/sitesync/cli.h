@@ -51,18 +51,18 @@ std::string formatCents(int64_t cents);  // "12.50", "-3.05"
 using api::fieldDisplayName;
 
 void addCustomerCommands(CLI::App& app);
-void addCardCommands(CLI::App& customer);  // customer contact|journal|discount ...
-void addTransferCommands(CLI::App& customer);  // customer import|export (CSV)
+void addCardCommands(CLI::App& customer);       // customer contact|journal|discount ...
+void addTransferCommands(CLI::App& customer);   // customer import|export (CSV)
 void addDuplicateCommands(CLI::App& customer);  // customer duplicates
 // After `customer add`: a note on stderr for each customer the new one may be.
 void warnOfDuplicates(const sync::Engine& engine, RecordId added);
-void addConflictCommands(CLI::App& app);   // conflicts list, resolve
-void addNumberCommands(CLI::App& app);     // numbers
-void addSiteCommands(CLI::App& app);       // init, settings, digest, status
-void addNodeCommands(CLI::App& app);       // serve, sync
-void addKeyCommands(CLI::App& app);        // keys show, peers add|remove|list
-void addFieldCommands(CLI::App& app);      // fields define|list|retire (custom fields)
-void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
+void addConflictCommands(CLI::App& app);  // conflicts list, resolve
+void addNumberCommands(CLI::App& app);    // numbers
+void addSiteCommands(CLI::App& app);      // init, settings, digest, status
+void addNodeCommands(CLI::App& app);      // serve, sync
+void addKeyCommands(CLI::App& app);       // keys show, peers add|remove|list
+void addFieldCommands(CLI::App& app);     // fields define|list|retire (custom fields)
+void addUserCommands(CLI::App& app);      // users add|list|remove|token (the API's users)
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).

@@ -21,37 +21,34 @@ std::string reasonsText(const sync::DuplicatePair& d) {
   return text;
 }
 
-std::string nameOf(const sync::Engine& engine, RecordId id) {
-  auto c = engine.customer(id);
-  return c ? c->value(CustomerField::name) : std::string();
+// The pair as its JSON names it (api::duplicatePairJson): "0.90  ID Name  /  ID Name: reasons".
+std::string pairLine(const nlohmann::json& j, const sync::DuplicatePair& d) {
+  char score[16];
+  std::snprintf(score, sizeof score, "%.2f", d.score);
+  return std::string(score) + "  " + j["customers"][0].get<std::string>() + " " +
+         j["names"][0].get<std::string>() + "  /  " + j["customers"][1].get<std::string>() + " " +
+         j["names"][1].get<std::string>() + ": " + reasonsText(d);
 }
 
 void duplicatesCommand(const DuplicateArgs& a) {
   auto site = openSite(a.data);
   const auto pairs = site->engine->possibleDuplicates(a.limit);
-  if (a.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& d : pairs) out.push_back(api::duplicatePairJson(*site->engine, d));
-    printJson(out);
-    return;
-  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : pairs) out.push_back(api::duplicatePairJson(*site->engine, d));
+  if (a.json) return printJson(out);
   if (pairs.empty()) std::cout << "no likely duplicates\n";
-  for (const auto& d : pairs) {
-    char score[16];
-    std::snprintf(score, sizeof score, "%.2f", d.score);
-    std::cout << score << "  " << d.first.toString() << " " << nameOf(*site->engine, d.first)
-              << "  /  " << d.second.toString() << " " << nameOf(*site->engine, d.second) << ": "
-              << reasonsText(d) << "\n";
-  }
+  for (size_t i = 0; i < pairs.size(); ++i) std::cout << pairLine(out[i], pairs[i]) << "\n";
 }
 
 }  // namespace
 
 void warnOfDuplicates(const sync::Engine& engine, RecordId added) {
   for (const auto& d : engine.duplicatesOf(added)) {
-    const RecordId other = d.first == added ? d.second : d.first;
+    const nlohmann::json j = api::duplicatePairJson(engine, d);
+    const size_t other = d.first == added ? 1 : 0;
     std::cerr << "note: customer " << added.toString() << " may be the same person as "
-              << other.toString() << " (" << nameOf(engine, other) << "): " << reasonsText(d)
+              << j["customers"][other].get<std::string>() << " ("
+              << j["names"][other].get<std::string>() << "): " << reasonsText(d)
               << "; `sitesync customer merge` joins them\n";
   }
 }

@@ -1,5 +1,6 @@
 // Internal to transfer/: CSV as the import and export read and write it (RFC 4180, libcsv):
-// records with the line each starts on, UTF-8 with or without a byte-order mark, ';' or ',' detected.
+// records with the line each starts on, UTF-8 with or without a byte-order mark, ';' or ','
+// detected.
 #pragma once
 
 #include <cstdint>

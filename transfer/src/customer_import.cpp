@@ -24,18 +24,11 @@ const char* matchByName(MatchBy match) {
 
 namespace {
 
-const char* matchFieldOf(MatchBy match) {
-  switch (match) {
-    case MatchBy::kNumber:
-      return "number";
-    case MatchBy::kEmail:
-      return "email";
-    case MatchBy::kExternalId:
-      return "custom.external_id";
-    case MatchBy::kNone:
-      break;
-  }
-  return "";
+// The field a row's match key is read from ("" for none): external ids are a custom field.
+std::string matchFieldOf(MatchBy match) {
+  if (match == MatchBy::kNone) return {};
+  if (match == MatchBy::kExternalId) return "custom.external_id";
+  return matchByName(match);
 }
 
 // "31.12.1980", "31-12-1980" or "31/12/1980" as 1980-12-31 (the register's form); else as is.
@@ -155,10 +148,10 @@ class Matcher {
     }
     if (found.empty()) return std::optional<RecordId>();
     if (found.size() > 1)
-      return Status::failedPrecondition(
-          std::string(matchFieldOf(match_)) + " " + key + " matches " +
-          std::to_string(found.size()) + " customers (" + found[0].toString() + ", " +
-          found[1].toString() + (found.size() > 2 ? ", ..." : "") + "): merge them first");
+      return Status::failedPrecondition(matchFieldOf(match_) + " " + key + " matches " +
+                                        std::to_string(found.size()) + " customers (" +
+                                        found[0].toString() + ", " + found[1].toString() +
+                                        (found.size() > 2 ? ", ..." : "") + "): merge them first");
     return std::optional<RecordId>(found[0]);
   }
 
