@@ -27,6 +27,8 @@ nlohmann::json duplicatePairJson(const sync::Engine& engine, const sync::Duplica
 // The deployment's custom field definitions (`fields list --json`, GET /v1/fields): name, kind,
 // required, retired, label, choices; by name.
 nlohmann::json customFieldsJson(const Settings& s);
+// The catalogues: {"customer_groups": [...], "discount_types": [...]}, by name.
+nlohmann::json catalogueJson(const Settings& s);
 
 // "active", "deactivated", "deleted", "erased", "merged into ID"
 std::string displayStatus(const Customer& c);

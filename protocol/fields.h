@@ -82,12 +82,19 @@ inline constexpr uint16_t kCustomFieldCode = 28;
 inline constexpr uint16_t kContactCode = 29;   // name phone email send_service_protocol ...
 inline constexpr uint16_t kJournalCode = 30;   // text author at deleted
 inline constexpr uint16_t kDiscountCode = 31;  // type value_cents price_paid_cents valid_until
+// A linked record of the customer (`sitesync record`): a booking, a work order, an invoice or a
+// product sold (a membership, a series of visits). A product's units used are write-once usages
+// "<record>/usage/<usage>" = "<units>|<note>", append-only like a card's.
+inline constexpr uint16_t kRecordCode = 32;  // kind title text status date starts_at ... usage
 inline constexpr uint16_t kFirstElementCode = kContactCode;
-inline constexpr uint16_t kLastElementCode = kDiscountCode;
+inline constexpr uint16_t kLastElementCode = kRecordCode;
+// The kinds of linked record, as its "kind" attribute names them.
+inline constexpr const char* kRecordKinds[] = {"booking", "order", "invoice", "product"};
 inline bool isElementCode(uint16_t code) {
   return code >= kFirstElementCode && code <= kLastElementCode;
 }
-const char* elementKindName(uint16_t code);  // "contact", "journal", "discount"; else nullptr
+// "contact", "journal", "discount", "record"; else nullptr
+const char* elementKindName(uint16_t code);
 
 #define SITESYNC_SETTINGS_FIELDS(X)                                                         \
   X(0, requiredFields, "required_fields", kFieldList, "",                                   \
@@ -142,8 +149,30 @@ std::string formatDefinition(const CustomFieldDefinition& d);
 std::optional<CustomFieldDefinition> parseDefinition(std::string_view value);
 // Why `value` does not fit the definition ("" when it does; an empty value always fits).
 std::string definitionProblem(const CustomFieldDefinition& d, std::string_view value);
-// The settings write codes whose registers are keyed by name (users, custom field definitions).
-inline constexpr uint16_t kKeyedSettingsCodes[] = {kSettingsUserCode, kSettingsCustomFieldCode};
+// The catalogues (settings write codes 258 and 259, key = the entry's name): the customer groups
+// customer_group takes, and the discount types `discount add --type` takes, once any is defined.
+inline constexpr uint16_t kSettingsCustomerGroupCode = 258;
+inline constexpr uint16_t kSettingsDiscountTypeCode = 259;
+// An entry of a catalogue. A retired one stays readable but is no longer chosen.
+struct CatalogueEntry {
+  std::string label;  // for people; may be empty
+  bool retired = false;
+  // Discount types: the suggested value and price, how long a card is valid (months, from the
+  // day it is sold) and the services it covers.
+  uint64_t valueCents = 0;
+  uint64_t priceCents = 0;
+  uint64_t validMonths = 6;
+  std::vector<std::string> services;
+  bool operator==(const CatalogueEntry&) const = default;
+};
+// "retired\tlabel\tvalue_cents\tprice_cents\tvalid_months\tservice,service", the value.
+std::string formatCatalogueEntry(const CatalogueEntry& e);
+std::optional<CatalogueEntry> parseCatalogueEntry(std::string_view value);
+// The settings write codes whose registers are keyed by name (users, custom field definitions,
+// catalogues).
+inline constexpr uint16_t kKeyedSettingsCodes[] = {kSettingsUserCode, kSettingsCustomFieldCode,
+                                                   kSettingsCustomerGroupCode,
+                                                   kSettingsDiscountTypeCode};
 // Letters, digits and . _ @ -, 1 to 64 of them: safe in a log line, a key and a history entry.
 bool isValidUserName(std::string_view name);
 // "<role> <64 hex digits>" (a role is 1 to 16 lowercase letters), or empty.

@@ -84,12 +84,20 @@ struct Settings {
   std::map<std::string, FieldValue> users;
   // Custom field definitions by name (kSettingsCustomFieldCode): formatDefinition's values.
   std::map<std::string, FieldValue> customFieldDefinitions;
+  // The catalogues by name (kSettingsCustomerGroupCode, kSettingsDiscountTypeCode):
+  // formatCatalogueEntry's values.
+  std::map<std::string, FieldValue> customerGroups;
+  std::map<std::string, FieldValue> discountTypes;
   // The registers of a keyed settings write code (kKeyedSettingsCodes); null for a field's code.
   std::map<std::string, FieldValue>* keyed(uint16_t code) {
-    return code == kSettingsUserCode          ? &users
-           : code == kSettingsCustomFieldCode ? &customFieldDefinitions
-                                              : nullptr;
+    return code == kSettingsUserCode            ? &users
+           : code == kSettingsCustomFieldCode   ? &customFieldDefinitions
+           : code == kSettingsCustomerGroupCode ? &customerGroups
+           : code == kSettingsDiscountTypeCode  ? &discountTypes
+                                                : nullptr;
   }
+  // A catalogue's entries that parse, by name (retired ones included).
+  std::map<std::string, CatalogueEntry> catalogue(uint16_t code) const;
   const std::map<std::string, FieldValue>* keyed(uint16_t code) const {
     return const_cast<Settings*>(this)->keyed(code);
   }

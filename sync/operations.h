@@ -74,9 +74,9 @@ struct OpResult {
   RecordId element;      // kElement: the element added or changed (a usage: the usage's id)
 };
 
-// A contact, journal entry or discount card of a customer, read from its registers.
+// A contact, journal entry, discount card or linked record of a customer, read from its registers.
 struct CardElement {
-  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode
+  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode, kRecordCode
   RecordId id;
   std::map<std::string, std::string> attributes;  // the shown values that are set
   bool inConflict = false;                        // an attribute has concurrent values
@@ -87,12 +87,18 @@ struct CardElement {
     Hlc at;
     SiteId site = 0;
   };
-  std::vector<Usage> usages;  // discount cards, in id order
-  int64_t balanceCents = 0;   // discount cards: value_cents minus every usage
-  // A removed contact or a deleted journal entry (kept, so that replicas converge).
+  // Discount cards' and records' (products'), in id order; a record's amountCents is units and
+  // its visit the note.
+  std::vector<Usage> usages;
+  int64_t balanceCents = 0;  // discount cards: value_cents minus every usage
+  int64_t unitsLeft = 0;     // records with units (products): units minus every usage
+  Hlc addedAt;               // records: when it was made (its kind's write)
+  // A removed contact, a deleted journal entry or record (kept, so that replicas converge).
   bool gone() const;
+  // The value of an attribute ("" when not set).
+  std::string attribute(const std::string& name) const;
 };
-// The customer's contacts, journal entries and discount cards, by kind then id.
+// The customer's contacts, journal entries, discount cards and records, by kind then id.
 std::vector<CardElement> cardElements(const Customer& customer);
 
 }  // namespace sitesync::sync

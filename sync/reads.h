@@ -22,12 +22,16 @@ namespace sitesync::sync {
 class Reads : private EnginePart {
  public:
   // Derived flags: "duplicate_number", "possible_duplicate", "in_conflict", "discount_overdrawn",
+  // "product_overused" (a product's units used beyond its units, at sites that were apart),
   // "age_alert" (younger than the setting age_alert_years, by this node's clock)
   std::vector<std::string> flags(const Customer& customer) const;
   std::optional<Customer> customer(RecordId id) const;
   // REF: an id ("<site hex>-<counter>") or "#NUMBER": the live customer with that number, else
   // the survivor of the merged one that had it, else the deleted one that had it (to restore).
   Result<RecordId> resolve(std::string_view ref) const;
+  // The customer `id` shows under: itself, or the survivor of the merges that absorbed it (a
+  // record's debtor follows merges through this).
+  RecordId survivor(RecordId id) const;
   std::vector<Customer> list(bool includeDeactivated) const;
   // Every live or deleted customer (merged ones joined into their survivor, erased ones left
   // out), in id order, in one read transaction, without holding them all: for exports. `visit`

@@ -68,6 +68,10 @@ std::string writtenName(const Change& change, const FieldWrite& write) {
     return "user." + write.key;
   if (change.operation == Operation::kSettings && write.field == kSettingsCustomFieldCode)
     return "custom_field." + write.key;
+  if (change.operation == Operation::kSettings && write.field == kSettingsCustomerGroupCode)
+    return "customer_group." + write.key;
+  if (change.operation == Operation::kSettings && write.field == kSettingsDiscountTypeCode)
+    return "discount_type." + write.key;
   if (change.operation == Operation::kSettings && write.field < kSettingsFieldCount)
     return info(static_cast<SettingsField>(write.field)).cliName;
   return fieldDisplayName(write.field, write.key);

@@ -1,5 +1,6 @@
-// /v1/customers/{id}/contacts, /journal and /cards: a customer's contacts, journal entries and
-// discount cards, with the operations `sitesync customer contact|journal|discount` has. Each
+// /v1/customers/{id}/contacts, /journal, /cards and /records: a customer's contacts, journal
+// entries, discount cards and linked records, with the operations `sitesync customer
+// contact|journal|discount` and `sitesync record` have. Each
 // write is one LocalOp through the node's group commit, authored by the caller; elements are
 // shown as the customer's JSON lists them.
 #include <cmath>
@@ -22,7 +23,8 @@ struct Kind {
 };
 constexpr Kind kKinds[] = {{kContactCode, "contacts", "removed"},
                            {kJournalCode, "journal", "deleted"},
-                           {kDiscountCode, "(?:cards|discounts)", nullptr}};
+                           {kDiscountCode, "(?:cards|discounts)", nullptr},
+                           {kRecordCode, "records", "deleted"}};
 
 // A usage's amount: {"amount_cents": 1250} or {"amount": "12.50" or 12.5}.
 uint64_t amountOf(const json& body) {
@@ -69,6 +71,7 @@ class ElementRoutes {
   void remove(const httplib::Request& req, httplib::Response& res, const Caller& caller,
               const Kind& kind);
   void use(const httplib::Request& req, httplib::Response& res, const Caller& caller);
+  void useUnits(const httplib::Request& req, httplib::Response& res, const Caller& caller);
 
  private:
   Customer shown(const Customer& c) const { return shownCustomer(records_.engine(), c); }
@@ -97,10 +100,15 @@ class ElementRoutes {
   Records& records_;
 };
 
-std::vector<sync::Edit> attributesFrom(const json& body, uint16_t kind) {
+std::vector<sync::Edit> attributesFrom(const json& body, uint16_t kind, const Records& records) {
   std::vector<sync::Edit> edits;
-  for (const auto& [name, value] : body.items())
-    edits.push_back(sync::Edit{kind, name, textOf(name, value)});
+  for (const auto& [name, value] : body.items()) {
+    sync::Edit edit{kind, name, textOf(name, value)};
+    // A record's debtor may be named by #NUMBER too, and is kept as the customer it went into.
+    if (kind == kRecordCode && name == "debtor" && !edit.value.empty())
+      edit.value = records.engine().survivor(records.resolve(edit.value)).toString();
+    edits.push_back(std::move(edit));
+  }
   if (edits.empty()) throw HttpFailure(400, "bad_request", "the body names no attribute to set");
   return edits;
 }
@@ -118,7 +126,8 @@ RecordId ElementRoutes::write(const httplib::Request& req, const Kind& kind, boo
 
 void ElementRoutes::add(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                         const Kind& kind) {
-  const RecordId made = write(req, caller, kind, true, attributesFrom(parseObject(req), kind.code));
+  const RecordId made =
+      write(req, caller, kind, true, attributesFrom(parseObject(req), kind.code, records_));
   const Customer now = records_.existing(req.matches[1]);
   res.set_header("Location", "/v1/customers/" + now.id.toString() + "/" + elementsKey(kind.code) +
                                  "/" + made.toString());
@@ -128,7 +137,7 @@ void ElementRoutes::add(const httplib::Request& req, httplib::Response& res, con
 void ElementRoutes::edit(const httplib::Request& req, httplib::Response& res, const Caller& caller,
                          const Kind& kind) {
   const RecordId changed =
-      write(req, caller, kind, false, attributesFrom(parseObject(req), kind.code));
+      write(req, caller, kind, false, attributesFrom(parseObject(req), kind.code, records_));
   replyJson(res, 200,
             elementJson(element(records_.existing(req.matches[1]), kind, changed.toString())));
 }
@@ -155,6 +164,27 @@ void ElementRoutes::use(const httplib::Request& req, httplib::Response& res, con
   });
   replyJson(res, 200,
             elementJson(element(records_.existing(req.matches[1]), cards, req.matches[2])));
+}
+
+void ElementRoutes::useUnits(const httplib::Request& req, httplib::Response& res,
+                             const Caller& caller) {
+  const json body = parseObject(req);
+  for (const auto& [key, value] : body.items())
+    if (key != "units" && key != "note")
+      throw HttpFailure(400, "unknown_field", "a usage takes units and note; not '" + key + "'");
+  if (!body.contains("units") || !body["units"].is_number_unsigned())
+    throw HttpFailure(400, "wrong_type", "units wants a whole number of units");
+  if (body.contains("note") && !body["note"].is_string())
+    throw HttpFailure(400, "wrong_type", "note wants a string");
+  const std::string value =
+      std::to_string(body["units"].get<uint64_t>()) + "|" + body.value("note", "");
+  const Kind& records = kKinds[3];
+  write(req, records, false, [&](RecordId customer, RecordId record) {
+    return sync::elementOp(customer, kRecordCode, record, {sync::Edit{kRecordCode, "usage", value}},
+                           caller.name);
+  });
+  replyJson(res, 200,
+            elementJson(element(records_.existing(req.matches[1]), records, req.matches[2])));
 }
 
 }  // namespace
@@ -189,6 +219,8 @@ void addElementRoutes(const AddRoute& add, Records& records) {
   add(Method::kPost, "/v1/customers/([0-9a-f]{16}-[0-9]+)/(?:cards|discounts)/([^/]+)/use",
       Role::kStaff,
       [routes](const auto& req, auto& res, const Caller& c) { routes->use(req, res, c); });
+  add(Method::kPost, "/v1/customers/([0-9a-f]{16}-[0-9]+)/records/([^/]+)/use", Role::kStaff,
+      [routes](const auto& req, auto& res, const Caller& c) { routes->useUnits(req, res, c); });
 }
 
 }  // namespace sitesync::api

@@ -63,6 +63,8 @@ void addCustomerRoutes(const AddRoute& add, Records& records);
 void addElementRoutes(const AddRoute& add, Records& records);
 // /v1/status, /v1/settings, /v1/conflicts... (site_routes.cpp)
 void addSiteRoutes(const AddRoute& add, Records& records);
+// /v1/catalogue and the admin's PUTs of custom fields and catalogue entries (catalogue_routes.cpp)
+void addCatalogueRoutes(const AddRoute& add, Records& records);
 // /v1/customers/import and /v1/customers/export: CSV (transfer_routes.cpp)
 void addTransferRoutes(const AddRoute& add, Records& records);
 

@@ -45,8 +45,15 @@ json customerJson(const Customer& c) {
   j["contacts"] = json::array();
   j["journal"] = json::array();
   j["discounts"] = json::array();
-  for (const auto& e : sync::cardElements(c))
-    if (!e.gone()) j[elementsKey(e.kind)].push_back(elementJson(e));
+  j["records"] = json::array();
+  json counts = json::object();
+  for (const auto& e : sync::cardElements(c)) {
+    if (e.gone()) continue;
+    j[elementsKey(e.kind)].push_back(elementJson(e));
+    if (e.kind == kRecordCode)
+      counts[e.attribute("kind")] = counts.value(e.attribute("kind"), 0) + 1;
+  }
+  j["record_counts"] = counts;
   j["technicians"] = json::array();
   return j;
 }
@@ -64,6 +71,20 @@ json elementJson(const sync::CardElement& e) {
         element[attribute] = value;
     }
   if (e.inConflict) element["in_conflict"] = true;
+  if (e.kind == kRecordCode) {
+    element["added_at"] = e.addedAt.toIso8601();
+    if (e.attributes.count("units")) {
+      element["units_left"] = e.unitsLeft;
+      element["overused"] = e.unitsLeft < 0;
+    }
+    element["usages"] = json::array();
+    for (const auto& u : e.usages)
+      element["usages"].push_back({{"id", u.id.toString()},
+                                   {"units", u.amountCents},
+                                   {"note", u.visit},
+                                   {"at", u.at.toIso8601()},
+                                   {"site", siteIdToHex(u.site)}});
+  }
   if (e.kind == kDiscountCode) {
     element["balance_cents"] = e.balanceCents;
     element["overdrawn"] = e.balanceCents < 0;
@@ -79,7 +100,10 @@ json elementJson(const sync::CardElement& e) {
 }
 
 const char* elementsKey(uint16_t kind) {
-  return kind == kContactCode ? "contacts" : kind == kJournalCode ? "journal" : "discounts";
+  return kind == kContactCode   ? "contacts"
+         : kind == kJournalCode ? "journal"
+         : kind == kRecordCode  ? "records"
+                                : "discounts";
 }
 
 Customer shownCustomer(const sync::Engine& engine, Customer c) {
@@ -214,6 +238,21 @@ nlohmann::json customFieldsJson(const Settings& s) {
                       {"label", d->label},
                       {"choices", d->choices}});
   return list;
+}
+
+nlohmann::json catalogueJson(const Settings& s) {
+  nlohmann::json groups = nlohmann::json::array(), types = nlohmann::json::array();
+  for (const auto& [name, e] : s.catalogue(kSettingsCustomerGroupCode))
+    groups.push_back({{"name", name}, {"label", e.label}, {"retired", e.retired}});
+  for (const auto& [name, e] : s.catalogue(kSettingsDiscountTypeCode))
+    types.push_back({{"name", name},
+                     {"label", e.label},
+                     {"retired", e.retired},
+                     {"value_cents", e.valueCents},
+                     {"price_cents", e.priceCents},
+                     {"valid_months", e.validMonths},
+                     {"services", e.services}});
+  return {{"customer_groups", groups}, {"discount_types", types}};
 }
 
 }  // namespace sitesync::api

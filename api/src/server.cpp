@@ -264,6 +264,7 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
     impl_->addRoute(method, pattern, least, std::move(handler));
   };
   addSiteRoutes(add, impl_->records);
+  addCatalogueRoutes(add, impl_->records);
   addTransferRoutes(add, impl_->records);
   addCustomerRoutes(add, impl_->records);
   addElementRoutes(add, impl_->records);

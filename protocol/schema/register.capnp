@@ -116,10 +116,12 @@ struct ElementRegister {
   # One attribute of an element of a customer's collections, as a register of its own.
   # kind: 29 contact (name, phone, email, send_service_protocol, send_work_orders, removed),
   #       30 journal entry (text, author, at, deleted),
-  #       31 discount card (type, value_cents, price_paid_cents, valid_until, usage/<id>).
+  #       31 discount card (type, value_cents, price_paid_cents, valid_until, usage/<id>),
+  #       32 linked record (kind, title, text, status, date, starts_at, amount_cents, due_date,
+  #          paid, valid_until, units, debtor, technician, deleted, usage/<id>; protocol 7).
   # key: "<element id>/<attribute>"; the element id is made like a RecordId from the site and
   # seq of the change that added it. A card's usage is "<card id>/usage/<usage id>", written once,
-  # value "<amount in cents>|<visit>": usages are append-only.
+  # value "<amount in cents>|<visit>" (a record's: "<units>|<note>"): usages are append-only.
   kind @0 :UInt16;
   key @1 :Text;
   field @2 :Field;
@@ -134,7 +136,7 @@ enum CustomerField {
   mailStreet @20; mailPostalCode @21; mailCity @22; mailCountry @23;
   newsletter @24; dataProtectionAccepted @25; primaryTherapist @26; secondaryTherapist @27;
   customField @28;   # key = the custom field's name
-  # 29 contact, 30 journal, 31 discount: FieldWrite.field values beyond this enum, whose key is
+  # 29 contact, 30 journal, 31 discount, 32 record: FieldWrite.field values beyond this enum, whose key is
   # "<element id>/<attribute>" (see ElementRegister).
 }
 
@@ -148,6 +150,9 @@ enum SettingsField {
   # (see Settings.users).
   # FieldWrite.field 257: a custom field's definition, key = its name, value
   # "kind\trequired\tretired\tlabel\tchoices" (see Settings.customFieldDefinitions).
+  # FieldWrite.field 258 and 259: a customer group's and a discount type's catalogue entry, key =
+  # its name, value "retired\tlabel\tvalue_cents\tprice_cents\tvalid_months\tservices"
+  # (protocol 7; see Settings.customerGroups and Settings.discountTypes).
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +175,8 @@ struct Settings {
                                      # per name (settings write code 256), by name
   ageAlertYears @13 :Field;          # customers younger than this are flagged (0: off)
   customFieldDefinitions @14 :List(CustomField);  # by name (settings write code 257)
+  customerGroups @15 :List(CustomField);          # the catalogues, by name (codes 258, 259)
+  discountTypes @16 :List(CustomField);
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ $Cxx.namespace("sitesync::schema");
 # 4: snapshot chunks carry number leases as register.capnp's NumberLease.
 # 5: every session is a stream (a one-shot `sync` is one with credit 1); Pull and PullReply
 #    are retired, Hello.stream is ignored, Hello.credit 0 asks the peer to send nothing.
-const protocolVersion :UInt32 = 6;
+const protocolVersion :UInt32 = 7;
 
 # A version vector is a List(KnownSeq) (register.capnp): per origin, the highest seq held with no
 # gap.

@@ -203,6 +203,10 @@ void encode(const Settings& s, std::string& out) {
   if (!s.customFieldDefinitions.empty())
     putKeyed(b.initCustomFieldDefinitions(unsigned(s.customFieldDefinitions.size())),
              s.customFieldDefinitions);
+  if (!s.customerGroups.empty())
+    putKeyed(b.initCustomerGroups(unsigned(s.customerGroups.size())), s.customerGroups);
+  if (!s.discountTypes.empty())
+    putKeyed(b.initDiscountTypes(unsigned(s.discountTypes.size())), s.discountTypes);
   wire::toBytes(mb, out);
 }
 
@@ -214,6 +218,10 @@ Settings decodeSettings(std::string_view bytes) {
       s.users.emplace(wire::text(user.getName()), getField(user.getField(), nullptr));
     for (auto d : wire::capped(r.getCustomFieldDefinitions(), wire::kMaxListed, "definitions"))
       s.customFieldDefinitions.emplace(wire::text(d.getName()), getField(d.getField(), nullptr));
+    for (auto g : wire::capped(r.getCustomerGroups(), wire::kMaxListed, "customer groups"))
+      s.customerGroups.emplace(wire::text(g.getName()), getField(g.getField(), nullptr));
+    for (auto t : wire::capped(r.getDiscountTypes(), wire::kMaxListed, "discount types"))
+      s.discountTypes.emplace(wire::text(t.getName()), getField(t.getField(), nullptr));
     return s;
   });
 }

@@ -1,11 +1,12 @@
-// The keyed registers of the deployment settings: API users and custom field definitions, their
-// values' layouts and checks (protocol/fields.h).
+// The keyed registers of the deployment settings: API users, custom field definitions and the
+// catalogues, their values' layouts and checks (protocol/fields.h).
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <string>
 #include <vector>
 
+#include "protocol/model.h"
 #include "protocol/protocol.h"
 
 namespace sitesync {
@@ -71,6 +72,43 @@ std::string definitionProblem(const CustomFieldDefinition& d, std::string_view v
     return "is not one of its choices (" + list + ")";
   }
   return {};
+}
+
+std::string formatCatalogueEntry(const CatalogueEntry& e) {
+  std::string services;
+  for (const auto& s : e.services) services += (services.empty() ? "" : ",") + s;
+  return std::string(e.retired ? "1" : "0") + "\t" + e.label + "\t" + std::to_string(e.valueCents) +
+         "\t" + std::to_string(e.priceCents) + "\t" + std::to_string(e.validMonths) + "\t" +
+         services;
+}
+
+std::optional<CatalogueEntry> parseCatalogueEntry(std::string_view value) {
+  const auto parts = splitOn(value, '\t');
+  if (parts.size() != 6 || value.size() > 4096 || (parts[0] != "0" && parts[0] != "1") ||
+      !validateValue(ValueKind::kText, parts[1]).empty())
+    return std::nullopt;
+  CatalogueEntry e;
+  e.retired = parts[0] == "1";
+  e.label = parts[1];
+  for (const auto& [text, number] : {std::pair{parts[2], &e.valueCents},
+                                     {parts[3], &e.priceCents},
+                                     {parts[4], &e.validMonths}}) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *number);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  }
+  if (e.validMonths > 1200) return std::nullopt;
+  if (!parts[5].empty()) e.services = splitOn(parts[5], ',');
+  for (const auto& s : e.services)
+    if (s.empty() || !validateValue(ValueKind::kText, s).empty()) return std::nullopt;
+  return e;
+}
+
+std::map<std::string, CatalogueEntry> Settings::catalogue(uint16_t code) const {
+  std::map<std::string, CatalogueEntry> out;
+  if (const auto* registers = keyed(code))
+    for (const auto& [name, held] : *registers)
+      if (auto entry = parseCatalogueEntry(held.value)) out.emplace(name, std::move(*entry));
+  return out;
 }
 
 bool isValidUserName(std::string_view name) {

@@ -70,6 +70,8 @@ const char* elementKindName(uint16_t code) {
       return "journal";
     case kDiscountCode:
       return "discount";
+    case kRecordCode:
+      return "record";
     default:
       return nullptr;
   }
@@ -81,6 +83,9 @@ std::optional<ElementKey> parseElementKey(uint16_t code, std::string_view key) {
   static const std::vector<std::string_view> journal = {"text", "author", "at", "deleted"};
   static const std::vector<std::string_view> discount = {"type", "value_cents", "price_paid_cents",
                                                          "valid_until"};
+  static const std::vector<std::string_view> record = {
+      "kind",     "title", "text",        "status", "date",   "starts_at",  "amount_cents",
+      "due_date", "paid",  "valid_until", "units",  "debtor", "technician", "deleted"};
   const auto slash = key.find('/');
   if (slash == std::string_view::npos || key.size() > 128) return std::nullopt;
   auto element = RecordId::parse(key.substr(0, slash));
@@ -89,9 +94,10 @@ std::optional<ElementKey> parseElementKey(uint16_t code, std::string_view key) {
   const std::vector<std::string_view>* names = code == kContactCode    ? &contact
                                                : code == kJournalCode  ? &journal
                                                : code == kDiscountCode ? &discount
+                                               : code == kRecordCode   ? &record
                                                                        : nullptr;
   if (!names) return std::nullopt;
-  if (code == kDiscountCode && out.attribute.rfind("usage/", 0) == 0) {
+  if ((code == kDiscountCode || code == kRecordCode) && out.attribute.rfind("usage/", 0) == 0) {
     auto usage = RecordId::parse(std::string_view(out.attribute).substr(6));
     if (!usage || usage->isNull()) return std::nullopt;
     out.attribute = "usage";
@@ -105,13 +111,16 @@ std::optional<ElementKey> parseElementKey(uint16_t code, std::string_view key) {
 ValueKind elementValueKind(uint16_t code, std::string_view attribute) {
   if (attribute == "phone") return ValueKind::kPhone;
   if (attribute == "email") return ValueKind::kEmail;
-  if (attribute == "valid_until") return ValueKind::kDate;
-  if (attribute == "at") return ValueKind::kTimestamp;
-  if (attribute == "value_cents" || attribute == "price_paid_cents") return ValueKind::kUnsigned;
+  if (attribute == "valid_until" || attribute == "date" || attribute == "due_date")
+    return ValueKind::kDate;
+  if (attribute == "at" || attribute == "starts_at") return ValueKind::kTimestamp;
+  if (attribute == "value_cents" || attribute == "price_paid_cents" ||
+      attribute == "amount_cents" || attribute == "units")
+    return ValueKind::kUnsigned;
   if (attribute == "send_service_protocol" || attribute == "send_work_orders" ||
-      attribute == "removed" || attribute == "deleted")
+      attribute == "removed" || attribute == "deleted" || attribute == "paid")
     return ValueKind::kBool;
-  if (code == kJournalCode && attribute == "text") return ValueKind::kNote;
+  if ((code == kJournalCode || code == kRecordCode) && attribute == "text") return ValueKind::kNote;
   return ValueKind::kText;
 }
 
@@ -427,6 +436,11 @@ std::string settingsWriteProblem(const FieldWrite& w) {
                    parseDefinition(w.value)
                ? ""
                : "is a malformed custom field definition";
+  if (w.field == kSettingsCustomerGroupCode || w.field == kSettingsDiscountTypeCode)
+    return !w.key.empty() && w.key.size() <= 64 && validateValue(ValueKind::kText, w.key).empty() &&
+                   parseCatalogueEntry(w.value)
+               ? ""
+               : "is a malformed catalogue entry";
   if (w.field >= kSettingsFieldCount || !w.key.empty()) return "is no setting";
   return validateValue(settingsFields()[w.field].kind, w.value);
 }

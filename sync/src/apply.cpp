@@ -352,6 +352,23 @@ Status checkCustomFields(const Settings& s, const Customer& after, const Custome
   return Status::ok();
 }
 
+// Once the deployment defines customer groups, a customer_group written must be one of them
+// that is not retired.
+Status checkCustomerGroup(const Settings& s, const Customer& after, const Customer* before) {
+  const std::string& group = after.value(CustomerField::customerGroup);
+  if (s.customerGroups.empty() || group.empty() ||
+      (before && before->value(CustomerField::customerGroup) == group))
+    return Status::ok();
+  const auto groups = s.catalogue(kSettingsCustomerGroupCode);
+  auto it = groups.find(group);
+  if (it == groups.end())
+    return Status::invalidArgument("customer group '" + group +
+                                   "' is not in the catalogue (`sitesync groups list`)");
+  if (it->second.retired)
+    return Status::invalidArgument("customer group '" + group + "' is retired");
+  return Status::ok();
+}
+
 }  // namespace
 
 Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, const Customer& after,
@@ -363,6 +380,7 @@ Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, con
   if (Status required = checkRequiredFields(s, after, before, edits); !required.isOk())
     return required;
   if (Status custom = checkCustomFields(s, after, before); !custom.isOk()) return custom;
+  if (Status group = checkCustomerGroup(s, after, before); !group.isOk()) return group;
 
   const std::string& number = after.value(CustomerField::number);
   // An automatic number was found free just now (or is pending); a typed one must be checked.

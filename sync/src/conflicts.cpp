@@ -239,12 +239,15 @@ std::vector<std::string> Reads::flags(const Customer& c) const {
   if (auto reached = olderThanAlert(c, core_.store_.settings(txn), core_.clock_.nowMillis());
       reached && !*reached)
     out.push_back("age_alert");
-  // Two sites spending from one card offline both count: an overdrawn card is flagged.
-  for (const CardElement& e : cardElements(c))
-    if (e.kind == kDiscountCode && e.balanceCents < 0) {
-      out.push_back("discount_overdrawn");
-      break;
-    }
+  // Two sites spending from one card (or a product's units) offline both count: an overdrawn
+  // card and an overused product are flagged.
+  bool overdrawn = false, overused = false;
+  for (const CardElement& e : cardElements(c)) {
+    overdrawn |= e.kind == kDiscountCode && e.balanceCents < 0;
+    overused |= e.kind == kRecordCode && !e.gone() && e.unitsLeft < 0;
+  }
+  if (overdrawn) out.push_back("discount_overdrawn");
+  if (overused) out.push_back("product_overused");
   return out;
 }
 

@@ -19,16 +19,16 @@ struct ApplyContext;  // sync/src/apply_context.h
 struct FollowUp;
 struct SettingsOffer;
 
-// What an operation on a contact, journal entry or discount card writes, as it is planned.
+// What an operation on a contact, journal entry, discount card or record writes, as planned.
 struct ElementEdit {
-  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode
+  uint16_t kind = 0;  // kContactCode, kJournalCode, kDiscountCode, kRecordCode
   std::string kindName;
   RecordId fresh;  // the id a new element or usage gets (made from the change about to be written)
   RecordId id;     // the element written
   const CardElement* existing = nullptr;  // it, when it is not new
   Operation operation = Operation::kUpdate;
   std::vector<std::pair<std::string, std::string>> writes;  // register key -> value
-  RecordId usage;  // a usage of a discount card, when one is added
+  RecordId usage;  // a usage of a discount card or a record, when one is added
 };
 
 class Core {
@@ -54,6 +54,11 @@ class Core {
   // Checks each attribute `op` sets and plans its write into `edit`.
   Status planElementWrites(const Customer& c, const LocalOp& op, const Settings& settings,
                            ElementEdit& edit) const;
+  // Shows each record's debtor as the customer it went into when it was merged.
+  void followDebtors(const storage::ReadTxn& txn, Customer& shown) const;
+  // A record's debtor, when `edits` set one: a live customer other than `owner`.
+  Status checkDebtor(const storage::ReadTxn& txn, const Customer& owner,
+                     const std::vector<Edit>& edits) const;
   // The survivor, then the customers a merge absorbs (each once), all live; or why not.
   Result<std::vector<Customer>> mergeParties(const storage::ReadTxn& txn, const LocalOp& op) const;
   // The customer a delete, restore, erase or resolution is about (merged or erased: why not).
@@ -68,7 +73,7 @@ class Core {
   void commitToCustomer(storage::WriteTxn& txn, ApplyContext& batch, Change& change,
                         OpResult& result);
   // What a customer shows: its registers joined with those of every customer merged into it
-  // (their concurrent writes stay beside the merge's as conflicts).
+  // (their concurrent writes stay beside the merge's as conflicts), records' debtors followed.
   Customer view(const storage::ReadTxn& txn, Customer record) const;
   // Every customer merged into `id`, directly or through a chain.
   std::vector<RecordId> absorbedSet(const storage::ReadTxn& txn, RecordId id) const;

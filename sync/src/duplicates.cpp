@@ -25,6 +25,15 @@ constexpr Sign kSameNameAndBirth{0.8, "same name and birth date"};
 constexpr Sign kSameEmail{0.6, "same e-mail address"};
 constexpr Sign kSamePhone{0.5, "same phone"};
 constexpr Sign kSameName{0.3, "same name"};
+constexpr Sign kSimilarName{0.2, "nearly the same name (one letter apart)"};
+
+// Names that short say too little when a letter differs ("Ann Li", "Ann Lu"); names with digits
+// ("Staff 1", "Staff 2") are told apart by them.
+constexpr size_t kMinSimilarName = 10;
+bool mayBeMistyped(const std::string& key) {
+  return key.size() >= kMinSimilarName &&
+         std::none_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
 
 // The name's words sorted, accents folded (as the name index has them): "Åke Berg" and
 // "berg ake" give one key. Empty for no name.
@@ -34,6 +43,51 @@ std::string nameKey(const Customer& c) {
   std::string key;
   for (const auto& t : tokens) key += t + ' ';
   return key;
+}
+
+// One edit apart: a letter added, removed, replaced, or two neighbours swapped (byte-wise on
+// the folded key, which is ASCII for Latin names).
+bool oneEditApart(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  if (b.size() - a.size() > 1 || a == b) return false;
+  size_t head = 0;
+  while (head < a.size() && a[head] == b[head]) ++head;
+  if (a.size() < b.size()) return a.substr(head) == b.substr(head + 1);
+  if (a.substr(head + 1) == b.substr(head + 1)) return true;  // replaced
+  return head + 1 < a.size() && a[head] == b[head + 1] && a[head + 1] == b[head] &&
+         a.substr(head + 2) == b.substr(head + 2);  // swapped
+}
+
+// The keys a name is found under when a letter differs: the name and the name with each one of
+// its bytes left out, hashed. Two names one edit apart share at least one of them.
+void addSimilarityKeys(const std::string& key, uint32_t index,
+                       std::vector<std::pair<uint64_t, uint32_t>>& out) {
+  const std::hash<std::string_view> hash;
+  out.emplace_back(hash(key), index);
+  std::string shorter;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (i > 0 && key[i] == key[i - 1]) continue;  // the same string as the previous one
+    shorter.assign(key, 0, i);
+    shorter.append(key, i + 1);
+    out.emplace_back(hash(shorter), index);
+  }
+}
+
+// For one new customer: the searches that find the names one edit from its name, as far as the
+// name index serves them: each query leaves one word out (the one a letter differs in), and
+// looks at the first kSimilarCandidates it finds, so a very common remaining word may hide one.
+constexpr size_t kSimilarCandidates = 500;
+std::vector<std::string> similarNameCandidates(const Customer& c) {
+  const auto tokens = storage::nameTokens(c.value(CustomerField::name));
+  std::vector<std::string> queries;
+  for (size_t skip = 0; skip < tokens.size() && tokens.size() > 1; ++skip) {
+    std::string query;
+    for (size_t i = 0; i < tokens.size(); ++i)
+      if (i != skip) query += tokens[i] + ' ';
+    queries.push_back(std::move(query));
+  }
+  if (tokens.size() == 1) queries.push_back(tokens[0].substr(0, 3));
+  return queries;
 }
 
 // As Store::sharedPhones compares phones.
@@ -112,6 +166,28 @@ void addSharedKeys(std::vector<std::pair<std::string, RecordId>>& keyed, const S
   }
 }
 
+// Customers whose names (`named`: name key, id) are one edit apart, found through shared
+// similarity keys rather than by comparing all pairs.
+void addSimilarNames(const std::vector<std::pair<std::string, RecordId>>& named,
+                     Evidence& evidence) {
+  std::vector<std::pair<uint64_t, uint32_t>> keys;
+  for (uint32_t i = 0; i < named.size(); ++i)
+    if (mayBeMistyped(named[i].first)) addSimilarityKeys(named[i].first, i, keys);
+  std::sort(keys.begin(), keys.end());
+  std::vector<uint32_t> group;
+  for (size_t i = 0; i < keys.size();) {
+    group.clear();
+    size_t j = i;
+    for (; j < keys.size() && keys[j].first == keys[i].first; ++j) group.push_back(keys[j].second);
+    i = j;
+    if (group.size() < 2 || group.size() > kMaxShared) continue;
+    for (size_t a = 0; a < group.size(); ++a)
+      for (size_t b = a + 1; b < group.size(); ++b)
+        if (oneEditApart(named[group[a]].first, named[group[b]].first))
+          evidence.add(named[group[a]].second, named[group[b]].second, kSimilarName);
+  }
+}
+
 }  // namespace
 
 std::vector<DuplicatePair> Reads::possibleDuplicates(size_t limit) const {
@@ -134,6 +210,7 @@ std::vector<DuplicatePair> Reads::possibleDuplicates(size_t limit) const {
     return true;
   });
   addSharedKeys(byNameAndBirth, kSameNameAndBirth, evidence);
+  addSimilarNames(byName, evidence);
   addSharedKeys(byName, kSameName, evidence);
   return evidence.best(limit);
 }
@@ -171,6 +248,10 @@ std::vector<DuplicatePair> Reads::duplicatesOf(RecordId id) const {
       each(named, kSameNameAndBirth, [&](const Customer& o) {
         return nameKey(o) == key && o.value(CustomerField::birthDate) == birth;
       });
+    if (mayBeMistyped(key))
+      for (const auto& other : similarNameCandidates(c))
+        each(core_.store_.searchName(txn, other, kSimilarCandidates), kSimilarName,
+             [&](const Customer& o) { return oneEditApart(nameKey(o), key); });
   }
   return evidence.best(kMaxShared);
 }

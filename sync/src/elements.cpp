@@ -1,13 +1,16 @@
-// The card's collections: contacts, journal entries and discount cards. Each attribute of an
-// element is a register of its own (protocol.h, kContactCode...), so the rules of fields hold for
-// them unchanged: concurrent edits of one attribute are a conflict, elements added at two sites
-// both stay, a merge moves them to the survivor through the view's join, an erase removes them.
-// Journal edits are allowed only within the settings' windows, checked where they are made.
+// The card's collections: contacts, journal entries, discount cards and linked records. Each
+// attribute of an element is a register of its own (protocol.h, kContactCode...), so the rules of
+// fields hold for them unchanged: concurrent edits of one attribute are a conflict, elements added
+// at two sites both stay, a merge moves them to the survivor through the view's join, an erase
+// removes them. Journal edits are allowed only within the settings' windows, checked where they are
+// made.
 #include <algorithm>
 #include <charconv>
 
 #include "sync/engine.h"
 #include "sync/src/apply_context.h"
+#include "sync/src/catalogues.h"
+#include "sync/src/linked_records.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -62,7 +65,13 @@ bool CardElement::gone() const {
     auto it = attributes.find(name);
     return it != attributes.end() && it->second == "true";
   };
-  return (kind == kContactCode && flag("removed")) || (kind == kJournalCode && flag("deleted"));
+  return (kind == kContactCode && flag("removed")) ||
+         ((kind == kJournalCode || kind == kRecordCode) && flag("deleted"));
+}
+
+std::string CardElement::attribute(const std::string& name) const {
+  auto it = attributes.find(name);
+  return it == attributes.end() ? std::string() : it->second;
 }
 
 std::vector<CardElement> cardElements(const Customer& customer) {
@@ -85,14 +94,15 @@ std::vector<CardElement> cardElements(const Customer& customer) {
       if (parseUsage(r.value, u.amountCents, u.visit)) e.usages.push_back(std::move(u));
     } else if (!r.value.empty()) {
       e.attributes[key->attribute] = r.value;
+      if (key->attribute == "kind") e.addedAt = r.version.hlc;
     }
   }
   for (CardElement& e : out) {
-    if (e.kind != kDiscountCode) continue;
     std::sort(e.usages.begin(), e.usages.end(),
               [](const CardElement::Usage& a, const CardElement::Usage& b) { return a.id < b.id; });
-    e.balanceCents = cents(e.attributes, "value_cents");
-    for (const auto& u : e.usages) e.balanceCents -= u.amountCents;
+    int64_t left = cents(e.attributes, e.kind == kDiscountCode ? "value_cents" : "units");
+    for (const auto& u : e.usages) left -= u.amountCents;
+    (e.kind == kDiscountCode ? e.balanceCents : e.unitsLeft) = left;
   }
   return out;
 }
@@ -157,6 +167,26 @@ Status checkUsage(const CardElement& card, const std::string& value, uint64_t no
   return Status::ok();
 }
 
+// Using units of a record: a product with units, within those left and its validity.
+Status checkRecordUsage(const CardElement& record, const std::string& value, uint64_t now) {
+  int64_t units = 0;
+  std::string note;
+  const std::string id = "record " + record.id.toString();
+  if (!parseUsage(value, units, note) || !validateValue(ValueKind::kText, note).empty() ||
+      note.size() > 200)
+    return Status::invalidArgument(
+        "a usage needs a positive number of units and a note of at most 200 characters");
+  if (record.attribute("units").empty())
+    return Status::failedPrecondition(id + " has no units to use (set units=N on a product)");
+  if (units > record.unitsLeft)
+    return Status::failedPrecondition(id + " has " + std::to_string(record.unitsLeft) +
+                                      " units left; cannot use " + std::to_string(units));
+  const std::string until = record.attribute("valid_until");
+  if (!until.empty() && until < today(now))
+    return Status::failedPrecondition(id + " expired on " + until);
+  return Status::ok();
+}
+
 // Editing or deleting a journal entry: only within the settings' windows, which count from when
 // the entry was written (its "at" register).
 Status checkJournalWindow(const Customer& c, RecordId entry, const std::string& attribute,
@@ -175,13 +205,16 @@ Status checkJournalWindow(const Customer& c, RecordId entry, const std::string& 
 }
 
 // A new element needs its defining attributes: a contact a name, a journal entry a text, a
-// discount card a type and a value.
+// discount card a type and a value, a record a kind.
 Status checkNewElement(uint16_t kind, const std::string& kindName, const std::vector<Edit>& edits) {
   auto has = [&](const char* attribute) {
     return std::any_of(edits.begin(), edits.end(),
                        [&](const Edit& e) { return e.key == attribute && !e.value.empty(); });
   };
-  const char* required = kind == kContactCode ? "name" : kind == kJournalCode ? "text" : "type";
+  const char* required = kind == kContactCode   ? "name"
+                         : kind == kJournalCode ? "text"
+                         : kind == kRecordCode  ? "kind"
+                                                : "type";
   if (has(required) && (kind != kDiscountCode || has("value_cents"))) return Status::ok();
   return Status::invalidArgument("a new " + kindName + " needs " +
                                  (kind == kDiscountCode ? "a type and a value" : required));
@@ -200,11 +233,18 @@ Result<Customer> Core::elementOwner(const storage::ReadTxn& txn, RecordId id) co
   return c;
 }
 
-OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
-  if (op.edits.empty() || !elementKindName(op.edits.front().field))
+OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& requested) {
+  if (requested.edits.empty() || !elementKindName(requested.edits.front().field))
     return OpResult::refused(Status::invalidArgument("nothing to change"));
-  const uint16_t kind = op.edits.front().field;
-  auto owner = elementOwner(txn, op.target);
+  const uint16_t kind = requested.edits.front().field;
+  LocalOp op = requested;
+  if (kind == kDiscountCode && op.element.isNull())
+    if (Status typed = applyDiscountType(batch.settings, clock_.nowMillis(), op.edits);
+        !typed.isOk())
+      return OpResult::refused(typed);
+  // A record written for a customer merged here lands on the survivor, as one written before
+  // the merge arrived does (through the view's join).
+  auto owner = elementOwner(txn, kind == kRecordCode ? survivorOf(txn, op.target) : op.target);
   if (!owner.isOk()) return OpResult::refused(owner.status());
   const Customer& c = owner.value();
   ElementEdit edit;
@@ -222,8 +262,9 @@ OpResult Core::runElementOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& o
     return OpResult::refused(Status::notFound("customer " + c.id.toString() + " has no " +
                                               edit.kindName + " " + edit.id.toString()));
   OpResult result;
-  result.id = op.target;
+  result.id = c.id;
   result.status = planElementWrites(c, op, batch.settings, edit);
+  if (result.status.isOk() && kind == kRecordCode) result.status = checkDebtor(txn, c, op.edits);
   if (!result.status.isOk()) return result;
   if (adding) {
     result.status = checkNewElement(kind, edit.kindName, op.edits);
@@ -255,8 +296,10 @@ Status Core::planElementWrites(const Customer& c, const LocalOp& op, const Setti
   const bool adding = op.element.isNull();
   for (const Edit& e : op.edits) {
     if (e.field != edit.kind) return Status::invalidArgument("one element at a time");
-    if (e.key == "usage" && edit.kind == kDiscountCode && !adding) {
-      if (Status ok = checkUsage(*edit.existing, e.value, now); !ok.isOk()) return ok;
+    if (e.key == "usage" && (edit.kind == kDiscountCode || edit.kind == kRecordCode) && !adding) {
+      Status ok = edit.kind == kDiscountCode ? checkUsage(*edit.existing, e.value, now)
+                                             : checkRecordUsage(*edit.existing, e.value, now);
+      if (!ok.isOk()) return ok;
       edit.operation = Operation::kDiscountUsage;
       edit.writes.emplace_back(edit.id.toString() + "/usage/" + edit.fresh.toString(), e.value);
       edit.usage = edit.fresh;
@@ -267,6 +310,8 @@ Status Core::planElementWrites(const Customer& c, const LocalOp& op, const Setti
                                      "' that can be set here");
     if (auto why = validateValue(elementValueKind(edit.kind, e.key), e.value); !why.empty())
       return Status::invalidArgument(edit.kindName + " " + e.key + " " + why);
+    if (edit.kind == kRecordCode)
+      if (Status ok = checkRecordAttribute(edit.existing, e); !ok.isOk()) return ok;
     if (edit.kind == kJournalCode && !adding)
       if (Status ok = checkJournalWindow(c, edit.id, e.key, settings, now); !ok.isOk()) return ok;
     const std::string key = edit.id.toString() + "/" + e.key;

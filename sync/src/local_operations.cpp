@@ -134,6 +134,14 @@ Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
         return Status::invalidArgument("custom field '" + e.key + "': a malformed definition");
       continue;
     }
+    if (settings &&
+        (e.field == kSettingsCustomerGroupCode || e.field == kSettingsDiscountTypeCode)) {
+      if (e.key.empty() || e.key.size() > 64 || !validateValue(ValueKind::kText, e.key).empty())
+        return Status::invalidArgument("catalogue names are 1 to 64 characters of one line");
+      if (!parseCatalogueEntry(e.value))
+        return Status::invalidArgument("'" + e.key + "': a malformed catalogue entry");
+      continue;
+    }
     if (settings) {
       if (e.field >= kSettingsFieldCount) return Status::invalidArgument("unknown settings field");
       fi = &settingsFields()[e.field];

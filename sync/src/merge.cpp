@@ -83,6 +83,7 @@ Customer Core::view(const ReadTxn& txn, Customer record) const {
       setHeads(mine, std::move(heads));  // one head per version
     });
   }
+  followDebtors(txn, record);
   return record;
 }
 

@@ -52,6 +52,11 @@ Result<RecordId> Reads::resolve(std::string_view ref) const {
   return *id;
 }
 
+RecordId Reads::survivor(RecordId id) const {
+  auto txn = core_.store_.read();
+  return core_.survivorOf(txn, id);
+}
+
 std::vector<Customer> Reads::list(bool includeDeactivated) const {
   std::vector<Customer> out;
   auto txn = core_.store_.read();

@@ -15,6 +15,8 @@ namespace {
 std::string offerText(const SettingsOffer& offer) {
   if (offer.field == kSettingsUserCode) return "user " + offer.key;
   if (offer.field == kSettingsCustomFieldCode) return "custom field " + offer.key;
+  if (offer.field == kSettingsCustomerGroupCode) return "customer group " + offer.key;
+  if (offer.field == kSettingsDiscountTypeCode) return "discount type " + offer.key;
   return std::string(settingsFields()[offer.field].cliName) + "=" + offer.value;
 }
 }  // namespace

@@ -46,6 +46,20 @@ BOOST_AUTO_TEST_CASE(the_same_name_in_another_order_with_the_birth_date_scores_a
   BOOST_TEST((pairs[0].first == std::min(p, q)));
 }
 
+BOOST_AUTO_TEST_CASE(names_one_letter_apart_are_possible_duplicates_and_a_new_one_is_found) {
+  RecordId p = created(a, "Maija Virtanen", {set(CustomerField::phone, "040 111 2222")}).id;
+  RecordId q = created(a, "Maija Virtamen", {set(CustomerField::phone, "040 111 2222")}).id;
+  RecordId r = created(a, "Maija Vitranen").id;     // two letters swapped
+  RecordId s = created(a, "Maija Virtanen Oy").id;  // a word more: not one letter
+  const auto pairs = a.engine.possibleDuplicates(100);
+  BOOST_TEST(reasonsFor(pairs, p, q) == "same phone, nearly the same name (one letter apart)");
+  BOOST_TEST(reasonsFor(pairs, p, r) == "nearly the same name (one letter apart)");
+  BOOST_TEST(reasonsFor(pairs, p, s) == "");
+  BOOST_TEST(pairs[0].score > pairs.back().score);
+  const auto ofNew = a.engine.duplicatesOf(created(a, "Maija Virtanenn").id);
+  BOOST_TEST(ofNew.size() == 1u);  // Virtanen; Virtamen and Vitranen are two edits away
+}
+
 BOOST_AUTO_TEST_CASE(a_value_shared_by_many_says_nothing_and_merged_customers_are_not_listed) {
   for (int i = 0; i < 25; ++i)  // a switchboard
     created(a, "Staff " + std::to_string(i), {set(CustomerField::phone, "09 123 456")});

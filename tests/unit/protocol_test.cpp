@@ -174,7 +174,13 @@ BOOST_AUTO_TEST_CASE(settings_round_trip_through_encode_and_decode) {
   s.users["kim"] = FieldValue{"", version(9, 0, kSite)};  // removed
   s.customFieldDefinitions["tier"] = FieldValue{
       formatDefinition({"choice", true, false, "Tier", {"a", "b"}}), version(10, 0, kSite)};
+  s.customerGroups["vip"] = FieldValue{formatCatalogueEntry({"VIP", false}), version(11, 0, kSite)};
+  s.discountTypes["10-card"] =
+      FieldValue{formatCatalogueEntry({"", true, 10000, 9000, 6, {"massage", "sauna"}}),
+                 version(12, 0, kSite)};
   BOOST_TEST((decodeSettings(bytesOf(s)) == s));
+  BOOST_TEST((parseCatalogueEntry(s.discountTypes["10-card"].value)->services.size() == 2u));
+  BOOST_TEST(!parseCatalogueEntry("1\tx\t-5\t0\t6\t"));
   BOOST_TEST((decodeSettings(bytesOf(Settings{})) == Settings{}));
 }
 
@@ -629,9 +635,9 @@ BOOST_AUTO_TEST_CASE(settings_field_table_matches_the_schema) {
       }
     }
   }
-  // Beyond the fields: the users and the custom field definitions, one keyed register per name
-  // each (their write codes are outside the enum).
-  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + 2);
+  // Beyond the fields: the users, the custom field definitions and the two catalogues, one
+  // keyed register per name each (their write codes are outside the enum).
+  BOOST_TEST(settings.getFields().size() == kSettingsFieldCount + std::size(kKeyedSettingsCodes));
   BOOST_TEST(codes.getEnumerants().size() == kSettingsFieldCount);
   BOOST_TEST(kSettingsUserCode >= kSettingsFieldCount);
   BOOST_TEST(kSettingsCustomFieldCode >= kSettingsFieldCount);
@@ -653,7 +659,7 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
 BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
   BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
   BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
-  BOOST_TEST(kProtocolVersion == 6u);  // API users replicate as settings
+  BOOST_TEST(kProtocolVersion == 7u);  // linked records and catalogues
 }
 
 BOOST_AUTO_TEST_CASE(a_retired_pull_is_refused_as_malformed) {

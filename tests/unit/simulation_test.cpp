@@ -105,6 +105,10 @@ class Simulation {
     if (pick(3) == 0)
       settings.push_back(Edit{kSettingsCustomFieldCode, "colour",
                               formatDefinition({"choice", false, false, "", {"0", "1", "2"}})});
+    // One seed in three catalogues the workload's discount type: cards then get its validity.
+    if (pick(3) == 0)
+      settings.push_back(Edit{kSettingsDiscountTypeCode, "value card",
+                              formatCatalogueEntry({"", false, 0, 0, 6, {}})});
     // Small number blocks: sites run out offline and create customers with numbers pending.
     settings.push_back(
         Edit{uint16_t(SettingsField::numberBlockSize), {}, std::to_string(2 + pick(6))});
@@ -256,14 +260,15 @@ class Simulation {
     attempt(node.engine->resolveConflict(c.id, take, user));
   }
 
-  // Contacts, journal entries and discount cards: added, edited concurrently (one contact's
-  // phone), deleted, spent from at several sites.
+  // Contacts, journal entries, discount cards and linked records: added, edited concurrently
+  // (one contact's phone, one order's status), deleted, spent from (a product's units used) at
+  // several sites.
   void cardOp(SimNode& node, RecordId id, const std::string& user) {
     auto& engine = *node.engine;
     const auto shown = engine.customer(id);
     if (!shown) return;
     const auto elements = sync::cardElements(*shown);
-    const size_t what = pick(6);
+    const size_t what = pick(8);
     if (what == 0 || elements.empty()) {
       attempt(engine.addElement(id, kContactCode, {Edit{kContactCode, "name", "Contact " + user}},
                                 user));
@@ -276,6 +281,13 @@ class Simulation {
                             {Edit{kDiscountCode, "type", "value card"},
                              Edit{kDiscountCode, "value_cents", std::to_string(500 + pick(500))}},
                             user));
+    } else if (what == 3) {
+      const bool product = chance(50);
+      attempt(engine.addElement(id, kRecordCode,
+                                {Edit{kRecordCode, "kind", product ? "product" : "order"},
+                                 product ? Edit{kRecordCode, "units", std::to_string(2 + pick(8))}
+                                         : Edit{kRecordCode, "text", "error report\nby " + user}},
+                                user));
     } else {
       // Most often a card with value left, so that sites also spend from one before they hear
       // of each other's spending.
@@ -290,6 +302,8 @@ class Simulation {
         if (e.balanceCents > 0)
           attempt(engine.useDiscount(id, e.id, uint64_t(e.balanceCents) * (50 + pick(51)) / 100 + 1,
                                      "visit", user));
+      } else if (e.kind == kRecordCode) {
+        recordOp(engine, id, e, user);
       } else if (e.kind == kContactCode) {
         const bool remove = chance(10);
         attempt(engine.editElement(id, kContactCode, e.id,
@@ -304,6 +318,26 @@ class Simulation {
                                    user));
       }
     }
+  }
+
+  // A product's units used (more than half of those left: two sites doing so offline overuse
+  // it), or an order's status set concurrently, or a record deleted.
+  void recordOp(sync::Engine& engine, RecordId id, const sync::CardElement& e,
+                const std::string& user) {
+    if (e.unitsLeft > 0 && chance(70)) {
+      const std::string units = std::to_string(e.unitsLeft / 2 + 1);
+      attempt(
+          engine
+              .submit({sync::elementOp(id, kRecordCode, e.id,
+                                       {Edit{kRecordCode, "usage", units + "|visit"}}, user)})[0]
+              .status);
+      return;
+    }
+    const bool remove = chance(10);
+    attempt(engine.editElement(id, kRecordCode, e.id,
+                               {Edit{kRecordCode, remove ? "deleted" : "status",
+                                     remove ? "true" : (chance(50) ? "done" : "waiting")}},
+                               user));
   }
 
   // The hub adds, gives a new token to or removes an API user: settings that replicate.

@@ -143,13 +143,17 @@ void addDiscountCommands(CLI::App& customer, const SharedArgs& a) {
   auto* discount = customer.add_subcommand("discount", "prepaid value cards and member cards");
   discount->require_subcommand(1);
   auto* card = command(*discount, "add", "add a card; prints its id", *a);
-  card->add_option("--type", a->type, "e.g. \"value card\", \"member card\"")->required();
-  card->add_option("--value", a->value, "its value, e.g. 100.00")->required();
-  card->add_option("--price", a->price, "the price paid, e.g. 90.00");
-  card->add_option("--valid-until", a->validUntil, "last valid day, YYYY-MM-DD");
+  card->add_option("--type", a->type,
+                   "e.g. \"value card\"; one of `sitesync discount-types list`, if any")
+      ->required();
+  card->add_option("--value", a->value,
+                   "its value, e.g. 100.00 (default: the discount type's suggested value)");
+  card->add_option("--price", a->price, "the price paid, e.g. 90.00 (default: the type's)");
+  card->add_option("--valid-until", a->validUntil,
+                   "last valid day, YYYY-MM-DD (default: the type's validity from today)");
   card->callback([a] {
-    std::vector<sync::Edit> edits{attr("type", a->type),
-                                  attr("value_cents", parseMoney(a->value, "--value"))};
+    std::vector<sync::Edit> edits{attr("type", a->type)};
+    if (!a->value.empty()) edits.push_back(attr("value_cents", parseMoney(a->value, "--value")));
     if (!a->price.empty())
       edits.push_back(attr("price_paid_cents", parseMoney(a->price, "--price")));
     if (!a->validUntil.empty()) edits.push_back(attr("valid_until", a->validUntil));

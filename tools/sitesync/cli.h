@@ -56,13 +56,15 @@ void addTransferCommands(CLI::App& customer);   // customer import|export (CSV)
 void addDuplicateCommands(CLI::App& customer);  // customer duplicates
 // After `customer add`: a note on stderr for each customer the new one may be.
 void warnOfDuplicates(const sync::Engine& engine, RecordId added);
-void addConflictCommands(CLI::App& app);  // conflicts list, resolve
-void addNumberCommands(CLI::App& app);    // numbers
-void addSiteCommands(CLI::App& app);      // init, settings, digest, status
-void addNodeCommands(CLI::App& app);      // serve, sync
-void addKeyCommands(CLI::App& app);       // keys show, peers add|remove|list
-void addFieldCommands(CLI::App& app);     // fields define|list|retire (custom fields)
-void addUserCommands(CLI::App& app);      // users add|list|remove|token (the API's users)
+void addConflictCommands(CLI::App& app);   // conflicts list, resolve
+void addNumberCommands(CLI::App& app);     // numbers
+void addSiteCommands(CLI::App& app);       // init, settings, digest, status
+void addNodeCommands(CLI::App& app);       // serve, sync
+void addKeyCommands(CLI::App& app);        // keys show, peers add|remove|list
+void addFieldCommands(CLI::App& app);      // fields define|list|retire (custom fields)
+void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
+void addRecordCommands(CLI::App& app);     // record add|edit|show|list|delete|use
+void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|retire
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).

@@ -12,7 +12,7 @@ struct CustomerArgs {
   std::string data;
   std::string ref;
   std::string user = defaultUser();
-  std::string name, number, phone, email, ssn;
+  std::string name, number, phone, email, ssn, group;
   std::vector<std::string> sets;
   bool json = false;
   bool all = false;
@@ -66,6 +66,7 @@ void addCommand(const CustomerArgs& a) {
   if (!a.phone.empty()) edits.push_back({uint16_t(CustomerField::phone), {}, a.phone});
   if (!a.email.empty()) edits.push_back({uint16_t(CustomerField::email), {}, a.email});
   if (!a.ssn.empty()) edits.push_back({uint16_t(CustomerField::ssn), {}, a.ssn});
+  if (!a.group.empty()) edits.push_back({uint16_t(CustomerField::customerGroup), {}, a.group});
   for (auto& e : parseSets(a.sets)) edits.push_back(std::move(e));
   Customer c = take(site->engine->create(edits, a.user));
   warnOfDuplicates(*site->engine, c.id);
@@ -76,8 +77,10 @@ void addCommand(const CustomerArgs& a) {
 }
 
 void editCommand(const CustomerArgs& a) {
-  if (a.sets.empty()) throw UsageError("customer edit needs at least one --set FIELD=VALUE");
+  if (a.sets.empty() && a.group.empty())
+    throw UsageError("customer edit needs at least one --set FIELD=VALUE or --group");
   auto edits = parseSets(a.sets);
+  if (!a.group.empty()) edits.push_back({uint16_t(CustomerField::customerGroup), {}, a.group});
   auto site = openSite(a.data);
   RecordId id = take(site->engine->resolve(a.ref));
   output(a, *site, take(site->engine->update(id, edits, a.user)));
@@ -185,6 +188,7 @@ void addAddCommand(CLI::App& customer, const SharedArgs& a) {
   add->add_option("--phone", a->phone, "phone");
   add->add_option("--email", a->email, "e-mail");
   add->add_option("--ssn", a->ssn, "social security number");
+  add->add_option("--group", a->group, "customer group (one of `sitesync groups list`, if any)");
   add->add_option("--set", a->sets, "FIELD=VALUE (repeatable)");
   add->add_option("--user", a->user, "who makes the change (default: $SITESYNC_USER or $USER)");
   add->add_flag("--json", a->json, "print the new customer as JSON");
@@ -195,7 +199,8 @@ void addAddCommand(CLI::App& customer, const SharedArgs& a) {
 void addEditCommand(CLI::App& customer, const SharedArgs& a) {
   auto* edit = withData(customer.add_subcommand("edit", "change fields of a customer"), *a);
   edit->add_option("REF", a->ref, "customer id or #NUMBER")->required();
-  edit->add_option("--set", a->sets, "FIELD=VALUE (repeatable)")->required();
+  edit->add_option("--group", a->group, "customer group (one of `sitesync groups list`, if any)");
+  edit->add_option("--set", a->sets, "FIELD=VALUE (repeatable)");
   edit->add_option("--user", a->user, "who makes the change");
   edit->add_flag("--json", a->json, "print the customer as JSON");
   edit->footer(fieldHelp());

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   cli::addNodeCommands(app);
   cli::addKeyCommands(app);
   cli::addFieldCommands(app);
+  cli::addRecordCommands(app);
+  cli::addCatalogueCommands(app);
   cli::addUserCommands(app);
   app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
   // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.

@@ -1,5 +1,6 @@
 // Customer, history and settings as JSON and as text for people.
 #include <iostream>
+#include <map>
 
 #include "tools/sitesync/cli.h"
 
@@ -39,6 +40,30 @@ json offeredSettingsJson(const std::vector<sync::OfferedSetting>& offers) {
   return list;
 }
 
+namespace {
+
+// Linked records: how many of each kind, and the latest of each (`record list` has them all).
+void printRecordSummary(const Customer& c) {
+  std::map<std::string, std::pair<size_t, sync::CardElement>> byKind;
+  for (auto& e : sync::cardElements(c)) {
+    if (e.kind != kRecordCode || e.gone()) continue;
+    auto& [count, latest] = byKind[e.attribute("kind")];
+    if (count++ == 0 || latest.addedAt < e.addedAt) latest = e;
+  }
+  for (const auto& [kind, seen] : byKind) {
+    const auto& [count, e] = seen;
+    std::cout << "records " << kind << ": " << count << ", latest " << e.id.toString() << " "
+              << e.addedAt.toIso8601().substr(0, 10)
+              << (e.attribute("title").empty() ? "" : " " + e.attribute("title"))
+              << (e.attribute("status").empty() ? "" : " [" + e.attribute("status") + "]")
+              << (e.attribute("units").empty() ? ""
+                                               : ", " + std::to_string(e.unitsLeft) + " units left")
+              << "\n";
+  }
+}
+
+}  // namespace
+
 void printCustomer(const Customer& c) {
   std::cout << "id: " << c.id.toString() << "\nstatus: " << displayStatus(c) << "\n";
   for (const auto& f : customerFields()) {
@@ -73,6 +98,8 @@ void printCustomer(const Customer& c) {
         if (nl == std::string::npos) break;
         start = nl + 1;
       }
+    } else if (e.kind == kRecordCode) {
+      continue;  // counted below
     } else {
       std::cout << "discount " << e.id.toString() << ": " << attr("type") << ", value "
                 << formatCents(std::stoll("0" + attr("value_cents"))) << ", balance "
@@ -81,6 +108,7 @@ void printCustomer(const Customer& c) {
                 << ", " << e.usages.size() << " usage" << (e.usages.size() == 1 ? "" : "s") << "\n";
     }
   }
+  printRecordSummary(c);
   if (c.hasOpenConflicts())
     std::cout << "open conflicts: see `sitesync conflicts list` (concurrent values kept)\n";
 }
