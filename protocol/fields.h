@@ -88,6 +88,10 @@ inline constexpr uint16_t kDiscountCode = 31;  // type value_cents price_paid_ce
 inline constexpr uint16_t kRecordCode = 32;  // kind title text status date starts_at ... usage
 inline constexpr uint16_t kFirstElementCode = kContactCode;
 inline constexpr uint16_t kLastElementCode = kRecordCode;
+// A technician assigned to the customer (`sitesync customer assign`): one register per
+// technician, key = their user name, value "true" while assigned, "" once unassigned. Held with
+// the elements (Customer::elements) but keyed by name, so it is not an element code.
+inline constexpr uint16_t kTechnicianCode = 33;
 // The kinds of linked record, as its "kind" attribute names them.
 inline constexpr const char* kRecordKinds[] = {"booking", "order", "invoice", "product"};
 inline bool isElementCode(uint16_t code) {

@@ -49,6 +49,9 @@ class Reads : private EnginePart {
   std::vector<DuplicatePair> possibleDuplicates(size_t limit) const;
   // The same for one customer: the others it is likely to be (for a warning after `add`).
   std::vector<DuplicatePair> duplicatesOf(RecordId id) const;
+  // The live customers assigned to `technician` here, the latest assignment first (reads every
+  // record: for a technician's notifications).
+  std::vector<Assignment> assignmentsOf(const std::string& technician) const;
   // Deleted customers (tombstones a restore brings back; not merged or erased ones), and those of
   // them `query` finds as search would (number, phone, name, SSN). Both read every record: they
   // are for finding what to restore, not for the counter.

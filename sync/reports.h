@@ -78,6 +78,17 @@ struct DuplicatePair {
   std::vector<std::string> reasons;
 };
 
+// A customer assigned to a technician (Reads::assignmentsOf): the technician's notification of
+// it, with when, where and by whom it was assigned.
+struct Assignment {
+  RecordId customer;
+  std::string name;    // the customer's, as shown
+  std::string number;  // the customer's, as shown
+  Hlc at;              // the assigning change's clock
+  SiteId site = 0;     // the site it was made at
+  std::string by;      // its author
+};
+
 // What one logged change did to the conflict list where it was applied (Conflicts::movedBy).
 struct ConflictMoves {
   std::vector<ConflictInfo> opened;    // open now, and this change came after the other write

@@ -2,6 +2,9 @@
 // definitions: PUT /v1/fields/{name}, PUT /v1/catalogue/groups/{name} and
 // PUT /v1/catalogue/discount-types/{name}, as `sitesync fields define` and `sitesync groups|
 // discount-types define|retire` write them (settings: the hub's, refused elsewhere with 409).
+#include <algorithm>
+#include <type_traits>
+
 #include "api/register_json.h"
 #include "api/src/records.h"
 
@@ -20,11 +23,18 @@ void onlyKeys(const json& body, std::initializer_list<const char*> allowed) {
 template <typename T>
 T valueOf(const json& body, const char* key, T fallback, const char* type) {
   if (!body.contains(key)) return fallback;
-  try {
-    return body[key].get<T>();
-  } catch (const json::exception&) {
-    throw HttpFailure(400, "wrong_type", std::string(key) + " wants " + type);
+  const json& value = body[key];
+  bool fits = false;
+  if constexpr (std::is_same_v<T, uint64_t>) fits = value.is_number_unsigned();
+  if constexpr (std::is_same_v<T, bool>) fits = value.is_boolean();
+  if constexpr (std::is_same_v<T, std::string>) fits = value.is_string();
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    fits = value.is_array() && std::all_of(value.begin(), value.end(), [](const json& v) {
+             return v.is_string() && v.get<std::string>().find(',') == std::string::npos;
+           });
   }
+  if (!fits) throw HttpFailure(400, "wrong_type", std::string(key) + " wants " + type);
+  return value.get<T>();
 }
 
 CustomFieldDefinition definitionFrom(const json& body) {
@@ -34,7 +44,8 @@ CustomFieldDefinition definitionFrom(const json& body) {
   d.required = valueOf<bool>(body, "required", false, "true or false");
   d.retired = valueOf<bool>(body, "retired", false, "true or false");
   d.label = valueOf<std::string>(body, "label", "", "a string");
-  d.choices = valueOf<std::vector<std::string>>(body, "choices", {}, "a list of strings");
+  d.choices =
+      valueOf<std::vector<std::string>>(body, "choices", {}, "a list of strings without commas");
   if (!parseDefinition(formatDefinition(d)))
     throw HttpFailure(422, "invalid",
                       "a definition has a kind (text, number, date, bool, choice), choices only "
@@ -53,7 +64,8 @@ CatalogueEntry entryFrom(const json& body, bool discountType) {
   e.valueCents = valueOf<uint64_t>(body, "value_cents", 0, "a whole number of cents");
   e.priceCents = valueOf<uint64_t>(body, "price_cents", 0, "a whole number of cents");
   e.validMonths = valueOf<uint64_t>(body, "valid_months", 6, "a whole number of months");
-  e.services = valueOf<std::vector<std::string>>(body, "services", {}, "a list of strings");
+  e.services =
+      valueOf<std::vector<std::string>>(body, "services", {}, "a list of strings without commas");
   if (!parseCatalogueEntry(formatCatalogueEntry(e)))
     throw HttpFailure(422, "invalid",
                       "a label or service holds a control character, a service is empty, or "

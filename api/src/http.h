@@ -65,6 +65,8 @@ void addElementRoutes(const AddRoute& add, Records& records);
 void addSiteRoutes(const AddRoute& add, Records& records);
 // /v1/catalogue and the admin's PUTs of custom fields and catalogue entries (catalogue_routes.cpp)
 void addCatalogueRoutes(const AddRoute& add, Records& records);
+// /v1/customers/{id}/technicians and /v1/notifications (technician_routes.cpp)
+void addTechnicianRoutes(const AddRoute& add, Records& records);
 // /v1/customers/import and /v1/customers/export: CSV (transfer_routes.cpp)
 void addTransferRoutes(const AddRoute& add, Records& records);
 

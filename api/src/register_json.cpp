@@ -55,6 +55,9 @@ json customerJson(const Customer& c) {
   }
   j["record_counts"] = counts;
   j["technicians"] = json::array();
+  for (auto it = c.elements.lower_bound({kTechnicianCode, ""});
+       it != c.elements.end() && it->first.first == kTechnicianCode; ++it)
+    if (it->second.value == "true") j["technicians"].push_back(it->first.second);
   return j;
 }
 
@@ -149,6 +152,7 @@ json settingsJson(const Settings& s) {
 std::string fieldDisplayName(uint16_t code, const std::string& key) {
   if (code == kCustomFieldCode) return "custom." + key;
   if (isElementCode(code)) return std::string(elementKindName(code)) + "." + key;
+  if (code == kTechnicianCode) return "technician." + key;
   if (code < kCustomerFieldCount) return customerFields()[code].cliName;
   return "field#" + std::to_string(code);
 }

@@ -265,6 +265,7 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
   };
   addSiteRoutes(add, impl_->records);
   addCatalogueRoutes(add, impl_->records);
+  addTechnicianRoutes(add, impl_->records);
   addTransferRoutes(add, impl_->records);
   addCustomerRoutes(add, impl_->records);
   addElementRoutes(add, impl_->records);

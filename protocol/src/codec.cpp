@@ -175,7 +175,7 @@ Customer decodeCustomer(std::string_view bytes) {
     for (auto cf : wire::capped(r.getCustomFields(), wire::kMaxWrites, "custom fields"))
       c.customFields.emplace(wire::text(cf.getName()), getField(cf.getField(), &implicit));
     for (auto e : wire::capped(r.getElements(), wire::kMaxListed, "collection registers")) {
-      if (!isElementCode(e.getKind()))
+      if (!isElementCode(e.getKind()) && e.getKind() != kTechnicianCode)
         throw DecodeError("unknown collection kind " + std::to_string(e.getKind()));
       c.elements.emplace(std::make_pair(e.getKind(), wire::text(e.getKey())),
                          getField(e.getField(), &implicit));

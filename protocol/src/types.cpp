@@ -489,6 +489,9 @@ void validateChange(const Change& c) {
       if (w.key.empty() || w.key.size() > 64 || !validateValue(ValueKind::kText, w.key).empty())
         refuse("writes a custom field with a malformed name");
       why = validateValue(ValueKind::kNote, w.value);  // several lines (since protocol 6)
+    } else if (w.field == kTechnicianCode) {
+      if (!isValidUserName(w.key)) refuse("assigns a technician with a malformed name");
+      if (!w.value.empty() && w.value != "true") why = "is not true or empty";
     } else if (auto key = parseElementKey(w.field, w.key)) {
       why = validateValue(elementValueKind(w.field, key->attribute), w.value);
     } else {

@@ -266,6 +266,11 @@ void Core::noteNumbering(const storage::ReadTxn& txn, ApplyContext& batch, const
 
 FieldValue& slotFor(Customer& c, uint16_t field, const std::string& key) {
   if (field == kCustomFieldCode) return c.customFields[key];
+  if (field == kTechnicianCode) {
+    if (!isValidUserName(key))
+      throw ApplyError("change assigns a technician with a malformed name");
+    return c.elements[{field, key}];
+  }
   if (isElementCode(field)) {
     if (!parseElementKey(field, key))
       throw ApplyError("change writes a malformed " + std::string(elementKindName(field)) +
@@ -352,6 +357,21 @@ Status checkCustomFields(const Settings& s, const Customer& after, const Custome
   return Status::ok();
 }
 
+// A technician assigned here is a user of the deployment (`sitesync users list`).
+Status checkTechnicians(const Settings& s, const Customer& after, const Customer* before) {
+  for (auto it = after.elements.lower_bound({kTechnicianCode, ""});
+       it != after.elements.end() && it->first.first == kTechnicianCode; ++it) {
+    if (it->second.value.empty()) continue;
+    const FieldValue* was = before ? findSlot(*before, kTechnicianCode, it->first.second) : nullptr;
+    if (was && was->value == it->second.value) continue;  // not written now
+    auto user = s.users.find(it->first.second);
+    if (user == s.users.end() || user->second.value.empty())
+      return Status::invalidArgument("no user '" + it->first.second +
+                                     "' to assign (`sitesync users list` at the hub)");
+  }
+  return Status::ok();
+}
+
 // Once the deployment defines customer groups, a customer_group written must be one of them
 // that is not retired.
 Status checkCustomerGroup(const Settings& s, const Customer& after, const Customer* before) {
@@ -381,6 +401,7 @@ Status Core::validateCustomer(const ReadTxn& txn, const ApplyContext& batch, con
     return required;
   if (Status custom = checkCustomFields(s, after, before); !custom.isOk()) return custom;
   if (Status group = checkCustomerGroup(s, after, before); !group.isOk()) return group;
+  if (Status assigned = checkTechnicians(s, after, before); !assigned.isOk()) return assigned;
 
   const std::string& number = after.value(CustomerField::number);
   // An automatic number was found free just now (or is pending); a typed one must be checked.

@@ -153,7 +153,7 @@ inline const FieldValue* findSlot(const Customer& c, uint16_t field, const std::
     auto it = c.customFields.find(key);
     return it == c.customFields.end() ? nullptr : &it->second;
   }
-  if (isElementCode(field)) {
+  if (isElementCode(field) || field == kTechnicianCode) {
     auto it = c.elements.find({field, key});
     return it == c.elements.end() ? nullptr : &it->second;
   }

@@ -58,19 +58,22 @@ bool oneEditApart(std::string_view a, std::string_view b) {
          a.substr(head + 2) == b.substr(head + 2);  // swapped
 }
 
+// FNV-1a of `key` without its byte `skip` (none when skip >= size).
+uint64_t hashWithout(std::string_view key, size_t skip) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < key.size(); ++i)
+    if (i != skip) h = (h ^ uint8_t(key[i])) * 1099511628211ull;
+  return h;
+}
+
 // The keys a name is found under when a letter differs: the name and the name with each one of
 // its bytes left out, hashed. Two names one edit apart share at least one of them.
-void addSimilarityKeys(const std::string& key, uint32_t index,
+void addSimilarityKeys(std::string_view key, uint32_t index,
                        std::vector<std::pair<uint64_t, uint32_t>>& out) {
-  const std::hash<std::string_view> hash;
-  out.emplace_back(hash(key), index);
-  std::string shorter;
-  for (size_t i = 0; i < key.size(); ++i) {
-    if (i > 0 && key[i] == key[i - 1]) continue;  // the same string as the previous one
-    shorter.assign(key, 0, i);
-    shorter.append(key, i + 1);
-    out.emplace_back(hash(shorter), index);
-  }
+  out.emplace_back(hashWithout(key, key.size()), index);
+  for (size_t i = 0; i < key.size(); ++i)
+    if (i == 0 || key[i] != key[i - 1])  // else the same string as the previous one
+      out.emplace_back(hashWithout(key, i), index);
 }
 
 // For one new customer: the searches that find the names one edit from its name, as far as the
@@ -166,15 +169,32 @@ void addSharedKeys(std::vector<std::pair<std::string, RecordId>>& keyed, const S
   }
 }
 
-// Customers whose names (`named`: name key, id) are one edit apart, found through shared
-// similarity keys rather than by comparing all pairs.
+// Customers whose names (`named`: name key, id, sorted) are one edit apart, found through
+// shared similarity keys of each distinct name rather than by comparing all pairs.
 void addSimilarNames(const std::vector<std::pair<std::string, RecordId>>& named,
                      Evidence& evidence) {
+  struct Name {
+    size_t first, end;  // its customers in `named`
+  };
+  std::vector<Name> names;
   std::vector<std::pair<uint64_t, uint32_t>> keys;
-  for (uint32_t i = 0; i < named.size(); ++i)
-    if (mayBeMistyped(named[i].first)) addSimilarityKeys(named[i].first, i, keys);
+  for (size_t i = 0; i < named.size();) {
+    size_t j = i;
+    while (j < named.size() && named[j].first == named[i].first) ++j;
+    if (j - i < kMaxShared && mayBeMistyped(named[i].first)) {
+      addSimilarityKeys(named[i].first, uint32_t(names.size()), keys);
+      names.push_back({i, j});
+    }
+    i = j;
+  }
   std::sort(keys.begin(), keys.end());
   std::vector<uint32_t> group;
+  auto addPairs = [&](const Name& x, const Name& y) {
+    if ((x.end - x.first) + (y.end - y.first) > kMaxShared) return;
+    for (size_t a = x.first; a < x.end; ++a)
+      for (size_t b = y.first; b < y.end; ++b)
+        evidence.add(named[a].second, named[b].second, kSimilarName);
+  };
   for (size_t i = 0; i < keys.size();) {
     group.clear();
     size_t j = i;
@@ -183,8 +203,9 @@ void addSimilarNames(const std::vector<std::pair<std::string, RecordId>>& named,
     if (group.size() < 2 || group.size() > kMaxShared) continue;
     for (size_t a = 0; a < group.size(); ++a)
       for (size_t b = a + 1; b < group.size(); ++b)
-        if (oneEditApart(named[group[a]].first, named[group[b]].first))
-          evidence.add(named[group[a]].second, named[group[b]].second, kSimilarName);
+        if (group[a] != group[b] &&
+            oneEditApart(named[names[group[a]].first].first, named[names[group[b]].first].first))
+          addPairs(names[group[a]], names[group[b]]);
   }
 }
 
@@ -210,8 +231,8 @@ std::vector<DuplicatePair> Reads::possibleDuplicates(size_t limit) const {
     return true;
   });
   addSharedKeys(byNameAndBirth, kSameNameAndBirth, evidence);
+  addSharedKeys(byName, kSameName, evidence);  // sorts byName
   addSimilarNames(byName, evidence);
-  addSharedKeys(byName, kSameName, evidence);
   return evidence.best(limit);
 }
 

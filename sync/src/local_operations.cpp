@@ -145,6 +145,12 @@ Status checkEditValues(const std::vector<Edit>& edits, bool settings) {
     if (settings) {
       if (e.field >= kSettingsFieldCount) return Status::invalidArgument("unknown settings field");
       fi = &settingsFields()[e.field];
+    } else if (e.field == kTechnicianCode) {
+      if (!isValidUserName(e.key))
+        return Status::invalidArgument("'" + e.key + "' is not a user name");
+      if (!e.value.empty() && e.value != "true")
+        return Status::invalidArgument("an assignment is true or empty");
+      continue;
     } else if (e.field == kCustomFieldCode) {
       if (e.key.empty() || e.key.size() > 64 || !isValidUtf8(e.key))
         return Status::invalidArgument("custom field names must be 1 to 64 bytes of UTF-8");

@@ -74,4 +74,29 @@ BOOST_AUTO_TEST_CASE(an_admin_defines_fields_and_catalogue_entries_that_bind_wri
   BOOST_TEST(json::parse(card->body)["value_cents"] == 10000);
 }
 
+BOOST_AUTO_TEST_CASE(staff_assign_a_technician_who_reads_the_notification_and_no_one_elses) {
+  ApiNode node;
+  const std::string tech = node.addUser("kim", "technician");
+  node.stop();  // the users are read when serving starts; a new one is seen within 500 ms too
+  node.start();
+  const std::string id = idOf(node.create({{"name", "Maija Virtanen"}}));
+  auto assigned =
+      node.post("/v1/customers/" + id + "/technicians", node.staff, {{"technician", "kim"}});
+  BOOST_TEST_REQUIRE(assigned->status == 200, assigned->body);
+  BOOST_TEST(json::parse(assigned->body)["technicians"] == json::array({"kim"}));
+  auto mine = node.get("/v1/notifications", tech);
+  BOOST_TEST_REQUIRE(mine->status == 200, mine->body);
+  const json notes = json::parse(mine->body)["notifications"];
+  BOOST_TEST_REQUIRE(notes.size() == 1u);
+  BOOST_TEST(notes[0]["customer"] == id);
+  BOOST_TEST(notes[0]["by"] == "sami");
+  BOOST_TEST(node.get("/v1/notifications?technician=sami", tech)->status == 403);
+  BOOST_TEST(
+      node.post("/v1/customers/" + id + "/technicians", node.staff, {{"technician", "nobody"}})
+          ->status == 422);
+  auto removed = node.send("DELETE", "/v1/customers/" + id + "/technicians/kim", node.staff);
+  BOOST_TEST_REQUIRE(removed->status == 200, removed->body);
+  BOOST_TEST(json::parse(node.get("/v1/notifications", tech)->body)["notifications"].empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -95,6 +95,30 @@ BOOST_FIXTURE_TEST_CASE(catalogues_choose_groups_and_fill_in_a_discount_types_ca
   BOOST_TEST(show(customer)["customer_group"] == "vip");  // kept where it is used
 }
 
+BOOST_FIXTURE_TEST_CASE(a_technician_is_assigned_notified_and_unassigned, Cli) {
+  init();
+  BOOST_TEST_REQUIRE(
+      run("users", "add", "--data", data, "--name", "kim", "--role", "technician").status == 0);
+  const std::string customer = add("Maija Virtanen");
+  const std::string before = state();
+  expectError(run("customer", "assign", "--data", data, customer, "--technician", "nobody"), 2,
+              {"no user 'nobody'"});
+  BOOST_TEST(state() == before);
+  BOOST_TEST_REQUIRE(run("customer", "assign", "--data", data, customer, "--technician", "kim",
+                         "--user", "dispatcher")
+                         .status == 0);
+  BOOST_TEST(show(customer)["technicians"] == json::array({"kim"}));
+  json notes = runJson("notifications", "list", "--data", data, "--technician", "kim", "--json");
+  BOOST_TEST_REQUIRE(notes["notifications"].size() == 1u);
+  BOOST_TEST(notes["notifications"][0]["customer"] == customer);
+  BOOST_TEST(notes["notifications"][0]["by"] == "dispatcher");
+  BOOST_TEST_REQUIRE(
+      run("customer", "unassign", "--data", data, customer, "--technician", "kim").status == 0);
+  BOOST_TEST(runJson("notifications", "list", "--data", data, "--technician", "kim",
+                     "--json")["notifications"]
+                 .empty());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_record_and_the_catalogue_reach_a_branch_through_sync, Cli) {
   const std::string hub = (root / "hub").string();
   BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);

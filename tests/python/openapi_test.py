@@ -204,6 +204,8 @@ class Csv(str):
     """A request body sent as text/csv rather than JSON."""
 
 
+TECHNICIAN = "teemu"  # a user of the node, assigned and unassigned
+
 # How each documented operation is sent: (METHOD, path, body, query, expected status, ids),
 # in this order (the destructive ones last, on customers of their own). `ids` overrides the
 # path's parameters ({id}: "merge_into" -> that fixture id). A body of None is sent as
@@ -212,6 +214,7 @@ PLAN = [
     ("GET", "/v1/status", None, None, 200, {}),
     ("GET", "/v1/settings", None, None, 200, {}),
     ("GET", "/v1/fields", None, None, 200, {}),
+    ("GET", "/v1/catalogue", None, None, 200, {}),
     ("GET", "/v1/conflicts", None, {"all": "1"}, 200, {}),
     ("GET", "/v1/customers", None, {"q": "virtanen", "status": "all", "limit": "2"}, 200, {}),
     ("GET", "/v1/customers/{id}", None, None, 200, {}),
@@ -225,6 +228,8 @@ PLAN = [
     ("GET", "/v1/customers/{id}/cards/{element}", None, None, 200, {}),
     ("GET", "/v1/customers/{id}/discounts", None, None, 200, {}),
     ("GET", "/v1/customers/{id}/discounts/{element}", None, None, 200, {}),
+    ("GET", "/v1/customers/{id}/records", None, None, 200, {}),
+    ("GET", "/v1/customers/{id}/records/{element}", None, None, 200, {}),
     ("GET", "/v1/changes", None, {"limit": "5"}, 200, {}),
     ("GET", "/v1/changes/stream", None, None, 200, {}),
     ("GET", "/v1/customers/export", None, {"fields": "id,name,phone"}, 200, {}),
@@ -246,11 +251,32 @@ PLAN = [
     ("POST", "/v1/customers/{id}/cards/{element}/use", {"amount": "12.50", "visit": "boiler"},
      None, 200, {}),
     ("POST", "/v1/customers/{id}/discounts/{element}/use", {"amount_cents": 100}, None, 200, {}),
+    ("POST", "/v1/customers/{id}/records",
+     {"kind": "booking", "title": "Boiler service", "starts_at": "2026-11-25T10:00:00Z"}, None,
+     201, {}),
+    ("PATCH", "/v1/customers/{id}/records/{element}", {"title": "10 massages"}, None, 200, {}),
+    ("POST", "/v1/customers/{id}/records/{element}/use", {"units": 2, "note": "massage"}, None,
+     200, {}),
     ("PUT", "/v1/settings", {"journal_edit_window_hours": 24}, None, 200, {}),
+    # Deployment definitions, on the node every test shares, so that later tests still pass: a
+    # custom field not required; a customer group (no test writes customer_group); the one
+    # discount type the fixture's cards have (once any type is defined, a card of a type the
+    # catalogue lacks is refused with 422), after the plan's own cards.
+    ("PUT", "/v1/fields/{name}", {"kind": "choice", "label": "Tier",
+                                  "choices": ["gold", "silver"], "required": False}, None, 200,
+     {"name": "field"}),
+    ("PUT", "/v1/catalogue/groups/{name}", {"label": "Members"}, None, 200, {"name": "group"}),
+    ("PUT", "/v1/catalogue/discount-types/{name}",
+     {"label": "Gift card", "value_cents": 5000, "price_cents": 4500, "valid_months": 12,
+      "services": ["massage", "sauna"]}, None, 200, {"name": "discount_type"}),
+    ("POST", "/v1/customers/{id}/technicians", {"technician": TECHNICIAN}, None, 200, {}),
+    ("GET", "/v1/notifications", None, {"technician": TECHNICIAN}, 200, {}),
+    ("DELETE", "/v1/customers/{id}/technicians/{name}", None, None, 200, {}),
     ("POST", "/v1/customers/{id}/deactivate", None, None, 200, {}),
     ("POST", "/v1/customers/{id}/reactivate", None, None, 200, {}),
     ("DELETE", "/v1/customers/{id}/contacts/{element}", None, None, 204, {}),
     ("DELETE", "/v1/customers/{id}/journal/{element}", None, None, 204, {}),
+    ("DELETE", "/v1/customers/{id}/records/{element}", None, None, 204, {}),
     # No conflict exists on a lone site: an unknown one is 404.
     ("POST", "/v1/conflicts/{conflict}/resolve", {"keep_winner": True}, None, 404, {}),
     ("POST", "/v1/customers/{id}/merge", "merge", None, 200, {"id": "survivor"}),
@@ -264,7 +290,8 @@ class AgainstANode(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.doc = load_document()
-        cls.node = Node(SITESYNC, (("ada", "admin"), ("veera", "viewer")))
+        cls.node = Node(SITESYNC, (("ada", "admin"), ("veera", "viewer"),
+                                   (TECHNICIAN, "technician")))
 
     @classmethod
     def tearDownClass(cls):
@@ -317,9 +344,16 @@ class AgainstANode(unittest.TestCase):
             "conflict": "0123456789ab",
             "contacts": self.made(base + "/contacts", {"name": "Pekka Ek"})["id"],
             "journal": self.made(base + "/journal", {"text": "First visit"})["id"],
-            "cards": self.made(base + "/cards", {"type": "5 visits", "value_cents": 5000})["id"],
+            # One type for both cards: the only one in the catalogue once the plan defines it.
+            "cards": self.made(base + "/cards", {"type": "gift card", "value_cents": 5000})["id"],
             "discounts": self.made(base + "/discounts",
                                    {"type": "gift card", "value_cents": 2000})["id"],
+            "records": self.made(base + "/records", {"kind": "product", "title": "10 massages",
+                                                     "units": 10})["id"],
+            "name": TECHNICIAN,  # {name} unless the plan says otherwise
+            "field": "tier",
+            "group": "members",
+            "discount_type": "gift card",
         }
         for role, name in (("survivor", "Mikko Nieminen"), ("absorbed", "Mikko Nieminen"),
                            ("deleted", "Ville Delete"), ("erased", "Erkki Erase")):
@@ -331,10 +365,13 @@ class AgainstANode(unittest.TestCase):
         def value(match):
             name = match.group(1)
             if name in overrides:
-                return ids[overrides[name]]
+                return quote(ids[overrides[name]])
             if name == "element":  # the element of the collection it follows
-                return ids[path[:match.start()].rstrip("/").rsplit("/", 1)[1]]
-            return ids[name]
+                return quote(ids[path[:match.start()].rstrip("/").rsplit("/", 1)[1]])
+            return quote(ids[name])
+
+        def quote(text):
+            return urllib.parse.quote(text, safe="")
 
         return re.sub(r"\{([^}]+)\}", value, path)
 
@@ -436,6 +473,20 @@ class AgainstANode(unittest.TestCase):
                 self.check_answer(method, path, answer)
                 self.assertEqual(answer.status, 401)
                 self.assertEqual(answer.body["error"]["code"], "unauthorized")
+
+    def test_a_technician_reads_their_own_notifications_and_not_anothers(self):
+        ids = self.fixture()
+        self.assertEqual(self.send("POST", f"/v1/customers/{ids['id']}/technicians",
+                                   {"technician": TECHNICIAN}).status, 200)
+        own = self.send("GET", "/v1/notifications", user=TECHNICIAN)
+        self.check_answer("GET", "/v1/notifications", own)
+        self.assertEqual(own.status, 200, own)
+        self.assertEqual(own.body["technician"], TECHNICIAN)
+        self.assertIn(ids["id"], [n["customer"] for n in own.body["notifications"]])
+        answer = self.send("GET", "/v1/notifications", query={"technician": "ada"},
+                           user=TECHNICIAN)
+        self.check_answer("GET", "/v1/notifications", answer)
+        self.assertEqual(answer.status, 403, answer)
 
     def test_paths_and_methods_the_document_does_not_list_are_404(self):
         ids = self.fixture()

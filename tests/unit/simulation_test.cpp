@@ -210,6 +210,13 @@ class Simulation {
       auto live = customers(node, true);
       if (live.empty()) return;
       if (chance(25)) return cardOp(node, live[pick(live.size())].id, user);
+      if (chance(5)) {  // assign or unassign a technician (one of the hub's API users)
+        const std::string technician = "user" + std::to_string(pick(3));
+        attempt(node.engine->update(live[pick(live.size())].id,
+                                    {Edit{kTechnicianCode, technician, chance(70) ? "true" : ""}},
+                                    user));
+        return;
+      }
       std::vector<Edit> edits{randomEdit()};
       if (chance(30)) edits.push_back(randomEdit());
       if (chance(5))
@@ -546,7 +553,7 @@ class Simulation {
         if (w.field == kCustomFieldCode) {
           auto it = record->customFields.find(w.key);
           if (it != record->customFields.end()) r = &it->second;
-        } else if (isElementCode(w.field)) {
+        } else if (isElementCode(w.field) || w.field == kTechnicianCode) {
           auto it = record->elements.find({w.field, w.key});
           if (it != record->elements.end()) r = &it->second;
         } else {

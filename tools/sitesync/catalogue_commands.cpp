@@ -36,6 +36,8 @@ uint64_t centsOf(const std::string& text, const char* option) {
   return *cents;
 }
 
+void list(const CatalogueArgs& a, const Catalogue& c);
+
 // Settings belong to the hub: elsewhere a usage error naming it, as `settings set` gives.
 void writeEntry(const CatalogueArgs& a, const Catalogue& c, const CatalogueEntry& e) {
   auto site = openSite(a.data);
@@ -60,6 +62,7 @@ void define(const CatalogueArgs& a, const Catalogue& c) {
         "a label or service holds a control character, a service is empty, or "
         "--valid-months is over 1200");
   writeEntry(a, c, e);
+  if (a.json) return list(a, c);
   std::cout << c.what << " '" << a.name << "' defined\n";
 }
 
@@ -75,6 +78,7 @@ void retire(const CatalogueArgs& a, const Catalogue& c) {
                      " list`)");
   e->retired = true;
   writeEntry(a, c, *e);
+  if (a.json) return list(a, c);
   std::cout << c.what << " '" << a.name << "' retired: customers and cards keep it, new ones "
             << "cannot choose it\n";
 }
@@ -117,6 +121,7 @@ void addCatalogue(CLI::App& app, const Catalogue& c, const char* help) {
         ->delimiter(',');
   }
   def->add_option("--user", a->user, "who makes the change (default: $SITESYNC_USER or $USER)");
+  def->add_flag("--json", a->json, "print the catalogue as `list --json` does");
   def->callback([a, &c] { define(*a, c); });
   auto* ls = group->add_subcommand("list", std::string("the ") + c.what + "s defined");
   ls->add_option("--data", a->data, "data directory")->required();
@@ -126,6 +131,7 @@ void addCatalogue(CLI::App& app, const Catalogue& c, const char* help) {
   ret->add_option("--data", a->data, "data directory (the hub's)")->required();
   ret->add_option("--name", a->name, "its name")->required();
   ret->add_option("--user", a->user, "who makes the change");
+  ret->add_flag("--json", a->json, "print the catalogue as `list --json` does");
   ret->callback([a, &c] { retire(*a, c); });
 }
 

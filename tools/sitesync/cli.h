@@ -65,6 +65,8 @@ void addFieldCommands(CLI::App& app);      // fields define|list|retire (custom 
 void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
 void addRecordCommands(CLI::App& app);     // record add|edit|show|list|delete|use
 void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|retire
+// customer assign|unassign, notifications list
+void addTechnicianCommands(CLI::App& app, CLI::App& customer);
 
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).

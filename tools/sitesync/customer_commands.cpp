@@ -304,6 +304,7 @@ void addCustomerCommands(CLI::App& app) {
   addCardCommands(*customer);
   addTransferCommands(*customer);
   addDuplicateCommands(*customer);
+  addTechnicianCommands(app, *customer);
 }
 
 }  // namespace sitesync::cli

@@ -14,6 +14,8 @@ struct FieldArgs {
   bool required = false, json = false;
 };
 
+void listFields(const FieldArgs& a);
+
 // Settings belong to the hub: elsewhere a usage error naming it, as `settings set` gives.
 void writeDefinition(const FieldArgs& a, const CustomFieldDefinition& d) {
   auto site = openSite(a.data);
@@ -35,6 +37,7 @@ void defineField(const FieldArgs& a) {
   if (!parseDefinition(formatDefinition(d)))
     throw UsageError("a label or choice holds a control character, or a choice is empty");
   writeDefinition(a, d);
+  if (a.json) return listFields(a);
   std::cout << "custom field '" << a.name << "' defined (" << a.kind
             << (a.required ? ", required" : "") << ")\n";
 }
@@ -50,6 +53,7 @@ void retireField(const FieldArgs& a) {
   if (!d) throw UsageError("no custom field '" + a.name + "' is defined (see `fields list`)");
   d->retired = true;
   writeDefinition(a, *d);
+  if (a.json) return listFields(a);
   std::cout << "custom field '" << a.name << "' retired: its values stay, it takes no new ones\n";
 }
 
@@ -87,6 +91,7 @@ void addFieldCommands(CLI::App& app) {
   define->add_flag("--required", a->required, "every new customer needs it");
   define->add_option("--label", a->label, "what people see it called");
   define->add_option("--user", a->user, "who makes the change (default: $SITESYNC_USER or $USER)");
+  define->add_flag("--json", a->json, "print the fields as `fields list --json` does");
   define->callback([a] { defineField(*a); });
   auto* list = fields->add_subcommand("list", "the custom fields defined");
   list->add_option("--data", a->data, "data directory")->required();
@@ -96,6 +101,7 @@ void addFieldCommands(CLI::App& app) {
   retire->add_option("--data", a->data, "data directory")->required();
   retire->add_option("--name", a->name, "the field's name")->required();
   retire->add_option("--user", a->user, "who makes the change");
+  retire->add_flag("--json", a->json, "print the fields as `fields list --json` does");
   retire->callback([a] { retireField(*a); });
 }
 
