@@ -89,6 +89,16 @@ void writeOwnerOnlyFile(const std::string& path, std::string_view contents);
 bool isPublicKey(std::string_view z85);            // 40 Z85 characters decoding to 32 bytes
 std::string keyFingerprint(std::string_view z85);  // its first 8 characters, for logs
 
+// How far a join (its snapshot) or a sync has come, for a progress display.
+struct TransferProgress {
+  uint64_t records = 0;       // snapshot records received this run
+  uint64_t totalRecords = 0;  // the records the peer holds (0: not known yet)
+  uint64_t changes = 0;       // changes applied from the peer
+  uint64_t bytesReceived = 0;
+  double seconds = 0;  // since the session started
+  bool done = false;   // the last report of the session
+};
+
 struct SyncOptions {
   std::chrono::milliseconds timeout{10000};  // per request
   // One batch is one write transaction at the receiver: large ones write each index page once
@@ -101,6 +111,8 @@ struct SyncOptions {
   // them the link is plain TCP (a node whose allow list was never configured).
   std::optional<Identity> identity;
   std::string serverKey;
+  // Called about four times a second while the session moves, and once at its end.
+  std::function<void(const TransferProgress&)> progress = {};
 };
 
 struct SyncReport {

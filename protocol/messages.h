@@ -58,6 +58,7 @@ struct SnapshotChunkMsg {
   std::vector<NumberLease> leases;           // first chunk only: every number block leased
   std::string nextKey;                       // pass back as afterKey
   bool complete = false;
+  uint64_t totalRecords = 0;  // the responder's records, for a progress display (0: not said)
 };
 enum class WireError : uint8_t {
   kVersionMismatch = 0,

@@ -112,9 +112,10 @@ class PeerSession {
     uint64_t received = 0;     // changes applied from the peer
     uint64_t snapshotRecords = 0;
     uint64_t snapshotChunks = 0;
-    size_t inFlight = 0;        // batches sent and not yet acknowledged
-    uint64_t relayedAhead = 0;  // batches taken from other sessions (takeRelayed)
-    SessionTime firstAck{-1};   // when the peer first acknowledged all this side had sent
+    uint64_t snapshotTotal = 0;  // the records the peer said it holds (0: not said)
+    size_t inFlight = 0;         // batches sent and not yet acknowledged
+    uint64_t relayedAhead = 0;   // batches taken from other sessions (takeRelayed)
+    SessionTime firstAck{-1};    // when the peer first acknowledged all this side had sent
   };
   Counters counters() const;
 
@@ -175,7 +176,7 @@ class PeerSession {
   SessionTime askedChunk_{0};  // when the snapshot chunk awaited was asked for
   SessionTime firstAck_{-1};
   uint64_t sent_ = 0, received_ = 0, relayedAhead_ = 0;
-  uint64_t snapshotRecords_ = 0, snapshotChunks_ = 0;
+  uint64_t snapshotRecords_ = 0, snapshotChunks_ = 0, snapshotTotal_ = 0;
   uint64_t notedSent_ = 0, notedReceived_ = 0;
   VersionVector notedVector_;
   SessionTime lastNoted_{0};

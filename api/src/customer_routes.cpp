@@ -141,6 +141,7 @@ void CustomerRoutes::patch(const httplib::Request& req, httplib::Response& res,
   const RecordId id = idIn(req.matches[1]);
   const auto turn = records_.writingTo({id});
   const Customer current = records_.existing(id);
+  checkAssigned(caller, current);
   std::vector<sync::Edit> edits = editsFrom(parseObject(req), caller);
   if (edits.empty()) throw HttpFailure(400, "bad_request", "the body names no field to change");
   checkIfMatch(req, current);
@@ -225,7 +226,7 @@ void addCustomerRoutes(const AddRoute& add, Records& records) {
       [routes](const auto& req, auto& res, const Caller&) { routes->getByNumber(req, res); });
   add(Method::kPost, "/v1/customers", Role::kStaff,
       [routes](const auto& req, auto& res, const Caller& c) { routes->create(req, res, c); });
-  add(Method::kPatch, one, Role::kStaff,
+  add(Method::kPatch, one, Role::kTechnician,
       [routes](const auto& req, auto& res, const Caller& c) { routes->patch(req, res, c); });
   add(Method::kGet, one + "/history", Role::kViewer,
       [routes](const auto& req, auto& res, const Caller&) { routes->history(req, res); });

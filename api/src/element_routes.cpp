@@ -88,11 +88,12 @@ class ElementRoutes {
   // one in the path, of the customer in the path, committed after its If-Match; returns the
   // element's id.
   using MakeOp = std::function<sync::LocalOp(RecordId customer, RecordId element)>;
-  RecordId write(const httplib::Request& req, const Kind& kind, bool adding, const MakeOp& make);
+  RecordId write(const httplib::Request& req, const Caller& caller, const Kind& kind, bool adding,
+                 const MakeOp& make);
   // write() of `attributes` by the caller.
   RecordId write(const httplib::Request& req, const Caller& caller, const Kind& kind, bool adding,
                  std::vector<sync::Edit> attributes) {
-    return write(req, kind, adding, [&](RecordId customer, RecordId element) {
+    return write(req, caller, kind, adding, [&](RecordId customer, RecordId element) {
       return sync::elementOp(customer, kind.code, element, std::move(attributes), caller.name);
     });
   }
@@ -113,11 +114,12 @@ std::vector<sync::Edit> attributesFrom(const json& body, uint16_t kind, const Re
   return edits;
 }
 
-RecordId ElementRoutes::write(const httplib::Request& req, const Kind& kind, bool adding,
-                              const MakeOp& make) {
+RecordId ElementRoutes::write(const httplib::Request& req, const Caller& caller, const Kind& kind,
+                              bool adding, const MakeOp& make) {
   const RecordId id = idIn(req.matches[1]);
   const auto turn = records_.writingTo({id});
   const Customer current = records_.existing(id);
+  checkAssigned(caller, current);
   const RecordId target = adding ? RecordId{} : element(current, kind, req.matches[2]).id;
   checkIfMatch(req, current);
   const sync::OpResult result = records_.commit(make(id, target));
@@ -159,7 +161,7 @@ void ElementRoutes::use(const httplib::Request& req, httplib::Response& res, con
   const uint64_t cents = amountOf(body);
   const std::string visit = body.value("visit", "");
   const Kind& cards = kKinds[2];
-  write(req, cards, false, [&](RecordId customer, RecordId card) {
+  write(req, caller, cards, false, [&](RecordId customer, RecordId card) {
     return sync::discountUseOp(customer, card, cents, visit, caller.name);
   });
   replyJson(res, 200,
@@ -179,7 +181,7 @@ void ElementRoutes::useUnits(const httplib::Request& req, httplib::Response& res
   const std::string value =
       std::to_string(body["units"].get<uint64_t>()) + "|" + body.value("note", "");
   const Kind& records = kKinds[3];
-  write(req, records, false, [&](RecordId customer, RecordId record) {
+  write(req, caller, records, false, [&](RecordId customer, RecordId record) {
     return sync::elementOp(customer, kRecordCode, record, {sync::Edit{kRecordCode, "usage", value}},
                            caller.name);
   });
@@ -198,7 +200,7 @@ void addElementRoutes(const AddRoute& add, Records& records) {
         [routes, &kind](const auto& req, auto& res, const Caller&) {
           routes->list(req, res, kind);
         });
-    add(Method::kPost, all, Role::kStaff,
+    add(Method::kPost, all, Role::kTechnician,
         [routes, &kind](const auto& req, auto& res, const Caller& c) {
           routes->add(req, res, c, kind);
         });
@@ -207,19 +209,19 @@ void addElementRoutes(const AddRoute& add, Records& records) {
           routes->get(req, res, kind);
         });
     if (!kind.remove) continue;  // discount cards are added and used, not edited or removed
-    add(Method::kPatch, one, Role::kStaff,
+    add(Method::kPatch, one, Role::kTechnician,
         [routes, &kind](const auto& req, auto& res, const Caller& c) {
           routes->edit(req, res, c, kind);
         });
-    add(Method::kDelete, one, Role::kStaff,
+    add(Method::kDelete, one, Role::kTechnician,
         [routes, &kind](const auto& req, auto& res, const Caller& c) {
           routes->remove(req, res, c, kind);
         });
   }
   add(Method::kPost, "/v1/customers/([0-9a-f]{16}-[0-9]+)/(?:cards|discounts)/([^/]+)/use",
-      Role::kStaff,
+      Role::kTechnician,
       [routes](const auto& req, auto& res, const Caller& c) { routes->use(req, res, c); });
-  add(Method::kPost, "/v1/customers/([0-9a-f]{16}-[0-9]+)/records/([^/]+)/use", Role::kStaff,
+  add(Method::kPost, "/v1/customers/([0-9a-f]{16}-[0-9]+)/records/([^/]+)/use", Role::kTechnician,
       [routes](const auto& req, auto& res, const Caller& c) { routes->useUnits(req, res, c); });
 }
 

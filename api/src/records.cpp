@@ -43,6 +43,15 @@ RecordId idIn(const std::string& text) {
   return *id;
 }
 
+void checkAssigned(const Caller& caller, const Customer& c) {
+  if (caller.role >= Role::kStaff) return;
+  auto it = c.elements.find({kTechnicianCode, caller.name});
+  if (it == c.elements.end() || it->second.value != "true")
+    throw HttpFailure(403, "not_assigned",
+                      "customer " + c.id.toString() + " is not assigned to " + caller.name +
+                          ": a technician changes only the customers assigned to them");
+}
+
 Customer Records::existing(RecordId id) const {
   auto customer = engine_.customer(id);
   if (!customer) throw HttpFailure(404, "not_found", "no customer " + id.toString());

@@ -22,6 +22,9 @@ void checkIfMatch(const httplib::Request& req, const Customer& current);
 std::string textOf(const std::string& name, const nlohmann::json& value);
 // A customer id in a path; 404 when it is not one.
 RecordId idIn(const std::string& text);
+// A technician writes only to the customers assigned to them (403 not_assigned otherwise);
+// staff and admins write to any.
+void checkAssigned(const Caller& caller, const Customer& c);
 
 class Records {
  public:

@@ -111,17 +111,28 @@ sync::SessionOptions sessionOptions(const SyncOptions& options, size_t credit) {
 // nothing for the timeout, throws SyncError.
 template <typename Done>
 void drive(sync::PeerSession& session, Connection& connection, const std::string& endpoint,
-           std::chrono::milliseconds timeout, Done done) {
+           const SyncOptions& options, Done done) {
   session.sendNow([&](const WireMessage& m) { connection.send(m); });
   connection.sendAll(session.start(now()));
-  auto lastMoved = SteadyClock::now();
+  const auto started = SteadyClock::now();
+  auto lastMoved = started, lastReported = started;
+  auto report = [&](bool last) {
+    if (!options.progress) return;
+    const auto c = session.counters();
+    options.progress(TransferProgress{
+        c.snapshotRecords, c.snapshotTotal, c.received, connection.bytesReceived,
+        std::chrono::duration<double>(SteadyClock::now() - started).count(), last});
+    lastReported = SteadyClock::now();
+  };
+  const auto timeout = options.timeout;
   std::string bytes;
   for (;;) {
     connection.sendAll(session.onTick(now()));
     if (session.ended())
       throw SyncError(session.endReason() + " (peer at " + endpoint + ")", session.refusal());
     if (!session.setAside().empty()) throw SyncError(session.setAside());
-    if (done()) return;
+    if (done()) return report(true);
+    if (SteadyClock::now() - lastReported > std::chrono::milliseconds(250)) report(false);
     if (SteadyClock::now() - lastMoved > timeout)
       throw SyncError("no answer from " + endpoint + " within " + std::to_string(timeout.count()) +
                       " ms");
@@ -146,7 +157,7 @@ BootstrapReport bootstrapFrom(sync::Engine& engine, const std::string& endpoint,
   auto o = sessionOptions(options, 0);
   o.snapshotOnly = true;
   sync::PeerSession session(engine, linkTo(endpoint, options), o);
-  drive(session, connection, endpoint, options.timeout, [&] { return session.snapshotDone(); });
+  drive(session, connection, endpoint, options, [&] { return session.snapshotDone(); });
   const auto c = session.counters();
   return BootstrapReport{c.peerName, size_t(c.snapshotRecords), size_t(c.snapshotChunks)};
 }
@@ -161,7 +172,7 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     // so the peer reads the next while this node writes); credit 0 when pushing only.
     sync::PeerSession session(engine, linkTo(endpoint, options),
                               sessionOptions(options, options.pull ? 1 : 0));
-    drive(session, connection, endpoint, options.timeout, [&] { return session.inSync(); });
+    drive(session, connection, endpoint, options, [&] { return session.inSync(); });
     const auto c = session.counters();
     report.peerName = c.peerName;
     report.peerId = c.peerId;

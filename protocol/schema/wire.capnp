@@ -95,6 +95,7 @@ struct SnapshotChunk {
   nextKey @6 :Data;              # pass back as afterKey
   complete @7 :Bool;             # no record after this chunk
   leases @8 :List(Register.NumberLease);  # first chunk only: every block leased so far
+  totalRecords @9 :UInt64;       # records the responder holds, for progress (0: not said)
 }
 
 struct Error {

@@ -168,6 +168,7 @@ void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& 
   }
   b.setNextKey(bytes(m.nextKey));
   b.setComplete(m.complete);
+  b.setTotalRecords(m.totalRecords);
   auto leases = b.initLeases(unsigned(m.leases.size()));
   for (unsigned i = 0; i < m.leases.size(); ++i) wire::putLease(leases[i], m.leases[i]);
 }
@@ -185,6 +186,7 @@ SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
     m.history.push_back(SnapshotHistoryItem{getRecordId(h.getRecord()), fromBytes(h.getEntry())});
   m.nextKey = fromBytes(r.getNextKey());
   m.complete = r.getComplete();
+  m.totalRecords = r.getTotalRecords();
   for (auto l : wire::capped(r.getLeases(), wire::kMaxListed, "leases")) {
     m.leases.push_back(wire::getLease(l));
     if (m.leases.back().site == 0 || m.leases.back().first > m.leases.back().last)

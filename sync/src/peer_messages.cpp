@@ -142,6 +142,7 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messag
   }
   snapshotRecords_ += chunk.records.size();
   ++snapshotChunks_;
+  snapshotTotal_ = chunk.totalRecords;
   if (!chunk.complete) return;
   snapshotting_ = false;
   needSnapshot_ = false;

@@ -325,8 +325,9 @@ void PeerSession::end(const std::string& why, std::optional<WireError> code) {
 }
 
 PeerSession::Counters PeerSession::counters() const {
-  return Counters{peerId_,          peerName_,       peerVector_,      sent_,         received_,
-                  snapshotRecords_, snapshotChunks_, inFlight_.size(), relayedAhead_, firstAck_};
+  return Counters{peerId_,          peerName_,        peerVector_,     sent_,
+                  received_,        snapshotRecords_, snapshotChunks_, snapshotTotal_,
+                  inFlight_.size(), relayedAhead_,    firstAck_};
 }
 
 }  // namespace sitesync::sync

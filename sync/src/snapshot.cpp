@@ -147,6 +147,7 @@ SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t ma
   chunk.vector = core_.store_.vector(txn);
   chunk.lastHlc = m->lastHlc;
   chunk.deployment = m->deployment;
+  chunk.totalRecords = m->activeCustomers + m->deactivatedCustomers + m->tombstones;
   chunk.settings = core_.store_.settingsBytes(txn).value_or(std::string());
   chunk.nextKey = std::string(afterKey);
   chunk.complete = true;

@@ -94,9 +94,26 @@ BOOST_AUTO_TEST_CASE(staff_assign_a_technician_who_reads_the_notification_and_no
   BOOST_TEST(
       node.post("/v1/customers/" + id + "/technicians", node.staff, {{"technician", "nobody"}})
           ->status == 422);
+  // The technician writes to the customer assigned to them: a field, a work order, its units.
+  auto phone = node.send("PATCH", "/v1/customers/" + id, tech, R"({"phone": "040 555"})");
+  BOOST_TEST(phone->status == 200, phone->body);
+  auto order = node.post("/v1/customers/" + id + "/records", tech,
+                         {{"kind", "order"}, {"text", "boiler serviced"}});
+  BOOST_TEST(order->status == 201, order->body);
+  const std::string other = idOf(node.create({{"name", "Someone Else"}}));
+  const std::string before = node.cli.state();
+  auto refused = node.send("PATCH", "/v1/customers/" + other, tech, R"({"phone": "040 1"})");
+  BOOST_TEST(refused->status == 403, refused->body);
+  BOOST_TEST(errorCode(refused) == "not_assigned");
+  BOOST_TEST(node.post("/v1/customers/" + other + "/journal", tech, {{"text", "x"}})->status ==
+             403);
+  BOOST_TEST(node.cli.state() == before);
+
   auto removed = node.send("DELETE", "/v1/customers/" + id + "/technicians/kim", node.staff);
   BOOST_TEST_REQUIRE(removed->status == 200, removed->body);
   BOOST_TEST(json::parse(node.get("/v1/notifications", tech)->body)["notifications"].empty());
+  BOOST_TEST(node.send("PATCH", "/v1/customers/" + id, tech, R"({"phone": "040 6"})")->status ==
+             403);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,8 @@
 // End-to-end tests of `sitesync serve` and `sitesync sync`: real processes, real ZeroMQ on
 // 127.0.0.1, an ephemeral port read from the server's first line of output.
 #include <csignal>
+#include <fstream>
+#include <sstream>
 
 #include "tests/cli/cli_support.h"
 #include "tests/cli/serve_process.h"
@@ -163,6 +165,36 @@ BOOST_FIXTURE_TEST_CASE(serve_on_a_malformed_endpoint_is_a_usage_error, Cli) {
   init();
   expectError(run("serve", "--data", data, "--listen", "not-an-endpoint"), 2,
               {"cannot listen", "not-an-endpoint"});
+}
+
+BOOST_FIXTURE_TEST_CASE(join_json_reports_progress_as_json_lines_on_stderr, Cli) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  const std::string csv = (root / "customers.csv").string();
+  {
+    std::ofstream file(csv);
+    file << "name,phone\n";
+    for (int i = 0; i < 3000; ++i) file << "Customer " << i << ",040 " << 1000000 + i << "\n";
+  }
+  BOOST_TEST_REQUIRE(run("customer", "import", "--data", hub, csv).status == 0);
+  ServeProcess serving(hub);
+  RunResult joined =
+      run("join", "--data", data, "--site", "Laptop", "--hub", serving.endpoint(), "--json");
+  BOOST_TEST_REQUIRE(joined.status == 0, joined);
+  BOOST_TEST(json::parse(joined.out)["snapshot_records"] == 3000);  // stdout: the one report
+  std::vector<json> lines;
+  std::istringstream err(joined.err);
+  for (std::string line; std::getline(err, line);) lines.push_back(json::parse(line));
+  BOOST_TEST_REQUIRE(lines.size() >= 2u, joined.err);
+  json lastSnapshot;
+  for (const json& l : lines)
+    if (l["phase"] == "snapshot") lastSnapshot = l;
+  BOOST_TEST(lastSnapshot["done"] == true, joined.err);
+  BOOST_TEST(lastSnapshot["total"] == 3000, joined.err);
+  BOOST_TEST(lastSnapshot["held"] == 3000, joined.err);
+  BOOST_TEST(lastSnapshot["bytes"].get<uint64_t>() > 3000u * 100, joined.err);
+  BOOST_TEST(lines.back()["phase"] == "catch-up");
+  BOOST_TEST(lines.back()["done"] == true);
 }
 
 BOOST_FIXTURE_TEST_CASE(join_makes_a_new_site_holding_the_hubs_register, Cli) {

@@ -68,6 +68,13 @@ void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|
 // customer assign|unassign, notifications list
 void addTechnicianCommands(CLI::App& app, CLI::App& customer);
 
+// A join's or sync's progress (`phase`: "snapshot" or "catch-up"; `held`: the records a resumed
+// snapshot already had): a line redrawn on a terminal, or JSON lines with `json`, on stderr;
+// empty when neither applies.
+std::function<void(const node::TransferProgress&)> progressReporter(bool json,
+                                                                    const std::string& phase,
+                                                                    uint64_t held);
+
 // Where to reach a peer given on the command line as a name or an endpoint, and the CURVE key
 // it must prove (empty: plain TCP, only while this node's allow list was never configured).
 struct ResolvedPeer {

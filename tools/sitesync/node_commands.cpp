@@ -108,7 +108,8 @@ void syncCommand(const NodeArgs& a) {
   if (a.timeoutSeconds <= 0) throw UsageError("--timeout must be positive");
   auto site = openSite(a.data);
   const ResolvedPeer peer = resolvePeer(*site->engine, a.peer);
-  const node::SyncOptions options = sessionOptions(a, peer);
+  node::SyncOptions options = sessionOptions(a, peer);
+  options.progress = progressReporter(false, "catch-up", 0);  // on a terminal
   node::SyncReport r;
   const auto offeredBefore = site->engine->offeredSettings();
   try {
@@ -242,9 +243,13 @@ void joinCommand(const NodeArgs& a) {
   startOrResumeJoiningSite(*store, clock, a, dir.hadStore);
   sync::Engine engine(*store, clock);
   const bool resuming = engine.meta().snapshotPending;
-  const node::SyncOptions options = sessionOptions(a, hub);
+  node::SyncOptions options = sessionOptions(a, hub);
+  const auto before = engine.status();
+  options.progress = progressReporter(a.json, "snapshot",
+                                      before.customers + before.deactivated + before.tombstones);
   const node::BootstrapReport snapshot =
       takeJoinSnapshot(engine, store, hub.endpoint, options, a.data, dir);
+  options.progress = progressReporter(a.json, "catch-up", 0);
   const node::SyncReport r = catchUpAfterJoin(engine, hub.endpoint, options, a);
   const Meta meta = engine.meta();
   linkIdentity(a.data);  // a joined site has its key pair like an initialised one
@@ -319,7 +324,8 @@ void addNodeCommands(CLI::App& app) {
   join->add_option("--hub", a->hub, "the hub: its name on the allow list, or its endpoint")
       ->required();
   join->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
-  join->add_flag("--json", a->json, "JSON output");
+  join->add_flag("--json", a->json,
+                 "JSON output (and progress as JSON lines on stderr: customers, bytes, rate, ETA)");
   join->callback([a] { joinCommand(*a); });
 
   auto* sync = app.add_subcommand("sync", "one session with a peer: both directions");
