@@ -25,10 +25,14 @@ struct Meta {
   uint64_t activeCustomers = 0;  // counts by state, kept by the apply path
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
-  uint64_t deployment = 0;          // 0: not yet known (adopted from the first peer that has one)
-  bool snapshotPending = false;     // a join's snapshot is not complete yet
-  VersionVector snapshotVector;     // the snapshot's vector, held until the last chunk is in
-  std::string snapshotNextKey;      // where the next chunk starts
+  uint64_t deployment = 0;       // 0: not yet known (adopted from the first peer that has one)
+  bool snapshotPending = false;  // a join's snapshot is not complete yet
+  VersionVector snapshotVector;  // the snapshot's vector, held until the last chunk is in
+  std::string snapshotNextKey;   // where the next chunk starts
+  // The join of the vectors a snapshot's chunks were read at, while this node's vector does not
+  // cover it: a change up to it may already be in a record that came whole (a later chunk), so
+  // it is applied to a record only if the record's history does not list it.
+  VersionVector snapshotReadUpTo;
   uint64_t droppedForErased = 0;    // changes that arrived for an erased customer (not applied)
   std::string atRestKeyCheck;       // non-empty: sensitive values are sealed (--encrypt)
   uint64_t unauthorized = 0;        // settings or lease changes from a site other than the hub

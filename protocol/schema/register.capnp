@@ -336,4 +336,8 @@ struct Meta {
   # refused (it had one).
   settingsOffersKept @22 :UInt64;
   settingsOffersRefused @23 :UInt64;
+  # The join of the vectors a snapshot's chunks were read at, until this node's vector covers
+  # it: a change up to it is applied to a record only if the record's history does not list it
+  # (a chunk read later than the first already holds it).
+  snapshotReadUpTo @24 :List(KnownSeq);
 }

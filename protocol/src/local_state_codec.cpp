@@ -34,6 +34,9 @@ void encode(const Meta& m, std::string& out) {
   b.setSettingsOffersRefused(m.settingsOffersRefused);
   if (!m.revokedSites.entries().empty())
     wire::putVector(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
+  if (!m.snapshotReadUpTo.entries().empty())
+    wire::putVector(b.initSnapshotReadUpTo(unsigned(m.snapshotReadUpTo.entries().size())),
+                    m.snapshotReadUpTo);
   if (m.snapshotPending) {
     b.setSnapshotPending(true);
     wire::putVector(b.initSnapshotVector(unsigned(m.snapshotVector.entries().size())),
@@ -70,6 +73,7 @@ Meta decodeMeta(std::string_view bytes) {
     m.revokedSites = wire::getVector(r.getRevokedSites());
     m.snapshotPending = r.getSnapshotPending();
     m.snapshotVector = wire::getVector(r.getSnapshotVector());
+    m.snapshotReadUpTo = wire::getVector(r.getSnapshotReadUpTo());
     auto key = r.getSnapshotNextKey();
     m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;

@@ -111,14 +111,15 @@ void Core::logApplied(WriteTxn& txn, ApplyContext& batch, const Change& change,
   }
   if (history) store_.appendHistory(txn, change.target, position, *history);
   // Whether or not its survivor is still there (an erase may have overtaken it).
-  if (change.operation == Operation::kMerge) noteMergedAway(txn, change, position);
+  if (change.operation == Operation::kMerge) noteMergedAway(txn, batch, change, position);
   batch.vector.set(change.id.origin, change.id.seq);
   batch.vectorDirty.push_back(change.id.origin);
   ++batch.applied;
   if (batch.localRun.size() >= kMaxRunLength) sealLocalRun(txn, batch);
 }
 
-void Core::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t position) {
+void Core::noteMergedAway(WriteTxn& txn, const ApplyContext& batch, const Change& change,
+                          uint64_t position) {
   // The absorbed customers' own history stays as it was: the merge is one more entry in it.
   HistoryEntry entry;
   entry.at = change.hlc;
@@ -129,7 +130,7 @@ void Core::noteMergedAway(WriteTxn& txn, const Change& change, uint64_t position
   entry.note = "merged into " + change.target.toString();
   entry.everyWrite = true;
   for (RecordId id : change.absorbed)
-    if (id != change.target)
+    if (id != change.target && !reflectedInRecord(txn, batch, change, id))
       if (auto c = store_.customer(txn, id); c && c->lifecycle != Lifecycle::kErased)
         store_.appendHistory(txn, id, position, entry);
 }
@@ -167,7 +168,23 @@ bool Core::stampedTooFarAhead(const std::vector<Change>& changes) const {
                      [&](const Change& c) { return excessSkew(c, now, allowedSeconds) != 0; });
 }
 
+bool Core::reflectedInRecord(const ReadTxn& txn, const ApplyContext& batch, const Change& change,
+                             RecordId id) const {
+  if (batch.meta.snapshotReadUpTo.entries().empty() ||
+      !batch.meta.snapshotReadUpTo.contains(change.id))
+    return false;
+  for (const HistoryEntry& e : store_.history(txn, id))
+    if (e.site == change.id.origin && e.seq == change.id.seq) return true;
+  return false;
+}
+
 void Core::finish(WriteTxn& txn, ApplyContext& batch) {
+  // Once this node holds every change the snapshot's chunks were read at, none comes again.
+  Meta& meta = batch.meta;
+  if (!meta.snapshotPending && !meta.snapshotReadUpTo.entries().empty() &&
+      std::all_of(meta.snapshotReadUpTo.entries().begin(), meta.snapshotReadUpTo.entries().end(),
+                  [&](const auto& e) { return batch.vector.get(e.first) >= e.second; }))
+    meta.snapshotReadUpTo.clear();
   sealLocalRun(txn, batch);
   batch.flush(store_, txn);
 }
@@ -186,6 +203,10 @@ Core::Reached Core::applyToCustomer(WriteTxn& txn, ApplyContext& batch, const Ch
   history.operation = change.operation;
   history.note = change.note;
   history.everyWrite = true;
+  if (before && reflectedInRecord(txn, batch, change, change.target)) {
+    applyToAbsorbedOf(txn, batch, change);  // each checks its own record
+    return Reached::kAbsorbedOnly;          // logged, its history entry already there
+  }
   if (before && before->lifecycle == Lifecycle::kErased)
     return applyToErased(txn, batch, change, *before);
   Customer after;

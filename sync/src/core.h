@@ -102,7 +102,12 @@ class Core {
   void noteNumbering(const storage::ReadTxn& txn, ApplyContext& batch, const Change& change,
                      const Customer* before, const Customer& after) const;
   // A merge's entry in the history of each customer it absorbed (at the merge's log position).
-  void noteMergedAway(storage::WriteTxn& txn, const Change& change, uint64_t position);
+  void noteMergedAway(storage::WriteTxn& txn, const ApplyContext& batch, const Change& change,
+                      uint64_t position);
+  // A change the snapshot's chunks may hold already (Meta::snapshotReadUpTo) that record `id`'s
+  // history lists: its writes are in the record, which came whole after it.
+  bool reflectedInRecord(const storage::ReadTxn& txn, const ApplyContext& batch,
+                         const Change& change, RecordId id) const;
   // `edits`: what the operation writes; required fields bind a create and the fields it writes.
   Status validateCustomer(const storage::ReadTxn& txn, const ApplyContext& batch,
                           const Customer& after, const Customer* before,

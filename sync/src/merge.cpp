@@ -97,6 +97,7 @@ bool Core::applyToAbsorbedOf(WriteTxn& txn, ApplyContext& batch, const Change& c
 }
 
 bool Core::applyToAbsorbed(WriteTxn& txn, ApplyContext& batch, const Change& change, RecordId id) {
+  if (reflectedInRecord(txn, batch, change, id)) return true;  // it came whole with the change
   const Version version = change.version();
   std::optional<Customer> before = store_.customer(txn, id);
   if (!before)

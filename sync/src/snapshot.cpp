@@ -216,6 +216,10 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
     meta.snapshotPending = true;
     meta.snapshotVector = chunk.vector;
   }
+  // A later chunk may be read at a later vector: its records hold changes the snapshot's vector
+  // does not claim, which the catch-up then sends again (Core::reflectedInRecord).
+  for (const auto& [origin, seq] : chunk.vector.entries())
+    if (seq > meta.snapshotReadUpTo.get(origin)) meta.snapshotReadUpTo.set(origin, seq);
   meta.lastHlc = std::max(meta.lastHlc, chunk.lastHlc);
   if (!settings) return;
   for (size_t i = 0; i < kSettingsFieldCount; ++i)
