@@ -41,6 +41,7 @@ struct Meta {
   std::string offeredSettings;      // encoded Settings this site offered its hub when it joined
   uint64_t settingsOffersKept = 0;  // hub: offered settings kept / refused
   uint64_t settingsOffersRefused = 0;
+  std::string filter;  // a filtered site's canonical filter (protocol/filter.h); empty: full site
   bool operator==(const Meta&) const = default;
 };
 

@@ -29,6 +29,7 @@ struct HelloMsg {
   std::string siteKey = {};    // on CURVE links: the sender's Ed25519 public key ...
   std::string siteProof = {};  // ... and its signature of helloProofMessage
   VersionVector revoked = {};  // revoked sites, and the seq held of each when revoked
+  std::string filter = {};     // a filtered site's canonical filter (empty: holds everything)
 };
 struct ChangeBatchMsg {
   std::vector<std::string> changes;  // each one encoded Change, as stored
@@ -43,6 +44,11 @@ struct HeartbeatMsg {
 struct SnapshotRequestMsg {
   std::string afterKey;  // empty: from the first record
   uint32_t maxBytes = 0;
+  // A filtered site's request: its filter, its vector (empty: everything it wants) and the ids
+  // of the records it holds (16 bytes each, ascending).
+  std::string filter = {};
+  VersionVector since = {};
+  std::string held = {};
 };
 struct SnapshotHistoryItem {
   RecordId record;
@@ -70,6 +76,8 @@ enum class WireError : uint8_t {
   kNoSession = 6,           // a request before a hello on this connection
   kNeedSnapshot = 7,        // the responder's log no longer holds what the requester lacks
   kNotAllowed = 8,          // the sender's key is not (or no longer) on the allow list
+  kBadFilter = 9,           // a filter naming a technician or group the deployment lacks
+  kOutsideRights = 10,      // a filtered site changed a customer outside its filter
 };
 struct ErrorMsg {
   WireError code = WireError::kInternal;

@@ -7,6 +7,7 @@
 //   authorship.h   change digests, signed runs, hello proofs
 //   local_state.h  a node's own bookkeeping (meta, peers met, allow list)
 //   codec.h        the data model to and from the schema (protocol/schema/register.capnp)
+//   filter.h       a field laptop's filter (technicians, groups)
 //   messages.h     wire messages (protocol/schema/wire.capnp), their codec, and the checks a
 //                  peer's change passes
 #pragma once
@@ -14,6 +15,7 @@
 #include "protocol/authorship.h"
 #include "protocol/codec.h"
 #include "protocol/fields.h"
+#include "protocol/filter.h"
 #include "protocol/ids.h"
 #include "protocol/local_state.h"
 #include "protocol/messages.h"

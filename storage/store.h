@@ -63,10 +63,15 @@ class Store {
   // --- customer records and their indexes
   std::optional<Customer> customer(const ReadTxn& txn, RecordId id) const;
   bool hasCustomer(const ReadTxn& txn, RecordId id) const;  // without decoding it
+  // The record's stored bytes (valid until the transaction ends).
+  std::optional<std::string_view> recordBytes(const ReadTxn& txn, RecordId id) const;
   // Writes `after` and brings every index from `before`'s entries (nullptr: new record) to
   // `after`'s. Numbers and SSNs of live customers are indexed; phones and names of live and
   // merged ones (a merged one is found as its survivor).
   void putCustomer(WriteTxn& txn, const Customer* before, const Customer& after);
+  // Takes a record out of this store: the record, its index entries and its history (a field
+  // laptop's customer that left its filter). The log is left as it is.
+  void removeCustomer(WriteTxn& txn, const Customer& stored);
   // Visits records in id order; fn returns false to stop.
   void forEachCustomer(const ReadTxn& txn, const std::function<bool(const Customer&)>& fn) const;
   void forEachRecordBytes(

@@ -146,7 +146,16 @@ class PeerSession {
   void onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out);
   void onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out);
   void onError(const ErrorMsg& error);
+  void onSnapshotRequest(const SnapshotRequestMsg& request, Messages& out);
+  bool refuseOutsideRights(const ChangeBatchMsg& batch, Messages& out);
   SnapshotChunkMsg snapshotChunk(const SnapshotRequestMsg& request) const;
+  // A filtered site (docs/filtered-sync.md) streams only its own changes and catches up by
+  // filtered snapshots.
+  SnapshotRequestMsg snapshotRequest(const std::string& afterKey);
+  bool heldChangedSinceAsked() const;  // another session changed what this filtered site holds
+  VersionVector streamTarget() const;  // what to stream from: the peer's vector (own origin only)
+  bool peerCanServe() const;  // a filtered site's peer has seen all it has (own changes aside)
+  bool wantsCatchUp() const;  // ... and holds changes it lacks
 
   Engine& engine_;
   const SessionLink link_;
@@ -161,6 +170,10 @@ class PeerSession {
   SiteId peerId_ = 0;
   std::string peerName_;
   bool peerIsHub_ = false;
+  const bool filtered_;     // this site holds a filtered subset (Meta::filter)
+  std::string peerFilter_;  // the peer's filter (it said so in its hello); empty: a full site
+  bool toldWaiting_ = false;
+  VersionVector askedSince_;    // the vector the last filtered request said
   bool leaseTried_ = false;     // a hub leased after the peer's first batch (once a session)
   VersionVector peerVector_;    // what the peer holds (hello, acks, heartbeats, relayed)
   VersionVector peerSaidHeld_;  // the last vector the peer said it held (hello or heartbeat)

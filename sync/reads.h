@@ -94,6 +94,10 @@ class Reads : private EnginePart {
   // SHA-256 over the canonical replicated state (records incl. tombstones, settings, number
   // leases), hex.
   std::string digestHex() const;
+  // The digest of what a filtered site with `filter` holds (docs/filtered-sync.md, "The filtered
+  // digest"): at a full site, the trees of customers matching it; at the laptop, its plain
+  // digestHex(). Equal once they synced.
+  std::string digestHex(const RecordFilter& filter) const;
 
  protected:
   explicit Reads(Core& core) : EnginePart(core) {}

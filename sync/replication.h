@@ -107,7 +107,33 @@ class Replication : private EnginePart {
   // history entries once. The first chunk's vector is held until the last chunk is in, then
   // joined into this node's vector, so an interrupted bootstrap claims nothing; it resumes
   // from Meta::snapshotNextKey.
+  // A filtered site's merge also takes nothing from a peer that lacks changes it has seen, and
+  // after the last chunk removes the customers its filter no longer wants (docs/filtered-sync.md).
   void mergeSnapshotChunk(const SnapshotChunkMsg& chunk);
+  // A filtered site's request (SnapshotRequestMsg::filter) answered at a full site: the trees
+  // of customers the filter or `requester` wants, or that it holds, which changed since its
+  // vector (all of them for a join, or when this log no longer reaches back); its own number
+  // blocks only. A catch-up is one chunk; a join comes in chunks of about `maxBytes`.
+  SnapshotChunkMsg filteredChunk(const SnapshotRequestMsg& request, SiteId requester,
+                                 size_t maxBytes) const;
+  // The ids of the records this store holds (16 bytes each, ascending): a filtered site's
+  // request says them.
+  std::string heldIds() const;
+  // Whether this deployment knows each technician (a user) and group (in the catalogue) of a
+  // filter; the reason when not.
+  Status checkFilter(const RecordFilter& filter) const;
+  // Makes this new site a filtered one (at join, before anything is in it). A site already
+  // filtered the same way is left as it is; anything else is refused.
+  Status setFilter(const RecordFilter& filter);
+  // A filtered peer's batch checked against its rights: each change must be its own, and name
+  // only customers it created or whose tree its filter matches now or matched once. Returns why
+  // not (the first change outside them), or empty.
+  std::string outsideRights(const std::vector<std::string>& encodedChanges, SiteId peer,
+                            const RecordFilter& filter) const;
+  // Keeps such a batch in the inbox, set aside with `reason` (`sitesync inbox list`; `inbox
+  // retry` applies it, `inbox drop` removes it). False when it was set aside already.
+  bool setAsideOutsideRights(const std::vector<std::string>& encodedChanges,
+                             const std::string& reason);
   // Removes the oldest log entries that every registered peer (the peers table) holds; the
   // state they produced stays. Nothing goes while no peer is registered. Returns the count.
   uint64_t compactLog();

@@ -340,4 +340,6 @@ struct Meta {
   # it: a change up to it is applied to a record only if the record's history does not list it
   # (a chunk read later than the first already holds it).
   snapshotReadUpTo @24 :List(KnownSeq);
+  # A filtered site (field laptop): the canonical filter it joined with; empty: the whole register.
+  filter @25 :Text;
 }

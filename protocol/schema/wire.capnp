@@ -12,7 +12,9 @@ $Cxx.namespace("sitesync::schema");
 # 4: snapshot chunks carry number leases as register.capnp's NumberLease.
 # 5: every session is a stream (a one-shot `sync` is one with credit 1); Pull and PullReply
 #    are retired, Hello.stream is ignored, Hello.credit 0 asks the peer to send nothing.
-const protocolVersion :UInt32 = 7;
+# 8: filtered sites (docs/filtered-sync.md): Hello.filter, filtered snapshot requests, errors
+#    badFilter and outsideRights.
+const protocolVersion :UInt32 = 8;
 
 # A version vector is a List(KnownSeq) (register.capnp): per origin, the highest seq held with no
 # gap.
@@ -38,6 +40,10 @@ struct Hello {
   # Sites whose key the sender revoked, with the seq it held of each then: it applies none of
   # their later changes, so peers neither send them to it nor wait for it to hold them.
   revoked @11 :List(KnownSeq);
+  # A filtered site (a field laptop): its filter, canonical ("group=G,technician=U"); empty for a
+  # site that holds the whole register. A full peer streams nothing to a filtered one: it answers
+  # its filtered snapshot requests.
+  filter @12 :Text;
 }
 
 struct ChangeBatch {
@@ -78,6 +84,12 @@ struct SnapshotRequest {
   # behind for the responder's log).
   afterKey @0 :Data;     # empty: from the first record; else the previous chunk's nextKey
   maxBytes @1 :UInt32;   # about how large a chunk the requester wants (capped by the responder)
+  # A filtered site's catch-up (docs/filtered-sync.md): the records its filter wants that changed
+  # since `since` (its vector; empty: all of them), and those it holds (`held`, 16-byte ids in
+  # ascending order) that changed, read at the responder's vector.
+  filter @2 :Text;
+  since @3 :List(KnownSeq);
+  held @4 :Data;
 }
 
 struct SnapshotHistory {
@@ -109,6 +121,8 @@ struct Error {
     noSession @6;            # a request on a connection that has not said hello (or timed out)
     needSnapshot @7;         # the responder's log no longer reaches back to what is lacking
     notAllowed @8;           # the sender's key is not (or no longer) on the allow list
+    badFilter @9;            # a filter naming a technician or group the deployment lacks
+    outsideRights @10;       # a filtered site changed a customer outside its filter
   }
   code @0 :Code;
   message @1 :Text;

@@ -34,6 +34,7 @@ void encode(const Meta& m, std::string& out) {
   b.setSettingsOffersRefused(m.settingsOffersRefused);
   if (!m.revokedSites.entries().empty())
     wire::putVector(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
+  if (!m.filter.empty()) b.setFilter(capnp::Text::Reader(m.filter.data(), m.filter.size()));
   if (!m.snapshotReadUpTo.entries().empty())
     wire::putVector(b.initSnapshotReadUpTo(unsigned(m.snapshotReadUpTo.entries().size())),
                     m.snapshotReadUpTo);
@@ -74,6 +75,7 @@ Meta decodeMeta(std::string_view bytes) {
     m.snapshotPending = r.getSnapshotPending();
     m.snapshotVector = wire::getVector(r.getSnapshotVector());
     m.snapshotReadUpTo = wire::getVector(r.getSnapshotReadUpTo());
+    m.filter = wire::text(r.getFilter());
     auto key = r.getSnapshotNextKey();
     m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;

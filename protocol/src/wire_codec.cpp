@@ -217,6 +217,7 @@ void encode(const WireMessage& message, std::string& out) {
           if (!m.revoked.entries().empty())
             wire::putVector(b.initRevoked(unsigned(m.revoked.entries().size())), m.revoked);
           wire::putVector(b.initVector(unsigned(m.vector.entries().size())), m.vector);
+          if (!m.filter.empty()) b.setFilter(capnp::Text::Reader(m.filter.data(), m.filter.size()));
         } else if constexpr (std::is_same_v<T, ChangeBatchMsg>) {
           putBatch(root.initChanges(), m);
         } else if constexpr (std::is_same_v<T, AckMsg>) {
@@ -228,6 +229,10 @@ void encode(const WireMessage& message, std::string& out) {
           auto b = root.initSnapshotRequest();
           b.setAfterKey(bytes(m.afterKey));
           b.setMaxBytes(m.maxBytes);
+          if (!m.filter.empty()) b.setFilter(capnp::Text::Reader(m.filter.data(), m.filter.size()));
+          if (!m.since.entries().empty())
+            wire::putVector(b.initSince(unsigned(m.since.entries().size())), m.since);
+          if (!m.held.empty()) b.setHeld(bytes(m.held));
         } else if constexpr (std::is_same_v<T, SnapshotChunkMsg>) {
           putSnapshotChunk(root.initSnapshotChunk(), m);
         } else {
@@ -257,6 +262,7 @@ WireMessage decodeWireMessage(std::string_view bytes) {
         hello.siteKey = fromBytes(h.getSiteKey());
         hello.siteProof = fromBytes(h.getSiteProof());
         hello.revoked = wire::getVector(h.getRevoked());
+        hello.filter = wire::text(h.getFilter());
         return hello;
       }
       case schema::Message::CHANGES:
@@ -268,15 +274,22 @@ WireMessage decodeWireMessage(std::string_view bytes) {
         throw DecodeError("a pull, retired with protocol 5 (every session streams)");
       case schema::Message::ERROR: {
         auto code = static_cast<uint16_t>(r.getError().getCode());
-        if (code > static_cast<uint16_t>(WireError::kNotAllowed))
+        if (code > static_cast<uint16_t>(WireError::kOutsideRights))
           throw DecodeError("unknown error code " + std::to_string(code));
         return ErrorMsg{static_cast<WireError>(code), wire::text(r.getError().getMessage())};
       }
       case schema::Message::HEARTBEAT:
         return HeartbeatMsg{wire::getVector(r.getHeartbeat().getVector())};
-      case schema::Message::SNAPSHOT_REQUEST:
-        return SnapshotRequestMsg{fromBytes(r.getSnapshotRequest().getAfterKey()),
-                                  r.getSnapshotRequest().getMaxBytes()};
+      case schema::Message::SNAPSHOT_REQUEST: {
+        auto q = r.getSnapshotRequest();
+        SnapshotRequestMsg request{fromBytes(q.getAfterKey()), q.getMaxBytes()};
+        request.filter = wire::text(q.getFilter());
+        request.since = wire::getVector(q.getSince());
+        request.held = fromBytes(q.getHeld());
+        if (request.held.size() % 16 != 0)
+          throw DecodeError("a snapshot request's held ids are not 16 bytes each");
+        return request;
+      }
       case schema::Message::SNAPSHOT_CHUNK:
         return getSnapshotChunk(r.getSnapshotChunk());
     }

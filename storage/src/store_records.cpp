@@ -79,6 +79,12 @@ std::optional<Customer> Store::customer(const ReadTxn& txn, RecordId id) const {
   return decodeCustomer(v);
 }
 
+std::optional<std::string_view> Store::recordBytes(const ReadTxn& txn, RecordId id) const {
+  std::string_view v;
+  if (!lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v)) return std::nullopt;
+  return v;
+}
+
 bool Store::hasCustomer(const ReadTxn& txn, RecordId id) const {
   std::string_view v;
   return lmdb::get(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(id), v);
@@ -119,6 +125,27 @@ void Store::putCustomer(WriteTxn& txn, const Customer* before, const Customer& a
     else
       cursor(txn, e.table).put(e.key, {});
   }
+}
+
+void Store::removeCustomer(WriteTxn& txn, const Customer& stored) {
+  auto& deferred = txn.state_->deferred;
+  for (auto& e : indexEntries(stored)) {
+    // Deferred like putCustomer's, so that they apply in the order they were asked for.
+    if (e.table == kContactIndex || e.table == kNameIndex)
+      deferred.push_back({e.table, std::move(e.key), true, uint32_t(deferred.size())});
+    else
+      lmdb::del(txn.raw(), impl_->dbi[e.table], e.key);
+  }
+  const std::string prefix(lmdb::idKey(stored.id));
+  std::vector<std::string> keys;
+  {
+    lmdb::Cursor cursor(txn.raw(), impl_->dbi[kHistory]);
+    for (bool ok = cursor.seek(prefix); ok && cursor.key().substr(0, 16) == prefix;
+         ok = cursor.next())
+      keys.emplace_back(cursor.key());
+  }
+  for (const auto& key : keys) lmdb::del(txn.raw(), impl_->dbi[kHistory], key);
+  lmdb::del(txn.raw(), impl_->dbi[kRecords], lmdb::idKey(stored.id));
 }
 
 void Store::forEachCustomer(const ReadTxn& txn,

@@ -82,6 +82,9 @@ class Core {
   // it stored as merged; the one absorbed by the cycle's newest merge is read as the survivor
   // (a function of the replicated state, so every node reads the same one).
   RecordId survivorOf(const storage::ReadTxn& txn, RecordId id) const;
+  // A filtered site, once a filtered snapshot is in: removes the customers its filter no longer
+  // wants and no own change after `ownHeldByPeer` touches. Returns how many left.
+  size_t keepOnlyWanted(storage::WriteTxn& txn, ApplyContext& batch, uint64_t ownHeldByPeer);
   // A change's writes reach the customers merged into its target too; a merge makes them
   // tombstones pointing to the target, and an erase erases them.
   // Returns whether the customer was there to reach (not erased).

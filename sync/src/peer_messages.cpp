@@ -32,6 +32,7 @@ void PeerSession::sendAhead(WireMessage message, Messages& out) {
 
 void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out) {
   lastBatch_ = lastHeard_;
+  if (!peerFilter_.empty() && refuseOutsideRights(batch, out)) return;
   bool acknowledged = false;
   try {
     std::function<void(const VerifiedBatch&)> verified;
@@ -79,6 +80,23 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
     say(std::string(cannotApply ? "refused a batch: " : "could not apply a batch: ") + e.what());
     emit(ErrorMsg{cannotApply ? WireError::kCannotApply : WireError::kInternal, e.what()}, out);
   }
+}
+
+// A field laptop's batch that changes customers outside its filter is kept in the inbox, set
+// aside (an operator looks at it), and the laptop is told why: never applied, never dropped.
+bool PeerSession::refuseOutsideRights(const ChangeBatchMsg& batch, Messages& out) {
+  std::string why;
+  try {
+    why = engine_.outsideRights(batch.changes, peerId_, decodeRecordFilter(peerFilter_));
+    if (why.empty()) return false;
+    if (engine_.setAsideOutsideRights(batch.changes, why))
+      say("set aside a batch from " + nameOfPeer() + ": " + why);
+  } catch (const std::exception& e) {
+    why = std::string("could not check the batch against the laptop's rights: ") + e.what();
+  }
+  setAside_ = why;
+  emit(ErrorMsg{WireError::kOutsideRights, why}, out);
+  return true;
 }
 
 // Acks come in the order of the batches; each says what the peer holds durably. The batches it
@@ -129,10 +147,15 @@ void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
 
 void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out) {
   if (!snapshotting_) return;
+  if (filtered_ && heldChangedSinceAsked()) {  // answered for what this site held then
+    askedChunk_ = now;
+    emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
+    return;
+  }
   // Asked before this one is merged, so the peer reads while this node writes.
   if (!chunk.complete) {
     askedChunk_ = now;
-    sendAhead(SnapshotRequestMsg{chunk.nextKey, kSnapshotChunkBytes}, out);
+    sendAhead(snapshotRequest(chunk.nextKey), out);
   }
   try {
     engine_.mergeSnapshotChunk(chunk);
@@ -147,7 +170,7 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messag
   snapshotting_ = false;
   needSnapshot_ = false;
   snapshotDone_ = true;
-  say("snapshot from " + nameOfPeer() + " complete");
+  if (!filtered_ || options_.snapshotOnly) say("snapshot from " + nameOfPeer() + " complete");
   // Tells the peer what this node holds now, so its stream resumes from there.
   emit(HeartbeatMsg{engine_.heldVector()}, out);
 }
@@ -162,7 +185,27 @@ void PeerSession::onError(const ErrorMsg& error) {
 
 SnapshotChunkMsg PeerSession::snapshotChunk(const SnapshotRequestMsg& request) const {
   const size_t maxBytes = std::clamp<size_t>(request.maxBytes, 1 << 16, size_t(16) << 20);
-  return engine_.snapshotChunk(request.afterKey, maxBytes);
+  if (request.filter.empty()) return engine_.snapshotChunk(request.afterKey, maxBytes);
+  return engine_.filteredChunk(request, peerId_, maxBytes);
+}
+
+// A filtered peer gets only what its filter (said in its hello, checked there) wants; no site
+// answers a filtered request unless it holds the whole register.
+void PeerSession::onSnapshotRequest(const SnapshotRequestMsg& request, Messages& out) {
+  if (request.filter != peerFilter_ || filtered_) {
+    const std::string why =
+        filtered_ ? "this site holds a filtered subset: take snapshots from a hub or branch"
+                  : "a snapshot request whose filter is not the one said in the hello";
+    say("refused a snapshot request from " + nameOfPeer() + ": " + why);
+    emit(ErrorMsg{WireError::kNotAllowed, why}, out);
+    end(why, WireError::kNotAllowed);
+    return;
+  }
+  try {
+    emit(snapshotChunk(request), out);
+  } catch (const DecodeError& e) {
+    emit(ErrorMsg{WireError::kMalformed, e.what()}, out);
+  }
 }
 
 }  // namespace sitesync::sync

@@ -42,7 +42,11 @@ ErrorMsg needSnapshotError() {
 }  // namespace
 
 PeerSession::PeerSession(Engine& engine, SessionLink link, SessionOptions options, Log log)
-    : engine_(engine), link_(std::move(link)), options_(options), log_(std::move(log)) {}
+    : engine_(engine),
+      link_(std::move(link)),
+      options_(options),
+      log_(std::move(log)),
+      filtered_(!engine.meta().filter.empty()) {}
 
 PeerSession::~PeerSession() {
   if (!up_) return;
@@ -72,7 +76,10 @@ HelloMsg PeerSession::selfHello() const {
                  engine_.heldVector(),  // with a staged batch still being written
                  status.meta.deployment};
   hello.stream = true;
-  hello.credit = options_.snapshotOnly ? 0 : uint32_t(std::min(options_.credit, kMaxCredit));
+  // A filtered site takes no change batches: it catches up by filtered snapshots.
+  hello.credit =
+      options_.snapshotOnly || filtered_ ? 0 : uint32_t(std::min(options_.credit, kMaxCredit));
+  hello.filter = status.meta.filter;
   if (!link_.ownKey.empty()) engine_.proveIdentity(hello, link_.ownKey);
   hello.revoked = status.meta.revokedSites;
   return hello;
@@ -91,6 +98,20 @@ std::optional<ErrorMsg> PeerSession::refuseHello(const HelloMsg& hello) const {
       return ErrorMsg{WireError::kNotAllowed, status.message()};
   if (auto status = engine_.acceptDeployment(hello.deployment, hello.siteName); !status.isOk())
     return ErrorMsg{WireError::kDeploymentMismatch, status.message()};
+  if (!hello.filter.empty()) {
+    if (filtered_)
+      return ErrorMsg{WireError::kNotAllowed,
+                      "two filtered sites do not sync with each other: sync with a hub or branch"};
+    try {
+      // Checked when the site joins: a technician removed later keeps their laptop syncing.
+      const RecordFilter filter = decodeRecordFilter(hello.filter);
+      if (hello.vector.entries().empty())
+        if (auto status = engine_.checkFilter(filter); !status.isOk())
+          return ErrorMsg{WireError::kBadFilter, status.message()};
+    } catch (const DecodeError& e) {
+      return ErrorMsg{WireError::kBadFilter, e.what()};
+    }
+  }
   return refuseRevoked(hello.siteId, hello.siteName);
 }
 
@@ -133,7 +154,7 @@ PeerSession::Messages PeerSession::onMessage(const WireMessage& message, Session
   } else if (const auto* heartbeat = std::get_if<HeartbeatMsg>(&message)) {
     onHeartbeat(*heartbeat, out);
   } else if (const auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
-    emit(snapshotChunk(*request), out);
+    onSnapshotRequest(*request, out);
   } else if (const auto* chunk = std::get_if<SnapshotChunkMsg>(&message)) {
     onChunk(*chunk, now, out);
   } else {
@@ -153,6 +174,7 @@ void PeerSession::onHello(const HelloMsg& hello, SessionTime now, Messages& out)
   peerId_ = hello.siteId;
   peerName_ = hello.siteName;
   peerIsHub_ = hello.isHub;
+  peerFilter_ = hello.filter;
   if (!link_.initiator) {
     // At the hub, a site's first number blocks are leased before this node says what it holds,
     // so that they travel in this session.
@@ -182,8 +204,55 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   if (options_.snapshotOnly && !snapshotting_) {
     snapshotting_ = true;
     askedChunk_ = now;
-    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
+    emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
   }
+}
+
+SnapshotRequestMsg PeerSession::snapshotRequest(const std::string& afterKey) {
+  SnapshotRequestMsg request{afterKey, kSnapshotChunkBytes};
+  if (!filtered_) return request;
+  request.filter = engine_.meta().filter;
+  request.since = askedSince_ = engine_.heldVector();
+  request.held = engine_.heldIds();
+  return request;
+}
+
+// A filtered site's vector (but for its own origin) moves only when a filtered snapshot is in:
+// if it moved since this session asked, the chunk answers a question about a held set that is
+// no longer this site's (a customer it dropped, or took, meanwhile).
+bool PeerSession::heldChangedSinceAsked() const {
+  const SiteId self = engine_.meta().siteId;
+  VersionVector now = engine_.heldVector(), asked = askedSince_;
+  now.set(self, 0);
+  asked.set(self, 0);
+  return !(now == asked);
+}
+
+VersionVector PeerSession::streamTarget() const {
+  if (!filtered_) return peerVector_;
+  // Only its own changes: for every other origin the peer counts as holding all this site has.
+  VersionVector target = peerVector_;
+  const SiteId self = engine_.meta().siteId;
+  const VersionVector mine = engine_.heldVector();
+  for (const auto& [origin, seq] : mine.entries())
+    if (origin != self && seq > target.get(origin)) target.set(origin, seq);
+  return target;
+}
+
+bool PeerSession::peerCanServe() const {
+  if (!peerFilter_.empty()) return false;
+  VersionVector except;
+  except.set(engine_.meta().siteId, 1);
+  const VersionVector mine = engine_.heldVector();
+  return !lacksSomething(peerSaidHeld_, mine, except);
+}
+
+bool PeerSession::wantsCatchUp() const {
+  if (!peerCanServe()) return false;
+  VersionVector except;
+  except.set(engine_.meta().siteId, 1);
+  const VersionVector mine = engine_.heldVector();
+  return lacksSomething(mine, peerSaidHeld_, except);
 }
 
 // A hub leases number blocks only to a site that proved itself (a signed change of its own, or
@@ -209,12 +278,12 @@ VersionVector PeerSession::asHeldBy(const VersionVector& sent) const {
 // Points the stream at the first change the peer lacks; a peer this node's log can no longer
 // serve is told to take a snapshot (its own changes still flow to this node).
 void PeerSession::aim(Messages& out) {
-  peerNeedsSnapshot_ = !engine_.logReaches(peerVector_);
+  peerNeedsSnapshot_ = !engine_.logReaches(streamTarget());
   if (peerNeedsSnapshot_) {
     if (credit_ > 0) emit(needSnapshotError(), out);
     return;
   }
-  position_ = engine_.firstPositionMissingFrom(peerVector_);
+  position_ = engine_.firstPositionMissingFrom(streamTarget());
 }
 
 PeerSession::Messages PeerSession::onTick(SessionTime now) {
@@ -262,7 +331,7 @@ void PeerSession::pump(SessionTime now, Messages& out) {
   if (options_.snapshotOnly) return;
   const uint64_t logEnd = engine_.logEnd();
   while (!peerNeedsSnapshot_ && inFlight_.size() < credit_ && position_ <= logEnd) {
-    auto batch = engine_.changesMissingFrom(peerVector_, position_, options_.batchChanges,
+    auto batch = engine_.changesMissingFrom(streamTarget(), position_, options_.batchChanges,
                                             options_.batchBytes);
     position_ = batch.nextPosition;
     if (batch.changes.empty()) continue;
@@ -276,6 +345,17 @@ void PeerSession::pump(SessionTime now, Messages& out) {
     say("taking a snapshot from " + nameOfPeer() + ": its log no longer reaches this node's");
     emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
   }
+  if (filtered_ && !snapshotting_ && inFlight_.empty() && position_ > logEnd) {
+    if (wantsCatchUp()) {
+      snapshotting_ = true;
+      askedChunk_ = now;
+      emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
+    } else if (!peerCanServe() && peerFilter_.empty() && !toldWaiting_) {
+      toldWaiting_ = true;
+      say("not catching up from " + nameOfPeer() +
+          ": it lacks changes this filtered site holds (this site's own changes still go)");
+    }
+  }
 }
 
 bool PeerSession::streamIdle() const {
@@ -286,6 +366,10 @@ bool PeerSession::streamIdle() const {
 bool PeerSession::inSync() const {
   if (!up_ || ended_ || !streamIdle()) return false;
   if (options_.snapshotOnly) return snapshotDone_;
+  if (filtered_) {  // its own changes are acknowledged, and it took what it lacks
+    const SiteId self = engine_.meta().siteId;
+    return asHeldBy(peerVector_).get(self) >= engine_.heldVector().get(self) && !wantsCatchUp();
+  }
   const VersionVector mine = engine_.heldVector();
   if (credit_ > 0 && lacksSomething(asHeldBy(peerVector_), mine)) return false;
   // What the peer said it held, but for the sites this node revoked (it applies none of theirs).

@@ -3,10 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
+#include <set>
 
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
+#include "sync/src/core.h"
+#include "sync/src/filtered.h"
 
 namespace sitesync::sync {
 
@@ -241,46 +245,91 @@ bool dropDeadEarlyEntries(Customer& c, const VersionVector& held) {
 
 }  // namespace
 
-std::string Reads::digestHex() const {
-  // Records are encoded canonically (one encoder, registers in schema order, custom fields
-  // sorted), so hashing their stored bytes in key order hashes the replicated state itself
-  // (less dead bookkeeping: dropDeadEarlyEntries).
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw Error("OpenSSL SHA-256 unavailable");
-  auto feed = [&](std::string_view bytes) {
+namespace {
+
+// SHA-256 over length-prefixed parts.
+class PartHasher {
+ public:
+  PartHasher() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+      throw Error("OpenSSL SHA-256 unavailable");
+  }
+  void feed(std::string_view bytes) {
     uint64_t n = bytes.size();
     unsigned char len[8];
     for (int i = 7; i >= 0; --i, n >>= 8) len[i] = static_cast<unsigned char>(n & 0xff);
-    EVP_DigestUpdate(ctx.get(), len, sizeof len);
-    EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
-  };
-  feed("sitesync-register-digest-v1");
-  auto txn = core_.store_.read();
-  const VersionVector held = core_.store_.vector(txn);
-  std::string canonical;
-  core_.store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
+    EVP_DigestUpdate(ctx_.get(), len, sizeof len);
+    EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size());
+  }
+  // A record as stored, less dead bookkeeping (dropDeadEarlyEntries).
+  void feedRecord(std::string_view key, std::string_view value, const VersionVector& held) {
     feed(key);
-    // Dead bookkeeping is left out (dropDeadEarlyEntries); the rest is hashed as stored.
     Customer c = decodeCustomer(value);
     if (dropDeadEarlyEntries(c, held)) {
-      encode(c, canonical);
-      feed(canonical);
+      encode(c, canonical_);
+      feed(canonical_);
     } else {
       feed(value);
     }
+  }
+  std::string hex() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outLen = 0;
+    EVP_DigestFinal_ex(ctx_.get(), out, &outLen);
+    return toHex(out, outLen);
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  std::string canonical_;
+};
+
+}  // namespace
+
+std::string Reads::digestHex() const {
+  {
+    auto txn = core_.store_.read();
+    auto m = core_.store_.meta(txn);
+    if (m && !m->filter.empty()) return digestHex(decodeRecordFilter(m->filter));
+  }
+  // Records are encoded canonically (one encoder, registers in schema order, custom fields
+  // sorted), so hashing their stored bytes in key order hashes the replicated state itself
+  // (less dead bookkeeping: dropDeadEarlyEntries).
+  PartHasher hash;
+  hash.feed("sitesync-register-digest-v1");
+  auto txn = core_.store_.read();
+  const VersionVector held = core_.store_.vector(txn);
+  core_.store_.forEachRecordBytes(txn, [&](std::string_view key, std::string_view value) {
+    hash.feedRecord(key, value, held);
   });
   // Settings never written and settings reset to their defaults are the same state.
   std::string settings;
   encode(core_.store_.settings(txn), settings);
-  feed(settings);
+  hash.feed(settings);
   for (const NumberLease& l : core_.store_.leases(txn))
-    feed(siteIdToHex(l.site) + " " + std::to_string(l.first) + "-" + std::to_string(l.last) + " " +
-         std::to_string(l.version.hlc.packed) + " " + siteIdToHex(l.version.origin));
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int outLen = 0;
-  EVP_DigestFinal_ex(ctx.get(), out, &outLen);
-  return toHex(out, outLen);
+    hash.feed(siteIdToHex(l.site) + " " + std::to_string(l.first) + "-" + std::to_string(l.last) +
+              " " + std::to_string(l.version.hlc.packed) + " " + siteIdToHex(l.version.origin));
+  return hash.hex();
+}
+
+std::string Reads::digestHex(const RecordFilter& filter) const {
+  PartHasher hash;
+  hash.feed("sitesync-filtered-digest-v1");
+  hash.feed(filter.canonical());
+  auto txn = core_.store_.read();
+  const VersionVector held = core_.store_.vector(txn);
+  const FilterTrees trees(core_, txn, filter);
+  std::set<RecordId> ids;
+  for (RecordId root : trees.matchingRoots())
+    for (RecordId id : trees.closureOf(root)) ids.insert(id);
+  for (RecordId id : ids) {
+    const std::string key = recordKey(id);
+    if (auto value = core_.store_.recordBytes(txn, id)) hash.feedRecord(key, *value, held);
+  }
+  std::string settings;
+  encode(core_.store_.settings(txn), settings);
+  hash.feed(settings);
+  return hash.hex();
 }
 
 Reads::LogPage Reads::changesAfter(uint64_t position, size_t max) const {

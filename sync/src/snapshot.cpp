@@ -9,6 +9,7 @@
 #include "sync/engine.h"
 #include "sync/errors.h"
 #include "sync/src/apply_context.h"
+#include "sync/src/filtered.h"
 #include "sync/src/registers.h"
 
 namespace sitesync::sync {
@@ -60,14 +61,6 @@ Customer joinRecords(const Customer& mine, const VersionVector& mineSeen, const 
     out.lifecycleVersion = theirs.lifecycleVersion;
   }
   return out;
-}
-
-// A records-table key: the id's site and counter, big-endian (storage's key order).
-RecordId recordIdFromKey(std::string_view key) {
-  if (key.size() != 16) throw ApplyError("a record key is not 16 bytes");
-  uint64_t v[2] = {0, 0};
-  for (size_t i = 0; i < 16; ++i) v[i / 8] = (v[i / 8] << 8) | static_cast<unsigned char>(key[i]);
-  return RecordId{v[0], v[1]};
 }
 
 // A site that joins a deployment holds only the settings and users its hub wrote: what it set
@@ -139,16 +132,21 @@ bool Replication::logReaches(const VersionVector& peer) const {
   return true;
 }
 
-SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t maxBytes) const {
+SnapshotChunkMsg chunkOfState(const storage::Store& store, const ReadTxn& txn) {
   SnapshotChunkMsg chunk;
-  auto txn = core_.store_.read();
-  auto m = core_.store_.meta(txn);
+  auto m = store.meta(txn);
   if (!m) throw ApplyError("the store is not initialised: run `sitesync init` first");
-  chunk.vector = core_.store_.vector(txn);
+  chunk.vector = store.vector(txn);
   chunk.lastHlc = m->lastHlc;
   chunk.deployment = m->deployment;
   chunk.totalRecords = m->activeCustomers + m->deactivatedCustomers + m->tombstones;
-  chunk.settings = core_.store_.settingsBytes(txn).value_or(std::string());
+  chunk.settings = store.settingsBytes(txn).value_or(std::string());
+  return chunk;
+}
+
+SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t maxBytes) const {
+  auto txn = core_.store_.read();
+  SnapshotChunkMsg chunk = chunkOfState(core_.store_, txn);
   chunk.nextKey = std::string(afterKey);
   chunk.complete = true;
   if (afterKey.empty()) chunk.leases = core_.store_.leases(txn);
@@ -161,7 +159,7 @@ SnapshotChunkMsg Replication::snapshotChunk(std::string_view afterKey, size_t ma
         }
         chunk.records.emplace_back(value);
         bytes += value.size() + key.size();
-        const RecordId id = recordIdFromKey(key);
+        const RecordId id = recordFromKey(key);
         for (auto& entry : core_.store_.historyBytes(txn, id)) {
           // The new node has no log: an entry that reads its writes from there takes them along.
           if (HistoryEntry e = decodeHistoryEntry(entry); e.valuesInLog)
@@ -302,6 +300,16 @@ void completeSnapshot(ApplyContext& batch) {
   meta.snapshotNextKey.clear();
 }
 
+// A filtered site takes a customer it does not hold only from a peer that has seen all it has
+// (its own changes aside, which the peer may not hold yet): a state read by a site that lacks
+// something this one saw (an unassignment, say) could bring back what is gone here.
+void checkFilteredSource(const ApplyContext& batch, const SnapshotChunkMsg& chunk) {
+  for (const auto& [origin, seq] : batch.vector.entries())
+    if (origin != batch.meta.siteId && seq > chunk.vector.get(origin))
+      throw ApplyError("the peer lacks changes of site " + siteIdToHex(origin) +
+                       " that this filtered site holds: sync with the hub first");
+}
+
 }  // namespace
 
 void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
@@ -310,6 +318,8 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
   FollowUp work;
   core_.store_.write([&](WriteTxn& txn) {
     ApplyContext batch(core_.store_, txn);
+    const bool filtered = !batch.meta.filter.empty();
+    if (filtered) checkFilteredSource(batch, chunk);
     for (const NumberLease& l : chunk.leases) {
       core_.store_.putLease(txn, l);
       leaseArrived |= l.site == batch.meta.siteId;
@@ -318,6 +328,8 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     mergeChunkRecords(core_.store_, txn, batch, chunk, decoded);
     batch.meta.snapshotNextKey = chunk.nextKey;
     if (chunk.complete) completeSnapshot(batch);
+    if (filtered && chunk.complete)
+      core_.keepOnlyWanted(txn, batch, chunk.vector.get(batch.meta.siteId));
     core_.finish(txn, batch);
     work = batch.followUp(core_.store_, txn);
   });

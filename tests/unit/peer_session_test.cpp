@@ -18,12 +18,6 @@ namespace {
 const SiteId kHub = sitesync::testing::testSiteId(0x4b);
 const SiteId kBranch = sitesync::testing::testSiteId(0xb1);
 
-WireMessage overTheWire(const WireMessage& message) {
-  std::string bytes;
-  encode(message, bytes);
-  return decodeWireMessage(bytes);
-}
-
 template <typename T>
 size_t countOf(const PeerSession::Messages& messages) {
   size_t n = 0;

@@ -84,6 +84,8 @@ struct Probes {
   size_t overdrawnCards = 0;    // cards spent from at two sites offline beyond their value
   size_t lateJoins = 0;         // nodes that joined from the hub's snapshot after compaction
   size_t usersAgreed = 0;       // schedules that ended with API users, the same at every node
+  size_t laptopsChecked = 0;    // field laptops (filtered sites) checked
+  size_t laptopCustomers = 0;   // the customers they held then
   sitesync::testing::sim::SessionCounts sessions;  // what the protocol did
 };
 Probes probes;
@@ -112,6 +114,17 @@ class Simulation {
     // Small number blocks: sites run out offline and create customers with numbers pending.
     settings.push_back(
         Edit{uint16_t(SettingsField::numberBlockSize), {}, std::to_string(2 + pick(6))});
+    if (pick(3) == 0) {  // one seed in three has a field laptop or two
+      for (const char* group : {"A", "B", "VIP"})
+        settings.push_back(Edit{kSettingsCustomerGroupCode, group, formatCatalogueEntry({})});
+      if (auto r = nodes_[0]->engine->addApiUser(
+              ApiUser{kTechnician, "technician", std::string(64, 'a'), {}}, "it");
+          !r.isOk())
+        return "technician: " + r.message();
+      for (size_t laptops = 1 + pick(2); laptops > 0; --laptops)
+        if (std::string error = makeFiltered(1 + pick(nodes_.size() - 1)); !error.empty())
+          return error;
+    }
     if (auto r = nodes_[0]->engine->updateSettings(settings, "admin"); !r.isOk())
       return "settings: " + r.status().message();
     const size_t steps = 300 + pick(400);
@@ -130,6 +143,23 @@ class Simulation {
  private:
   size_t pick(size_t n) { return dice_.pick(n); }
   bool chance(int percent) { return dice_.chance(percent); }
+
+  static constexpr const char* kTechnician = "user1";
+
+  // A field laptop: holds what a technician serves, or a customer group, or both.
+  std::string makeFiltered(size_t i) {
+    if (!filters_.count(i)) {
+      RecordFilter filter;
+      const size_t kind = pick(3);
+      if (kind != 1) filter.technicians.insert(kTechnician);
+      if (kind != 0) filter.groups.insert("VIP");
+      if (Status st = nodes_[i]->engine->setFilter(filter); !st.isOk())
+        return "filter: " + st.message();
+      filters_[i] = filter;
+    }
+    return {};
+  }
+  bool filtered(size_t i) const { return filters_.count(i) > 0; }
 
   // A site of the deployment whose hub is node 0 (the first one made).
   std::string addNode() {
@@ -210,7 +240,7 @@ class Simulation {
       auto live = customers(node, true);
       if (live.empty()) return;
       if (chance(25)) return cardOp(node, live[pick(live.size())].id, user);
-      if (chance(5)) {  // assign or unassign a technician (one of the hub's API users)
+      if (chance(filters_.empty() ? 5 : 20)) {  // assign or unassign a technician (an API user)
         const std::string technician = "user" + std::to_string(pick(3));
         attempt(node.engine->update(live[pick(live.size())].id,
                                     {Edit{kTechnicianCode, technician, chance(70) ? "true" : ""}},
@@ -358,7 +388,8 @@ class Simulation {
       case 1:
         attempt(hub.engine->replaceApiUserToken(name, hash, "it"));
         break;
-      default:
+      default:  // a field laptop's technician stays (a filter is checked when it joins)
+        if (!filters_.empty() && name == kTechnician) break;
         attempt(hub.engine->removeApiUser(name, "it"));
     }
   }
@@ -475,7 +506,9 @@ class Simulation {
       if (held.get(victim) != revokedAt_)
         return "11. node " + std::to_string(i) + " holds " + std::to_string(held.get(victim)) +
                " of the revoked site's changes, revoked at " + std::to_string(revokedAt_);
-      if (nodes_[i]->engine->digestHex() != hub.engine->digestHex())
+      const std::string expected =
+          filtered(i) ? hub.engine->digestHex(filters_.at(i)) : hub.engine->digestHex();
+      if (nodes_[i]->engine->digestHex() != expected)
         return "11. node " + std::to_string(i) + "'s digest differs from the hub's after a " +
                "revocation" + difference(hub, *nodes_[i]);
     }
@@ -501,12 +534,17 @@ class Simulation {
     const std::string digest = hub.engine->digestHex();
     std::string referenceHistory;
     const std::string byReference = referenceDigest(referenceHistory);
-    for (size_t i = 1; i < nodes_.size(); ++i)
+    for (size_t i = 1; i < nodes_.size(); ++i) {
+      if (filtered(i)) {
+        if (std::string broken = checkFiltered(i); !broken.empty()) return broken;
+        continue;
+      }
       if (nodes_[i]->engine->digestHex() != digest)
         return std::string(nodes_[i]->engine->digestHex() == byReference ? "(node = reference) "
                                                                          : "") +
                "1. node " + std::to_string(i) + "'s digest differs from the hub's" +
                difference(hub, *nodes_[i]);
+    }
 
     // The API users are settings: the digest covers them; here they are looked at directly.
     for (size_t i = 1; i < nodes_.size(); ++i)
@@ -574,7 +612,7 @@ class Simulation {
       return "7. the hub's history differs from the reference's" +
              firstDifference(history, referenceHistory);
     for (size_t i = 1; i < nodes_.size(); ++i)
-      if (std::string mine = historyOf(*nodes_[i]); mine != history)
+      if (std::string mine = historyOf(*nodes_[i]); !filtered(i) && mine != history)
         return "7. node " + std::to_string(i) + "'s history differs from the hub's" +
                firstDifference(history, mine);
 
@@ -596,6 +634,103 @@ class Simulation {
     return {};
   }
 
+  // A field laptop, after the heal:
+  //  F1. its digest equals the hub's filtered digest (docs/filtered-sync.md);
+  //  F2. it holds exactly the customers its filter wants (the trees of those matching, and of
+  //      those it created), nothing that left;
+  //  F3. each of them has the history the hub shows.
+  std::string checkFiltered(size_t i) {
+    SimNode& hub = *nodes_[0];
+    SimNode& laptop = *nodes_[i];
+    const RecordFilter& filter = filters_.at(i);
+    const std::string where =
+        "node " + std::to_string(i) + " (filtered " + filter.canonical() + ")";
+    if (laptop.engine->digestHex() != hub.engine->digestHex(filter))
+      return "F1. " + where + "'s digest differs from the hub's filtered digest" +
+             recordDifference(hub, laptop);
+    std::vector<RecordId> held, wanted;
+    for (SimNode* node : {&hub, &laptop}) {
+      auto txn = node->store->read();
+      node->store->forEachCustomer(txn, [&](const Customer& c) {
+        if (node == &laptop)
+          held.push_back(c.id);
+        else if (wantedAtHub(c.id, filter, laptop.id))
+          wanted.push_back(c.id);
+        return true;
+      });
+    }
+    if (held != wanted)
+      return "F2. " + where + " holds " + std::to_string(held.size()) + " customers, its filter " +
+             "wants " + std::to_string(wanted.size());
+    if (historyOf(laptop) != historyOf(hub, &held))
+      return "F3. " + where + "'s history differs from the hub's" +
+             firstDifference(historyOf(hub, &held), historyOf(laptop));
+    ++probes.laptopsChecked;
+    probes.laptopCustomers += held.size();
+    return {};
+  }
+  // The first record a laptop holds that differs from the hub's copy, for the failure message.
+  static std::string recordDifference(SimNode& hub, SimNode& laptop) {
+    if (hub.engine->status().vector != laptop.engine->status().vector) return " (vectors differ)";
+    if (hub.engine->settings() != laptop.engine->settings()) return " (settings differ)";
+    auto txn = laptop.store->read();
+    auto hubTxn = hub.store->read();
+    std::string out;
+    laptop.store->forEachCustomer(txn, [&](const Customer& mine) {
+      auto theirs = hub.store->customer(hubTxn, mine.id);
+      if (theirs && *theirs == mine) return true;
+      out = " (record " + mine.id.toString() + (theirs ? " differs" : " is not at the hub");
+      if (theirs) {
+        out += ": lifecycle " + std::to_string(int(mine.lifecycle)) + "/" +
+               std::to_string(int(theirs->lifecycle));
+        for (size_t f = 0; f < kCustomerFieldCount; ++f)
+          if (!(mine.fields[f] == theirs->fields[f]))
+            out += "; field " + std::to_string(f) + " '" + mine.fields[f].value + "'+" +
+                   std::to_string(mine.fields[f].others.size()) + " early " +
+                   std::to_string(mine.fields[f].replacedEarly.size()) + " vs '" +
+                   theirs->fields[f].value + "'+" +
+                   std::to_string(theirs->fields[f].others.size()) + " early " +
+                   std::to_string(theirs->fields[f].replacedEarly.size()) + " v " +
+                   siteIdToHex(mine.fields[f].version.origin).substr(0, 4) + ":" +
+                   std::to_string(mine.fields[f].seq) + "/" +
+                   siteIdToHex(theirs->fields[f].version.origin).substr(0, 4) + ":" +
+                   std::to_string(theirs->fields[f].seq);
+        for (const auto& [key, r] : theirs->elements) {
+          auto it = mine.elements.find(key);
+          if (it == mine.elements.end() || !(it->second == r))
+            out += "; element " + std::to_string(key.first) + "/" + key.second + " '" +
+                   (it == mine.elements.end() ? "-" : it->second.value) + "' vs '" + r.value + "'";
+        }
+        if (mine.elements.size() != theirs->elements.size()) out += "; element counts differ";
+        if (mine.customFields != theirs->customFields) out += "; custom fields differ";
+      }
+      out += ")";
+      return false;
+    });
+    return out;
+  }
+
+  // Whether the tree of `id` at the hub is one a laptop with `filter` made by `site` holds.
+  bool wantedAtHub(RecordId id, const RecordFilter& filter, SiteId site) {
+    SimNode& hub = *nodes_[0];
+    const RecordId root = hub.engine->survivor(id);
+    auto shown = hub.engine->customer(root);
+    if (!shown || (shown->lifecycle != Lifecycle::kLive && shown->lifecycle != Lifecycle::kMerged))
+      return false;
+    if (filter.groups.count(shown->value(CustomerField::customerGroup))) return true;
+    for (const auto& t : filter.technicians) {
+      auto it = shown->elements.find({kTechnicianCode, t});
+      if (it != shown->elements.end() && it->second.value == "true") return true;
+    }
+    auto txn = hub.store->read();
+    bool own = false;
+    hub.store->forEachCustomer(txn, [&](const Customer& c) {
+      if (c.id.site == site && hub.engine->survivor(c.id) == root) own = true;
+      return !own;
+    });
+    return own;
+  }
+
   std::string numbersOf(SiteId site) {
     for (auto& node : nodes_)
       if (node->id == site) {
@@ -611,9 +746,11 @@ class Simulation {
   // The digest of a fresh node given every change in HLC order: a change made after seeing
   // another has a larger HLC, and one origin's HLCs ascend with its seqs, so this order is causal.
   // Every customer's history and every resolved conflict, as text: equal text, equal history.
-  static std::string historyOf(SimNode& node) {
+  static std::string historyOf(SimNode& node, const std::vector<RecordId>* only = nullptr) {
     std::vector<RecordId> ids;
-    {
+    if (only)
+      ids = *only;
+    else {
       auto txn = node.store->read();
       node.store->forEachCustomer(txn, [&](const Customer& c) {
         ids.push_back(c.id);
@@ -634,6 +771,7 @@ class Simulation {
               << cc.loser.value << "'";
         out << "\n";
       }
+    if (only || !node.engine->meta().filter.empty()) return out.str();  // a subset's
     for (const auto& c : node.engine->conflicts(true))
       if (c.resolved) out << "resolved " << c.id << " " << c.chosen << "\n";
     return out.str();
@@ -742,9 +880,10 @@ class Simulation {
   uint64_t now_ = kStart;
 
   std::vector<std::unique_ptr<SimNode>> nodes_;
-  std::vector<Change> compacted_;  // the hub's log before it compacted it
-  size_t revoked_ = 0;             // the node the others revoked (0: none)
-  uint64_t revokedAt_ = 0;         // the last of its changes they hold
+  std::map<size_t, RecordFilter> filters_;  // field laptops, by node
+  std::vector<Change> compacted_;           // the hub's log before it compacted it
+  size_t revoked_ = 0;                      // the node the others revoked (0: none)
+  uint64_t revokedAt_ = 0;                  // the last of its changes they hold
   std::string broken_;  // a guarantee broken during the schedule (checked at the end otherwise)
   SimNetwork net_{dice_, nodes_, broken_};  // after the nodes: its sessions go first
 };
@@ -783,6 +922,8 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
     BOOST_TEST(probes.lateJoins > 0u);
     BOOST_TEST(probes.usersAgreed > 0u);
     BOOST_TEST(probes.revocations > 0u);
+    BOOST_TEST(probes.laptopsChecked > 0u);
+    BOOST_TEST(probes.laptopCustomers > 0u);
     BOOST_TEST(sessions.relayed > 0u);
     BOOST_TEST(sessions.crashes > 0u);
     BOOST_TEST(sessions.snapshots > 0u);
@@ -790,15 +931,16 @@ BOOST_AUTO_TEST_CASE(random_schedules_converge_and_lose_nothing) {
     BOOST_TEST(sessions.silent > 0u);
     BOOST_TEST(sessions.refused > 0u);
   }
-  BOOST_TEST_MESSAGE("probes: " << probes.elementConflicts << " element conflicts, "
-                                << probes.overdrawnCards << " overdrawn cards, " << probes.lateJoins
-                                << " late joins, " << probes.revocations << " revocations; "
-                                << sessions.sessions << " sessions, " << sessions.relayed
-                                << " batches relayed, " << sessions.crashes
-                                << " crashes after staging, " << sessions.snapshots
-                                << " snapshots in a stream; ended " << sessions.unacknowledged
-                                << " for a batch unacknowledged, " << sessions.silent
-                                << " for silence, " << sessions.refused << " by the peer");
+  BOOST_TEST_MESSAGE(
+      "probes: " << probes.elementConflicts << " element conflicts, " << probes.overdrawnCards
+                 << " overdrawn cards, " << probes.lateJoins << " late joins, "
+                 << probes.revocations << " revocations, " << probes.laptopsChecked
+                 << " laptops holding " << probes.laptopCustomers << " customers; "
+                 << sessions.sessions << " sessions, " << sessions.relayed << " batches relayed, "
+                 << sessions.crashes << " crashes after staging, " << sessions.snapshots
+                 << " snapshots in a stream; ended " << sessions.unacknowledged
+                 << " for a batch unacknowledged, " << sessions.silent << " for silence, "
+                 << sessions.refused << " by the peer");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

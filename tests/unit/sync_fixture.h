@@ -82,6 +82,13 @@ struct Member {
   std::string numberOf(RecordId id) { return engine.customer(id)->value(CustomerField::number); }
 };
 
+// A message as the other end reads it: encoded and decoded, as on a socket.
+inline WireMessage overTheWire(const WireMessage& message) {
+  std::string bytes;
+  encode(message, bytes);
+  return decodeWireMessage(bytes);
+}
+
 // Everything `from` holds that `to` lacks, in one batch, as one session would carry it.
 inline void ship(Engine& from, Engine& to) {
   const VersionVector lacks = to.status().vector;

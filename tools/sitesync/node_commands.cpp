@@ -37,6 +37,7 @@ struct NodeArgs {
   std::string api;  // serve: HOST:PORT of the application API (off when empty)
   std::string apiCert, apiKey;
   std::vector<std::string> peers;
+  std::vector<std::string> filters;  // join: technician=USER, group=G (OR)
   std::string peer;
   double timeoutSeconds = 30;
   double compactMinutes = 60;
@@ -194,6 +195,9 @@ node::BootstrapReport takeJoinSnapshot(sync::Engine& engine, std::unique_ptr<sto
       fs::remove(fs::path(data) / "lock.mdb", ec);
       if (dir.createdDir) fs::remove(data, ec);
     }
+    const auto* refused = dynamic_cast<const node::SyncError*>(&e);
+    if (refused && refused->refusal() == WireError::kBadFilter)  // the user's input: exit 2
+      throw UsageError("join refused, nothing kept: " + std::string(e.what()));
     throw Failure("join failed, nothing kept: " + std::string(e.what()));
   }
 }
@@ -240,8 +244,19 @@ void joinCommand(const NodeArgs& a) {
   // The hub by name or endpoint, from the allow list a new laptop may already hold (`peers add`
   // before `join`); then the link is CURVE with this node's keys.
   const ResolvedPeer hub = resolvePeer(sync::Engine(*store, clock), a.hub);
+  std::optional<RecordFilter> filter;
+  if (!a.filters.empty()) {
+    auto parsed = parseRecordFilter(a.filters);
+    if (!parsed.isOk()) throw UsageError("--filter: " + parsed.status().message());
+    filter = *parsed;
+  }
   startOrResumeJoiningSite(*store, clock, a, dir.hadStore);
   sync::Engine engine(*store, clock);
+  if (filter)
+    check(engine.setFilter(*filter));
+  else if (!engine.meta().filter.empty())
+    throw UsageError("this join began with --filter " + engine.meta().filter +
+                     ": run it again with that filter");
   const bool resuming = engine.meta().snapshotPending;
   node::SyncOptions options = sessionOptions(a, hub);
   const auto before = engine.status();
@@ -323,6 +338,10 @@ void addNodeCommands(CLI::App& app) {
   join->add_option("--site", a->site, "this site's name")->required();
   join->add_option("--hub", a->hub, "the hub: its name on the allow list, or its endpoint")
       ->required();
+  join->add_option("--filter", a->filters,
+                   "hold only the customers of technician=USER or group=G (repeatable, or "
+                   "comma-separated; terms combine with OR), those this site creates, and their "
+                   "records: a field laptop");
   join->add_option("--timeout", a->timeoutSeconds, "seconds to wait for each answer (default 30)");
   join->add_flag("--json", a->json,
                  "JSON output (and progress as JSON lines on stderr: customers, bytes, rate, ETA)");

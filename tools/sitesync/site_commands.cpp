@@ -124,7 +124,26 @@ struct SiteArgs {
   bool json = false;
   std::string user = defaultUser();
   std::vector<std::string> assignments;
+  std::vector<std::string> filters;  // digest --filter
 };
+
+// `digest`: the whole register's, or with --filter at a full site what a laptop filtered so
+// holds (equal to that laptop's digest once they synced).
+void digestCommand(const SiteArgs& a) {
+  auto site = openSite(a.data);
+  if (a.filters.empty()) {
+    std::cout << site->engine->digestHex() << "\n";
+    return;
+  }
+  if (!site->engine->meta().filter.empty())
+    throw UsageError("--filter: this site is filtered itself (" + site->engine->meta().filter +
+                     "); its plain digest is the filtered one");
+  auto filter = parseRecordFilter(a.filters);
+  if (!filter.isOk()) throw UsageError("--filter: " + filter.status().message());
+  if (auto known = site->engine->checkFilter(*filter); !known.isOk())
+    throw UsageError("--filter: " + known.message());
+  std::cout << site->engine->digestHex(*filter) << "\n";
+}
 
 void initCommand(const SiteArgs& a) {
   namespace fs = std::filesystem;
@@ -234,7 +253,8 @@ nlohmann::json statusJson(const std::string& dataDir, const Site& site, const St
             {"dropped_for_erased", s.meta.droppedForErased},
             {"ignored_not_from_hub", s.meta.unauthorized},
             {"revoked_sites", s.meta.revokedSites.entries().size()},
-            {"refused_from_revoked", s.meta.refusedFromRevoked}});
+            {"refused_from_revoked", s.meta.refusedFromRevoked},
+            {"filter", s.meta.filter}});
   j["offered_settings"] = offeredSettingsJson(f.offers);
   if (s.meta.isHub) {
     j["settings_offers_kept"] = s.meta.settingsOffersKept;
@@ -303,6 +323,9 @@ void printStatus(const Site& site, const StatusFacts& f, const nlohmann::json& p
             << (s.meta.snapshotPending ? "; join unfinished: run the same `sitesync join` again"
                                        : "")
             << "\n"
+            << (s.meta.filter.empty() ? ""
+                                      : "filtered: holds the customers of " + s.meta.filter +
+                                            " and those it created (a field laptop)\n")
             << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
             << s.tombstones << " tombstones\n"
             << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
@@ -363,7 +386,10 @@ void addSiteCommands(CLI::App& app) {
 
   auto* digest = app.add_subcommand("digest", "print the hex digest of the register");
   digest->add_option("--data", a->data, "data directory")->required();
-  digest->callback([a] { std::cout << openSite(a->data)->engine->digestHex() << "\n"; });
+  digest->add_option("--filter", a->filters,
+                     "the digest a laptop joined with this filter shows (technician=USER, "
+                     "group=G; repeatable)");
+  digest->callback([a] { digestCommand(*a); });
 
   auto* status = app.add_subcommand("status", "site, counts, clock, vector and store size");
   status->add_option("--data", a->data, "data directory")->required();

@@ -1,0 +1,371 @@
+// Filtered sites (field laptops, docs/filtered-sync.md): the customer trees a filter wants, the
+// filtered snapshot a full site answers a laptop's request with, and what a laptop keeps after
+// one.
+#include "sync/src/filtered.h"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <optional>
+
+#include "sync/engine.h"
+#include "sync/errors.h"
+#include "sync/src/apply_context.h"
+#include "sync/src/core.h"
+
+namespace sitesync::sync {
+
+using storage::ReadTxn;
+using storage::WriteTxn;
+
+bool matchesFilter(const Customer& shown, const RecordFilter& filter) {
+  if (shown.lifecycle != Lifecycle::kLive && shown.lifecycle != Lifecycle::kMerged) return false;
+  if (filter.groups.count(shown.value(CustomerField::customerGroup))) return true;
+  return std::any_of(filter.technicians.begin(), filter.technicians.end(), [&](const auto& t) {
+    auto it = shown.elements.find({kTechnicianCode, t});
+    return it != shown.elements.end() && it->second.value == "true";
+  });
+}
+
+std::string recordKey(RecordId id) {
+  std::string key(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    key[size_t(i)] = char((id.site >> (56 - 8 * i)) & 0xff);
+    key[size_t(8 + i)] = char((id.counter >> (56 - 8 * i)) & 0xff);
+  }
+  return key;
+}
+
+RecordId recordFromKey(std::string_view key) {
+  if (key.size() != 16) throw ApplyError("a record key is not 16 bytes");
+  uint64_t v[2] = {0, 0};
+  for (size_t i = 0; i < 16; ++i) v[i / 8] = (v[i / 8] << 8) | static_cast<unsigned char>(key[i]);
+  return RecordId{v[0], v[1]};
+}
+
+RecordId FilterTrees::rootOf(RecordId id) const {
+  return core_.survivorOf(txn_, id);
+}
+
+std::vector<RecordId> FilterTrees::closureOf(RecordId root) const {
+  std::vector<RecordId> out = core_.absorbedSet(txn_, root);
+  out.insert(std::lower_bound(out.begin(), out.end(), root), root);
+  return out;
+}
+
+// A merge cycle's survivor is stored as merged and shows as the live customer of the cycle.
+bool FilterTrees::rootAlive(const Customer& root) const {
+  return root.lifecycle == Lifecycle::kLive || root.lifecycle == Lifecycle::kMerged;
+}
+
+bool FilterTrees::matches(RecordId root) const {
+  auto stored = core_.store_.customer(txn_, root);
+  return stored && rootAlive(*stored) && matchesFilter(core_.view(txn_, *stored), filter_);
+}
+
+bool FilterTrees::wantedBy(RecordId root, const std::vector<RecordId>& closure, SiteId site) const {
+  auto stored = core_.store_.customer(txn_, root);
+  if (!stored || !rootAlive(*stored)) return false;
+  if (std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; }))
+    return true;
+  return matchesFilter(core_.view(txn_, *stored), filter_);
+}
+
+std::set<RecordId> FilterTrees::matchingRoots() const {
+  std::set<RecordId> roots, looked;
+  core_.store_.forEachCustomer(txn_, [&](const Customer& c) {
+    if (c.lifecycle == Lifecycle::kLive) {
+      // A live customer shows what it stores unless customers were merged into it (checked as
+      // roots when their record comes by).
+      if (matchesFilter(c, filter_) && matches(c.id)) roots.insert(c.id);
+    } else if (c.lifecycle == Lifecycle::kMerged) {
+      const RecordId root = rootOf(c.id);
+      if (looked.insert(root).second && matches(root)) roots.insert(root);
+    }
+    return true;
+  });
+  return roots;
+}
+
+namespace {
+
+std::set<RecordId> heldSet(std::string_view held) {
+  std::set<RecordId> out;
+  for (size_t at = 0; at + 16 <= held.size(); at += 16)
+    out.insert(recordFromKey(held.substr(at, 16)));
+  return out;
+}
+
+// The customers the changes after `since` name, or nothing when this node's log no longer holds
+// all of them (the caller then looks at every record).
+std::optional<std::set<RecordId>> touchedSince(const storage::Store& store, const ReadTxn& txn,
+                                               const VersionVector& since) {
+  const VersionVector mine = store.vector(txn);
+  uint64_t first = store.lastLogPosition(txn) + 1;
+  for (const auto& [origin, held] : mine.entries()) {
+    if (held <= since.get(origin)) continue;
+    // Every one of them must be in the log: a snapshot this node took brings changes without
+    // their log entries (and compaction removes entries).
+    const uint64_t missing = held - since.get(origin);
+    auto positions = store.logPositionsOf(txn, origin, since.get(origin) + 1, missing);
+    if (positions.size() != missing) return std::nullopt;
+    first = std::min(first, positions.front());
+  }
+  std::set<RecordId> touched;
+  store.forEachLog(txn, first, [&](uint64_t, const Change& change) {
+    if (since.contains(change.id)) return true;
+    if (change.operation == Operation::kSettings || change.operation == Operation::kLease)
+      return true;
+    touched.insert(change.target);
+    touched.insert(change.absorbed.begin(), change.absorbed.end());
+    return true;
+  });
+  return touched;
+}
+
+}  // namespace
+
+Status Replication::checkFilter(const RecordFilter& filter) const {
+  auto txn = core_.store_.read();
+  const Settings settings = core_.store_.settings(txn);
+  for (const auto& user : filter.technicians) {
+    auto it = settings.users.find(user);
+    if (it == settings.users.end() || it->second.value.empty())
+      return Status::invalidArgument("no technician '" + user +
+                                     "' in this deployment (`sitesync users list` at the hub)");
+  }
+  const auto groups = settings.catalogue(kSettingsCustomerGroupCode);
+  for (const auto& group : filter.groups)
+    if (!groups.count(group))
+      return Status::invalidArgument("no customer group '" + group +
+                                     "' in the catalogue (`sitesync groups list` at the hub)");
+  return Status::ok();
+}
+
+Status Replication::setFilter(const RecordFilter& filter) {
+  const std::string canonical = filter.canonical();
+  return core_.store_.write([&](WriteTxn& txn) -> Status {
+    auto m = core_.store_.meta(txn);
+    if (!m) return Status::failedPrecondition("the store is not initialised");
+    if (m->filter == canonical) return Status::ok();
+    const bool fresh = m->filter.empty() && m->lastSeq == 0 &&
+                       core_.store_.vector(txn).entries().empty() &&
+                       core_.store_.lastLogPosition(txn) == 0 &&
+                       m->activeCustomers + m->deactivatedCustomers + m->tombstones == 0;
+    if (!fresh)
+      return Status::failedPrecondition(
+          m->filter.empty() ? "this site holds the whole register: a filter is set at join only"
+                            : "this site joined with filter '" + m->filter +
+                                  "': another filter means joining as a new site");
+    m->filter = canonical;
+    core_.store_.putMeta(txn, *m);
+    return Status::ok();
+  });
+}
+
+SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, SiteId requester,
+                                            size_t maxBytes) const {
+  const RecordFilter filter = decodeRecordFilter(request.filter);
+  const std::set<RecordId> held = heldSet(request.held);
+  auto txn = core_.store_.read();
+  SnapshotChunkMsg chunk = chunkOfState(core_.store_, txn);
+  chunk.totalRecords = 0;  // counted below: the trees sent
+  for (const NumberLease& l : core_.store_.leases(txn))
+    if (l.site == requester) chunk.leases.push_back(l);
+  const FilterTrees trees(core_, txn, filter);
+
+  // The roots to look at: those the changes since the requester's vector touched (what can
+  // have entered, left or changed), or, for a join or a log that no longer reaches back, every
+  // matching root and the trees of what the requester holds.
+  std::set<RecordId> roots;
+  auto touched = request.since.entries().empty() ? std::nullopt
+                                                 : touchedSince(core_.store_, txn, request.since);
+  const bool delta = touched.has_value();
+  if (delta) {
+    for (RecordId id : *touched)
+      if (core_.store_.hasCustomer(txn, id)) roots.insert(trees.rootOf(id));
+  } else {
+    roots = trees.matchingRoots();
+    for (RecordId id : held) roots.insert(trees.rootOf(id));
+    core_.store_.forEachCustomer(txn, [&](const Customer& c) {  // what it created
+      if (c.id.site == requester) roots.insert(trees.rootOf(c.id));
+      return true;
+    });
+  }
+  // A catch-up goes in one chunk (read at one vector); a join in chunks of about maxBytes,
+  // resumable after any of them.
+  if (delta) maxBytes = SIZE_MAX;
+  const RecordId after = request.afterKey.empty() ? RecordId{} : recordFromKey(request.afterKey);
+  chunk.complete = true;
+  chunk.nextKey = request.afterKey;
+  size_t bytes = 0;
+  std::vector<std::pair<RecordId, std::string>> records;  // sent in id order
+  for (auto it = roots.upper_bound(after); it != roots.end(); ++it) {
+    const std::vector<RecordId> closure = trees.closureOf(*it);
+    const bool holds = std::any_of(closure.begin(), closure.end(),
+                                   [&](RecordId id) { return held.count(id) > 0; });
+    if (!holds && !trees.wantedBy(*it, closure, requester)) continue;
+    if (!records.empty() && bytes >= maxBytes) {
+      chunk.complete = false;
+      break;
+    }
+    ++chunk.totalRecords;
+    for (RecordId id : closure) {
+      auto record = core_.store_.customer(txn, id);
+      if (!record) continue;
+      encode(*record, records.emplace_back(id, std::string()).second);
+      bytes += records.back().second.size() + 16;
+      const bool known = held.count(id) > 0;
+      for (auto& entry : core_.store_.historyBytes(txn, id)) {
+        HistoryEntry e = decodeHistoryEntry(entry);
+        // What it holds of the record already has the history up to its vector.
+        if (known && request.since.contains(ChangeId{e.site, e.seq})) continue;
+        if (e.valuesInLog) encode(core_.withWrites(txn, std::move(e)), entry);
+        bytes += entry.size() + 16;
+        chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
+      }
+    }
+    chunk.nextKey = recordKey(*it);
+  }
+  if (!chunk.complete) chunk.totalRecords = roots.size();
+  std::sort(records.begin(), records.end());
+  chunk.records.reserve(records.size());
+  for (auto& [id, encoded] : records) chunk.records.push_back(std::move(encoded));
+  return chunk;
+}
+
+namespace {
+
+// Whether a tree of customers was ever the filter's: a write in its history assigned one of
+// its technicians or set one of its groups. (A laptop may edit what it held until it saw it
+// leave; that edit reaches the hub after the unassignment.)
+bool everMatched(const Core& core, const ReadTxn& txn, const std::vector<RecordId>& closure,
+                 const RecordFilter& filter) {
+  for (RecordId id : closure)
+    for (HistoryEntry e : core.store_.history(txn, id)) {
+      if (e.valuesInLog) e = core.withWrites(txn, std::move(e));
+      for (const FieldChange& fc : e.changes) {
+        if (fc.field == kTechnicianCode && fc.newValue == "true" &&
+            filter.technicians.count(fc.key))
+          return true;
+        if (fc.field == uint16_t(CustomerField::customerGroup) && filter.groups.count(fc.newValue))
+          return true;
+      }
+    }
+  return false;
+}
+
+}  // namespace
+
+std::string Replication::outsideRights(const std::vector<std::string>& encodedChanges, SiteId peer,
+                                       const RecordFilter& filter) const {
+  auto txn = core_.store_.read();
+  const FilterTrees trees(core_, txn, filter);
+  std::map<RecordId, bool> allowed;  // by customer named
+  auto within = [&](RecordId id) {
+    if (id.site == peer) return true;  // its own
+    // Unknown (the apply path refuses it), deleted or erased (a laptop may still edit what it
+    // held until it saw it go; an erased one's history is gone): nothing to judge.
+    const auto record = core_.store_.customer(txn, id);
+    if (!record || record->lifecycle == Lifecycle::kErased ||
+        record->lifecycle == Lifecycle::kDeleted)
+      return true;
+    const RecordId root = trees.rootOf(id);
+    auto [it, fresh] = allowed.try_emplace(id, true);
+    if (fresh) {
+      auto closure = trees.closureOf(root);
+      if (!std::binary_search(closure.begin(), closure.end(), id))
+        closure.insert(std::lower_bound(closure.begin(), closure.end(), id), id);
+      it->second =
+          std::any_of(closure.begin(), closure.end(), [&](RecordId c) { return c.site == peer; }) ||
+          trees.matches(root) || everMatched(core_, txn, closure, filter);
+    }
+    return it->second;
+  };
+  for (const std::string& encoded : encodedChanges) {
+    Change c;
+    try {
+      c = decodeChange(encoded);
+    } catch (const DecodeError&) {
+      return {};  // the apply path refuses it as malformed
+    }
+    const std::string which = siteIdToHex(c.id.origin) + ":" + std::to_string(c.id.seq);
+    if (c.id.origin != peer) return "change " + which + " is not the field laptop's own";
+    if (c.operation == Operation::kSettings || c.operation == Operation::kLease) continue;
+    if (c.operation == Operation::kCreate && c.target.site != peer)
+      return "change " + which + " creates a customer under another site's id";
+    // A merge's parties are the laptop's choice; any other change names the customers merged
+    // into its target as the laptop saw them, which the hub may have moved since: the target
+    // decides.
+    std::vector<RecordId> named{c.target};
+    if (c.operation == Operation::kMerge)
+      named.insert(named.end(), c.absorbed.begin(), c.absorbed.end());
+    for (RecordId id : named)
+      if (!within(id))
+        return "change " + which + " changes customer " + id.toString() +
+               ", which is outside the filter " + filter.canonical() + " of its laptop";
+  }
+  return {};
+}
+
+bool Replication::setAsideOutsideRights(const std::vector<std::string>& encodedChanges,
+                                        const std::string& reason) {
+  VerifiedBatch starts;
+  for (const std::string& encoded : encodedChanges) {
+    const ChangeId id = decodeChangeId(encoded);
+    if (starts.first.get(id.origin) == 0) starts.first.set(id.origin, id.seq);
+  }
+  if (core_.setAsideBefore(starts)) return false;  // kept once
+  std::string message;
+  encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, message);
+  core_.setAside(core_.stageBatch(message), reason);
+  core_.noteSetAside(starts.first);
+  return true;
+}
+
+std::string Replication::heldIds() const {
+  std::string out;
+  auto txn = core_.store_.read();
+  core_.store_.forEachRecordBytes(txn,
+                                  [&](std::string_view key, std::string_view) { out.append(key); });
+  return out;
+}
+
+// After a filtered snapshot is in: the customers this site no longer wants leave it, except
+// those its own changes not yet held by the peer touch (they stay until a full site has them).
+size_t Core::keepOnlyWanted(WriteTxn& txn, ApplyContext& batch, uint64_t ownHeldByPeer) {
+  const RecordFilter filter = decodeRecordFilter(batch.meta.filter);
+  const SiteId self = batch.meta.siteId;
+  const FilterTrees trees(*this, txn, filter);
+  std::set<RecordId> pending;
+  const auto from = store_.logPosition(txn, ChangeId{self, ownHeldByPeer + 1});
+  if (from)
+    store_.forEachLog(txn, *from, [&](uint64_t, const Change& change) {
+      if (change.id.origin != self || change.id.seq <= ownHeldByPeer) return true;
+      if (change.operation == Operation::kSettings || change.operation == Operation::kLease)
+        return true;
+      pending.insert(trees.rootOf(change.target));
+      for (RecordId a : change.absorbed) pending.insert(trees.rootOf(a));
+      return true;
+    });
+  std::vector<Customer> records;
+  store_.forEachCustomer(txn, [&](const Customer& c) {
+    records.push_back(c);
+    return true;
+  });
+  std::map<RecordId, bool> keep;  // by root
+  size_t left = 0;
+  for (const Customer& c : records) {
+    const RecordId root = trees.rootOf(c.id);
+    auto [it, fresh] = keep.try_emplace(root, true);
+    if (fresh)
+      it->second = pending.count(root) || trees.wantedBy(root, trees.closureOf(root), self);
+    if (it->second) continue;
+    countState(batch.meta, &c, -1);
+    store_.removeCustomer(txn, c);
+    ++left;
+  }
+  return left;
+}
+
+}  // namespace sitesync::sync

@@ -1,0 +1,138 @@
+// Filtered sites (docs/filtered-sync.md) through sync::PeerSession over an in-memory wire: what a
+// laptop takes, what it keeps, and what the hub refuses from it.
+#include <boost/test/unit_test.hpp>
+
+#include <deque>
+
+#include "sync/peer_session.h"
+#include "tests/unit/sync_fixture.h"
+
+using sitesync::sync::PeerSession;
+using sitesync::sync::SessionLink;
+using sitesync::sync::SessionTime;
+
+namespace {
+
+const SiteId kHub = sitesync::testing::testSiteId(0x4c);
+const SiteId kLaptop = sitesync::testing::testSiteId(0x1a);
+
+Edit assignTo(const std::string& technician, bool on = true) {
+  return Edit{kTechnicianCode, technician, on ? "true" : ""};
+}
+
+// A hub whose technician "bob" serves one of its two customers, and a laptop; sessions between
+// them run over an in-memory wire until quiet.
+struct FieldLaptop {
+  Member hub{kHub, kHub};
+  Member laptop{kLaptop, kHub};
+  RecordId bobs, others;
+  SessionTime now{0};
+
+  FieldLaptop() {
+    BOOST_REQUIRE(
+        hub.engine.addApiUser(ApiUser{"bob", "technician", std::string(64, 'b'), {}}, "admin")
+            .isOk());
+    bobs = hub.add("Served By Bob");
+    others = hub.add("Served By Nobody");
+    BOOST_REQUIRE(hub.engine.update(bobs, {assignTo("bob")}, "admin").isOk());
+  }
+  void filterLaptop(const std::string& spec) {
+    auto filter = parseRecordFilter({spec});
+    BOOST_REQUIRE(filter.isOk());
+    BOOST_REQUIRE(laptop.engine.setFilter(*filter).isOk());
+  }
+  // One session, laptop initiating, until nothing moves; returns the laptop's end.
+  std::unique_ptr<PeerSession> session() {
+    auto atLaptop = std::make_unique<PeerSession>(laptop.engine, SessionLink{true, "mem://hub"},
+                                                  sitesync::sync::SessionOptions{});
+    PeerSession atHub(hub.engine, SessionLink{false}, {});
+    std::deque<WireMessage> toHub, toLaptop;
+    auto post = [](std::deque<WireMessage>& q, const PeerSession::Messages& ms) {
+      for (const auto& m : ms) q.push_back(overTheWire(m));
+    };
+    post(toHub, atLaptop->start(now));
+    for (int i = 0; i < 100 && (!toHub.empty() || !toLaptop.empty() || i < 3); ++i) {
+      while (!toHub.empty()) {
+        post(toLaptop, atHub.onMessage(toHub.front(), now));
+        toHub.pop_front();
+      }
+      while (!toLaptop.empty()) {
+        post(toHub, atLaptop->onMessage(toLaptop.front(), now));
+        toLaptop.pop_front();
+      }
+      now += SessionTime(10);
+      post(toHub, atLaptop->onTick(now));
+      post(toLaptop, atHub.onTick(now));
+    }
+    return atLaptop;
+  }
+  bool holds(Member& m, RecordId id) { return m.engine.customer(id).has_value(); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(session)
+
+BOOST_FIXTURE_TEST_CASE(a_filtered_laptop_takes_its_technicians_customers_and_no_others,
+                        FieldLaptop) {
+  filterLaptop("technician=bob");
+  auto end = session();
+  BOOST_TEST(end->inSync());
+  BOOST_TEST(holds(laptop, bobs));
+  BOOST_TEST(!holds(laptop, others));
+  BOOST_TEST(laptop.engine.digestHex() ==
+             hub.engine.digestHex(*parseRecordFilter({"technician=bob"})));
+  BOOST_TEST((laptop.engine.status().vector == hub.engine.status().vector));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_customer_unassigned_leaves_the_laptop_after_its_own_edit_went_up,
+                        FieldLaptop) {
+  filterLaptop("technician=bob");
+  session();
+  BOOST_REQUIRE(
+      laptop.engine.update(bobs, {set(CustomerField::email, "b@example.fi")}, "bob").isOk());
+  BOOST_REQUIRE(hub.engine.update(bobs, {assignTo("bob", false)}, "admin").isOk());
+  session();
+  BOOST_TEST(hub.engine.customer(bobs)->value(CustomerField::email) == "b@example.fi");
+  BOOST_TEST(!holds(laptop, bobs));
+  BOOST_REQUIRE(hub.engine.update(others, {assignTo("bob")}, "admin").isOk());
+  session();
+  BOOST_TEST(holds(laptop, others));  // entered whole
+  BOOST_TEST(laptop.engine.history(others).size() == hub.engine.history(others).size());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_laptops_change_outside_its_filter_is_set_aside_at_the_hub_with_why,
+                        FieldLaptop) {
+  // A rogue laptop: it took the whole register as a full site, then claims bob's filter.
+  session();
+  BOOST_REQUIRE(holds(laptop, others));
+  laptop.store->write([&](auto& txn) {
+    Meta m = *laptop.store->meta(txn);
+    m.filter = "technician=bob";
+    laptop.store->putMeta(txn, m);
+  });
+  BOOST_REQUIRE(
+      laptop.engine.update(others, {set(CustomerField::email, "x@example.fi")}, "bob").isOk());
+  auto end = session();
+  BOOST_TEST(end->ended());
+  BOOST_TEST((end->refusal() == WireError::kOutsideRights));
+  BOOST_TEST(end->endReason().find(others.toString()) != std::string::npos, end->endReason());
+  BOOST_TEST(hub.engine.customer(others)->value(CustomerField::email).empty());
+  const auto inbox = hub.engine.inboxEntries();
+  BOOST_TEST_REQUIRE(inbox.size() == 1u);  // kept once, however often it is offered
+  BOOST_TEST(inbox[0].setAside);
+  BOOST_TEST(inbox[0].reason.find("outside the filter") != std::string::npos, inbox[0].reason);
+  session();
+  BOOST_TEST(hub.engine.inboxEntries().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_hello_with_an_unknown_technician_is_refused_as_a_bad_filter,
+                        FieldLaptop) {
+  filterLaptop("technician=zed");
+  auto end = session();
+  BOOST_TEST(end->ended());
+  BOOST_TEST((end->refusal() == WireError::kBadFilter));
+  BOOST_TEST(end->endReason().find("zed") != std::string::npos, end->endReason());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
