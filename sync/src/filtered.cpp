@@ -237,12 +237,28 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
 namespace {
 
 // Whether a tree of customers was ever the filter's: a write in its history assigned one of
-// its technicians or set one of its groups. (A laptop may edit what it held until it saw it
-// leave; that edit reaches the hub after the unassignment.)
-bool everMatched(const Core& core, const ReadTxn& txn, const std::vector<RecordId>& closure,
+// its technicians or set one of its groups, here or in a customer it was merged with (trees
+// change with merges, concurrent ones form cycles). A laptop may edit what it held until it saw
+// it leave; that edit reaches the hub after the unassignment. Where the history cannot say (a
+// merge no longer in the log), it is given the benefit of the doubt.
+bool everMatched(const Core& core, const ReadTxn& txn, std::vector<RecordId> toVisit,
                  const RecordFilter& filter) {
-  for (RecordId id : closure)
+  constexpr size_t kMaxVisited = 256;
+  std::set<RecordId> seen(toVisit.begin(), toVisit.end());
+  while (!toVisit.empty()) {
+    const RecordId id = toVisit.back();
+    toVisit.pop_back();
     for (HistoryEntry e : core.store_.history(txn, id)) {
+      if (e.operation == Operation::kMerge) {  // the customers of that merge count too
+        const auto at = core.store_.logPosition(txn, ChangeId{e.site, e.seq});
+        const auto bytes = at ? core.store_.logBytesAt(txn, *at) : std::nullopt;
+        if (!bytes || seen.size() > kMaxVisited) return true;
+        const Change merge = decodeChange(*bytes);
+        std::vector<RecordId> parties = merge.absorbed;
+        parties.push_back(merge.target);
+        for (RecordId p : parties)
+          if (seen.insert(p).second) toVisit.push_back(p);
+      }
       if (e.valuesInLog) e = core.withWrites(txn, std::move(e));
       for (const FieldChange& fc : e.changes) {
         if (fc.field == kTechnicianCode && fc.newValue == "true" &&
@@ -252,6 +268,7 @@ bool everMatched(const Core& core, const ReadTxn& txn, const std::vector<RecordI
           return true;
       }
     }
+  }
   return false;
 }
 

@@ -128,6 +128,29 @@ BOOST_FIXTURE_TEST_CASE(a_laptops_edit_to_a_customer_unassigned_meanwhile_still_
   BOOST_TEST(digest(data) == digest(hub, "technician=bob"));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_laptop_syncs_with_a_branch_directly_and_the_branch_relays_to_the_hub,
+                        FieldService) {
+  ServeProcess serving(hub);
+  const std::string branch = (root / "branch").string();
+  BOOST_TEST_REQUIRE(
+      run("join", "--data", branch, "--site", "Branch", "--hub", serving.endpoint()).status == 0);
+  joinFiltered(serving, {"technician=bob"});
+  BOOST_TEST_REQUIRE(
+      run("customer", "edit", "--data", data, "#1000", "--set", "email=van@example.fi").status ==
+      0);
+  assign("#1003", "bob");
+  BOOST_TEST_REQUIRE(run("sync", "--data", branch, "--peer", serving.endpoint()).status == 0);
+  ServeProcess atBranch(branch);
+  RunResult p2p = run("sync", "--data", data, "--peer", atBranch.endpoint());
+  BOOST_TEST_REQUIRE(p2p.status == 0, p2p);
+  BOOST_TEST(show(branch, "#1000")["email"] == "van@example.fi");
+  BOOST_TEST(numbers(data).count("1003") == 1u);  // assigned at the hub, caught up at the branch
+  BOOST_TEST(digest(data) == digest(branch, "technician=bob"));
+  BOOST_TEST_REQUIRE(run("sync", "--data", branch, "--peer", serving.endpoint()).status == 0);
+  BOOST_TEST(show(hub, "#1000")["email"] == "van@example.fi");
+  BOOST_TEST(digest(data) == digest(hub, "technician=bob"));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_laptop_filtered_by_group_follows_the_customers_group, FieldService) {
   for (const char* group : {"north", "south"})
     BOOST_TEST_REQUIRE(run("groups", "define", "--data", hub, "--name", group).status == 0);

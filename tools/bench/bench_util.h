@@ -30,7 +30,8 @@ using cli::UsageError;
 // hub_process.cpp).
 void addLocalCommand(CLI::App& app);
 void addApiCommand(CLI::App& app);
-void addImportCommand(CLI::App& app);  // bench_import.cpp
+void addImportCommand(CLI::App& app);    // bench_import.cpp
+void addFilteredCommand(CLI::App& app);  // bench_filtered.cpp
 void addSyncCommand(CLI::App& app);
 void addTablesCommand(CLI::App& app);
 void addServeHubCommand(CLI::App& app);  // hidden: the hub process of `sync`

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <vector>
 
 #include "node/node.h"
@@ -118,6 +119,20 @@ uint64_t HubProcess::bytesWritten() const {
     if (line.rfind("wchar:", 0) == 0) return std::stoull(line.substr(6));
   throw Failure("bench: cannot read the hub's write count from " + path +
                 " (a kernel without task I/O accounting?)");
+}
+
+double HubProcess::cpuSeconds() const {
+  const std::string path = "/proc/" + std::to_string(pid_) + "/stat";
+  std::ifstream in(path);
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // After the command name in parentheses: state is field 3, utime 14, stime 15.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  uint64_t ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i >= 14) ticks += std::stoull(field);
+  if (!fields) throw Failure("bench: cannot read the hub's CPU time from " + path);
+  return double(ticks) / double(sysconf(_SC_CLK_TCK));
 }
 
 void addServeHubCommand(CLI::App& app) {

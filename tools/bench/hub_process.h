@@ -26,6 +26,8 @@ class HubProcess {
   // LMDB writes (pages, then the meta page) and its inbox cost, whether or not the page cache
   // has written them back yet.
   uint64_t bytesWritten() const;
+  // CPU time the process has used so far (user and system), from /proc/PID/stat.
+  double cpuSeconds() const;
 
  private:
   pid_t pid_ = -1;

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   bench::addTablesCommand(app);
   bench::addApiCommand(app);
   bench::addImportCommand(app);
+  bench::addFilteredCommand(app);
   bench::addServeHubCommand(app);
   return cli::runCommandLine(app, "sitesync-bench", [&] {
     app.parse(argc, argv);
