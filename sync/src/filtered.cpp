@@ -72,17 +72,23 @@ bool FilterTrees::wantedBy(RecordId root, const std::vector<RecordId>& closure, 
 }
 
 std::set<RecordId> FilterTrees::matchingRoots() const {
+  // A tree matches through a register some customer of it holds: the technician's name as a
+  // key, or the group as a value. Every text of a record starts at a word boundary and the
+  // packed encoding keeps a word's non-zero bytes together, so a record that holds one has the
+  // term's first 8 bytes as they are: records without any are not decoded.
+  std::vector<std::string> needles;
+  for (const auto& t : filter_.technicians) needles.push_back(t.substr(0, 8));
+  for (const auto& g : filter_.groups) needles.push_back(g.substr(0, 8));
   std::set<RecordId> roots, looked;
-  core_.store_.forEachCustomer(txn_, [&](const Customer& c) {
-    if (c.lifecycle == Lifecycle::kLive) {
-      // A live customer shows what it stores unless customers were merged into it (checked as
-      // roots when their record comes by).
-      if (matchesFilter(c, filter_) && matches(c.id)) roots.insert(c.id);
-    } else if (c.lifecycle == Lifecycle::kMerged) {
-      const RecordId root = rootOf(c.id);
-      if (looked.insert(root).second && matches(root)) roots.insert(root);
-    }
-    return true;
+  core_.store_.forEachRecordBytes(txn_, [&](std::string_view, std::string_view bytes) {
+    if (std::none_of(needles.begin(), needles.end(), [&](const std::string& needle) {
+          return bytes.find(needle) != std::string_view::npos;
+        }))
+      return;
+    const Customer c = decodeCustomer(bytes);
+    if (c.lifecycle != Lifecycle::kLive && c.lifecycle != Lifecycle::kMerged) return;
+    const RecordId root = c.lifecycle == Lifecycle::kLive ? c.id : rootOf(c.id);
+    if (looked.insert(root).second && matches(root)) roots.insert(root);
   });
   return roots;
 }
@@ -187,10 +193,14 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
   } else {
     roots = trees.matchingRoots();
     for (RecordId id : held) roots.insert(trees.rootOf(id));
-    core_.store_.forEachCustomer(txn, [&](const Customer& c) {  // what it created
-      if (c.id.site == requester) roots.insert(trees.rootOf(c.id));
-      return true;
-    });
+    // What it created: its ids are one range of keys.
+    core_.store_.forEachRecordBytesAfter(txn, recordKey(RecordId{requester, 0}),
+                                         [&](std::string_view key, std::string_view) {
+                                           const RecordId id = recordFromKey(key);
+                                           if (id.site != requester) return false;
+                                           roots.insert(trees.rootOf(id));
+                                           return true;
+                                         });
   }
   // A catch-up goes in one chunk (read at one vector); a join in chunks of about maxBytes,
   // resumable after any of them.

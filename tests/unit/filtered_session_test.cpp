@@ -126,6 +126,19 @@ BOOST_FIXTURE_TEST_CASE(a_laptops_change_outside_its_filter_is_set_aside_at_the_
   BOOST_TEST(hub.engine.inboxEntries().size() == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_technician_with_a_long_name_finds_their_customers, FieldLaptop) {
+  const std::string name = "alexandra.virtanen-lahtinen";  // longer than a word (8 bytes)
+  BOOST_REQUIRE(
+      hub.engine.addApiUser(ApiUser{name, "technician", std::string(64, 'c'), {}}, "admin").isOk());
+  BOOST_REQUIRE(hub.engine.update(others, {assignTo(name)}, "admin").isOk());
+  filterLaptop("technician=" + name);
+  session();
+  BOOST_TEST(holds(laptop, others));
+  BOOST_TEST(!holds(laptop, bobs));
+  BOOST_TEST(laptop.engine.digestHex() ==
+             hub.engine.digestHex(*parseRecordFilter({"technician=" + name})));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_hello_with_an_unknown_technician_is_refused_as_a_bad_filter,
                         FieldLaptop) {
   filterLaptop("technician=zed");

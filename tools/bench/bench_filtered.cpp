@@ -96,13 +96,15 @@ void benchFiltered(const FilteredArgs& args) {
     std::vector<RecordId> elsewhere;
     for (uint64_t i = 0; elsewhere.size() < args.edits - args.editsInFilter; ++i)
       if (i % (ids.size() / args.assigned) != 0) elsewhere.push_back(ids[i]);
-    updateAll(hub, elsewhere, sync::Edit{uint16_t(CustomerField::language), {}, value});
-    updateAll(hub, inFilter, sync::Edit{uint16_t(CustomerField::language), {}, value});
+    // A value no customer has yet: every edit is a change.
+    const sync::Edit edit{uint16_t(CustomerField::email), {}, value + "@catch-up.example"};
+    updateAll(hub, elsewhere, edit);
+    updateAll(hub, inFilter, edit);
   };
   std::vector<RecordId> tech0Edits;
   for (uint64_t i = 0; i < args.editsInFilter; ++i)
     tech0Edits.push_back(ids[i * (ids.size() / args.assigned)]);
-  editAtHub(tech0Edits, "sv");
+  editAtHub(tech0Edits, "first");
   start = Clock::now();
   const node::SyncReport caughtUp = node::syncWith(*measured->engine, served.endpoint());
   result["catch_up"] = {{"seconds", secondsSince(start)},
@@ -120,7 +122,7 @@ void benchFiltered(const FilteredArgs& args) {
     node::bootstrapFrom(*others.back()->engine, served.endpoint());
     oneEach.push_back(ids[(t * 7919) % ids.size()]);
   }
-  editAtHub(oneEach, "en");
+  editAtHub(oneEach, "second");
   const double cpuBefore = served.cpuSeconds();
   start = Clock::now();
   std::vector<std::thread> threads;
