@@ -43,6 +43,29 @@ RecordId recordFromKey(std::string_view key) {
   return RecordId{v[0], v[1]};
 }
 
+FilterTrees::FilterTrees(const Core& core, const ReadTxn& txn, const RecordFilter& filter)
+    : core_(core), txn_(txn), filter_(filter) {
+  // A tree matches through a register some customer of it holds: the technician's name as a
+  // key, or the group as a value. Every text of a record starts at a word boundary and the
+  // packed encoding keeps a word's non-zero bytes together, so a record that holds one has the
+  // term's first 8 bytes as they are.
+  for (const auto& t : filter_.technicians) needles_.push_back(t.substr(0, 8));
+  for (const auto& g : filter_.groups) needles_.push_back(g.substr(0, 8));
+}
+
+bool FilterTrees::holdsATerm(std::string_view bytes) const {
+  return std::any_of(needles_.begin(), needles_.end(), [&](const std::string& needle) {
+    return bytes.find(needle) != std::string_view::npos;
+  });
+}
+
+bool FilterTrees::mayMatch(const std::vector<RecordId>& closure) const {
+  return std::any_of(closure.begin(), closure.end(), [&](RecordId id) {
+    auto bytes = core_.store_.recordBytes(txn_, id);
+    return bytes && holdsATerm(*bytes);
+  });
+}
+
 RecordId FilterTrees::rootOf(RecordId id) const {
   return core_.survivorOf(txn_, id);
 }
@@ -68,23 +91,14 @@ bool FilterTrees::wantedBy(RecordId root, const std::vector<RecordId>& closure, 
   if (!stored || !rootAlive(*stored)) return false;
   if (std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; }))
     return true;
-  return matchesFilter(core_.view(txn_, *stored), filter_);
+  return mayMatch(closure) && matchesFilter(core_.view(txn_, *stored), filter_);
 }
 
 std::set<RecordId> FilterTrees::matchingRoots() const {
-  // A tree matches through a register some customer of it holds: the technician's name as a
-  // key, or the group as a value. Every text of a record starts at a word boundary and the
-  // packed encoding keeps a word's non-zero bytes together, so a record that holds one has the
-  // term's first 8 bytes as they are: records without any are not decoded.
-  std::vector<std::string> needles;
-  for (const auto& t : filter_.technicians) needles.push_back(t.substr(0, 8));
-  for (const auto& g : filter_.groups) needles.push_back(g.substr(0, 8));
+  // Records without a term of the filter are not decoded (holdsATerm).
   std::set<RecordId> roots, looked;
   core_.store_.forEachRecordBytes(txn_, [&](std::string_view, std::string_view bytes) {
-    if (std::none_of(needles.begin(), needles.end(), [&](const std::string& needle) {
-          return bytes.find(needle) != std::string_view::npos;
-        }))
-      return;
+    if (!holdsATerm(bytes)) return;
     const Customer c = decodeCustomer(bytes);
     if (c.lifecycle != Lifecycle::kLive && c.lifecycle != Lifecycle::kMerged) return;
     const RecordId root = c.lifecycle == Lifecycle::kLive ? c.id : rootOf(c.id);
@@ -169,6 +183,60 @@ Status Replication::setFilter(const RecordFilter& filter) {
   });
 }
 
+namespace {
+
+// The roots a filtered request is about: those the changes since the requester's vector touched
+// (what can have entered, left or changed); or, for a join or a log that no longer holds every
+// change since, every matching root, the trees of what the requester holds, and what it created
+// (its ids are one range of keys). `delta`: the first kind.
+std::set<RecordId> rootsToLookAt(const Core& core, const ReadTxn& txn, const FilterTrees& trees,
+                                 const VersionVector& since, const std::set<RecordId>& held,
+                                 SiteId requester, bool& delta) {
+  std::set<RecordId> roots;
+  auto touched = since.entries().empty() ? std::nullopt : touchedSince(core.store_, txn, since);
+  delta = touched.has_value();
+  if (delta) {
+    for (RecordId id : *touched)
+      if (core.store_.hasCustomer(txn, id)) roots.insert(trees.rootOf(id));
+    return roots;
+  }
+  roots = trees.matchingRoots();
+  for (RecordId id : held) roots.insert(trees.rootOf(id));
+  core.store_.forEachRecordBytesAfter(txn, recordKey(RecordId{requester, 0}),
+                                      [&](std::string_view key, std::string_view) {
+                                        const RecordId id = recordFromKey(key);
+                                        if (id.site != requester) return false;
+                                        roots.insert(trees.rootOf(id));
+                                        return true;
+                                      });
+  return roots;
+}
+
+// Adds a tree's records to `records` and their history to `chunk` (for a record the requester
+// holds, only the entries its vector lacks); returns the bytes added.
+size_t addTree(const Core& core, const ReadTxn& txn, const std::vector<RecordId>& closure,
+               const std::set<RecordId>& held, const VersionVector& since,
+               std::vector<std::pair<RecordId, std::string>>& records, SnapshotChunkMsg& chunk) {
+  size_t bytes = 0;
+  for (RecordId id : closure) {
+    auto record = core.store_.customer(txn, id);
+    if (!record) continue;
+    encode(*record, records.emplace_back(id, std::string()).second);
+    bytes += records.back().second.size() + 16;
+    const bool known = held.count(id) > 0;
+    for (auto& entry : core.store_.historyBytes(txn, id)) {
+      HistoryEntry e = decodeHistoryEntry(entry);
+      if (known && since.contains(ChangeId{e.site, e.seq})) continue;
+      if (e.valuesInLog) encode(core.withWrites(txn, std::move(e)), entry);
+      bytes += entry.size() + 16;
+      chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
 SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, SiteId requester,
                                             size_t maxBytes) const {
   const RecordFilter filter = decodeRecordFilter(request.filter);
@@ -179,29 +247,9 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
   for (const NumberLease& l : core_.store_.leases(txn))
     if (l.site == requester) chunk.leases.push_back(l);
   const FilterTrees trees(core_, txn, filter);
-
-  // The roots to look at: those the changes since the requester's vector touched (what can
-  // have entered, left or changed), or, for a join or a log that no longer reaches back, every
-  // matching root and the trees of what the requester holds.
-  std::set<RecordId> roots;
-  auto touched = request.since.entries().empty() ? std::nullopt
-                                                 : touchedSince(core_.store_, txn, request.since);
-  const bool delta = touched.has_value();
-  if (delta) {
-    for (RecordId id : *touched)
-      if (core_.store_.hasCustomer(txn, id)) roots.insert(trees.rootOf(id));
-  } else {
-    roots = trees.matchingRoots();
-    for (RecordId id : held) roots.insert(trees.rootOf(id));
-    // What it created: its ids are one range of keys.
-    core_.store_.forEachRecordBytesAfter(txn, recordKey(RecordId{requester, 0}),
-                                         [&](std::string_view key, std::string_view) {
-                                           const RecordId id = recordFromKey(key);
-                                           if (id.site != requester) return false;
-                                           roots.insert(trees.rootOf(id));
-                                           return true;
-                                         });
-  }
+  bool delta = false;
+  const std::set<RecordId> roots =
+      rootsToLookAt(core_, txn, trees, request.since, held, requester, delta);
   // A catch-up goes in one chunk (read at one vector); a join in chunks of about maxBytes,
   // resumable after any of them.
   if (delta) maxBytes = SIZE_MAX;
@@ -220,21 +268,7 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
       break;
     }
     ++chunk.totalRecords;
-    for (RecordId id : closure) {
-      auto record = core_.store_.customer(txn, id);
-      if (!record) continue;
-      encode(*record, records.emplace_back(id, std::string()).second);
-      bytes += records.back().second.size() + 16;
-      const bool known = held.count(id) > 0;
-      for (auto& entry : core_.store_.historyBytes(txn, id)) {
-        HistoryEntry e = decodeHistoryEntry(entry);
-        // What it holds of the record already has the history up to its vector.
-        if (known && request.since.contains(ChangeId{e.site, e.seq})) continue;
-        if (e.valuesInLog) encode(core_.withWrites(txn, std::move(e)), entry);
-        bytes += entry.size() + 16;
-        chunk.history.push_back(SnapshotHistoryItem{id, std::move(entry)});
-      }
-    }
+    bytes += addTree(core_, txn, closure, held, request.since, records, chunk);
     chunk.nextKey = recordKey(*it);
   }
   if (!chunk.complete) chunk.totalRecords = roots.size();

@@ -3,6 +3,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/protocol.h"
@@ -21,8 +22,7 @@ bool matchesFilter(const Customer& shown, const RecordFilter& filter);
 // read for a merge cycle) with the customers merged into it.
 class FilterTrees {
  public:
-  FilterTrees(const Core& core, const storage::ReadTxn& txn, const RecordFilter& filter)
-      : core_(core), txn_(txn), filter_(filter) {}
+  FilterTrees(const Core& core, const storage::ReadTxn& txn, const RecordFilter& filter);
   RecordId rootOf(RecordId id) const;
   std::vector<RecordId> closureOf(RecordId root) const;  // ascending, the root included
   // The root's tree matches the filter (live root, its view matching).
@@ -34,9 +34,14 @@ class FilterTrees {
 
  private:
   bool rootAlive(const Customer& root) const;
+  // Whether a record's stored bytes hold a term of the filter (matchingRoots says why that is
+  // enough): a record without any cannot make its tree match.
+  bool holdsATerm(std::string_view bytes) const;
+  bool mayMatch(const std::vector<RecordId>& closure) const;
   const Core& core_;
   const storage::ReadTxn& txn_;
   const RecordFilter& filter_;
+  std::vector<std::string> needles_;  // each term's first 8 bytes
 };
 
 // A snapshot chunk with the store's vector, clock, deployment, settings and record count, read

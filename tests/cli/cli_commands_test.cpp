@@ -457,6 +457,18 @@ BOOST_FIXTURE_TEST_CASE(bench_import_json_imports_a_generated_file_twice, Cli) {
   BOOST_TEST(j["first"]["rows_per_s"].get<double>() > 0.0);
 }
 
+BOOST_FIXTURE_TEST_CASE(bench_filtered_json_measures_a_laptops_join_and_catch_up, Cli) {
+  RunResult r =
+      runBench("filtered", "--data", (root / "bench").string(), "--customers", "3000", "--assigned",
+               "100", "--edits", "300", "--edits-in-filter", "20", "--laptops", "3", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  BOOST_TEST_REQUIRE(json::accept(r.out), r);
+  json j = json::parse(r.out);
+  BOOST_TEST(j["join"]["records"] == 100);
+  BOOST_TEST(j["catch_up"]["records_received"] == 20);  // its own share of the hub's edits
+  BOOST_TEST(j["laptops_at_once"]["hub_cpu_seconds"].get<double>() >= 0.0);
+}
+
 // The commands a help text lists under "Subcommands:" (CLI11's layout: two spaces, the name).
 std::vector<std::string> subcommandsIn(const std::string& help) {
   std::vector<std::string> names;
@@ -476,9 +488,10 @@ std::vector<std::string> subcommandsIn(const std::string& help) {
 BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_process, Cli) {
   RunResult help = runBench("--help");
   BOOST_TEST_REQUIRE(help.status == 0, help);
-  std::vector<std::string> expected = {"local", "sync", "tables", "api", "import"};
+  std::vector<std::string> expected = {"local", "sync", "tables", "api", "import", "filtered"};
   BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
-  expectError(runBench(), 2, {"sitesync-bench needs a command: local, sync, tables, api, import"});
+  expectError(runBench(), 2,
+              {"sitesync-bench needs a command: local, sync, tables, api, import, filtered"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {
