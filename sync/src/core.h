@@ -164,6 +164,9 @@ class Core {
   bool setAsideBefore(const VerifiedBatch& batch) const;
   // Remembers, per origin, the first seq of a batch set aside (see setAsideBefore).
   void noteSetAside(const VersionVector& firstSeqs);
+  // Keeps a batch in the inbox, set aside with `reason`, unless a batch starting where it
+  // starts is set aside already (then false).
+  bool setAsideOnce(const std::vector<std::string>& encodedChanges, const std::string& reason);
   // Whether every customer a batch's changes name is in the register or created before it in
   // the batch: what a clean batch needs to apply whole (a change for a customer this node has
   // not seen yet cannot be applied, and its batch must not be acknowledged early).

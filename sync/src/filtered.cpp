@@ -371,17 +371,7 @@ std::string Replication::outsideRights(const std::vector<std::string>& encodedCh
 
 bool Replication::setAsideOutsideRights(const std::vector<std::string>& encodedChanges,
                                         const std::string& reason) {
-  VerifiedBatch starts;
-  for (const std::string& encoded : encodedChanges) {
-    const ChangeId id = decodeChangeId(encoded);
-    if (starts.first.get(id.origin) == 0) starts.first.set(id.origin, id.seq);
-  }
-  if (core_.setAsideBefore(starts)) return false;  // kept once
-  std::string message;
-  encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, message);
-  core_.setAside(core_.stageBatch(message), reason);
-  core_.noteSetAside(starts.first);
-  return true;
+  return core_.setAsideOnce(encodedChanges, reason);
 }
 
 std::string Replication::heldIds() const {

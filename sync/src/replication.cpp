@@ -312,19 +312,27 @@ BatchReport Core::writeOrSetAside(const std::vector<Change>& changes,
   try {
     return writeBatch(changes, encodedChanges, proven, std::nullopt);
   } catch (const ClockSkewError& e) {
-    VerifiedBatch starts;
-    for (const Change& c : changes)
-      if (starts.first.get(c.id.origin) == 0) starts.first.set(c.id.origin, c.id.seq);
-    if (setAsideBefore(starts)) throw;  // kept once; its sender hears why it is not applied
-    std::string message;
-    encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, message);
-    setAside(stageBatch(message), e.what());
-    noteSetAside(starts.first);
+    // Kept once; its sender hears why it is not applied.
+    if (!setAsideOnce(encodedChanges, e.what())) throw;
     BatchReport report;
     report.vector = engine_.status().vector;
     report.setAside = e.what();
     return report;
   }
+}
+
+bool Core::setAsideOnce(const std::vector<std::string>& encodedChanges, const std::string& reason) {
+  VerifiedBatch starts;
+  for (const std::string& encoded : encodedChanges) {
+    const ChangeId id = decodeChangeId(encoded);
+    if (starts.first.get(id.origin) == 0) starts.first.set(id.origin, id.seq);
+  }
+  if (setAsideBefore(starts)) return false;
+  std::string message;
+  encode(WireMessage{ChangeBatchMsg{encodedChanges, true}}, message);
+  setAside(stageBatch(message), reason);
+  noteSetAside(starts.first);
+  return true;
 }
 
 bool Core::customersNamedAreKnown(const std::vector<Change>& changes) const {

@@ -326,13 +326,8 @@ BOOST_AUTO_TEST_CASE(a_cursor_from_before_compaction_is_410_and_a_read_without_a
   peer.init("Branch Oulu");
   RunResult synced = peer.run("sync", "--data", peer.data, "--peer", node.serve->endpoint());
   BOOST_TEST_REQUIRE(synced.status == 0, synced);
-  int status = 0;
-  for (auto giveUp = Clock::now() + std::chrono::seconds(10); Clock::now() < giveUp;) {
-    status = node.get("/v1/changes?after=0", node.viewer)->status;
-    if (status != 200) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  BOOST_TEST_REQUIRE(status == 410);
+  waitForStatus(node, "/v1/changes?after=0", node.viewer, 410, std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(node.get("/v1/changes?after=0", node.viewer)->status == 410);
   BOOST_TEST(errorCode(node.get("/v1/changes?after=0", node.viewer)) == "cursor_expired");
   const json fresh = changes(node);
   BOOST_TEST_REQUIRE(!fresh["events"].empty());
