@@ -32,6 +32,14 @@ Change decodeChange(std::string_view bytes);
 // the first words of a change as encode() lays it out (bytes of this node's own log: the rest
 // of the change is not checked); any other layout is decoded whole.
 ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint = nullptr);
+// The customers a change is about (its target, and those a merge absorbs), without its values.
+struct ChangeScope {
+  ChangeId id;
+  Operation operation = Operation::kUpdate;
+  RecordId target;
+  std::vector<RecordId> absorbed;
+};
+ChangeScope decodeChangeScope(std::string_view bytes);
 HistoryEntry decodeHistoryEntry(std::string_view bytes);
 Meta decodeMeta(std::string_view bytes);
 // The site key a meta record of a store before format 2 holds (the retired Meta.signingKey,

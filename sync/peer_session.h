@@ -34,8 +34,16 @@ using SessionTime = std::chrono::milliseconds;
 
 // Credit a peer may ask for: more buys nothing but memory at the receiver.
 inline constexpr size_t kMaxCredit = 64;
-// Snapshot chunks are asked for in about this size (the responder caps it at 64 KiB..16 MiB).
+// Snapshot chunks are asked for in at most this size (the responder caps it at 64 KiB..16 MiB).
+// The first of a full snapshot is smaller, and each next one is sized to arrive in about a
+// quarter of deadAfter (at most 2 s) at the rate the last one came: over a slow link a chunk
+// never outlasts the session's patience and a disconnect loses little.
 inline constexpr uint32_t kSnapshotChunkBytes = uint32_t(4) << 20;
+inline constexpr uint32_t kFirstSnapshotChunkBytes = uint32_t(256) << 10;
+inline constexpr uint32_t kMinSnapshotChunkBytes = uint32_t(64) << 10;
+// Change batches likewise: the first is at most this size, the next sized by how fast the last
+// was acknowledged.
+inline constexpr size_t kFirstBatchBytes = size_t(256) << 10;
 
 struct SessionOptions {
   // Batches the peer may have unacknowledged at this node (this side's hello asks for it);
@@ -122,6 +130,7 @@ class PeerSession {
  private:
   struct InFlight {
     size_t changes = 0;
+    size_t bytes = 0;
     VersionVector last;  // per origin, the highest seq in the batch
     SessionTime sentAt{0};
   };
@@ -144,7 +153,7 @@ class PeerSession {
   void onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out);
   void onAck(const AckMsg& ack, SessionTime now);
   void onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out);
-  void onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out);
+  void onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t wireBytes, Messages& out);
   void onError(const ErrorMsg& error);
   void onSnapshotRequest(const SnapshotRequestMsg& request, Messages& out);
   bool refuseOutsideRights(const ChangeBatchMsg& batch, Messages& out);
@@ -153,6 +162,9 @@ class PeerSession {
   // filtered snapshots.
   SnapshotRequestMsg snapshotRequest(const std::string& afterKey);
   bool heldChangedSinceAsked() const;  // another session changed what this filtered site holds
+  // Chunks and batches are sized to arrive well within deadAfter at the rate the last came.
+  void sizeNextChunk(size_t bytes, SessionTime took);
+  void sizeNextBatch(size_t bytes, SessionTime took);
   VersionVector streamTarget() const;  // what to stream from: the peer's vector (own origin only)
   bool peerCanServe() const;  // a filtered site's peer has seen all it has (own changes aside)
   bool wantsCatchUp() const;  // ... and holds changes it lacks
@@ -187,6 +199,9 @@ class PeerSession {
   bool peerNeedsSnapshot_ = false;  // this node's log cannot serve the peer: nothing streams
   SessionTime started_{0}, lastHeard_{0}, lastSent_{0};
   SessionTime askedChunk_{0};  // when the snapshot chunk awaited was asked for
+  uint32_t chunkBytes_;        // the size the next snapshot request asks for
+  size_t batchBytes_;          // the size of the next batch (up to SessionOptions::batchBytes)
+  SessionTime lastAck_{0};
   SessionTime firstAck_{-1};
   uint64_t sent_ = 0, received_ = 0, relayedAhead_ = 0;
   uint64_t snapshotRecords_ = 0, snapshotChunks_ = 0, snapshotTotal_ = 0;

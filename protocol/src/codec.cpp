@@ -271,6 +271,18 @@ ChangeId decodeChangeId(std::string_view bytes, bool* checkpoint) {
   });
 }
 
+ChangeScope decodeChangeScope(std::string_view bytes) {
+  return wire::read<schema::Change>(bytes, [](schema::Change::Reader r) {
+    ChangeScope c;
+    c.id = ChangeId{r.getOrigin(), r.getSeq()};
+    c.operation = static_cast<Operation>(r.getOperation());
+    c.target = wire::getId(r.getTarget());
+    for (auto id : wire::capped(r.getAbsorbed(), wire::kMaxWrites, "absorbed customers"))
+      c.absorbed.push_back(wire::getId(id));
+    return c;
+  });
+}
+
 void encode(const Change& c, std::string& out) {
   wire::Builder mb;
   auto b = mb.initRoot<schema::Change>();

@@ -87,11 +87,23 @@ bool FilterTrees::matches(RecordId root) const {
 }
 
 bool FilterTrees::wantedBy(RecordId root, const std::vector<RecordId>& closure, SiteId site) const {
+  // The cheap tests first: most trees a hub looks at are neither the site's nor hold a term.
+  const bool its =
+      std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; });
+  if (!its && !mayMatch(closure)) return false;
   auto stored = core_.store_.customer(txn_, root);
-  if (!stored || !rootAlive(*stored)) return false;
+  return stored && rootAlive(*stored) && (its || matchesFilter(core_.view(txn_, *stored), filter_));
+}
+
+bool FilterTrees::wantedBy(const Customer& root, const std::vector<RecordId>& closure,
+                           SiteId site) const {
+  if (!rootAlive(root)) return false;
   if (std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; }))
     return true;
-  return mayMatch(closure) && matchesFilter(core_.view(txn_, *stored), filter_);
+  if (!mayMatch(closure)) return false;
+  // A live customer with none merged into it shows as stored (but for its debtor links).
+  const bool alone = closure.size() == 1 && root.lifecycle == Lifecycle::kLive;
+  return matchesFilter(alone ? root : core_.view(txn_, root), filter_);
 }
 
 std::set<RecordId> FilterTrees::matchingRoots() const {
@@ -132,7 +144,8 @@ std::optional<std::set<RecordId>> touchedSince(const storage::Store& store, cons
     first = std::min(first, positions.front());
   }
   std::set<RecordId> touched;
-  store.forEachLog(txn, first, [&](uint64_t, const Change& change) {
+  store.forEachLogBytes(txn, first, [&](uint64_t, std::string_view bytes) {
+    const ChangeScope change = decodeChangeScope(bytes);
     if (since.contains(change.id)) return true;
     if (change.operation == Operation::kSettings || change.operation == Operation::kLease)
       return true;
@@ -196,8 +209,14 @@ std::set<RecordId> rootsToLookAt(const Core& core, const ReadTxn& txn, const Fil
   auto touched = since.entries().empty() ? std::nullopt : touchedSince(core.store_, txn, since);
   delta = touched.has_value();
   if (delta) {
-    for (RecordId id : *touched)
-      if (core.store_.hasCustomer(txn, id)) roots.insert(trees.rootOf(id));
+    // A tree enters the filter only by a change that puts a term in one of its customers (an
+    // assignment, a group, a merge with one that holds it) or by the requester's own; any other
+    // tree that matters is one the requester holds.
+    for (RecordId id : *touched) {
+      const auto bytes = core.store_.recordBytes(txn, id);
+      if (bytes && (held.count(id) || id.site == requester || trees.holdsATerm(*bytes)))
+        roots.insert(trees.rootOf(id));
+    }
     return roots;
   }
   roots = trees.matchingRoots();
@@ -407,10 +426,14 @@ size_t Core::keepOnlyWanted(WriteTxn& txn, ApplyContext& batch, uint64_t ownHeld
   std::map<RecordId, bool> keep;  // by root
   size_t left = 0;
   for (const Customer& c : records) {
-    const RecordId root = trees.rootOf(c.id);
+    // Most held customers are roots (not merged): decoded once.
+    const RecordId root = c.lifecycle == Lifecycle::kMerged ? trees.rootOf(c.id) : c.id;
     auto [it, fresh] = keep.try_emplace(root, true);
-    if (fresh)
-      it->second = pending.count(root) || trees.wantedBy(root, trees.closureOf(root), self);
+    if (fresh) {
+      const auto closure = trees.closureOf(root);
+      it->second = pending.count(root) || (root == c.id ? trees.wantedBy(c, closure, self)
+                                                        : trees.wantedBy(root, closure, self));
+    }
     if (it->second) continue;
     countState(batch.meta, &c, -1);
     store_.removeCustomer(txn, c);

@@ -29,14 +29,15 @@ class FilterTrees {
   bool matches(RecordId root) const;
   // A filtered site `site` holds the tree: it matches, or `site` created one of its customers.
   bool wantedBy(RecordId root, const std::vector<RecordId>& closure, SiteId site) const;
+  bool wantedBy(const Customer& root, const std::vector<RecordId>& closure, SiteId site) const;
+  // Whether a record's stored bytes hold a term of the filter (matchingRoots says why that is
+  // enough): a record without any cannot make its tree match.
+  bool holdsATerm(std::string_view bytes) const;
   // Every root whose tree matches, by one pass over the records.
   std::set<RecordId> matchingRoots() const;
 
  private:
   bool rootAlive(const Customer& root) const;
-  // Whether a record's stored bytes hold a term of the filter (matchingRoots says why that is
-  // enough): a record without any cannot make its tree match.
-  bool holdsATerm(std::string_view bytes) const;
   bool mayMatch(const std::vector<RecordId>& closure) const;
   const Core& core_;
   const storage::ReadTxn& txn_;

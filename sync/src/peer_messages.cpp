@@ -112,6 +112,9 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
   bool answered = false;
   while (!inFlight_.empty() && covers(held, inFlight_.front().last)) {
     sent_ += inFlight_.front().changes;
+    // A batch sent behind others waited for them: its own time starts at the previous ack.
+    sizeNextBatch(inFlight_.front().bytes, now - std::max(inFlight_.front().sentAt, lastAck_));
+    lastAck_ = now;
     inFlight_.pop_front();
     answered = true;
   }
@@ -145,8 +148,10 @@ void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
   }
 }
 
-void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messages& out) {
+void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t wireBytes,
+                          Messages& out) {
   if (!snapshotting_) return;
+  sizeNextChunk(wireBytes, now - askedChunk_);
   if (filtered_ && heldChangedSinceAsked()) {  // answered for what this site held then
     askedChunk_ = now;
     emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
@@ -173,6 +178,29 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, Messag
   if (!filtered_ || options_.snapshotOnly) say("snapshot from " + nameOfPeer() + " complete");
   // Tells the peer what this node holds now, so its stream resumes from there.
   emit(HeartbeatMsg{engine_.heldVector()}, out);
+}
+
+namespace {
+
+// The bytes that would take `aim` at the rate `bytes` took `took`, within [least, most].
+double bytesFor(SessionTime aim, size_t bytes, SessionTime took, double least, double most) {
+  const double perMs = double(bytes) / double(std::max<int64_t>(took.count(), 1));
+  return std::clamp(perMs * double(aim.count()), std::min(least, most), most);
+}
+
+}  // namespace
+
+void PeerSession::sizeNextChunk(size_t bytes, SessionTime took) {
+  if (bytes == 0) return;  // not told (a transport that hands over decoded messages)
+  const SessionTime aim = std::min(SessionTime(2000), options_.deadAfter / 4);
+  chunkBytes_ = uint32_t(bytesFor(aim, bytes, took, kMinSnapshotChunkBytes, kSnapshotChunkBytes));
+}
+
+void PeerSession::sizeNextBatch(size_t bytes, SessionTime took) {
+  if (bytes == 0) return;
+  const SessionTime aim = std::min(SessionTime(2000), options_.deadAfter / 4);
+  batchBytes_ =
+      size_t(bytesFor(aim, bytes, took, kMinSnapshotChunkBytes, double(options_.batchBytes)));
 }
 
 void PeerSession::onError(const ErrorMsg& error) {

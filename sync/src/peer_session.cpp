@@ -46,7 +46,11 @@ PeerSession::PeerSession(Engine& engine, SessionLink link, SessionOptions option
       link_(std::move(link)),
       options_(options),
       log_(std::move(log)),
-      filtered_(!engine.meta().filter.empty()) {}
+      filtered_(!engine.meta().filter.empty()),
+      // A filtered request costs the responder a pass over its register: a laptop's share is
+      // asked for whole first.
+      chunkBytes_(filtered_ ? kSnapshotChunkBytes : kFirstSnapshotChunkBytes),
+      batchBytes_(std::min(options.batchBytes, kFirstBatchBytes)) {}
 
 PeerSession::~PeerSession() {
   if (!up_) return;
@@ -156,7 +160,7 @@ PeerSession::Messages PeerSession::onMessage(const WireMessage& message, Session
   } else if (const auto* request = std::get_if<SnapshotRequestMsg>(&message)) {
     onSnapshotRequest(*request, out);
   } else if (const auto* chunk = std::get_if<SnapshotChunkMsg>(&message)) {
-    onChunk(*chunk, now, out);
+    onChunk(*chunk, now, asReceived.size(), out);
   } else {
     emit(ErrorMsg{WireError::kMalformed, "unexpected message in a session"}, out);
   }
@@ -209,7 +213,7 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
 }
 
 SnapshotRequestMsg PeerSession::snapshotRequest(const std::string& afterKey) {
-  SnapshotRequestMsg request{afterKey, kSnapshotChunkBytes};
+  SnapshotRequestMsg request{afterKey, chunkBytes_};
   if (!filtered_) return request;
   request.filter = engine_.meta().filter;
   request.since = askedSince_ = engine_.heldVector();
@@ -331,11 +335,13 @@ void PeerSession::pump(SessionTime now, Messages& out) {
   if (options_.snapshotOnly) return;
   const uint64_t logEnd = engine_.logEnd();
   while (!peerNeedsSnapshot_ && inFlight_.size() < credit_ && position_ <= logEnd) {
-    auto batch = engine_.changesMissingFrom(streamTarget(), position_, options_.batchChanges,
-                                            options_.batchBytes);
+    auto batch =
+        engine_.changesMissingFrom(streamTarget(), position_, options_.batchChanges, batchBytes_);
     position_ = batch.nextPosition;
     if (batch.changes.empty()) continue;
-    inFlight_.push_back(InFlight{batch.changes.size(), std::move(batch.last), now});
+    size_t bytes = 0;
+    for (const auto& c : batch.changes) bytes += c.size();
+    inFlight_.push_back(InFlight{batch.changes.size(), bytes, std::move(batch.last), now});
     emit(ChangeBatchMsg{std::move(batch.changes), batch.complete}, out);
   }
   if (needSnapshot_ && !snapshotting_ && inFlight_.empty() &&
@@ -343,7 +349,7 @@ void PeerSession::pump(SessionTime now, Messages& out) {
     snapshotting_ = true;
     askedChunk_ = now;
     say("taking a snapshot from " + nameOfPeer() + ": its log no longer reaches this node's");
-    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, kSnapshotChunkBytes}, out);
+    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, chunkBytes_}, out);
   }
   if (filtered_ && !snapshotting_ && inFlight_.empty() && position_ > logEnd) {
     if (wantsCatchUp()) {
@@ -382,7 +388,7 @@ bool PeerSession::takeRelayed(const VerifiedBatch& verified, size_t changes, Ses
     return false;
   for (const auto& [origin, seq] : verified.first.entries())
     if (peerVector_.get(origin) + 1 != seq) return false;
-  inFlight_.push_back(InFlight{changes, verified.last, now});
+  inFlight_.push_back(InFlight{changes, 0, verified.last, now});  // its size is not timed
   ++relayedAhead_;
   joinInto(peerVector_, verified.last);
   lastSent_ = now;

@@ -26,7 +26,11 @@ void checkCommandPath(CLI::App& app, const std::vector<char*>& words) {
 int main(int argc, char** argv) {
   using namespace sitesync;
   CLI::App app{"sitesync: offline-first, multi-site customer register"};
-  app.set_version_flag("--version", "sitesync 0.1.0");
+  // What an operator needs to tell which nodes talk to which stores: the release, the protocol
+  // it speaks (peers must speak the same) and the store format it writes.
+  app.set_version_flag("--version", std::string("sitesync ") + SITESYNC_VERSION + " (protocol " +
+                                        std::to_string(kProtocolVersion) + ", store format " +
+                                        std::to_string(kStoreFormatVersion) + ")");
   // Every command may name the key of an encrypted store, after its own name too.
   app.add_option("--key-file", cli::atRestKeyFile(),
                  "the deployment key of an encrypted store (64 hex digits; or SITESYNC_KEY_FILE)")

@@ -110,7 +110,7 @@ void syncCommand(const NodeArgs& a) {
   auto site = openSite(a.data);
   const ResolvedPeer peer = resolvePeer(*site->engine, a.peer);
   node::SyncOptions options = sessionOptions(a, peer);
-  options.progress = progressReporter(false, "catch-up", 0);  // on a terminal
+  options.progress = progressReporter(a.json, "catch-up", 0);  // on a terminal, or JSON lines
   node::SyncReport r;
   const auto offeredBefore = site->engine->offeredSettings();
   try {
@@ -176,24 +176,39 @@ void startOrResumeJoiningSite(storage::Store& store, sync::Clock& clock, const N
 // The hub's snapshot. A failed one that left records keeps them (the same command resumes);
 // otherwise nothing is kept, and a store or directory the join made is removed.
 node::BootstrapReport takeJoinSnapshot(sync::Engine& engine, std::unique_ptr<storage::Store>& store,
-                                       const std::string& hubEndpoint,
-                                       const node::SyncOptions& options, const std::string& data,
-                                       const JoinDirectory& dir) {
+                                       const std::string& hubEndpoint, node::SyncOptions options,
+                                       const NodeArgs& a, const JoinDirectory& dir) {
   namespace fs = std::filesystem;
-  try {
-    return node::bootstrapFrom(engine, hubEndpoint, options);
-  } catch (const std::exception& e) {
+  const auto held = [&] {
     const auto status = engine.status();
-    if (status.meta.snapshotPending &&
-        status.customers + status.deactivated + status.tombstones > 0)
+    return status.customers + status.deactivated + status.tombstones;
+  };
+  try {
+    // A link that drops while chunks still come in is taken up again from what is durably in,
+    // as long as each attempt brings something.
+    for (uint64_t before = held();; before = held()) {
+      options.progress = progressReporter(a.json, "snapshot", before);
+      try {
+        return node::bootstrapFrom(engine, hubEndpoint, options);
+      } catch (const node::SyncError& e) {
+        if (e.refusal() || !engine.meta().snapshotPending || held() <= before) throw;
+        if (a.json)
+          std::cerr << nlohmann::json{{"event", "resuming"}, {"error", e.what()}, {"held", held()}}
+                    << std::endl;
+        else
+          std::cerr << "join: " << e.what() << "; resuming from " << held() << " records\n";
+      }
+    }
+  } catch (const std::exception& e) {
+    if (engine.meta().snapshotPending && held() > 0)
       throw Failure("join interrupted: " + std::string(e.what()) +
                     "; run the same command again to resume");
     store.reset();  // closed before its files go
     if (!dir.hadStore) {
       std::error_code ec;
-      fs::remove(fs::path(data) / "data.mdb", ec);
-      fs::remove(fs::path(data) / "lock.mdb", ec);
-      if (dir.createdDir) fs::remove(data, ec);
+      fs::remove(fs::path(a.data) / "data.mdb", ec);
+      fs::remove(fs::path(a.data) / "lock.mdb", ec);
+      if (dir.createdDir) fs::remove(a.data, ec);
     }
     const auto* refused = dynamic_cast<const node::SyncError*>(&e);
     if (refused && refused->refusal() == WireError::kBadFilter)  // the user's input: exit 2
@@ -259,11 +274,8 @@ void joinCommand(const NodeArgs& a) {
                      ": run it again with that filter");
   const bool resuming = engine.meta().snapshotPending;
   node::SyncOptions options = sessionOptions(a, hub);
-  const auto before = engine.status();
-  options.progress = progressReporter(a.json, "snapshot",
-                                      before.customers + before.deactivated + before.tombstones);
   const node::BootstrapReport snapshot =
-      takeJoinSnapshot(engine, store, hub.endpoint, options, a.data, dir);
+      takeJoinSnapshot(engine, store, hub.endpoint, options, a, dir);
   options.progress = progressReporter(a.json, "catch-up", 0);
   const node::SyncReport r = catchUpAfterJoin(engine, hub.endpoint, options, a);
   const Meta meta = engine.meta();
