@@ -44,6 +44,8 @@ inline constexpr uint32_t kMinSnapshotChunkBytes = uint32_t(64) << 10;
 // Change batches likewise: the first is at most this size, the next sized by how fast the last
 // was acknowledged.
 inline constexpr size_t kFirstBatchBytes = size_t(256) << 10;
+inline constexpr std::chrono::milliseconds kFastRoundTrip{
+    50};  // hello to hello: a LAN (and a peer record written)
 
 struct SessionOptions {
   // Batches the peer may have unacknowledged at this node (this side's hello asks for it);

@@ -197,6 +197,12 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   peerVector_ = asHeldBy(hello.vector);
   credit_ = options_.snapshotOnly ? 0 : std::min<size_t>(hello.credit, kMaxCredit);
   inFlight_.clear();
+  // An initiator that had the peer's hello back within a LAN's round trip starts at full size;
+  // over anything slower the first batch and chunk are small (they size up from there).
+  if (!wasUp && link_.initiator && now - started_ < kFastRoundTrip) {
+    batchBytes_ = options_.batchBytes;
+    chunkBytes_ = kSnapshotChunkBytes;
+  }
   lastHeard_ = now;
   if (!options_.snapshotOnly) aim(out);
   if (!wasUp) say("link with " + nameOfPeer() + " up");

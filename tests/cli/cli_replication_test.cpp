@@ -164,7 +164,10 @@ BOOST_FIXTURE_TEST_CASE(sync_with_nobody_listening_fails_in_one_line_and_writes_
 BOOST_FIXTURE_TEST_CASE(serve_on_a_malformed_endpoint_is_a_usage_error, Cli) {
   init();
   expectError(run("serve", "--data", data, "--listen", "not-an-endpoint"), 2,
-              {"cannot listen", "not-an-endpoint"});
+              {"not an endpoint", "not-an-endpoint"});
+  // Well formed, but not an address of this machine.
+  expectError(run("serve", "--data", data, "--listen", "tcp://192.0.2.1:7400"), 2,
+              {"cannot listen", "192.0.2.1"});
 }
 
 BOOST_FIXTURE_TEST_CASE(join_json_reports_progress_as_json_lines_on_stderr, Cli) {

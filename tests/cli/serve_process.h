@@ -97,6 +97,7 @@ class ServeProcess {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  void signal(int number) { kill(pid_, number); }
   void kill9() {
     killAndReap(pid_);
     pid_ = -1;

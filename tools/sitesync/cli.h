@@ -65,6 +65,20 @@ void addFieldCommands(CLI::App& app);      // fields define|list|retire (custom 
 void addUserCommands(CLI::App& app);       // users add|list|remove|token (the API's users)
 void addRecordCommands(CLI::App& app);     // record add|edit|show|list|delete|use
 void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|retire
+void addConfigCommands(CLI::App& app);     // config check
+// `serve --config FILE` (TOML; each key a long option of serve, '_' for '-'): the arguments the
+// file gives for the options `given` (serve's command line) does not name. A problem is a
+// UsageError "FILE:LINE: ...". configProblems: every problem, one line each.
+std::vector<std::string> configArguments(const CLI::App& serve, const std::string& path,
+                                         const std::vector<std::string>& given);
+std::vector<std::string> configProblems(const std::string& path);
+// The words after `serve` as typed (main.cpp keeps them, before the file's are merged in).
+std::vector<std::string>& serveCommandLine();
+// serve's log (tools/sitesync/logging.cpp): a line per event on stderr, its level read from it.
+void configureLog(const std::string& level, const std::string& format);  // "json" or "text"
+void setLogLevel(const std::string& level);
+const std::vector<std::string>& logLevelNames();
+void logLine(const std::string& line);
 // customer assign|unassign, notifications list
 void addTechnicianCommands(CLI::App& app, CLI::App& customer);
 

@@ -1,6 +1,7 @@
 // `sitesync serve` and `sitesync sync`: running a node, and one replication session.
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -20,13 +21,9 @@ extern "C" void onStopSignal(int) {
   stopRequested = true;
 }
 
-void logLine(const std::string& line) {
-  static std::mutex mutex;
-  std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  std::lock_guard lock(mutex);
-  std::cerr << stamp << " " << line << std::endl;
+std::atomic<bool> reloadRequested{false};
+extern "C" void onReloadSignal(int) {
+  reloadRequested = true;
 }
 
 struct NodeArgs {
@@ -41,6 +38,9 @@ struct NodeArgs {
   std::string peer;
   double timeoutSeconds = 30;
   double compactMinutes = 60;
+  std::string config;  // serve: the TOML file its settings came from (main.cpp merged them)
+  std::string logLevel = "info";
+  std::string logFormat = "text";
   bool json = false;
   uint64_t inboxKey = 0;
 };
@@ -62,7 +62,36 @@ std::unique_ptr<ServedApi> startApi(sync::Engine& engine, const api::ApiOptions&
   return served;
 }
 
+// SIGHUP: the configuration file is read again. The log level takes effect at once (unless
+// --log-level was given); every other setting needs a restart, and the log says so.
+void reloadWhenAsked(const NodeArgs& a, const std::atomic<bool>& stop) {
+  while (!stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!reloadRequested.exchange(false)) continue;
+    if (a.config.empty()) {
+      logLine("reload: no --config file to read again");
+      continue;
+    }
+    try {
+      CLI::App app;
+      addNodeCommands(app);
+      const auto args = configArguments(*app.get_subcommand("serve"), a.config, serveCommandLine());
+      auto level = std::find(args.begin(), args.end(), "--log-level");
+      std::string now = a.logLevel;  // given on the command line, or the default
+      if (level != args.end() && level + 1 != args.end()) now = *(level + 1);
+      if (std::find(logLevelNames().begin(), logLevelNames().end(), now) == logLevelNames().end())
+        throw UsageError("log_level '" + now + "' is not one of debug, info, warn, error, off");
+      setLogLevel(now);
+      logLine("reloaded " + a.config + ": log level " + now +
+              "; other settings take effect at the next start");
+    } catch (const std::exception& e) {
+      logLine("reload failed, settings kept: " + std::string(e.what()));
+    }
+  }
+}
+
 void serveCommand(const NodeArgs& a) {
+  configureLog(a.logLevel, a.logFormat);
   std::optional<api::ApiOptions> apiOptions;
   if (!a.api.empty()) apiOptions = take(api::apiOptions(a.api, a.apiCert, a.apiKey));
   auto site = openSite(a.data);
@@ -82,6 +111,15 @@ void serveCommand(const NodeArgs& a) {
   const auto served = apiOptions ? startApi(*site->engine, *apiOptions) : nullptr;
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
+  std::signal(SIGHUP, onReloadSignal);
+  std::thread reloader([&] { reloadWhenAsked(a, stopRequested); });
+  struct Joined {
+    std::thread& t;
+    ~Joined() {
+      stopRequested = true;
+      t.join();
+    }
+  } joined{reloader};
   std::cout << "serving '" << site->engine->meta().siteName << "' on " << listening->endpoint()
             << std::endl;
   if (served) std::cout << "api on " << served->server->url() << std::endl;
@@ -332,7 +370,14 @@ void addNodeCommands(CLI::App& app) {
   auto a = std::make_shared<NodeArgs>();
   auto* serve = app.add_subcommand("serve", "run this site's node until SIGINT or SIGTERM");
   serve->add_option("--data", a->data, "data directory")->required();
-  serve->add_option("--listen", a->listen, "ZeroMQ endpoint, e.g. tcp://0.0.0.0:7400")->required();
+  serve->add_option("--listen", a->listen, "ZeroMQ endpoint, e.g. tcp://0.0.0.0:7400")
+      ->required()
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return isEndpoint(v) ? std::string()
+                                 : "'" + v + "' is not an endpoint (tcp://HOST:PORT)";
+          },
+          "ENDPOINT"));
   serve->add_option("--peer", a->peers,
                     "a peer to keep a streaming link to: its name on the allow list or its "
                     "endpoint (repeatable)");
@@ -341,8 +386,24 @@ void addNodeCommands(CLI::App& app) {
                     "port 0: a free one); off unless given");
   serve->add_option("--api-cert", a->apiCert, "PEM certificate: the API serves HTTPS");
   serve->add_option("--api-key", a->apiKey, "PEM private key of --api-cert");
-  serve->add_option("--compact-every", a->compactMinutes,
-                    "minutes between log compactions (entries every known peer holds; 0: never)");
+  serve
+      ->add_option("--compact-every", a->compactMinutes,
+                   "minutes between log compactions (entries every known peer holds; 0: never)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return std::strtod(v.c_str(), nullptr) >= 0 ? std::string() : "must be 0 or more";
+          },
+          "MINUTES"));
+  serve->add_option("--config", a->config,
+                    "a TOML file of these options (each key the option's name, '_' for '-', e.g. "
+                    "log_level = \"warn\", peer = [\"hq\"]); options given here win; SIGHUP "
+                    "reads it again");
+  serve->add_option("--log-level", a->logLevel, "debug, info (default), warn, error or off")
+      ->check(CLI::IsMember(logLevelNames()));
+  serve
+      ->add_option("--log-format", a->logFormat,
+                   "text (default: time, level, what happened) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   serve->callback([a] { serveCommand(*a); });
 
   auto* join = app.add_subcommand("join", "make DIR a new site holding the hub's register");
