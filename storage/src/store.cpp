@@ -79,6 +79,12 @@ std::unique_ptr<Store> Store::open(const std::string& dir, const Options& option
                                     : ""));
     }
   }
+  try {
+    refuseNewerFormat(txn, impl->dbi[kMetaTable], dir);
+  } catch (...) {
+    mdb_txn_abort(txn);
+    throw;
+  }
   if (!options.readOnly) {
     try {
       upgradeTables(txn, impl->dbi, added);

@@ -150,6 +150,9 @@ std::pair<std::string_view, std::string_view> splitIndexKey(std::string_view key
 // (`added`) from the records, and moves local entries out of meta (storage/src/store_upgrade.cpp).
 void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
                    const std::array<bool, kTableCount>& added);
+// A store whose meta record says a format newer than kStoreFormatVersion is refused (StoreError
+// naming both), before anything in it is touched.
+void refuseNewerFormat(MDB_txn* txn, MDB_dbi metaTable, const std::string& dir);
 
 struct Store::Impl {
   MDB_env* env = nullptr;

@@ -78,6 +78,17 @@ void moveLocalEntriesOutOfMeta(MDB_txn* txn, const std::array<MDB_dbi, kTableCou
 
 }  // namespace
 
+void refuseNewerFormat(MDB_txn* txn, MDB_dbi metaTable, const std::string& dir) {
+  std::string_view held;
+  if (!lmdb::get(txn, metaTable, kMetaKey, held)) return;  // not a site yet
+  const uint32_t format = decodeMeta(held).formatVersion;
+  if (format > kStoreFormatVersion)
+    throw StoreError(0, "the store in " + dir + " has format " + std::to_string(format) +
+                            ", newer than this sitesync's format " +
+                            std::to_string(kStoreFormatVersion) +
+                            ": run the sitesync that wrote it, or a newer one");
+}
+
 void upgradeTables(MDB_txn* txn, const std::array<MDB_dbi, kTableCount>& dbi,
                    const std::array<bool, kTableCount>& added) {
   // The name index as `token \0 id` keys: into sorted duplicates (ids in order: appended).

@@ -87,13 +87,15 @@ BOOST_FIXTURE_TEST_CASE(sighup_reads_the_config_again_and_the_new_log_level_appl
   BOOST_TEST(!contains(log, "not encrypted"), log);
 }
 
-BOOST_AUTO_TEST_CASE(version_names_the_release_the_protocol_and_the_store_format) {
-  RunResult r = runBinary({"--version"});
-  BOOST_TEST(r.status == 0, r);
-  BOOST_TEST(
-      std::regex_match(trimNewline(r.out),
-                       std::regex(R"(sitesync \d+\.\d+\.\d+ \(protocol \d+, store format \d+\))")),
-      r.out);
+BOOST_FIXTURE_TEST_CASE(version_names_the_release_the_protocol_and_the_store_format, Cli) {
+  RunResult r = run("--version");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  std::smatch m;
+  const std::string line = trimNewline(r.out);
+  const std::regex form(R"(sitesync \d+\.\d+\.\d+ \(protocol \d+, store format (\d+)\))");
+  BOOST_TEST_REQUIRE(std::regex_match(line, m, form), r.out);
+  init();  // a new store is of the format the binary names
+  BOOST_TEST(runJson("status", "--data", data, "--json")["format_version"] == std::stoi(m[1]));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

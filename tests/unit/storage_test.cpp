@@ -566,6 +566,34 @@ BOOST_AUTO_TEST_CASE(a_store_with_the_earlier_name_index_is_upgraded_when_opened
   });
 }
 
+BOOST_AUTO_TEST_CASE(a_store_of_a_newer_format_is_refused_naming_both_formats_and_left_as_it_was) {
+  Meta meta;
+  meta.siteName = "From the future";
+  meta.formatVersion = kStoreFormatVersion + 1;
+  store->write([&](WriteTxn& txn) { store->putMeta(txn, meta); });
+  store.reset();
+  for (bool readOnly : {false, true}) {
+    try {
+      Store::open(dir.path(), Options{.durable = false, .readOnly = readOnly});
+      BOOST_FAIL("a newer store was opened");
+    } catch (const StoreError& e) {
+      const std::string what = e.what();
+      BOOST_TEST(
+          what.find("format " + std::to_string(kStoreFormatVersion + 1)) != std::string::npos,
+          what);
+      BOOST_TEST(
+          what.find("format " + std::to_string(kStoreFormatVersion) + ":") != std::string::npos,
+          what);
+    }
+  }
+  editRawly([&](MDB_txn* txn, auto table) {  // its meta record is untouched
+    MDB_val key{4, const_cast<char*>("meta")}, value;
+    BOOST_REQUIRE(mdb_get(txn, table("meta", 0), &key, &value) == 0);
+    const Meta kept = decodeMeta({static_cast<const char*>(value.mv_data), value.mv_size});
+    BOOST_TEST(kept.formatVersion == kStoreFormatVersion + 1);
+  });
+}
+
 BOOST_AUTO_TEST_CASE(search_name_stops_at_the_limit) {
   for (uint64_t i = 1; i <= 10; ++i) put(customer(i, std::to_string(1000 + i), "Virtanen"));
   BOOST_TEST(byName("virtanen", 3).size() == 3u);

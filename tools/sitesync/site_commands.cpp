@@ -254,7 +254,8 @@ nlohmann::json statusJson(const std::string& dataDir, const Site& site, const St
             {"ignored_not_from_hub", s.meta.unauthorized},
             {"revoked_sites", s.meta.revokedSites.entries().size()},
             {"refused_from_revoked", s.meta.refusedFromRevoked},
-            {"filter", s.meta.filter}});
+            {"filter", s.meta.filter},
+            {"format_version", s.meta.formatVersion}});
   j["offered_settings"] = offeredSettingsJson(f.offers);
   if (s.meta.isHub) {
     j["settings_offers_kept"] = s.meta.settingsOffersKept;
