@@ -110,6 +110,21 @@ json eventJson(const sync::Engine::LoggedChange& logged, const SiteNames& names,
   return event;
 }
 
+// After a change's event, one for each technician it assigned to or unassigned from its
+// customer, with the same cursor: what a field technician's app waits for.
+void addAssignmentEvents(const sync::Engine::LoggedChange& logged, std::vector<json>& events) {
+  const Change& change = logged.change;
+  if (change.target.isNull()) return;
+  for (const FieldWrite& write : change.writes)
+    if (write.field == kTechnicianCode)
+      events.push_back({{"cursor", std::to_string(logged.position)},
+                        {"customer", change.target.toString()},
+                        {"kind", write.value == "true" ? "assigned" : "unassigned"},
+                        {"technician", write.key},
+                        {"user", change.author},
+                        {"at", change.hlc.toIso8601()}});
+}
+
 struct FeedPage {
   std::vector<json> events;
   uint64_t next = 0;  // the cursor to pass as `after` for what follows
@@ -184,6 +199,7 @@ FeedPage ChangeFeed::read(std::optional<uint64_t> after, size_t limit) const {
   const bool hideSsn = !engine_.settings().getBool(SettingsField::ssnShown);
   for (const auto& logged : log.changes) {
     page.events.push_back(eventJson(logged, names, hideSsn));
+    addAssignmentEvents(logged, page.events);
     addConflictEvents(logged, names, hideSsn, page.events);
   }
   page.next = log.changes.back().position;
@@ -251,9 +267,14 @@ bool ChangeFeed::pump(StreamState& state, httplib::DataSink& sink) const {
       // The id only on the last event of a change: a client that reconnects after a change's
       // event and before its conflicts' gets them again.
       const bool last = i + 1 == page.events.size() || page.events[i + 1]["cursor"] != cursor;
-      const bool conflict = event["kind"].get<std::string>().rfind("conflict_", 0) == 0;
+      const std::string kind = event["kind"].get<std::string>();
+      const bool conflict = kind.rfind("conflict_", 0) == 0;
+      const bool assignment = kind == "assigned" || kind == "unassigned";
       if (last) text += "id: " + cursor + "\n";
-      text += std::string("event: ") + (conflict ? "conflict" : "change") +
+      text += std::string("event: ") +
+              (conflict     ? "conflict"
+               : assignment ? "assignment"
+                            : "change") +
               "\ndata: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
     }
     state.position = page.next;

@@ -131,6 +131,26 @@ BOOST_AUTO_TEST_CASE(the_feed_lists_a_local_create_and_edit_in_order_with_user_a
   BOOST_TEST(page["next"] == page["events"].back()["cursor"]);
 }
 
+BOOST_AUTO_TEST_CASE(assigning_and_unassigning_a_technician_are_events_of_their_own) {
+  ApiNode node;
+  node.addUser("bob", "technician");
+  const std::string id = node.create({{"name", "Aino Virtanen"}})["id"];
+  auto assigned =
+      node.post("/v1/customers/" + id + "/technicians", node.staff, {{"technician", "bob"}});
+  BOOST_TEST_REQUIRE(assigned->status < 300, assigned->body);
+  auto unassigned = node.send("DELETE", "/v1/customers/" + id + "/technicians/bob", node.staff);
+  BOOST_TEST_REQUIRE(unassigned->status < 300, unassigned->body);
+  std::vector<json> kinds;
+  const json page = changes(node);
+  for (const auto& e : page["events"])
+    if (e["customer"] == id && e.contains("technician")) kinds.push_back(e);
+  BOOST_TEST_REQUIRE(kinds.size() == 2u, page.dump());
+  BOOST_TEST(kinds[0]["kind"] == "assigned");
+  BOOST_TEST(kinds[0]["technician"] == "bob");
+  BOOST_TEST(kinds[0]["user"] == "sami");
+  BOOST_TEST(kinds[1]["kind"] == "unassigned");
+}
+
 BOOST_AUTO_TEST_CASE(pages_with_after_and_next_give_each_event_once_in_apply_order) {
   ApiNode node;
   for (int i = 0; i < 5; ++i) node.create({{"name", "Paged Person " + std::to_string(i)}});
