@@ -57,9 +57,11 @@ class ApiError : public Error {
 class ApiServer {
  public:
   using Log = std::function<void(const std::string&)>;
+  // The node's metrics in Prometheus' text format, served at GET /metrics (any role).
+  using Metrics = std::function<std::string()>;
   // Binds and starts serving; throws ApiError.
   ApiServer(sync::Engine& engine, node::GroupCommitter& committer, const ApiOptions& options,
-            Log log = {});
+            Log log = {}, Metrics metrics = {});
   ~ApiServer();  // stops serving; requests in progress finish first
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

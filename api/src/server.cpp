@@ -256,7 +256,7 @@ void ApiServer::Impl::addRoute(Method method, const std::string& pattern, Role l
 }
 
 ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
-                     const ApiOptions& options, Log log)
+                     const ApiOptions& options, Log log, Metrics metrics)
     : impl_(std::make_unique<Impl>(engine, committer, std::move(log))) {
   impl_->makeServer(options);
   const AddRoute add = [this](Method method, const std::string& pattern, Role least,
@@ -270,6 +270,11 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
   addCustomerRoutes(add, impl_->records);
   addElementRoutes(add, impl_->records);
   addChangeRoutes(add, engine, impl_->watch);
+  if (metrics)
+    add(Method::kGet, "/metrics", Role::kViewer, [metrics](const auto&, auto& res, const Caller&) {
+      res.status = 200;
+      res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
+    });
   impl_->bind(options);
   impl_->thread = std::thread([this] {
     impl_->http->listen_after_bind();

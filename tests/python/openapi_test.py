@@ -211,6 +211,7 @@ TECHNICIAN = "teemu"  # a user of the node, assigned and unassigned
 # path's parameters ({id}: "merge_into" -> that fixture id). A body of None is sent as
 # Content-Length: 0 on POST.
 PLAN = [
+    ("GET", "/metrics", None, None, 200, {}),
     ("GET", "/v1/status", None, None, 200, {}),
     ("GET", "/v1/settings", None, None, 200, {}),
     ("GET", "/v1/fields", None, None, 200, {}),
@@ -397,6 +398,11 @@ class AgainstANode(unittest.TestCase):
             return
         if "text/event-stream" in content:
             self.assertTrue(answer.headers["content-type"].startswith("text/event-stream"))
+            return
+        if "text/plain" in content:  # /metrics: Prometheus' exposition format, line by line
+            self.assertTrue(answer.headers["content-type"].startswith("text/plain"))
+            for line in answer.body.splitlines():
+                self.assertRegex(line, r'^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[0-9.e+-]+)$')
             return
         if "text/csv" in content:
             self.assertTrue(answer.headers["content-type"].startswith("text/csv"))

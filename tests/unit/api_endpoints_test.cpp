@@ -64,8 +64,10 @@ BOOST_AUTO_TEST_SUITE(api)
 BOOST_AUTO_TEST_CASE(the_openapi_document_lists_exactly_the_endpoints_the_server_serves) {
   Member site(sitesync::testing::testSiteId(0xa1), sitesync::testing::testSiteId(0xa1));
   sitesync::node::GroupCommitter committer(site.engine);
+  // With the node's metrics, as `serve --api` runs it.
   sitesync::api::ApiServer server(site.engine, committer,
-                                  sitesync::api::ApiOptions{"127.0.0.1", 0, "", ""});
+                                  sitesync::api::ApiOptions{"127.0.0.1", 0, "", ""}, {},
+                                  [] { return std::string("sitesync_up 1\n"); });
   std::set<std::string> served;
   for (const std::string& endpoint : server.endpoints()) {
     const size_t space = endpoint.find(' ');

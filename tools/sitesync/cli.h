@@ -79,6 +79,8 @@ void configureLog(const std::string& level, const std::string& format);  // "jso
 void setLogLevel(const std::string& level);
 const std::vector<std::string>& logLevelNames();
 void logLine(const std::string& line);
+// GET /metrics of `serve --api` (tools/sitesync/metrics.cpp), Prometheus' text format.
+std::string nodeMetrics(const Site& site, const node::Server& server);
 // customer assign|unassign, notifications list
 void addTechnicianCommands(CLI::App& app, CLI::App& customer);
 

@@ -51,11 +51,13 @@ struct ServedApi {
   std::unique_ptr<api::ApiServer> server;  // declared last, so stopped first: it uses the committer
 };
 
-std::unique_ptr<ServedApi> startApi(sync::Engine& engine, const api::ApiOptions& options) {
+std::unique_ptr<ServedApi> startApi(sync::Engine& engine, const api::ApiOptions& options,
+                                    api::ApiServer::Metrics metrics) {
   auto served = std::make_unique<ServedApi>();
   served->committer = std::make_unique<node::GroupCommitter>(engine);
   try {
-    served->server = std::make_unique<api::ApiServer>(engine, *served->committer, options, logLine);
+    served->server = std::make_unique<api::ApiServer>(engine, *served->committer, options, logLine,
+                                                      std::move(metrics));
   } catch (const api::ApiError& e) {
     throw UsageError(e.what());
   }
@@ -108,7 +110,10 @@ void serveCommand(const NodeArgs& a) {
     throw UsageError("cannot listen on '" + a.listen + "': " + e.what());
   }
   // After the Server: it sets the engine's commit listener before other threads use the engine.
-  const auto served = apiOptions ? startApi(*site->engine, *apiOptions) : nullptr;
+  const auto served =
+      apiOptions ? startApi(*site->engine, *apiOptions,
+                            [&site = *site, &node = *listening] { return nodeMetrics(site, node); })
+                 : nullptr;
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
   std::signal(SIGHUP, onReloadSignal);
