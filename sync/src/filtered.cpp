@@ -88,19 +88,24 @@ bool FilterTrees::matches(RecordId root) const {
 
 bool FilterTrees::wantedBy(RecordId root, const std::vector<RecordId>& closure, SiteId site) const {
   // The cheap tests first: most trees a hub looks at are neither the site's nor hold a term.
-  const bool its =
-      std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; });
+  const bool its = createdBy(closure, site);
   if (!its && !mayMatch(closure)) return false;
   auto stored = core_.store_.customer(txn_, root);
-  return stored && rootAlive(*stored) && (its || matchesFilter(core_.view(txn_, *stored), filter_));
+  return stored && rootAlive(*stored) && (its || matchesView(*stored, closure));
 }
 
 bool FilterTrees::wantedBy(const Customer& root, const std::vector<RecordId>& closure,
                            SiteId site) const {
   if (!rootAlive(root)) return false;
-  if (std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; }))
-    return true;
-  if (!mayMatch(closure)) return false;
+  if (createdBy(closure, site)) return true;
+  return mayMatch(closure) && matchesView(root, closure);
+}
+
+bool FilterTrees::createdBy(const std::vector<RecordId>& closure, SiteId site) const {
+  return std::any_of(closure.begin(), closure.end(), [&](RecordId id) { return id.site == site; });
+}
+
+bool FilterTrees::matchesView(const Customer& root, const std::vector<RecordId>& closure) const {
   // A live customer with none merged into it shows as stored (but for its debtor links).
   const bool alone = closure.size() == 1 && root.lifecycle == Lifecycle::kLive;
   return matchesFilter(alone ? root : core_.view(txn_, root), filter_);

@@ -38,6 +38,8 @@ class FilterTrees {
 
  private:
   bool rootAlive(const Customer& root) const;
+  bool createdBy(const std::vector<RecordId>& closure, SiteId site) const;
+  bool matchesView(const Customer& root, const std::vector<RecordId>& closure) const;
   bool mayMatch(const std::vector<RecordId>& closure) const;
   const Core& core_;
   const storage::ReadTxn& txn_;

@@ -115,6 +115,21 @@ class Background {
   int err_ = -1;
 };
 
+// Runs `args` in the background and SIGKILLs it once a progress event's `count` is above 0:
+// some of what it receives is durably in.
+void killOnceSomeIsIn(const std::vector<std::string>& args, const std::string& count) {
+  Background running(args);
+  const bool someIn = running.waitFor(
+      [&](const std::vector<json>& events) {
+        return std::any_of(events.begin(), events.end(), [&](const json& e) {
+          return e.value("event", "") == "progress" && e.value(count, 0) > 0;
+        });
+      },
+      std::chrono::seconds(60));
+  BOOST_TEST_REQUIRE(someIn, running.err);
+  running.kill9();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(replication)
@@ -150,18 +165,7 @@ BOOST_FIXTURE_TEST_CASE(a_join_killed_part_way_resumes_from_what_it_had_received
   ServeProcess serving(hub);
   ThrottledProxy link(ThrottledProxy::portOf(serving.endpoint()),
                       {125000, std::chrono::milliseconds(200), 0});
-  {
-    Background first(join(link));
-    const bool someIn = first.waitFor(
-        [](const std::vector<json>& events) {
-          return std::any_of(events.begin(), events.end(), [](const json& e) {
-            return e.value("event", "") == "progress" && e.value("held", 0) > 0;
-          });
-        },
-        std::chrono::seconds(60));
-    BOOST_TEST_REQUIRE(someIn, first.err);
-    first.kill9();
-  }
+  killOnceSomeIsIn(join(link), "held");
   RunResult again = runv(join(link));
   BOOST_TEST_REQUIRE(again.status == 0, again);
   const json report = json::parse(again.out);
@@ -181,18 +185,7 @@ BOOST_FIXTURE_TEST_CASE(a_catch_up_killed_part_way_resumes_from_the_batches_it_h
                       {125000, std::chrono::milliseconds(200), 0});
   const std::vector<std::string> sync{"sync",          "--data",    branch, "--peer",
                                       link.endpoint(), "--timeout", "5",    "--json"};
-  {
-    Background first(sync);
-    const bool someIn = first.waitFor(
-        [](const std::vector<json>& events) {
-          return std::any_of(events.begin(), events.end(), [](const json& e) {
-            return e.value("event", "") == "progress" && e.value("received", 0) > 0;
-          });
-        },
-        std::chrono::seconds(60));
-    BOOST_TEST_REQUIRE(someIn, first.err);
-    first.kill9();
-  }
+  killOnceSomeIsIn(sync, "received");
   RunResult again = runv(sync);
   BOOST_TEST_REQUIRE(again.status == 0, again);
   const int received = json::parse(again.out)["received"].get<int>();
