@@ -42,6 +42,9 @@ struct Meta {
   uint64_t settingsOffersKept = 0;  // hub: offered settings kept / refused
   uint64_t settingsOffersRefused = 0;
   std::string filter;  // a filtered site's canonical filter (protocol/filter.h); empty: full site
+  // Restored from a backup, not yet caught up with its own changes: it originates nothing
+  // until then (a seq it sent from the lost copy must never name another change).
+  bool restored = false;
   bool operator==(const Meta&) const = default;
 };
 

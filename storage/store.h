@@ -184,6 +184,7 @@ class Store {
 
  private:
   friend class LocalTables;
+  friend class Maintenance;
   struct Impl;
   Store(std::string dir, std::unique_ptr<Impl> impl);
   MDB_txn* begin(unsigned flags) const;

@@ -66,6 +66,7 @@ class ReadTxn {
  private:
   // Only storage's own code reaches LMDB: nothing above storage/ may depend on it.
   friend class LocalTables;
+  friend class Maintenance;
   MDB_txn* raw() const { return txn_; }
 };
 

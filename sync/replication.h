@@ -91,6 +91,10 @@ class Replication : private EnginePart {
   void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                        const VersionVector& vector, uint64_t sent, uint64_t received);
   std::vector<PeerState> peers() const;
+  // A store just restored from a backup (Meta::restored): it originates nothing until a session
+  // with its hub (a hub: any peer) ends with every change of its own that peer holds. A session
+  // note clears it (notePeerSession).
+  void markRestored();
   // Checks a peer's deployment id against this node's, adopting it when this node has none
   // yet (0). Refused with a message naming both when they differ.
   Status acceptDeployment(uint64_t peerDeployment, const std::string& peerName);

@@ -128,6 +128,7 @@ json registerStatusJson(const sync::RegisterStatus& s) {
           {"hub", s.meta.isHub},
           {"deployment", s.meta.deployment ? json(siteIdToHex(s.meta.deployment)) : json(nullptr)},
           {"snapshot_pending", s.meta.snapshotPending},
+          {"restored", s.meta.restored},
           {"customers", s.customers},
           {"deactivated", s.deactivated},
           {"tombstones", s.tombstones},

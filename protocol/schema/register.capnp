@@ -342,4 +342,8 @@ struct Meta {
   snapshotReadUpTo @24 :List(KnownSeq);
   # A filtered site (field laptop): the canonical filter it joined with; empty: the whole register.
   filter @25 :Text;
+  # Restored from a backup and not yet caught up with its own changes: the lost copy may have
+  # sent changes past the backup's lastSeq, so this site originates nothing until a session with
+  # its hub (a hub: with any peer) has brought it every change of its own that peer holds.
+  restored @26 :Bool;
 }

@@ -35,6 +35,7 @@ void encode(const Meta& m, std::string& out) {
   if (!m.revokedSites.entries().empty())
     wire::putVector(b.initRevokedSites(unsigned(m.revokedSites.entries().size())), m.revokedSites);
   if (!m.filter.empty()) b.setFilter(capnp::Text::Reader(m.filter.data(), m.filter.size()));
+  b.setRestored(m.restored);
   if (!m.snapshotReadUpTo.entries().empty())
     wire::putVector(b.initSnapshotReadUpTo(unsigned(m.snapshotReadUpTo.entries().size())),
                     m.snapshotReadUpTo);
@@ -76,6 +77,7 @@ Meta decodeMeta(std::string_view bytes) {
     m.snapshotVector = wire::getVector(r.getSnapshotVector());
     m.snapshotReadUpTo = wire::getVector(r.getSnapshotReadUpTo());
     m.filter = wire::text(r.getFilter());
+    m.restored = r.getRestored();
     auto key = r.getSnapshotNextKey();
     m.snapshotNextKey.assign(reinterpret_cast<const char*>(key.begin()), key.size());
     return m;

@@ -131,6 +131,8 @@ class Core {
   // Hub: keeps each offered setting the deployment has no value for (a settings change of its
   // own, in one transaction), refuses the others; returns what it did, for people.
   std::string decideSettingsOffers(const std::vector<SettingsOffer>& offers);
+  // A change of this site's, stamped with its next seq and clock. Throws Error while the site
+  // is restored from a backup and has not caught up with its own changes (restoredRefusal).
   Change makeChange(ApplyContext& batch, Operation op, RecordId target,
                     const std::string& author) const;
   // The write half of applyBatch: the decoded, verified changes in one transaction, which also

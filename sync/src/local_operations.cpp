@@ -103,8 +103,21 @@ std::vector<OpResult> LocalOperations::trial(const std::vector<LocalOp>& ops) {
   return {};
 }
 
+namespace {
+// Why a site restored from a backup makes no change yet (Meta::restored).
+std::string restoredRefusal(const Meta& meta) {
+  return "site '" + meta.siteName +
+         "' was restored from a backup and may not have every change it made before: it makes "
+         "no change until it has synced with " +
+         (meta.isHub ? std::string("a peer") : std::string("its hub")) +
+         " (`sitesync sync --data DIR --peer HUB`, or start `serve`), which gives it back its "
+         "own later changes";
+}
+}  // namespace
+
 Change Core::makeChange(ApplyContext& batch, Operation op, RecordId target,
                         const std::string& author) const {
+  if (batch.meta.restored) throw Error(restoredRefusal(batch.meta));
   Change change;
   change.author = author;
   change.id = ChangeId{batch.meta.siteId, batch.meta.lastSeq + 1};
@@ -192,6 +205,8 @@ std::string Core::hubName(const storage::ReadTxn& txn, SiteId hub) const {
 }
 
 OpResult Core::runOp(WriteTxn& txn, ApplyContext& batch, const LocalOp& op) {
+  if (batch.meta.restored)
+    return OpResult::refused(Status::failedPrecondition(restoredRefusal(batch.meta)));
   switch (op.kind) {
     case LocalOp::Kind::kDelete:
     case LocalOp::Kind::kRestore:

@@ -417,6 +417,23 @@ void Replication::notePeerSession(SiteId peer, const std::string& name, const st
     state.sent += sent;
     state.received += received;
     core_.store_.local().putPeer(txn, state);
+    // A restored site may originate again once the peer that has all of its changes (its hub;
+    // a hub's: any peer) has nothing of its own left that it lacks.
+    Meta meta = *core_.store_.meta(txn);
+    const bool fromHub = meta.isHub || peer == meta.deployment;
+    if (meta.restored && fromHub &&
+        core_.store_.vector(txn).get(meta.siteId) >= vector.get(meta.siteId)) {
+      meta.restored = false;
+      core_.store_.putMeta(txn, meta);
+    }
+  });
+}
+
+void Replication::markRestored() {
+  core_.store_.write([&](storage::WriteTxn& txn) {
+    Meta meta = *core_.store_.meta(txn);
+    meta.restored = true;
+    core_.store_.putMeta(txn, meta);
   });
 }
 

@@ -66,6 +66,8 @@ void addUserCommands(CLI::App& app);       // users add|list|remove|token (the A
 void addRecordCommands(CLI::App& app);     // record add|edit|show|list|delete|use
 void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|retire
 void addConfigCommands(CLI::App& app);     // config check
+void addBackupCommands(CLI::App& app);     // backup, restore
+void addDoctorCommands(CLI::App& app);     // doctor [--repair]
 // `serve --config FILE` (TOML; each key a long option of serve, '_' for '-'): the arguments the
 // file gives for the options `given` (serve's command line) does not name. A problem is a
 // UsageError "FILE:LINE: ...". configProblems: every problem, one line each.

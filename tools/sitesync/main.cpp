@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   cli::addCatalogueCommands(app);
   cli::addUserCommands(app);
   cli::addConfigCommands(app);
+  cli::addBackupCommands(app);
+  cli::addDoctorCommands(app);
   app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
   // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.
   std::vector<std::string> words(argv, argv + argc);

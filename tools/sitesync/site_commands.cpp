@@ -327,6 +327,9 @@ void printStatus(const Site& site, const StatusFacts& f, const nlohmann::json& p
             << (s.meta.filter.empty() ? ""
                                       : "filtered: holds the customers of " + s.meta.filter +
                                             " and those it created (a field laptop)\n")
+            << (s.meta.restored ? "restored from a backup: makes no change until it has synced "
+                                  "with its hub\n"
+                                : "")
             << "customers: " << s.customers << " active, " << s.deactivated << " deactivated, "
             << s.tombstones << " tombstones\n"
             << "log: " << s.logEntries << " entries, last own seq " << s.meta.lastSeq << "\n"
