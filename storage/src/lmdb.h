@@ -3,6 +3,7 @@
 
 #include <lmdb.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -12,6 +13,11 @@
 namespace sitesync::storage::lmdb {
 
 [[noreturn]] inline void fail(int rc, const char* what) {
+  // A full disk shows as ENOSPC, or as EIO when LMDB's write of a page came up short.
+  if (rc == ENOSPC || rc == EIO || rc == EDQUOT)
+    throw StoreError(rc, std::string("cannot write the store: the disk is full or failing (") +
+                             what + ": " + mdb_strerror(rc) +
+                             "); nothing of this write was kept: free some space and try again");
   throw StoreError(rc, std::string(what) + ": " + mdb_strerror(rc));
 }
 inline void check(int rc, const char* what) {
