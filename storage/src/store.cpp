@@ -154,9 +154,35 @@ void Store::commit(WriteTxn& txn) {
   txn.state_->closeCursors();
   MDB_txn* raw = txn.txn_;
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
+  const auto committing = std::chrono::steady_clock::now();
   const int rc = mdb_txn_commit(raw);
   txn.end();
   check(rc, "mdb_txn_commit");
+  const auto done = std::chrono::steady_clock::now();
+  noteWrite(std::chrono::duration<double>(done - txn.state_->began).count(),
+            std::chrono::duration<double>(done - committing).count());
+}
+
+void Store::noteWrite(double transactionSeconds, double commitSeconds) {
+  std::function<void(double, double)> slow;
+  {
+    std::lock_guard lock(impl_->timingsMutex);
+    impl_->timings.transaction.add(transactionSeconds);
+    impl_->timings.commit.add(commitSeconds);
+    if (transactionSeconds >= impl_->slowWriteSeconds) slow = impl_->slowWrite;
+  }
+  if (slow) slow(transactionSeconds, commitSeconds);
+}
+
+WriteTimings Store::writeTimings() const {
+  std::lock_guard lock(impl_->timingsMutex);
+  return impl_->timings;
+}
+
+void Store::onSlowWrite(std::function<void(double, double)> slow, double atLeastSeconds) {
+  std::lock_guard lock(impl_->timingsMutex);
+  impl_->slowWrite = std::move(slow);
+  impl_->slowWriteSeconds = atLeastSeconds;
 }
 
 void Store::abort(WriteTxn& txn) {

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -129,6 +131,7 @@ struct WriteTxn::State {
   };
   std::vector<Op> deferred;
   std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   void closeCursors() {
     for (auto& c : cursors) c.reset();
   }
@@ -159,6 +162,10 @@ struct Store::Impl {
   std::array<MDB_dbi, kTableCount> dbi{};
   MapGuard guard;
   uint64_t phoneFoldAt = 0;
+  std::mutex timingsMutex;  // guards the three below
+  WriteTimings timings;
+  std::function<void(double, double)> slowWrite;
+  double slowWriteSeconds = 0.1;
   ~Impl() {
     if (env) mdb_env_close(env);
   }

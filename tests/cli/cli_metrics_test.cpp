@@ -42,6 +42,17 @@ BOOST_AUTO_TEST_CASE(metrics_are_prometheus_text_with_the_register_and_each_peer
   BOOST_TEST(m.at("sitesync_conflicts_open") == 0);
   BOOST_TEST(m.at("sitesync_inbox_batches{state=\"set_aside\"}") == 0);
   BOOST_TEST(m.at("sitesync_store_file_bytes") > 0);
+  BOOST_TEST(m.at("sitesync_store_used_bytes") > 0);
+  BOOST_TEST(m.at("sitesync_changes_applied_total{source=\"local\"}") >= 2);
+  BOOST_TEST(m.at("sitesync_changes_applied_total{source=\"remote\"}") == 0);
+  // Every write of this process (the two creates at least) in the histograms, the last bucket
+  // holding them all; the commit is part of each write.
+  const double writes = m.at("sitesync_write_seconds_count");
+  BOOST_TEST(writes >= 2);
+  BOOST_TEST(m.at("sitesync_write_seconds_bucket{le=\"+Inf\"}") == writes);
+  BOOST_TEST(m.at("sitesync_write_seconds_bucket{le=\"0.0005\"}") <= writes);
+  BOOST_TEST(m.at("sitesync_commit_seconds_count") == writes);
+  BOOST_TEST(m.at("sitesync_commit_seconds_sum") <= m.at("sitesync_write_seconds_sum"));
   // The branch that joined is a peer now: heard from just now, nothing pending either way.
   const std::string peer = "peer=\"Branch Oulu\"";
   BOOST_TEST(m.at("sitesync_peer_last_contact_age_seconds{" + peer + "}") < 60);

@@ -34,6 +34,23 @@ class Exposition {
     metric(name, type, help);
     sample(name, value);
   }
+  // A histogram of durations: cumulative buckets by upper bound, then its sum and count.
+  void histogram(const std::string& name, const std::string& help,
+                 const storage::DurationHistogram& h) {
+    metric(name, "histogram", help);
+    uint64_t below = 0;
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      below += h.buckets[i];
+      std::ostringstream bound;
+      if (i < h.kBounds.size())
+        bound << h.kBounds[i];
+      else
+        bound << "+Inf";
+      sample(name + "_bucket", double(below), "le=\"" + bound.str() + "\"");
+    }
+    sample(name + "_sum", h.sumSeconds);
+    sample(name + "_count", double(h.count));
+  }
   std::string text() const { return out_.str(); }
 
  private:
@@ -109,8 +126,14 @@ std::string nodeMetrics(const Site& site, const node::Server& server) {
            double(status.logEntries));
   m.single("sitesync_own_changes_total", "counter", "changes this site made (its last seq)",
            double(status.meta.lastSeq));
-  m.single("sitesync_changes_held", "gauge", "changes of every site this node holds",
-           double(lacking(status.vector, VersionVector{})));
+  const uint64_t held = lacking(status.vector, VersionVector{});
+  m.single("sitesync_changes_held", "gauge", "changes of every site this node holds", double(held));
+  m.metric("sitesync_changes_applied_total", "counter",
+           "changes applied to this store: made here (local) or received from peers (remote)");
+  const uint64_t own = status.vector.get(status.meta.siteId);
+  m.sample("sitesync_changes_applied_total", double(own), "source=\"local\"");
+  m.sample("sitesync_changes_applied_total", double(held - std::min(held, own)),
+           "source=\"remote\"");
   m.single("sitesync_conflicts_open", "gauge", "conflicts not yet resolved",
            double(site.engine->conflicts(false).size()));
   const auto inbox = site.engine->inboxState();
@@ -128,6 +151,16 @@ std::string nodeMetrics(const Site& site, const node::Server& server) {
            double(store.fileBytes));
   m.single("sitesync_store_map_bytes", "gauge", "the store's memory map (its size limit for now)",
            double(store.mapBytes));
+  uint64_t used = 0;
+  for (const auto& table : store.tables) used += table.bytes;
+  m.single("sitesync_store_used_bytes", "gauge", "pages the store's tables use", double(used));
+  const auto timings = site.store->writeTimings();
+  m.histogram("sitesync_write_seconds",
+              "this process's write transactions (a local change, a peer's batch), first write to "
+              "durable commit",
+              timings.transaction);
+  m.histogram("sitesync_commit_seconds", "of those, the commit alone: pages written and fsync'd",
+              timings.commit);
   peerMetrics(m, site, server);
   return m.text();
 }

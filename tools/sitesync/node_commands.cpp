@@ -98,6 +98,11 @@ void serveCommand(const NodeArgs& a) {
   if (!a.api.empty()) apiOptions = take(api::apiOptions(a.api, a.apiCert, a.apiKey));
   auto site = openSite(a.data);
   if (a.compactMinutes < 0) throw UsageError("--compact-every must not be negative");
+  site->store->onSlowWrite([](double transactionSeconds, double commitSeconds) {
+    logLine("slow commit: a write took " + std::to_string(int(transactionSeconds * 1000)) +
+            " ms, of which " + std::to_string(int(commitSeconds * 1000)) +
+            " ms writing and syncing to disk");
+  });
   node::ServeOptions options;
   for (const auto& peer : a.peers)
     options.peers.push_back(resolvePeer(*site->engine, peer).endpoint);
