@@ -174,7 +174,9 @@ struct LinkState {
 // dropped; nothing is written from them. One thread (run) drives everything.
 class Server {
  public:
-  using Log = std::function<void(const std::string&)>;
+  // One event: what happened, and the peer's name when it is about one (empty otherwise), so
+  // that a JSON log carries it as a field of its own.
+  using Log = std::function<void(const std::string& line, const std::string& peer)>;
   Server(sync::Engine& engine, const std::string& endpoint, Log log = {},
          ServeOptions options = {});
   ~Server();

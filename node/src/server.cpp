@@ -7,7 +7,13 @@
 namespace sitesync::node {
 
 void Server::Impl::say(const std::string& line) {
-  if (log) log(line);
+  if (log) log(line, {});
+}
+
+void Server::Impl::sayAbout(const Link& link, const std::string& line) {
+  if (!log) return;
+  std::string peer = link.session ? link.session->counters().peerName : link.ended.peerName;
+  log(line, peer.empty() && link.outgoing ? link.endpoint : peer);
 }
 
 std::string Server::Impl::nameOf(const Link& link) const {
@@ -53,7 +59,8 @@ void Server::Impl::openSession(Link& link) {
   o.batchBytes = options.batchBytes;
   o.heartbeat = options.heartbeat;
   o.deadAfter = options.deadAfter;
-  link.session = std::make_unique<sync::PeerSession>(engine, std::move(ends), o, log);
+  link.session = std::make_unique<sync::PeerSession>(
+      engine, std::move(ends), o, [this, &link](const std::string& line) { sayAbout(link, line); });
   link.session->onVerified(
       [this, &link](const ChangeBatchMsg& batch, const sync::VerifiedBatch& verified) {
         relayAhead(batch, verified, &link);
@@ -96,7 +103,13 @@ void Server::Impl::closeSession(Link& link) {
 
 void Server::Impl::drop(Link& link, const std::string& why) {
   const bool wasUp = link.session && link.session->up();
-  if (why != link.lastError || wasUp) say("link with " + nameOf(link) + " down: " + why);
+  if (why != link.lastError || wasUp) {
+    const auto moved = link.session ? link.session->counters() : sync::PeerSession::Counters{};
+    sayAbout(link, "link with " + nameOf(link) + " down: " + why +
+                       (wasUp ? " (this session: sent " + std::to_string(moved.sent) +
+                                    ", received " + std::to_string(moved.received) + " changes)"
+                              : std::string()));
+  }
   link.lastError = why;
   closeSession(link);
   if (link.outgoing) {

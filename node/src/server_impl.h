@@ -53,7 +53,10 @@ struct Server::Impl {
   mutable std::mutex stateMutex;  // guards the links against links() from other threads
 
   Impl(sync::Engine& e, Log l, ServeOptions o)
-      : engine(e), log(std::move(l)), options(std::move(o)), gate(e, options.identity, log) {
+      : engine(e),
+        log(std::move(l)),
+        options(std::move(o)),
+        gate(e, options.identity, [this](const std::string& line) { say(line); }) {
     options.window = std::clamp<size_t>(options.window, 1, sync::kMaxCredit);
     for (const auto& endpoint : options.peers) {
       auto link = std::make_unique<Link>();
@@ -65,6 +68,7 @@ struct Server::Impl {
   }
 
   void say(const std::string& line);
+  void sayAbout(const Link& link, const std::string& line);  // tagged with the link's peer
   std::string nameOf(const Link& link) const;
   static sync::SessionTime now();
 

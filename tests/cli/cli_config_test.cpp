@@ -1,6 +1,7 @@
 // Operating a node (issue 23): `serve --config FILE` (TOML, keys named as the long options),
 // `config check`, the log's formats and SIGHUP, `--version`.
 #include <fstream>
+#include <sstream>
 
 #include "tests/cli/cli_support.h"
 #include "tests/cli/serve_process.h"
@@ -73,6 +74,31 @@ BOOST_FIXTURE_TEST_CASE(serve_takes_its_settings_from_the_file_and_the_flags_win
   BOOST_TEST(line["level"] == "info");
   BOOST_TEST(contains(line["message"].get<std::string>(), "not encrypted"));
   BOOST_TEST(line["time"].get<std::string>().size() == 24u);  // 2026-12-06T05:17:23.236Z
+}
+
+BOOST_FIXTURE_TEST_CASE(json_log_lines_name_the_peer_as_a_field_and_a_session_end_its_counts,
+                        Configured) {
+  const std::string hub = (root / "hub").string();
+  BOOST_TEST_REQUIRE(run("init", "--data", hub, "--site", "HQ", "--hub").status == 0);
+  init("Branch Oulu");
+  add("Aino Virtanen");
+  ServeProcess serving(hub, {"--log-format", "json"}, true);
+  BOOST_TEST_REQUIRE(run("sync", "--data", data, "--peer", serving.endpoint()).status == 0);
+  const std::string log = serving.waitForLog("changes)", std::chrono::seconds(30));
+  bool up = false, down = false;
+  std::istringstream lines(log);
+  for (std::string text; std::getline(lines, text);) {
+    BOOST_TEST_REQUIRE(json::accept(text), text);
+    const json line = json::parse(text);
+    const std::string message = line["message"];
+    if (contains(message, "link with 'Branch Oulu'")) {
+      BOOST_TEST(line.value("peer", "") == "Branch Oulu", text);
+      up |= contains(message, " up");
+      down |= contains(message, "down") && contains(message, "received 1 changes");
+    }
+  }
+  BOOST_TEST(up, log);
+  BOOST_TEST(down, log);
 }
 
 BOOST_FIXTURE_TEST_CASE(sighup_reads_the_config_again_and_the_new_log_level_applies, Configured) {

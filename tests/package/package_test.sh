@@ -31,7 +31,7 @@ for lib in libzmq5 liblmdb0 adduser; do
 done
 files=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/sitesync ./usr/lib/systemd/system/sitesync.service ./etc/sitesync/site.toml \
-  ./usr/share/doc/sitesync/README.md; do
+  ./usr/share/doc/sitesync/README.md ./usr/share/man/man1/sitesync.1; do
   grep -q " $f\$" <<<"$files" || fail "$f is not in the package"
 done
 grep -q "sitesync-bench" <<<"$files" && fail "the benchmarks are in the package"

@@ -80,7 +80,8 @@ std::vector<std::string>& serveCommandLine();
 void configureLog(const std::string& level, const std::string& format);  // "json" or "text"
 void setLogLevel(const std::string& level);
 const std::vector<std::string>& logLevelNames();
-void logLine(const std::string& line);
+// `peer`: the peer the event is about (a field of its own in JSON lines); empty for none.
+void logLine(const std::string& line, const std::string& peer = {});
 // GET /metrics of `serve --api` (tools/sitesync/metrics.cpp), Prometheus' text format.
 std::string nodeMetrics(const Site& site, const node::Server& server);
 // customer assign|unassign, notifications list

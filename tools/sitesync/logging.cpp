@@ -65,15 +65,15 @@ void configureLog(const std::string& level, const std::string& format) {
   if (jsonLines) serveLog()->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
 }
 
-void logLine(const std::string& line) {
+void logLine(const std::string& line, const std::string& peer) {
   const auto level = levelOf(line);
   if (!serveLog()->should_log(level)) return;
   if (!jsonLines) return serveLog()->log(level, line);
   const auto name = spdlog::level::to_string_view(level);
-  serveLog()->log(level, nlohmann::json{{"time", utcNow()},
-                                        {"level", std::string(name.data(), name.size())},
-                                        {"message", line}}
-                             .dump());
+  nlohmann::json event{
+      {"time", utcNow()}, {"level", std::string(name.data(), name.size())}, {"message", line}};
+  if (!peer.empty()) event["peer"] = peer;
+  serveLog()->log(level, event.dump());
 }
 
 }  // namespace sitesync::cli

@@ -56,8 +56,9 @@ std::unique_ptr<ServedApi> startApi(sync::Engine& engine, const api::ApiOptions&
   auto served = std::make_unique<ServedApi>();
   served->committer = std::make_unique<node::GroupCommitter>(engine);
   try {
-    served->server = std::make_unique<api::ApiServer>(engine, *served->committer, options, logLine,
-                                                      std::move(metrics));
+    served->server = std::make_unique<api::ApiServer>(
+        engine, *served->committer, options, [](const std::string& line) { logLine(line); },
+        std::move(metrics));
   } catch (const api::ApiError& e) {
     throw UsageError(e.what());
   }
@@ -110,7 +111,9 @@ void serveCommand(const NodeArgs& a) {
   options.compactEvery = std::chrono::milliseconds(int64_t(a.compactMinutes * 60000));
   std::unique_ptr<node::Server> listening;
   try {
-    listening = std::make_unique<node::Server>(*site->engine, a.listen, logLine, options);
+    listening = std::make_unique<node::Server>(
+        *site->engine, a.listen,
+        [](const std::string& line, const std::string& peer) { logLine(line, peer); }, options);
   } catch (const zmq::error_t& e) {
     throw UsageError("cannot listen on '" + a.listen + "': " + e.what());
   }
