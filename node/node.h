@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -165,6 +166,12 @@ struct LinkState {
   std::string lastError;
 };
 
+// Bytes moved with one peer, as on the wire (frames, before TCP/ZeroMQ framing).
+struct PeerBytes {
+  uint64_t sent = 0;
+  uint64_t received = 0;
+};
+
 // A running node: a ZeroMQ ROUTER socket bound to `endpoint` ("tcp://127.0.0.1:*" picks a port)
 // answers peers, and one DEALER per configured peer keeps a streaming link: after the hellos
 // both sides push what the other lacks, in log order, with at most `window` batches in flight
@@ -190,7 +197,8 @@ class Server {
   // Runs until `stop` is true (checked at least every 20 ms); then waits up to a second for
   // the batches in flight to be acknowledged, records the peers, and returns.
   void run(const std::atomic<bool>& stop);
-  std::vector<LinkState> links() const;  // safe from any thread
+  std::vector<LinkState> links() const;             // safe from any thread
+  std::map<SiteId, PeerBytes> bytesByPeer() const;  // since start, every session; any thread
 
  private:
   struct Impl;

@@ -35,6 +35,7 @@ void Server::Impl::sendAll(Link& link, const sync::PeerSession::Messages& messag
 }
 
 void Server::Impl::sendFrame(Link& link, zmq::message_t bytes) {
+  link.bytesSent += bytes.size();
   if (link.outgoing) {
     if (!link.socket) return;
     (void)link.socket->send(bytes, zmq::send_flags::dontwait);
@@ -98,6 +99,12 @@ void Server::Impl::closeSession(Link& link) {
   link.ended.sent += last.sent;
   link.ended.received += last.received;
   link.ended.relayedAhead += last.relayedAhead;
+  if (last.peerId) {
+    auto& total = endedBytes[last.peerId];
+    total.sent += link.bytesSent;
+    total.received += link.bytesReceived;
+  }
+  link.bytesSent = link.bytesReceived = 0;
   link.session.reset();  // records the peer and what moved
 }
 
@@ -343,6 +350,20 @@ std::vector<LinkState> Server::links() const {
     const bool up = l.session && l.session->up();
     out.push_back(LinkState{l.outgoing, l.endpoint, up, c.peerName, c.peerId, c.peerVector, c.sent,
                             c.received, c.inFlight, c.relayedAhead, l.lastError});
+  };
+  for (const auto& link : impl_->outgoing) add(*link);
+  for (const auto& [id, link] : impl_->incoming) add(*link);
+  return out;
+}
+
+std::map<SiteId, PeerBytes> Server::bytesByPeer() const {
+  std::lock_guard lock(impl_->stateMutex);
+  auto out = impl_->endedBytes;
+  auto add = [&](const Impl::Link& l) {
+    const SiteId peer = l.session ? l.session->counters().peerId : 0;
+    if (!peer) return;
+    out[peer].sent += l.bytesSent;
+    out[peer].received += l.bytesReceived;
   };
   for (const auto& link : impl_->outgoing) add(*link);
   for (const auto& [id, link] : impl_->incoming) add(*link);

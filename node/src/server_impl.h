@@ -36,6 +36,8 @@ struct Server::Impl {
     std::chrono::milliseconds backoff{0};
     std::string lastError;
     sync::PeerSession::Counters ended;  // what the link's ended sessions moved, and knew last
+    uint64_t bytesSent = 0;             // this session's frames, as on the wire
+    uint64_t bytesReceived = 0;
   };
 
   sync::Engine& engine;
@@ -50,7 +52,8 @@ struct Server::Impl {
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
   bool stopping = false;
   Clock::time_point lastCompaction = Clock::now();
-  mutable std::mutex stateMutex;  // guards the links against links() from other threads
+  mutable std::mutex stateMutex;           // guards the links against links() from other threads
+  std::map<SiteId, PeerBytes> endedBytes;  // what ended sessions moved, by peer
 
   Impl(sync::Engine& e, Log l, ServeOptions o)
       : engine(e),

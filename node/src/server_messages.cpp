@@ -20,6 +20,7 @@ void Server::Impl::strike(Link* link, const std::string* identity) {
 }
 
 void Server::Impl::deliver(Link& link, const WireMessage& message, std::string_view asReceived) {
+  link.bytesReceived += asReceived.size();
   const size_t malformedBefore = link.session->malformed();
   auto out = link.session->onMessage(message, now(), asReceived);
   const bool malformed = link.session->malformed() > malformedBefore;

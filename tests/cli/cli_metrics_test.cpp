@@ -57,6 +57,9 @@ BOOST_AUTO_TEST_CASE(metrics_are_prometheus_text_with_the_register_and_each_peer
   const std::string peer = "peer=\"Branch Oulu\"";
   BOOST_TEST(m.at("sitesync_peer_last_contact_age_seconds{" + peer + "}") < 60);
   BOOST_TEST(m.at("sitesync_peer_changes_pending{" + peer + ",direction=\"to_peer\"}") == 0);
+  // The join's snapshot and session went to it: bytes sent, its hello and acks received.
+  BOOST_TEST(m.at("sitesync_peer_bytes_total{" + peer + ",direction=\"sent\"}") > 0);
+  BOOST_TEST(m.at("sitesync_peer_bytes_total{" + peer + ",direction=\"received\"}") > 0);
   // Its session (a one-shot join) counts as up until it times out at this end.
   BOOST_TEST(m.count("sitesync_peer_up{" + peer + "}") == 1u);
 

@@ -100,6 +100,16 @@ void peerMetrics(Exposition& m, const Site& site, const node::Server& server) {
     m.sample("sitesync_peer_changes_total", double(p.received),
              label(p) + ",direction=\"received\"");
   }
+  const auto bytes = server.bytesByPeer();
+  m.metric("sitesync_peer_bytes_total", "counter",
+           "bytes moved with the peer since this node started, as framed on the wire");
+  for (const auto& p : peers) {
+    const auto it = bytes.find(p.siteId);
+    const node::PeerBytes moved = it == bytes.end() ? node::PeerBytes{} : it->second;
+    m.sample("sitesync_peer_bytes_total", double(moved.sent), label(p) + ",direction=\"sent\"");
+    m.sample("sitesync_peer_bytes_total", double(moved.received),
+             label(p) + ",direction=\"received\"");
+  }
   m.metric("sitesync_link_batches_in_flight", "gauge",
            "batches sent on a link and not yet acknowledged");
   for (const auto& l : links)
