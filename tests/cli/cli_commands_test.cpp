@@ -488,10 +488,12 @@ std::vector<std::string> subcommandsIn(const std::string& help) {
 BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_process, Cli) {
   RunResult help = runBench("--help");
   BOOST_TEST_REQUIRE(help.status == 0, help);
-  std::vector<std::string> expected = {"local", "sync", "tables", "api", "import", "filtered"};
+  std::vector<std::string> expected = {"local",  "sync",     "tables", "api",
+                                       "import", "filtered", "mirror"};
   BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
-  expectError(runBench(), 2,
-              {"sitesync-bench needs a command: local, sync, tables, api, import, filtered"});
+  expectError(
+      runBench(), 2,
+      {"sitesync-bench needs a command: local, sync, tables, api, import, filtered, mirror"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {

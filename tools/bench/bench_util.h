@@ -32,6 +32,7 @@ void addLocalCommand(CLI::App& app);
 void addApiCommand(CLI::App& app);
 void addImportCommand(CLI::App& app);    // bench_import.cpp
 void addFilteredCommand(CLI::App& app);  // bench_filtered.cpp
+void addMirrorCommand(CLI::App& app);    // bench_mirror.cpp
 void addSyncCommand(CLI::App& app);
 void addTablesCommand(CLI::App& app);
 void addServeHubCommand(CLI::App& app);  // hidden: the hub process of `sync`

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   bench::addApiCommand(app);
   bench::addImportCommand(app);
   bench::addFilteredCommand(app);
+  bench::addMirrorCommand(app);
   bench::addServeHubCommand(app);
   return cli::runCommandLine(app, "sitesync-bench", [&] {
     app.parse(argc, argv);

@@ -68,6 +68,9 @@ void addCatalogueCommands(CLI::App& app);  // groups|discount-types define|list|
 void addConfigCommands(CLI::App& app);     // config check
 void addBackupCommands(CLI::App& app);     // backup, restore
 void addDoctorCommands(CLI::App& app);     // doctor [--repair]
+void addMirrorCommands(CLI::App& app);     // mirror status
+// serve --postgres: the DSN, kept (owner-only) in the data directory for `mirror status`.
+void recordMirrorDsn(const std::string& dataDir, const std::string& dsn);
 // `serve --config FILE` (TOML; each key a long option of serve, '_' for '-'): the arguments the
 // file gives for the options `given` (serve's command line) does not name. A problem is a
 // UsageError "FILE:LINE: ...". configProblems: every problem, one line each.

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   cli::addConfigCommands(app);
   cli::addBackupCommands(app);
   cli::addDoctorCommands(app);
+  cli::addMirrorCommands(app);
   app.footer("`sitesync help [COMMAND...]` or `sitesync COMMAND... --help`: a command's options.");
   // `sitesync help [COMMAND...]` is `sitesync [COMMAND...] --help`.
   std::vector<std::string> words(argv, argv + argc);

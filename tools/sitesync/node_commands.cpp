@@ -10,6 +10,7 @@
 #include <zmq.hpp>
 
 #include "api/api.h"
+#include "mirror/mirror.h"
 #include "tools/sitesync/cli.h"
 
 namespace sitesync::cli {
@@ -38,7 +39,8 @@ struct NodeArgs {
   std::string peer;
   double timeoutSeconds = 30;
   double compactMinutes = 60;
-  std::string config;  // serve: the TOML file its settings came from (main.cpp merged them)
+  std::string postgres;  // serve: the DSN of the PostgreSQL mirror (off when empty)
+  std::string config;    // serve: the TOML file its settings came from (main.cpp merged them)
   std::string logLevel = "info";
   std::string logFormat = "text";
   bool json = false;
@@ -136,6 +138,13 @@ void serveCommand(const NodeArgs& a) {
   std::cout << "serving '" << site->engine->meta().siteName << "' on " << listening->endpoint()
             << std::endl;
   if (served) std::cout << "api on " << served->server->url() << std::endl;
+  std::unique_ptr<mirror::Mirror> mirrored;
+  if (!a.postgres.empty()) {
+    recordMirrorDsn(a.data, a.postgres);
+    mirrored = std::make_unique<mirror::Mirror>(*site->engine, a.postgres,
+                                                [](const std::string& line) { logLine(line); });
+    logLine("mirroring the register to PostgreSQL: " + mirror::shownDsn(a.postgres));
+  }
   if (!listening->secure())
     logLine(
         "links are not encrypted: no peer is on this node's allow list yet (the first "
@@ -407,6 +416,9 @@ void addNodeCommands(CLI::App& app) {
             return std::strtod(v.c_str(), nullptr) >= 0 ? std::string() : "must be 0 or more";
           },
           "MINUTES"));
+  serve->add_option("--postgres", a->postgres,
+                    "keep the register mirrored in this PostgreSQL database (libpq DSN, e.g. "
+                    "\"host=db dbname=hq user=sitesync\"); `sitesync mirror status` shows the lag");
   serve->add_option("--config", a->config,
                     "a TOML file of these options (each key the option's name, '_' for '-', e.g. "
                     "log_level = \"warn\", peer = [\"hq\"]); options given here win; SIGHUP "
