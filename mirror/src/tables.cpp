@@ -113,6 +113,14 @@ Param text(const std::string& value) {
   return value.empty() ? Param{} : Param{value};
 }
 
+// A value as its column takes it: NULL when unset, and for a date in year 0 (which the register
+// accepts and PostgreSQL's calendar has not), so that one such value never stops the mirror.
+Param typed(ValueKind kind, const std::string& value) {
+  if ((kind == ValueKind::kDate || kind == ValueKind::kTimestamp) && value.rfind("0000", 0) == 0)
+    return Param{};
+  return text(value);
+}
+
 }  // namespace
 
 const std::vector<Table>& mirrorTables() {
@@ -209,7 +217,7 @@ void RowBuffers::addCustomer(const Customer& c) {
     if (f.code == uint16_t(CustomerField::ssn) && hideSsn_) v.clear();
     if (f.code == uint16_t(CustomerField::status))
       v = c.lifecycle == Lifecycle::kDeleted ? "deleted" : v.empty() ? "active" : v;
-    values.push_back(text(v));
+    values.push_back(typed(f.kind, v));
   }
   nlohmann::json custom = nlohmann::json::object(), technicians = nlohmann::json::array();
   for (const auto& [name, v] : c.customFields)
@@ -228,7 +236,8 @@ void RowBuffers::addCustomer(const Customer& c) {
     const std::string elementId = e.id.toString();
     std::vector<Param> element = {elementId, id};
     auto attributes = [&](const std::vector<std::string>& names) {
-      for (const auto& a : names) element.push_back(text(e.attribute(a)));
+      for (const auto& a : names)
+        element.push_back(typed(elementValueKind(e.kind, a), e.attribute(a)));
     };
     auto usages = [&](size_t table) {
       for (const auto& u : e.usages) {

@@ -167,6 +167,12 @@ BOOST_FIXTURE_TEST_CASE(a_hub_mirrors_its_register_typed_and_follows_edits_merge
   BOOST_TEST(pg.query("SELECT count(*) FROM customers WHERE id = '" + erased +
                       "' OR name = 'Imported Person 1'") == "0");
   BOOST_TEST(pg.query("SELECT status FROM customers WHERE number = '1002'") == "deleted");
+  // A date the register takes and PostgreSQL's calendar has not (year 0) is NULL there, and the
+  // mirror goes on.
+  const std::string yearZero = add("Year Zero", "--set", "birth_date=0000-01-01");
+  waitCaughtUp(*this, data);
+  BOOST_TEST(pg.query("SELECT birth_date IS NULL FROM customers WHERE id = '" + yearZero + "'") ==
+             "t");
   const RunResult status = run("mirror", "status", "--data", data);
   BOOST_TEST(status.status == 0, status);
   BOOST_TEST(contains(status.out, "(0 changes behind)"), status);
