@@ -64,6 +64,8 @@ class VersionVector {
   uint64_t get(SiteId origin) const;
   void set(SiteId origin, uint64_t seq) { entries_[origin] = seq; }
   bool contains(ChangeId id) const { return get(id.origin) >= id.seq; }
+  // How many changes this vector counts that `other` lacks (what a peer with `other` is behind).
+  uint64_t countNotIn(const VersionVector& other) const;
   void clear() { entries_.clear(); }
   const std::map<SiteId, uint64_t>& entries() const { return entries_; }
   bool operator==(const VersionVector&) const = default;

@@ -36,6 +36,8 @@ class Numbering : private EnginePart {
   // Gives this site's customers that wait for a number one from its blocks. Returns how many.
   size_t fillPendingNumbers();
   NumbersReport numbers() const;
+  // Every site holding blocks, by site id (at a site other than the hub: the blocks it knows of).
+  std::vector<SiteNumbers> numbersBySite() const;
 
  protected:
   explicit Numbering(Core& core) : EnginePart(core) {}

@@ -122,6 +122,15 @@ struct NumbersReport {
   size_t leasedBlocks = 0;        // every site's blocks
 };
 
+// One site's automatic numbers as the hub sees them (the status page): every block leased to
+// it, and the free numbers left in its two newest (a site numbers upwards), as far as the hub has
+// seen it number.
+struct SiteNumbers {
+  SiteId site = 0;
+  std::vector<NumberLease> blocks;  // ascending
+  uint64_t left = 0;
+};
+
 struct RegisterStatus {
   Meta meta;
   uint64_t customers = 0;  // live

@@ -9,6 +9,7 @@
 #include "api/register_json.h"
 #include "api/src/log_watch.h"
 #include "api/src/records.h"
+#include "api/src/status_page.h"
 #include "api/src/users.h"
 
 namespace sitesync::api {
@@ -270,6 +271,13 @@ ApiServer::ApiServer(sync::Engine& engine, node::GroupCommitter& committer,
   addCustomerRoutes(add, impl_->records);
   addElementRoutes(add, impl_->records);
   addChangeRoutes(add, engine, impl_->watch);
+  addStatusPage(
+      *impl_->http, engine,
+      PageGate{[this](const std::string& token) { return impl_->users.authenticate(token); },
+               [this](const std::string& address) {
+                 return impl_->badTokens.refused(address, BadTokenLimiter::Clock::now());
+               },
+               options.tls()});
   if (metrics)
     add(Method::kGet, "/metrics", Role::kViewer, [metrics](const auto&, auto& res, const Caller&) {
       res.status = 200;

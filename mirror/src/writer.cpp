@@ -13,14 +13,6 @@ namespace {
 constexpr size_t kFlushBytes = size_t(32) << 20;  // COPY what is buffered past this much
 constexpr size_t kPageChanges = 4000;             // changes per incremental transaction
 
-// Changes `a` holds that `b` lacks, by the vectors.
-uint64_t lacking(const VersionVector& a, const VersionVector& b) {
-  uint64_t n = 0;
-  for (const auto& [origin, seq] : a.entries())
-    if (seq > b.get(origin)) n += seq - b.get(origin);
-  return n;
-}
-
 // A transaction that rolls back unless committed (a throw on the way leaves nothing behind).
 class Transaction {
  public:
@@ -176,8 +168,8 @@ void MirrorWriter::writeSites(RowBuffers& rows) {
     const Param contact =
         p.lastContactMillis ? Param{Hlc::from(p.lastContactMillis, 0).toIso8601()} : Param{};
     rows.row(kSites, {siteIdToHex(p.siteId), p.name, p.endpoint.empty() ? Param{} : p.endpoint,
-                      "false", contact, std::to_string(lacking(held, p.vector)),
-                      std::to_string(lacking(p.vector, held)), std::to_string(p.sent),
+                      "false", contact, std::to_string(held.countNotIn(p.vector)),
+                      std::to_string(p.vector.countNotIn(held)), std::to_string(p.sent),
                       std::to_string(p.received)});
   }
 }

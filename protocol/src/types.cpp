@@ -94,6 +94,13 @@ uint64_t VersionVector::get(SiteId origin) const {
   return it == entries_.end() ? 0 : it->second;
 }
 
+uint64_t VersionVector::countNotIn(const VersionVector& other) const {
+  uint64_t n = 0;
+  for (const auto& [origin, seq] : entries_)
+    if (seq > other.get(origin)) n += seq - other.get(origin);
+  return n;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const std::array<FieldInfo, kCustomerFieldCount>& customerFields() {

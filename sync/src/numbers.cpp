@@ -4,6 +4,7 @@
 // block arrives. A site that has not joined a deployment yet numbers from next_number alone.
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "storage/local_tables.h"
 #include "sync/engine.h"
@@ -264,6 +265,24 @@ size_t Numbering::fillPendingNumbers() {
   size_t numbered = 0;
   for (const OpResult& r : core_.engine_.submit(ops)) numbered += r.changed ? 1 : 0;
   return numbered;
+}
+
+std::vector<SiteNumbers> Numbering::numbersBySite() const {
+  auto txn = core_.store_.read();
+  const Settings s = core_.store_.settings(txn);
+  const uint64_t smallest = smallestWithDigits(s.getUnsigned(SettingsField::numberMinLength));
+  std::map<SiteId, SiteNumbers> bySite;
+  for (const NumberLease& l : core_.store_.leases(txn)) {
+    auto& site = bySite[l.site];
+    site.site = l.site;
+    site.blocks.push_back(l);
+  }
+  std::vector<SiteNumbers> out;
+  for (auto& [id, site] : bySite) {
+    site.left = numbersLeftAt(core_.store_, txn, id, smallest, UINT64_MAX);
+    out.push_back(std::move(site));
+  }
+  return out;
 }
 
 NumbersReport Numbering::numbers() const {

@@ -19,8 +19,12 @@ struct ApiNode {
   std::unique_ptr<ServeProcess> serve;
   std::string url;
 
-  ApiNode() {
-    cli.init();
+  // A branch ("Branch Tampere"), or with `hub` headquarters ("HQ").
+  explicit ApiNode(bool hub = false) {
+    if (hub)
+      BOOST_TEST_REQUIRE(cli.run("init", "--data", cli.data, "--site", "HQ", "--hub").status == 0);
+    else
+      cli.init();
     admin = addUser("ada", "admin");
     staff = addUser("sami", "staff");
     viewer = addUser("veera", "viewer");

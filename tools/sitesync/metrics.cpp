@@ -57,14 +57,6 @@ class Exposition {
   std::ostringstream out_;
 };
 
-// Changes `a` holds that `b` lacks, by the vectors.
-uint64_t lacking(const VersionVector& a, const VersionVector& b) {
-  uint64_t n = 0;
-  for (const auto& [origin, seq] : a.entries())
-    if (seq > b.get(origin)) n += seq - b.get(origin);
-  return n;
-}
-
 void peerMetrics(Exposition& m, const Site& site, const node::Server& server) {
   const VersionVector held = site.engine->heldVector();
   const auto links = server.links();
@@ -89,9 +81,9 @@ void peerMetrics(Exposition& m, const Site& site, const node::Server& server) {
   m.metric("sitesync_peer_changes_pending", "gauge",
            "changes one side holds that the other lacks, as far as this node knows");
   for (const auto& p : peers) {
-    m.sample("sitesync_peer_changes_pending", double(lacking(held, p.vector)),
+    m.sample("sitesync_peer_changes_pending", double(held.countNotIn(p.vector)),
              label(p) + ",direction=\"to_peer\"");
-    m.sample("sitesync_peer_changes_pending", double(lacking(p.vector, held)),
+    m.sample("sitesync_peer_changes_pending", double(p.vector.countNotIn(held)),
              label(p) + ",direction=\"from_peer\"");
   }
   m.metric("sitesync_peer_changes_total", "counter", "changes moved with the peer");
@@ -136,7 +128,7 @@ std::string nodeMetrics(const Site& site, const node::Server& server) {
            double(status.logEntries));
   m.single("sitesync_own_changes_total", "counter", "changes this site made (its last seq)",
            double(status.meta.lastSeq));
-  const uint64_t held = lacking(status.vector, VersionVector{});
+  const uint64_t held = status.vector.countNotIn(VersionVector{});
   m.single("sitesync_changes_held", "gauge", "changes of every site this node holds", double(held));
   m.metric("sitesync_changes_applied_total", "counter",
            "changes applied to this store: made here (local) or received from peers (remote)");
