@@ -33,6 +33,10 @@ nlohmann::json catalogueJson(const Settings& s);
 // "active", "deactivated", "deleted", "erased", "merged into ID"
 std::string displayStatus(const Customer& c);
 nlohmann::json customerJson(const Customer& c);
+// Pieces of customerJson, for the PostgreSQL mirror too: {"name": value} of the custom fields
+// that are set; the technicians assigned, by name.
+nlohmann::json customValuesJson(const Customer& c);
+nlohmann::json techniciansJson(const Customer& c);
 // The customer as this deployment shows it: with the setting ssn_shown=false the social
 // security number is not shown (JSON: null and "ssn_hidden": true; it is still stored, indexed
 // and checked for uniqueness); with the engine's derived flags.

@@ -22,11 +22,10 @@ namespace sitesync::mirror {
 
 // What one catch-up wrote.
 struct MirrorPass {
-  bool copied = false;        // a whole copy (first, renewed, or after a rebuild)
-  std::string rebuilt;        // why the tables were dropped and made again ("": they were not)
-  uint64_t customers = 0;     // customers written
-  uint64_t fromPosition = 0;  // the log positions it covered: (fromPosition, toPosition]
-  uint64_t toPosition = 0;
+  bool copied = false;      // a whole copy (first, renewed, or after a rebuild)
+  std::string rebuilt;      // why the tables were dropped and made again ("": they were not)
+  uint64_t customers = 0;   // customers written
+  uint64_t toPosition = 0;  // the log position PostgreSQL holds the register up to now
 };
 
 struct MirrorState {

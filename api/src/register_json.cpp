@@ -36,10 +36,7 @@ json customerJson(const Customer& c) {
   j["merged_into"] = c.mergedInto.isNull() ? json(nullptr) : json(c.mergedInto.toString());
   j["flags"] = json::array();
   if (c.lifecycle == Lifecycle::kErased) j["flags"].push_back("erased");
-  json custom = json::object();
-  for (const auto& [name, v] : c.customFields)
-    if (!v.value.empty()) custom[name] = v.value;
-  j["custom"] = custom;
+  j["custom"] = customValuesJson(c);
   j["created"] = c.created.hlc.toIso8601();
   j["created_at_site"] = siteIdToHex(c.created.origin);
   j["contacts"] = json::array();
@@ -54,11 +51,23 @@ json customerJson(const Customer& c) {
       counts[e.attribute("kind")] = counts.value(e.attribute("kind"), 0) + 1;
   }
   j["record_counts"] = counts;
-  j["technicians"] = json::array();
+  j["technicians"] = techniciansJson(c);
+  return j;
+}
+
+json customValuesJson(const Customer& c) {
+  json custom = json::object();
+  for (const auto& [name, v] : c.customFields)
+    if (!v.value.empty()) custom[name] = v.value;
+  return custom;
+}
+
+json techniciansJson(const Customer& c) {
+  json technicians = json::array();
   for (auto it = c.elements.lower_bound({kTechnicianCode, ""});
        it != c.elements.end() && it->first.first == kTechnicianCode; ++it)
-    if (it->second.value == "true") j["technicians"].push_back(it->first.second);
-  return j;
+    if (it->second.value == "true") technicians.push_back(it->first.second);
+  return technicians;
 }
 
 json elementJson(const sync::CardElement& e) {

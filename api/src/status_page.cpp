@@ -70,10 +70,11 @@ json sitesJson(const sync::Engine& engine) {
   const auto peers = engine.peers();
   const VersionVector held = engine.heldVector();
   std::map<std::string, SiteRow> rows;  // by name (site id when unnamed)
+  std::map<SiteId, SiteRow*> byId;      // the same rows, once their site is known
   auto rowOf = [&](SiteId id, const std::string& name) -> SiteRow& {
-    for (auto& [key, row] : rows)
-      if (id && row.id == id) return row;
+    if (auto known = byId.find(id); id && known != byId.end()) return *known->second;
     SiteRow& row = rows[name.empty() ? siteIdToHex(id) : name];
+    if (id) byId[id] = &row;
     row.name = name.empty() ? siteIdToHex(id) : name;
     if (id) row.id = id;
     return row;

@@ -1,10 +1,9 @@
 // The mirror's tables and a customer's rows (mirror/src/tables.h).
 #include "mirror/src/tables.h"
 
-#include <nlohmann/json.hpp>
-
 #include <map>
 
+#include "api/register_json.h"
 #include "sync/operations.h"
 
 namespace sitesync::mirror {
@@ -216,17 +215,11 @@ void RowBuffers::addCustomer(const Customer& c) {
     std::string v = c.fields[f.code].value;
     if (f.code == uint16_t(CustomerField::ssn) && hideSsn_) v.clear();
     if (f.code == uint16_t(CustomerField::status))
-      v = c.lifecycle == Lifecycle::kDeleted ? "deleted" : v.empty() ? "active" : v;
+      v = api::displayStatus(c);  // merged, erased: no row
     values.push_back(typed(f.kind, v));
   }
-  nlohmann::json custom = nlohmann::json::object(), technicians = nlohmann::json::array();
-  for (const auto& [name, v] : c.customFields)
-    if (!v.value.empty()) custom[name] = v.value;
-  for (auto it = c.elements.lower_bound({kTechnicianCode, ""});
-       it != c.elements.end() && it->first.first == kTechnicianCode; ++it)
-    if (it->second.value == "true") technicians.push_back(it->first.second);
-  values.push_back(custom.dump());
-  values.push_back(technicians.dump());
+  values.push_back(api::customValuesJson(c).dump());
+  values.push_back(api::techniciansJson(c).dump());
   values.push_back(c.created.hlc.toIso8601());
   values.push_back(siteIdToHex(c.created.origin));
   row(kCustomers, values);

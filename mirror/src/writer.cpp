@@ -64,10 +64,10 @@ void MirrorWriter::setPosition(uint64_t position) {
 MirrorPass MirrorWriter::catchUp() {
   MirrorPass pass;
   pass.rebuilt = std::exchange(rebuilt_, "");
-  pass.fromPosition = pass.toPosition = position();
-  const auto page = engine_.changesAfter(pass.fromPosition, 1);
+  pass.toPosition = position();
+  const auto page = engine_.changesAfter(pass.toPosition, 1);
   // Not started, or compaction removed changes after the position: only a whole copy is sure.
-  if (!started_ || (page.firstHeld > 0 && pass.fromPosition + 1 < page.firstHeld)) {
+  if (!started_ || (page.firstHeld > 0 && pass.toPosition + 1 < page.firstHeld)) {
     copyAll(pass);
     return pass;
   }
