@@ -55,6 +55,9 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&&) = delete;
   ReadTxn(const ReadTxn&) = delete;
   ~ReadTxn();
+  // The committed write this transaction sees: two transactions with the same id see the same
+  // contents (a cache keyed by it is current).
+  uint64_t snapshotId() const;
 
  protected:
   friend class Store;

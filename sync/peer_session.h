@@ -83,6 +83,10 @@ class PeerSession {
   PeerSession& operator=(const PeerSession&) = delete;
   ~PeerSession();  // records the peer and what moved (close)
 
+  // Takes this session's records of the peer (notePeer) instead of writing each at once: a
+  // node with many sessions writes them together. Unset: each is written when made.
+  using NoteSink = std::function<void(PeerNote)>;
+  void noteInto(NoteSink sink) { noteSink_ = std::move(sink); }
   void onVerified(OnVerified hook) { onVerified_ = std::move(hook); }
   void sendNow(SendNow hook) { sendNow_ = std::move(hook); }
 
@@ -110,6 +114,12 @@ class PeerSession {
   bool snapshotDone() const { return snapshotDone_; }   // snapshotOnly: the last chunk is merged
   size_t malformed() const { return malformed_; }       // malformed batches the peer sent
   size_t inFlight() const { return inFlight_.size(); }  // batches sent, not yet acknowledged
+  // Whether the log's growth gives this session work at once (it streams with credit left, or
+  // is catching up); otherwise a tick now and then keeps it (heartbeats, timeouts, notes).
+  bool streamsOnGrowth() const {
+    return up_ && !ended_ &&
+           (inFlight_.size() < credit_ || snapshotting_ || needSnapshot_ || filtered_);
+  }
   // Why the peer's last batch set aside in the inbox could not apply (a change stamped too far
   // ahead of this node's clock); empty when none was.
   const std::string& setAside() const { return setAside_; }
@@ -176,6 +186,7 @@ class PeerSession {
   const SessionOptions options_;
   Log log_;
   OnVerified onVerified_;
+  NoteSink noteSink_;
   SendNow sendNow_;
 
   bool up_ = false, ended_ = false;

@@ -90,6 +90,9 @@ class Replication : private EnginePart {
   // here), its vector, and the changes that moved; the time comes from this engine's clock.
   void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                        const VersionVector& vector, uint64_t sent, uint64_t received);
+  // The same for many sessions in one write (a hub's thousands of sessions would otherwise
+  // cost as many fsyncs a second).
+  void notePeerSessions(const std::vector<PeerNote>& notes);
   std::vector<PeerState> peers() const;
   // A store just restored from a backup (Meta::restored): it originates nothing until a session
   // with its hub (a hub: any peer) ends with every change of its own that peer holds. A session

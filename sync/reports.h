@@ -29,6 +29,15 @@ struct VerifiedBatch {
   VersionVector last;   // per origin, the highest
 };
 
+// What one session with a peer moved, for its record (Replication::notePeerSession).
+struct PeerNote {
+  SiteId peer = 0;
+  std::string name;
+  std::string endpoint;  // where it was reached; empty when it connected here
+  VersionVector vector;
+  uint64_t sent = 0, received = 0;
+};
+
 struct BatchReport {
   size_t applied = 0;
   size_t duplicates = 0;         // already held: re-sending is harmless

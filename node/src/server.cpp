@@ -67,6 +67,7 @@ void Server::Impl::openSession(Link& link) {
         relayAhead(batch, verified, &link);
       });
   link.session->sendNow([this, &link](const WireMessage& message) { sendTo(link, message); });
+  link.session->noteInto([this](sync::PeerNote note) { pendingNotes.push_back(std::move(note)); });
   sendAll(link, link.session->start(now()));
 }
 
@@ -105,6 +106,7 @@ void Server::Impl::closeSession(Link& link) {
     total.received += link.bytesReceived;
   }
   link.bytesSent = link.bytesReceived = 0;
+  link.session->noteInto({});
   link.session.reset();  // records the peer and what moved
 }
 
@@ -211,12 +213,26 @@ void Server::Impl::tickOutgoing(Link& link) {
 
 void Server::Impl::tick() {
   for (auto& link : outgoing) tickOutgoing(*link);
-  for (auto it = incoming.begin(); it != incoming.end();) {
-    Link& link = *it->second;
-    const bool alive =
-        link.session && (stopping || settleSession(link, link.session->onTick(now())));
-    it = alive ? std::next(it) : incoming.erase(it);
+  const uint64_t logEnd = engine.logEnd();
+  const bool logGrew = logEnd != lastLogEnd;
+  lastLogEnd = logEnd;
+  const auto at = Clock::now();
+  if (logGrew || at - lastSweep >= kSweepEvery) {
+    lastSweep = at;
+    for (auto it = incoming.begin(); it != incoming.end();) {
+      Link& link = *it->second;
+      const bool due = link.heard || at - link.lastTicked >= quietTickEvery() ||
+                       (logGrew && link.session && link.session->streamsOnGrowth());
+      const bool alive = link.session && (!due || tickIncoming(link, at));
+      it = alive ? std::next(it) : incoming.erase(it);
+    }
+  } else {
+    for (const std::string& id : heardIncoming)
+      if (auto it = incoming.find(id); it != incoming.end() && it->second->heard)
+        if (!it->second->session || !tickIncoming(*it->second, at)) incoming.erase(it);
   }
+  heardIncoming.clear();
+  writeNotes();
   if (auto news = gate.refresh(Clock::now()); news != Gatekeeper::News::kNone)
     onAllowListChanged(news);
   if (options.compactEvery.count() > 0 && Clock::now() - lastCompaction > options.compactEvery) {
@@ -224,6 +240,19 @@ void Server::Impl::tick() {
     if (uint64_t removed = engine.compactLog())
       say("compacted " + std::to_string(removed) + " log entries every peer holds");
   }
+}
+
+bool Server::Impl::tickIncoming(Link& link, Clock::time_point at) {
+  link.heard = false;
+  link.lastTicked = at;
+  return stopping || settleSession(link, link.session->onTick(now()));
+}
+
+void Server::Impl::writeNotes() {
+  if (pendingNotes.empty()) return;
+  std::vector<sync::PeerNote> notes;
+  notes.swap(pendingNotes);
+  engine.notePeerSessions(notes);
 }
 
 void Server::Impl::onAllowListChanged(Gatekeeper::News news) {
@@ -314,6 +343,11 @@ Server::~Server() {
   } catch (const std::exception&) {
     // It stays staged in the inbox; the next start applies it.
   }
+  // Sessions still open (run() ended by an exception) record their peers as they close.
+  for (auto& link : impl_->outgoing)
+    if (link->session) link->session->noteInto({});
+  for (auto& [id, link] : impl_->incoming)
+    if (link->session) link->session->noteInto({});
 }
 
 std::string Server::endpoint() const {

@@ -38,7 +38,19 @@ struct Server::Impl {
     sync::PeerSession::Counters ended;  // what the link's ended sessions moved, and knew last
     uint64_t bytesSent = 0;             // this session's frames, as on the wire
     uint64_t bytesReceived = 0;
+    Clock::time_point lastTicked{};  // incoming: when its session was last ticked
+    bool heard = false;              // incoming: a message came since its last tick
   };
+  // Between ticks that look at every incoming link (for timers and the log's growth), only the
+  // links heard from are ticked.
+  static constexpr std::chrono::milliseconds kSweepEvery{10};
+  // A session with nothing to stream is ticked a quarter of a heartbeat apart (250 ms by
+  // default): heartbeats and silence are judged in seconds, while ticking ten thousand sessions
+  // every millisecond would cost a hub most of a core.
+  std::chrono::milliseconds quietTickEvery() const {
+    return std::clamp(options.heartbeat / 4, std::chrono::milliseconds(1),
+                      std::chrono::milliseconds(250));
+  }
 
   sync::Engine& engine;
   Log log;
@@ -48,11 +60,18 @@ struct Server::Impl {
   Gatekeeper gate;                  // keys, allow list, CURVE, abuse
   CommitWake localCommits{engine};  // local changes committed in this process
   std::string boundEndpoint;        // as bound, with the actual port (guarded by stateMutex)
+
+  bool stopping = false;
+  // Sessions' records of their peers, written together once a tick (declared before the links:
+  // a session destroyed with them may still hand one over).
+  std::vector<sync::PeerNote> pendingNotes;
+  std::vector<std::string> heardIncoming;  // routing ids of links heard since the last tick
+  Clock::time_point lastSweep{};           // the last tick that looked at every incoming link
+  Clock::time_point lastCompaction = Clock::now();
   std::vector<std::unique_ptr<Link>> outgoing;
   std::map<std::string, std::unique_ptr<Link>> incoming;  // by routing id
-  bool stopping = false;
-  Clock::time_point lastCompaction = Clock::now();
-  mutable std::mutex stateMutex;           // guards the links against links() from other threads
+  uint64_t lastLogEnd = 0;        // the log's end at the last tick: growth wakes streaming sessions
+  mutable std::mutex stateMutex;  // guards the links against links() from other threads
   std::map<SiteId, PeerBytes> endedBytes;  // what ended sessions moved, by peer
 
   Impl(sync::Engine& e, Log l, ServeOptions o)
@@ -123,6 +142,9 @@ struct Server::Impl {
   // Streams, heartbeats, timeouts of every session; reconnects; the periodic bookkeeping.
   void tick();
   void tickOutgoing(Link& link);
+  // Ticks one incoming link's session; false: it ended (the caller forgets the link).
+  bool tickIncoming(Link& link, Clock::time_point at);
+  void writeNotes();  // the sessions' records of their peers, in one write
   // The CLI changed the allow list (from another process): the first peer allowed makes every
   // link CURVE from now on; a revoked key loses its links at once; an outgoing link whose
   // expected key changed reconnects with the new one.

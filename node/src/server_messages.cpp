@@ -21,6 +21,8 @@ void Server::Impl::strike(Link* link, const std::string* identity) {
 
 void Server::Impl::deliver(Link& link, const WireMessage& message, std::string_view asReceived) {
   link.bytesReceived += asReceived.size();
+  if (!link.heard && !link.outgoing) heardIncoming.push_back(link.identity);
+  link.heard = true;
   const size_t malformedBefore = link.session->malformed();
   auto out = link.session->onMessage(message, now(), asReceived);
   const bool malformed = link.session->malformed() > malformedBefore;

@@ -38,6 +38,10 @@ ReadTxn::~ReadTxn() {
   end();
 }
 
+uint64_t ReadTxn::snapshotId() const {
+  return uint64_t(mdb_txn_id(txn_));
+}
+
 Store::Store(std::string dir, std::unique_ptr<Impl> impl)
     : dir_(std::move(dir)), impl_(std::move(impl)) {}
 Store::~Store() = default;

@@ -300,22 +300,23 @@ PeerSession::Messages PeerSession::onTick(SessionTime now) {
   Messages out;
   if (ended_) return out;
   const auto waited = [&](SessionTime since) { return now - since > options_.deadAfter; };
-  const std::string limit = std::to_string(options_.deadAfter.count()) + " ms";
+  // Built only when it ends a session: a hub ticks thousands of sessions.
+  const auto limit = [&] { return std::to_string(options_.deadAfter.count()) + " ms"; };
   if (!up_) {
-    if (link_.initiator && waited(started_)) end("no answer within " + limit);
+    if (link_.initiator && waited(started_)) end("no answer within " + limit());
     return out;
   }
   if (waited(lastHeard_)) {
-    end("silent for " + limit);
+    end("silent for " + limit());
     return out;
   }
   if (!inFlight_.empty() && waited(inFlight_.front().sentAt)) {
     // Lost on the way (or the peer lost its copy in a crash before writing it): start over.
-    end("a batch was not acknowledged within " + limit);
+    end("a batch was not acknowledged within " + limit());
     return out;
   }
   if (snapshotting_ && waited(askedChunk_)) {  // the request or its chunk was lost: start over
-    end("a snapshot chunk did not come within " + limit);
+    end("a snapshot chunk did not come within " + limit());
     return out;
   }
   pump(now, out);
@@ -325,9 +326,11 @@ PeerSession::Messages PeerSession::onTick(SessionTime now) {
   // pending. Within a burst it would wait for the write of the batch being applied, holding up
   // the next one.
   const bool settled = inFlight_.empty() && now - lastBatch_ >= SessionTime(1000);
-  const bool changed = !noted_ || sent_ != notedSent_ || received_ != notedReceived_ ||
-                       !(peerVector_ == notedVector_);
-  if (changed && now - lastNoted_ >= (settled ? SessionTime(1000) : SessionTime(30000))) {
+  const auto changed = [&] {  // compares vectors: only once a note is due
+    return !noted_ || sent_ != notedSent_ || received_ != notedReceived_ ||
+           !(peerVector_ == notedVector_);
+  };
+  if (now - lastNoted_ >= (settled ? SessionTime(1000) : SessionTime(30000)) && changed()) {
     notePeer();
     lastNoted_ = now;
   }
@@ -403,8 +406,12 @@ bool PeerSession::takeRelayed(const VerifiedBatch& verified, size_t changes, Ses
 
 void PeerSession::notePeer() {
   if (peerId_ == 0) return;
-  engine_.notePeerSession(peerId_, peerName_, link_.initiator ? link_.endpoint : "", peerVector_,
-                          sent_ - notedSent_, received_ - notedReceived_);
+  PeerNote note{peerId_,     peerName_,          link_.initiator ? link_.endpoint : "",
+                peerVector_, sent_ - notedSent_, received_ - notedReceived_};
+  if (noteSink_)
+    noteSink_(std::move(note));
+  else
+    engine_.notePeerSessions({std::move(note)});
   notedSent_ = sent_;
   notedReceived_ = received_;
   notedVector_ = peerVector_;

@@ -407,24 +407,31 @@ BatchReport Core::writeBatch(const std::vector<Change>& changes,
 
 void Replication::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
                                   const VersionVector& vector, uint64_t sent, uint64_t received) {
+  notePeerSessions({PeerNote{peer, name, endpoint, vector, sent, received}});
+}
+
+void Replication::notePeerSessions(const std::vector<PeerNote>& notes) {
+  if (notes.empty()) return;
   core_.store_.write([&](storage::WriteTxn& txn) {
-    PeerState state = core_.store_.local().peer(txn, peer).value_or(PeerState{});
-    state.siteId = peer;
-    state.name = name;
-    if (!endpoint.empty()) state.endpoint = endpoint;
-    state.lastContactMillis = core_.clock_.nowMillis();
-    state.vector = vector;
-    state.sent += sent;
-    state.received += received;
-    core_.store_.local().putPeer(txn, state);
-    // A restored site may originate again once the peer that has all of its changes (its hub;
-    // a hub's: any peer) has nothing of its own left that it lacks.
     Meta meta = *core_.store_.meta(txn);
-    const bool fromHub = meta.isHub || peer == meta.deployment;
-    if (meta.restored && fromHub &&
-        core_.store_.vector(txn).get(meta.siteId) >= vector.get(meta.siteId)) {
-      meta.restored = false;
-      core_.store_.putMeta(txn, meta);
+    for (const PeerNote& note : notes) {
+      PeerState state = core_.store_.local().peer(txn, note.peer).value_or(PeerState{});
+      state.siteId = note.peer;
+      state.name = note.name;
+      if (!note.endpoint.empty()) state.endpoint = note.endpoint;
+      state.lastContactMillis = core_.clock_.nowMillis();
+      state.vector = note.vector;
+      state.sent += note.sent;
+      state.received += note.received;
+      core_.store_.local().putPeer(txn, state);
+      // A restored site may originate again once the peer that has all of its changes (its
+      // hub; a hub's: any peer) has nothing of its own left that it lacks.
+      const bool fromHub = meta.isHub || note.peer == meta.deployment;
+      if (meta.restored && fromHub &&
+          core_.store_.vector(txn).get(meta.siteId) >= note.vector.get(meta.siteId)) {
+        meta.restored = false;
+        core_.store_.putMeta(txn, meta);
+      }
     }
   });
 }

@@ -489,11 +489,11 @@ BOOST_FIXTURE_TEST_CASE(sitesync_bench_lists_its_benchmarks_and_not_its_hub_proc
   RunResult help = runBench("--help");
   BOOST_TEST_REQUIRE(help.status == 0, help);
   std::vector<std::string> expected = {"local",  "sync",     "tables", "api",
-                                       "import", "filtered", "mirror"};
+                                       "import", "filtered", "mirror", "hub"};
   BOOST_TEST(subcommandsIn(help.out) == expected, help.out);
   expectError(
       runBench(), 2,
-      {"sitesync-bench needs a command: local, sync, tables, api, import, filtered, mirror"});
+      {"sitesync-bench needs a command: local, sync, tables, api, import, filtered, mirror, hub"});
 }
 
 BOOST_FIXTURE_TEST_CASE(help_and_every_command_with_help_print_their_usage, Cli) {

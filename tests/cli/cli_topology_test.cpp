@@ -55,4 +55,23 @@ BOOST_FIXTURE_TEST_CASE(two_regions_behind_headquarters_exchange_changes_through
   BOOST_TEST(arrives(*this, dir("turku"), trimNewline(atHq.out)));
 }
 
+// The hub-sizing benchmark on a small run: forty sites stay connected through an idle spell
+// longer than a session's patience (only heartbeats keep them up), then every change each site
+// makes is acknowledged by the hub.
+BOOST_FIXTURE_TEST_CASE(the_hub_benchmark_keeps_every_site_connected_and_acknowledges_each_change,
+                        Cli) {
+  const RunResult r =
+      runBench("hub", "--data", (root / "hub").string(), "--sites-data", (root / "sites").string(),
+               "--sites", "40", "--seconds", "2", "--idle-seconds", "5", "--json");
+  BOOST_TEST_REQUIRE(r.status == 0, r);
+  const json figures = json::parse(r.out);
+  BOOST_TEST(figures["changes"]["made"] == 80);
+  BOOST_TEST(figures["changes"]["acknowledged"] == 80);
+  BOOST_TEST(figures["driver"]["sites_up_at_end"] == 40);
+  BOOST_TEST(figures["driver"]["reconnects"] == 0);
+  BOOST_TEST(figures["changes"]["latency_ms"]["p99"].get<double>() > 0);
+  BOOST_TEST(figures["hub"]["kb_per_connected_site"].get<double>() > 0);
+  BOOST_TEST(figures["hub"]["cpu_us_per_change"].get<double>() > 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

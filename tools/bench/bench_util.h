@@ -33,6 +33,7 @@ void addApiCommand(CLI::App& app);
 void addImportCommand(CLI::App& app);    // bench_import.cpp
 void addFilteredCommand(CLI::App& app);  // bench_filtered.cpp
 void addMirrorCommand(CLI::App& app);    // bench_mirror.cpp
+void addHubCommand(CLI::App& app);       // bench_hub.cpp
 void addSyncCommand(CLI::App& app);
 void addTablesCommand(CLI::App& app);
 void addServeHubCommand(CLI::App& app);  // hidden: the hub process of `sync`

@@ -22,6 +22,7 @@ class HubProcess {
 
   const std::string& endpoint() const { return endpoint_; }
   double peakRssAnonMb() const { return rss_->peakMb(); }
+  double rssAnonMb() const { return double(rss_->currentKb()) / 1024.0; }
   // Bytes the process has handed to write calls so far (`wchar` in /proc/PID/io): what its
   // LMDB writes (pages, then the meta page) and its inbox cost, whether or not the page cache
   // has written them back yet.

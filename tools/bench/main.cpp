@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   bench::addImportCommand(app);
   bench::addFilteredCommand(app);
   bench::addMirrorCommand(app);
+  bench::addHubCommand(app);
   bench::addServeHubCommand(app);
   return cli::runCommandLine(app, "sitesync-bench", [&] {
     app.parse(argc, argv);
