@@ -28,10 +28,10 @@ struct HubArgs {
   bool json = false;
 };
 
-// Each simulated site holds about six descriptors here (its socket's mailbox and connection,
-// its store's files) and one at the hub, which inherits this process's limit.
+// Each simulated site holds five descriptors here (its socket's mailbox and connection, its
+// store's data file twice and its lock file) and one at the hub, which inherits this limit.
 void raiseOpenFileLimit(size_t sites) {
-  const rlim_t wanted = rlim_t(sites) * 8 + 4096;
+  const rlim_t wanted = rlim_t(sites) * 5 + 1024;
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
   if (limit.rlim_cur >= wanted) return;
@@ -39,7 +39,7 @@ void raiseOpenFileLimit(size_t sites) {
   if (setrlimit(RLIMIT_NOFILE, &raised) != 0)
     throw UsageError("--sites " + std::to_string(sites) + " needs about " + std::to_string(wanted) +
                      " open files; this process may have " + std::to_string(limit.rlim_max) +
-                     " (raise `ulimit -n`, or fewer sites)");
+                     " (raise the hard `ulimit -n` as root, or fewer sites)");
 }
 
 // The hub's CPU over a phase: seconds used, and per second of the phase.
