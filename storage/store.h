@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -202,6 +203,9 @@ class Store {
   // folds the phone runs when they reached a bound.
   void writeDeferred(WriteTxn& txn);
   void commit(WriteTxn& txn);
+  // After a commit that started from `base` and wrote these vector entries: the cached vector
+  // (Store::vector) moves on to it, if it was current.
+  void moveVectorCache(uint64_t base, const std::map<SiteId, uint64_t>& written);
   void noteWrite(double transactionSeconds, double commitSeconds);
   void abort(WriteTxn& txn);
   static bool isMapFull(const StoreError& e);

@@ -55,8 +55,8 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&&) = delete;
   ReadTxn(const ReadTxn&) = delete;
   ~ReadTxn();
-  // The committed write this transaction sees: two transactions with the same id see the same
-  // contents (a cache keyed by it is current).
+  // The committed write this transaction started from: two read transactions with the same id
+  // see the same contents (a cache keyed by it is current); a write transaction adds its own.
   uint64_t snapshotId() const;
 
  protected:
@@ -65,6 +65,7 @@ class ReadTxn {
   void end();  // aborts the transaction if still open, and lets the map be resized
   MDB_txn* txn_;
   MapGuard* guard_;
+  bool writes_ = false;  // a WriteTxn
 
  private:
   // Only storage's own code reaches LMDB: nothing above storage/ may depend on it.

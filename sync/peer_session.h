@@ -163,6 +163,7 @@ class PeerSession {
 
   void onHello(const HelloMsg& hello, SessionTime now, Messages& out);
   void onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out);
+  VersionVector ackVector(const VersionVector& held, const VersionVector& origins) const;
   void onAck(const AckMsg& ack, SessionTime now);
   void onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out);
   void onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t wireBytes, Messages& out);
@@ -195,6 +196,7 @@ class PeerSession {
   SiteId peerId_ = 0;
   std::string peerName_;
   bool peerIsHub_ = false;
+  const SiteId selfId_;     // this node's site
   const bool filtered_;     // this site holds a filtered subset (Meta::filter)
   std::string peerFilter_;  // the peer's filter (it said so in its hello); empty: a full site
   bool toldWaiting_ = false;

@@ -27,7 +27,9 @@ void ReadTxn::end() {
   guard_ = nullptr;
 }
 WriteTxn::WriteTxn(MDB_txn* txn, MapGuard* guard)
-    : ReadTxn(txn, guard), state_(std::make_unique<State>()) {}
+    : ReadTxn(txn, guard), state_(std::make_unique<State>()) {
+  writes_ = true;
+}
 WriteTxn::WriteTxn(WriteTxn&& other) noexcept = default;
 // The cursors close before ~ReadTxn aborts an open transaction: after it, LMDB has freed them.
 WriteTxn::~WriteTxn() {
@@ -39,7 +41,8 @@ ReadTxn::~ReadTxn() {
 }
 
 uint64_t ReadTxn::snapshotId() const {
-  return uint64_t(mdb_txn_id(txn_));
+  // LMDB numbers a write transaction as the write it will commit.
+  return uint64_t(mdb_txn_id(txn_)) - (writes_ ? 1 : 0);
 }
 
 Store::Store(std::string dir, std::unique_ptr<Impl> impl)
@@ -157,11 +160,13 @@ void Store::commit(WriteTxn& txn) {
   writeDeferred(txn);
   txn.state_->closeCursors();
   MDB_txn* raw = txn.txn_;
+  const uint64_t base = txn.snapshotId();
   txn.txn_ = nullptr;  // a failed commit frees the transaction too
   const auto committing = std::chrono::steady_clock::now();
   const int rc = mdb_txn_commit(raw);
   txn.end();
   check(rc, "mdb_txn_commit");
+  moveVectorCache(base, txn.state_->vectorWrites);
   const auto done = std::chrono::steady_clock::now();
   noteWrite(std::chrono::duration<double>(done - txn.state_->began).count(),
             std::chrono::duration<double>(done - committing).count());

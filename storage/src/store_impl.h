@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -132,6 +133,7 @@ struct WriteTxn::State {
   std::vector<Op> deferred;
   std::array<std::optional<lmdb::Cursor>, kTableCount> cursors;
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  std::map<SiteId, uint64_t> vectorWrites;  // setVectorEntry, for Store::Impl's vector cache
   void closeCursors() {
     for (auto& c : cursors) c.reset();
   }
@@ -166,6 +168,11 @@ struct Store::Impl {
   WriteTimings timings;
   std::function<void(double, double)> slowWrite;
   double slowWriteSeconds = 0.1;
+  // The vector table as of one committed write (Store::vector): a hub reads it for every batch
+  // it applies, and it has an entry per site. This process's commits move it on.
+  std::mutex vectorMutex;  // guards the two below
+  uint64_t vectorAt = 0;   // ReadTxn::snapshotId it is as of; 0: none
+  VersionVector vectorCache;
   ~Impl() {
     if (env) mdb_env_close(env);
   }

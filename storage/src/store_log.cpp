@@ -92,15 +92,39 @@ void Store::forEachLogBytes(const ReadTxn& txn, uint64_t fromPosition,
 // --- vector ------------------------------------------------------------------------------------
 
 VersionVector Store::vector(const ReadTxn& txn) const {
+  // A write transaction that wrote entries sees its own: read them.
+  const bool ownWrites =
+      txn.writes_ && !static_cast<const WriteTxn&>(txn).state_->vectorWrites.empty();
+  const uint64_t at = txn.snapshotId();
+  if (!ownWrites) {
+    std::lock_guard lock(impl_->vectorMutex);
+    if (impl_->vectorAt == at && at != 0) return impl_->vectorCache;
+  }
   VersionVector vv;
   lmdb::Cursor cursor(txn.raw(), impl_->dbi[kVector]);
   for (bool ok = cursor.first(); ok; ok = cursor.next())
     vv.set(lmdb::readU64(cursor.key()), lmdb::readU64(cursor.value()));
+  if (!ownWrites) {
+    std::lock_guard lock(impl_->vectorMutex);
+    impl_->vectorAt = at;
+    impl_->vectorCache = vv;
+  }
   return vv;
 }
 
 void Store::setVectorEntry(WriteTxn& txn, SiteId origin, uint64_t seq) {
   lmdb::put(txn.raw(), impl_->dbi[kVector], lmdb::u64Key(origin), lmdb::u64Key(seq));
+  txn.state_->vectorWrites[origin] = seq;
+}
+
+void Store::moveVectorCache(uint64_t base, const std::map<SiteId, uint64_t>& written) {
+  // A commit that wrote entries made the write after `base` (LMDB skips committing an empty
+  // transaction, and one that wrote nothing may have left that number to another process).
+  if (written.empty()) return;
+  std::lock_guard lock(impl_->vectorMutex);
+  if (impl_->vectorAt != base || base == 0) return;
+  for (const auto& [origin, seq] : written) impl_->vectorCache.set(origin, seq);
+  impl_->vectorAt = base + 1;
 }
 
 // --- history -----------------------------------------------------------------------------------

@@ -31,11 +31,6 @@ struct Core::Applier {
   // that one's write has started (freeing 16,000 changes took ~3 ms off the writer's path).
   std::shared_ptr<void> handedOver;
   std::atomic<bool> writing{false};  // the thread has not finished its write yet
-  // The store's vector as of one committed write (a hub says what it holds in every heartbeat
-  // and hello to each of its sites: one read per commit, not one per message).
-  std::mutex heldMutex;
-  uint64_t heldAt = 0;  // ReadTxn::snapshotId of `held` (0: none yet)
-  VersionVector held;
 };
 
 Core::Core(storage::Store& store, Clock& clock, Engine& engine)
@@ -220,16 +215,7 @@ VersionVector Replication::heldVector() const {
     std::lock_guard lock(core_.applier_->mutex);
     promised = core_.applier_->promised;
   }
-  VersionVector held;
-  {
-    auto txn = core_.store_.read();
-    std::lock_guard lock(core_.applier_->heldMutex);
-    if (core_.applier_->heldAt != txn.snapshotId()) {
-      core_.applier_->held = core_.store_.vector(txn);
-      core_.applier_->heldAt = txn.snapshotId();
-    }
-    held = core_.applier_->held;
-  }
+  VersionVector held = core_.store_.vector(core_.store_.read());
   for (const auto& [origin, seq] : promised.entries())
     if (seq > held.get(origin)) held.set(origin, seq);
   return held;

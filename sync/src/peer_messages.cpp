@@ -30,19 +30,35 @@ void PeerSession::sendAhead(WireMessage message, Messages& out) {
     emit(std::move(message), out);
 }
 
+// An ack names the batch's origins and this node's own (what applying the batch made it write:
+// a hub's renumbering, leases, decisions on settings), not its whole vector: a hub's has an entry
+// per site, and it acks every batch of every site. The whole vector goes in hellos and heartbeats.
+// A batch whose origins are not known here (set aside unapplied) gets the whole vector.
+VersionVector PeerSession::ackVector(const VersionVector& held,
+                                     const VersionVector& origins) const {
+  if (origins.entries().empty()) return held;
+  VersionVector named;
+  for (const auto& [origin, seq] : origins.entries()) named.set(origin, held.get(origin));
+  if (const uint64_t own = held.get(selfId_)) named.set(selfId_, own);
+  return named;
+}
+
 void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceived, Messages& out) {
   lastBatch_ = lastHeard_;
   if (!peerFilter_.empty() && refuseOutsideRights(batch, out)) return;
   bool acknowledged = false;
   try {
-    std::function<void(const VerifiedBatch&)> verified;
-    if (onVerified_) verified = [&](const VerifiedBatch& v) { onVerified_(batch, v); };
+    VersionVector origins;  // per origin of a clean batch, its last seq
+    const auto verified = [&](const VerifiedBatch& v) {
+      origins = v.last;
+      if (onVerified_) onVerified_(batch, v);
+    };
     // A large clean batch is acknowledged once it is durable in the inbox, before it is applied.
     auto report = engine_.applyBatch(
         batch.changes, verified,
         [&](const VersionVector& promised) {
           acknowledged = true;
-          sendAhead(AckMsg{promised}, out);
+          sendAhead(AckMsg{ackVector(promised, origins)}, out);
         },
         asReceived);
     if (!report.followUpError.empty())
@@ -62,7 +78,10 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
       leaseTried_ = true;
       if (leaseNumbersTo()) report.vector = engine_.heldVector();
     }
-    if (!acknowledged) emit(AckMsg{report.vector}, out);
+    if (!acknowledged)
+      emit(AckMsg{ackVector(report.vector,
+                            report.carried.entries().empty() ? origins : report.carried)},
+           out);
   } catch (const DecodeError& e) {
     ++malformed_;
     say(std::string("malformed batch from ") + nameOfPeer() + ": " + e.what());
@@ -119,10 +138,11 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
     answered = true;
   }
   if (!answered && !inFlight_.empty()) {
+    // The peer does not hold all of that batch: of its origins, the peer holds what the ack says
+    // (a batch relayed ahead counted its changes as held). Its heartbeats re-aim the rest.
+    for (const auto& [origin, seq] : inFlight_.front().last.entries())
+      peerVector_.set(origin, held.get(origin));
     inFlight_.pop_front();
-    // The peer does not hold all of that batch: what it holds is what it says (a batch relayed
-    // ahead counted its changes as held).
-    peerVector_ = held;
   }
   if (inFlight_.empty() && firstAck_.count() < 0 && sent_ > 0 && position_ > engine_.logEnd())
     firstAck_ = now;

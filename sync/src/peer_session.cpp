@@ -46,6 +46,7 @@ PeerSession::PeerSession(Engine& engine, SessionLink link, SessionOptions option
       link_(std::move(link)),
       options_(options),
       log_(std::move(log)),
+      selfId_(engine.meta().siteId),
       filtered_(!engine.meta().filter.empty()),
       // A filtered request costs the responder a pass over its register: a laptop's share is
       // asked for whole first.

@@ -685,6 +685,28 @@ BOOST_AUTO_TEST_CASE(vector_entries_are_set_and_overwritten) {
   BOOST_TEST((store->vector(txn) == expected));
 }
 
+// The vector is kept in memory between commits (a hub reads it for every batch): each
+// transaction still sees its own snapshot, and a write its own entries.
+BOOST_AUTO_TEST_CASE(vector_reads_see_their_own_snapshot_and_a_write_its_own_entries) {
+  store->write([&](WriteTxn& txn) { store->setVectorEntry(txn, kSite, 1); });
+  auto before = store->read();  // open across the next write (MDB_NOTLS)
+  BOOST_TEST(store->vector(before).get(kSite) == 1u);
+  store->write([&](WriteTxn& txn) {
+    BOOST_TEST(store->vector(txn).get(kSite) == 1u);
+    store->setVectorEntry(txn, kSite, 2);
+    store->setVectorEntry(txn, kSite + 1, 9);
+    BOOST_TEST(store->vector(txn).get(kSite) == 2u);
+    BOOST_TEST(store->vector(txn).get(kSite + 1) == 9u);
+  });
+  BOOST_TEST(store->vector(before).get(kSite) == 1u);
+  auto after = store->read();
+  BOOST_TEST(store->vector(after).get(kSite) == 2u);
+  BOOST_TEST(store->vector(after).get(kSite + 1) == 9u);
+  store->write([&](WriteTxn& txn) { store->putMeta(txn, Meta{}); });  // no vector entry
+  auto later = store->read();
+  BOOST_TEST(store->vector(later).get(kSite + 1) == 9u);
+}
+
 BOOST_AUTO_TEST_CASE(meta_is_absent_until_written_then_round_trips) {
   {
     auto txn = store->read();

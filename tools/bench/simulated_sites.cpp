@@ -40,7 +40,8 @@ struct SimulatedSites::Site {
 SimulatedSites::SimulatedSites(const std::filesystem::path& dir, size_t count, bool receive)
     : receive_(receive) {
   std::filesystem::remove_all(dir);
-  context_.set(zmq::ctxopt::max_sockets, int(count + 64));
+  // A site that reconnects opens its new socket before the old one is reaped: room for both.
+  context_.set(zmq::ctxopt::max_sockets, int(2 * count + 64));
   Generator gen(42);
   for (size_t i = 0; i < count; ++i) {
     auto site = std::make_unique<Site>();
@@ -57,7 +58,8 @@ SimulatedSites::SimulatedSites(const std::filesystem::path& dir, size_t count, b
     site->pending.emplace_back(site->engine->meta().lastSeq, Clock::now());
     sites_.push_back(std::move(site));
   }
-  items_.resize(count, zmq::pollitem_t{nullptr, 0, ZMQ_POLLIN, 0});
+  // Sites not connected yet have no socket: a negative descriptor, which poll leaves alone.
+  items_.resize(count, zmq::pollitem_t{nullptr, -1, ZMQ_POLLIN, 0});
 }
 
 SimulatedSites::~SimulatedSites() = default;
