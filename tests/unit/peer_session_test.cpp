@@ -98,6 +98,36 @@ BOOST_AUTO_TEST_CASE(a_sender_keeps_no_more_batches_unacknowledged_than_the_peer
   BOOST_TEST(countOf<ChangeBatchMsg>(c.atBranch->onTick(c.now)) == 1u);  // one credit back
 }
 
+// A hub acks every batch of every site: its ack names the batch's origins and its own entry,
+// not its whole vector (an entry per site). Heartbeats carry the whole vector.
+BOOST_AUTO_TEST_CASE(an_ack_names_the_batch_origins_and_the_acker_not_its_whole_vector) {
+  Connection c;
+  const SiteId kElsewhere = sitesync::testing::testSiteId(0xe1);
+  Member elsewhere{kElsewhere, kHub};
+  elsewhere.add("At another branch");
+  ship(elsewhere.engine, c.hub.engine);
+  c.hub.add("At the hub");
+  c.open();
+  c.exchange();
+  c.branch.add("Made at the branch later");
+  const auto sent = c.atBranch->onTick(c.now);
+  BOOST_TEST_REQUIRE(countOf<ChangeBatchMsg>(sent) == 1u);
+  const auto answered = c.atHub->onMessage(overTheWire(sent[0]), c.now);
+  BOOST_TEST_REQUIRE(countOf<AckMsg>(answered) == 1u);
+  const AckMsg& ack = std::get<AckMsg>(answered[0]);
+  const VersionVector atHub = c.hub.engine.status().vector;
+  BOOST_TEST(ack.vector.get(kBranch) == atHub.get(kBranch));
+  BOOST_TEST(ack.vector.get(kHub) == atHub.get(kHub));
+  BOOST_TEST(atHub.get(kElsewhere) > 0u);
+  BOOST_TEST(ack.vector.entries().count(kElsewhere) == 0u);
+  // The branch completes the batch from it, and the session still ends in sync.
+  (void)c.atBranch->onMessage(overTheWire(answered[0]), c.now);
+  BOOST_TEST(c.atBranch->inFlight() == 0u);
+  c.exchange();
+  BOOST_TEST(c.atBranch->inSync());
+  BOOST_TEST(c.branch.engine.digestHex() == c.hub.engine.digestHex());
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_lost_on_the_way_ends_the_session_once_its_ack_is_overdue) {
   Connection c;
   c.branch.add("Lost on the way");
