@@ -55,12 +55,13 @@ class ReadTxn {
   ReadTxn& operator=(ReadTxn&&) = delete;
   ReadTxn(const ReadTxn&) = delete;
   ~ReadTxn();
-  // The committed write this transaction started from: two read transactions with the same id
-  // see the same contents (a cache keyed by it is current); a write transaction adds its own.
-  uint64_t snapshotId() const;
 
  protected:
   friend class Store;
+  // The committed write this transaction started from: two read transactions with the same id
+  // see the same contents (Store::vector's cache is keyed by it); a write transaction adds its
+  // own.
+  uint64_t snapshotId() const;
   ReadTxn(MDB_txn* txn, MapGuard* guard) : txn_(txn), guard_(guard) {}
   void end();  // aborts the transaction if still open, and lets the map be resized
   MDB_txn* txn_;

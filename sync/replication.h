@@ -86,17 +86,15 @@ class Replication : private EnginePart {
   // counted its changes, so a peer that holds them sends them again. A batch still waiting to be
   // applied is not dropped.
   Status dropSetAside(uint64_t key);
-  // Records a session with a peer: its name, where it was reached (empty when it connected
-  // here), its vector, and the changes that moved; the time comes from this engine's clock.
-  void notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
-                       const VersionVector& vector, uint64_t sent, uint64_t received);
-  // The same for many sessions in one write (a hub's thousands of sessions would otherwise
-  // cost as many fsyncs a second).
+  // Records sessions with peers: each peer's name, where it was reached (empty when it
+  // connected here), its vector, and the changes that moved; the time comes from this engine's
+  // clock. Many in one write: a hub's thousands of sessions would otherwise cost as many fsyncs
+  // a second.
   void notePeerSessions(const std::vector<PeerNote>& notes);
   std::vector<PeerState> peers() const;
   // A store just restored from a backup (Meta::restored): it originates nothing until a session
   // with its hub (a hub: any peer) ends with every change of its own that peer holds. A session
-  // note clears it (notePeerSession).
+  // note clears it (notePeerSessions).
   void markRestored();
   // Checks a peer's deployment id against this node's, adopting it when this node has none
   // yet (0). Refused with a message naming both when they differ.

@@ -29,7 +29,7 @@ struct VerifiedBatch {
   VersionVector last;   // per origin, the highest
 };
 
-// What one session with a peer moved, for its record (Replication::notePeerSession).
+// What one session with a peer moved, for its record (Replication::notePeerSessions).
 struct PeerNote {
   SiteId peer = 0;
   std::string name;

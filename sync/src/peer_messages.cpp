@@ -48,7 +48,7 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
   if (!peerFilter_.empty() && refuseOutsideRights(batch, out)) return;
   bool acknowledged = false;
   try {
-    VersionVector origins;  // per origin of a clean batch, its last seq
+    VersionVector origins;  // per origin of a clean batch, its last seq (for an early ack)
     const auto verified = [&](const VerifiedBatch& v) {
       origins = v.last;
       if (onVerified_) onVerified_(batch, v);
@@ -78,10 +78,7 @@ void PeerSession::onBatch(const ChangeBatchMsg& batch, std::string_view asReceiv
       leaseTried_ = true;
       if (leaseNumbersTo()) report.vector = engine_.heldVector();
     }
-    if (!acknowledged)
-      emit(AckMsg{ackVector(report.vector,
-                            report.carried.entries().empty() ? origins : report.carried)},
-           out);
+    if (!acknowledged) emit(AckMsg{ackVector(report.vector, report.carried)}, out);
   } catch (const DecodeError& e) {
     ++malformed_;
     say(std::string("malformed batch from ") + nameOfPeer() + ": " + e.what());

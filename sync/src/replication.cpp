@@ -405,11 +405,6 @@ BatchReport Core::writeBatch(const std::vector<Change>& changes,
   return result;
 }
 
-void Replication::notePeerSession(SiteId peer, const std::string& name, const std::string& endpoint,
-                                  const VersionVector& vector, uint64_t sent, uint64_t received) {
-  notePeerSessions({PeerNote{peer, name, endpoint, vector, sent, received}});
-}
-
 void Replication::notePeerSessions(const std::vector<PeerNote>& notes) {
   if (notes.empty()) return;
   core_.store_.write([&](storage::WriteTxn& txn) {

@@ -42,7 +42,8 @@ BOOST_AUTO_TEST_CASE(changes_after_shows_where_the_log_starts_once_compaction_re
   updated(a, x.id, {set(CustomerField::phone, "040 1")});
   updated(a, x.id, {set(CustomerField::phone, "040 2")});
   // A peer holds everything: all but the last entry may go.
-  a.engine.notePeerSession(kSiteB, "b", "", a.engine.status().vector, 3, 0);
+  a.engine.notePeerSessions(
+      {sitesync::sync::PeerNote{kSiteB, "b", "", a.engine.status().vector, 3, 0}});
   BOOST_REQUIRE(a.engine.compactLog() == 2u);
   const Engine::LogPage page = a.engine.changesAfter(0, 100);
   BOOST_TEST(page.firstHeld == 3u);  // a reader after position 0 or 1 missed changes

@@ -150,7 +150,8 @@ BOOST_AUTO_TEST_CASE(history_keeps_every_value_once_the_log_is_compacted) {
   const auto before = historyLines(a, x.id);
   BOOST_REQUIRE(listed(before, emailLine("", "anna@example.fi")));
   // A peer holds everything: the log entries behind the history may go.
-  a.engine.notePeerSession(kSiteB, "b", "", a.engine.status().vector, 2, 0);
+  a.engine.notePeerSessions(
+      {sitesync::sync::PeerNote{kSiteB, "b", "", a.engine.status().vector, 2, 0}});
   BOOST_REQUIRE(a.engine.compactLog() == 1u);  // the last entry stays: positions never restart
   BOOST_TEST(historyLines(a, x.id) == before, boost::test_tools::per_element());
   // A later change takes a new position: no entry of the history is written over.

@@ -116,7 +116,6 @@ void SimulatedSites::read(Site& site, EditRun* run) {
       }
     }
     send(site, out);
-    if (!site.socket) return;
   }
 }
 
