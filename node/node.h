@@ -127,6 +127,9 @@ struct SyncReport {
   // From the start of the session to the peer's ack of the last batch sent: when this node's
   // changes were safe at the peer. (The session goes on: it pulls, then compares vectors.)
   std::chrono::microseconds acknowledgedAfter{0};
+  // A field laptop's work this peer could not take, and why (PeerSession::heldBack); empty
+  // when none waits.
+  std::string heldBack;
 };
 
 // One session with the node listening at `endpoint`: sends what it lacks, pulls what this node

@@ -26,8 +26,8 @@ struct Meta {
   uint64_t deactivatedCustomers = 0;
   uint64_t tombstones = 0;
   uint64_t deployment = 0;       // 0: not yet known (adopted from the first peer that has one)
-  bool snapshotPending = false;  // a join's snapshot is not complete yet
-  VersionVector snapshotVector;  // the snapshot's vector, held until the last chunk is in
+  bool snapshotPending = false;  // a snapshot (a join's, a laptop's catch-up) is not complete
+  VersionVector snapshotVector;  // what every chunk so far holds, adopted once the last is in
   std::string snapshotNextKey;   // where the next chunk starts
   // The join of the vectors a snapshot's chunks were read at, while this node's vector does not
   // cover it: a change up to it may already be in a record that came whole (a later chunk), so

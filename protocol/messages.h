@@ -65,6 +65,7 @@ struct SnapshotChunkMsg {
   std::string nextKey;                       // pass back as afterKey
   bool complete = false;
   uint64_t totalRecords = 0;  // the responder's records, for a progress display (0: not said)
+  std::string afterKey;       // the request's: which request this chunk answers
 };
 enum class WireError : uint8_t {
   kVersionMismatch = 0,

@@ -57,6 +57,9 @@ struct SessionOptions {
   SessionTime heartbeat{1000};  // a quiet session sends a heartbeat this often
   SessionTime deadAfter{4000};  // silence (or an unanswered hello, or an unacknowledged batch)
   bool snapshotOnly = false;    // `join`: take the peer's snapshot; stream nothing either way
+  // The largest snapshot chunk this node answers with, whatever the peer asks for (the
+  // simulation makes it small so that every snapshot and catch-up comes in several chunks).
+  size_t largestChunk = size_t(16) << 20;
 };
 
 // The link beneath a session, as the transport knows it.
@@ -120,6 +123,10 @@ class PeerSession {
     return up_ && !ended_ &&
            (inFlight_.size() < credit_ || snapshotting_ || needSnapshot_ || filtered_);
   }
+  // A filtered site's work this peer cannot take, and why (empty: none): its own changes from
+  // one that names a customer the peer does not hold yet, or a catch-up from a peer that lacks
+  // changes this site has seen. They wait for another peer (the hub); inSync() holds without.
+  std::string heldBack() const;
   // Why the peer's last batch set aside in the inbox could not apply (a change stamped too far
   // ahead of this node's clock); empty when none was.
   const std::string& setAside() const { return setAside_; }
@@ -136,6 +143,9 @@ class PeerSession {
     size_t inFlight = 0;         // batches sent and not yet acknowledged
     uint64_t relayedAhead = 0;   // batches taken from other sessions (takeRelayed)
     SessionTime firstAck{-1};    // when the peer first acknowledged all this side had sent
+    // A filtered site: its own changes from this seq on wait for another peer (heldBack()); 0
+    // when none do.
+    uint64_t heldBackFrom = 0;
   };
   Counters counters() const;
 
@@ -179,8 +189,12 @@ class PeerSession {
   void sizeNextChunk(size_t bytes, SessionTime took);
   void sizeNextBatch(size_t bytes, SessionTime took);
   VersionVector streamTarget() const;  // what to stream from: the peer's vector (own origin only)
-  bool peerCanServe() const;  // a filtered site's peer has seen all it has (own changes aside)
-  bool wantsCatchUp() const;  // ... and holds changes it lacks
+  bool peerCanServe() const;     // a filtered site's peer has seen all it has (own changes aside)
+  bool wantsCatchUp() const;     // ... and holds changes it lacks
+  void refreshReach();           // a filtered site: which of its own changes the peer can take
+  size_t ownLeftToSend() const;  // ... and are not sent yet
+  bool ownHeldBack() const;      // ... and all those went: the rest waits for another peer
+  void dropWhatNoLongerWaits();  // ... its changes acknowledged: what its filter left goes
 
   Engine& engine_;
   const SessionLink link_;
@@ -200,7 +214,15 @@ class PeerSession {
   const bool filtered_;     // this site holds a filtered subset (Meta::filter)
   std::string peerFilter_;  // the peer's filter (it said so in its hello); empty: a full site
   bool toldWaiting_ = false;
+  OwnReach reach_;           // refreshReach: as of peerSaidHeld_ and the log's end then
+  bool reachKnown_ = false;  // reset when the peer says what it holds
+  uint64_t reachLogEnd_ = 0;
+  bool toldReach_ = false;
+  // A filtered site judges what it holds once its changes are acknowledged: once a session (a
+  // restart may have left something kept), and after a catch-up that kept what it had changes to.
+  bool judgeAfterAcks_ = true;
   VersionVector askedSince_;    // the vector the last filtered request said
+  std::string askedAfter_;      // the key the last snapshot request said
   bool leaseTried_ = false;     // a hub leased after the peer's first batch (once a session)
   VersionVector peerVector_;    // what the peer holds (hello, acks, heartbeats, relayed)
   VersionVector peerSaidHeld_;  // the last vector the peer said it held (hello or heartbeat)

@@ -114,13 +114,28 @@ class Replication : private EnginePart {
   // from Meta::snapshotNextKey.
   // A filtered site's merge also takes nothing from a peer that lacks changes it has seen, and
   // after the last chunk removes the customers its filter no longer wants (docs/filtered-sync.md).
-  void mergeSnapshotChunk(const SnapshotChunkMsg& chunk);
+  // `askedAfter` is the key the chunk's request said: a chunk that does not continue the
+  // snapshot under way (continuesSnapshot) is not merged, and false says so.
+  bool mergeSnapshotChunk(const SnapshotChunkMsg& chunk, std::string_view askedAfter = {});
+  // Whether a chunk asked for after `askedAfter` continues the snapshot under way: it starts
+  // one (empty key), or goes on from a key its chunks reached. Another session (or process)
+  // may have finished that snapshot meanwhile, or begun another, whose chunks do not reach it:
+  // merged, such a chunk would leave keys before it uncovered by the vector claimed.
+  bool continuesSnapshot(std::string_view askedAfter) const;
   // A filtered site's request (SnapshotRequestMsg::filter) answered at a full site: the trees
   // of customers the filter or `requester` wants, or that it holds, which changed since its
   // vector (all of them for a join, or when this log no longer reaches back); its own number
-  // blocks only. A catch-up is one chunk; a join comes in chunks of about `maxBytes`.
+  // blocks only. A join and a catch-up alike come in chunks of about `maxBytes`, by root id,
+  // after SnapshotRequestMsg::afterKey.
   SnapshotChunkMsg filteredChunk(const SnapshotRequestMsg& request, SiteId requester,
                                  size_t maxBytes) const;
+  // A filtered site's own changes after seq `after` that a peer holding `peer` can take: up to
+  // the end of the last whole signed run before the first change that names a customer whose
+  // create `peer` lacks (OwnReach::waitsFor names it).
+  OwnReach ownReach(const VersionVector& peer, uint64_t after) const;
+  // A filtered site: removes the customers its filter no longer wants and it has no change to
+  // after its own seq `ownHeldByPeer` (those a peer lacks). Returns how many went.
+  size_t dropUnwanted(uint64_t ownHeldByPeer);
   // The ids of the records this store holds (16 bytes each, ascending): a filtered site's
   // request says them.
   std::string heldIds() const;

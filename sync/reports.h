@@ -29,6 +29,12 @@ struct VerifiedBatch {
   VersionVector last;   // per origin, the highest
 };
 
+// How far a filtered site's own changes can go to a peer (Replication::ownReach).
+struct OwnReach {
+  uint64_t lastSeq = 0;  // the last of its own changes the peer can take (whole signed runs)
+  RecordId waitsFor;     // the customer the next one names and the peer lacks; null: none waits
+};
+
 // What one session with a peer moved, for its record (Replication::notePeerSessions).
 struct PeerNote {
   SiteId peer = 0;

@@ -178,6 +178,7 @@ SyncReport syncWith(sync::Engine& engine, const std::string& endpoint, const Syn
     report.peerId = c.peerId;
     report.sent = c.sent;
     report.received = c.received + c.snapshotRecords;
+    report.heldBack = session.heldBack();
     if (c.firstAck.count() >= 0)
       report.acknowledgedAfter =
           std::chrono::duration_cast<std::chrono::microseconds>(c.firstAck - started);

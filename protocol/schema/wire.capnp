@@ -14,7 +14,8 @@ $Cxx.namespace("sitesync::schema");
 #    are retired, Hello.stream is ignored, Hello.credit 0 asks the peer to send nothing.
 # 8: filtered sites (docs/filtered-sync.md): Hello.filter, filtered snapshot requests, errors
 #    badFilter and outsideRights.
-const protocolVersion :UInt32 = 8;
+# 9: a snapshot chunk says the afterKey of the request it answers (SnapshotChunk.afterKey).
+const protocolVersion :UInt32 = 9;
 
 # A version vector is a List(KnownSeq) (register.capnp): per origin, the highest seq held with no
 # gap.
@@ -108,6 +109,8 @@ struct SnapshotChunk {
   complete @7 :Bool;             # no record after this chunk
   leases @8 :List(Register.NumberLease);  # first chunk only: every block leased so far
   totalRecords @9 :UInt64;       # records the responder holds, for progress (0: not said)
+  afterKey @10 :Data;            # the request's afterKey: the requester takes only the answer
+                                 # to the request it awaits (not one repeated, or late)
 }
 
 struct Error {

@@ -167,6 +167,7 @@ void putSnapshotChunk(schema::SnapshotChunk::Builder b, const SnapshotChunkMsg& 
     history[i].setEntry(bytes(m.history[i].entry));
   }
   b.setNextKey(bytes(m.nextKey));
+  b.setAfterKey(bytes(m.afterKey));
   b.setComplete(m.complete);
   b.setTotalRecords(m.totalRecords);
   auto leases = b.initLeases(unsigned(m.leases.size()));
@@ -185,6 +186,7 @@ SnapshotChunkMsg getSnapshotChunk(schema::SnapshotChunk::Reader r) {
   for (auto h : r.getHistory())
     m.history.push_back(SnapshotHistoryItem{getRecordId(h.getRecord()), fromBytes(h.getEntry())});
   m.nextKey = fromBytes(r.getNextKey());
+  m.afterKey = fromBytes(r.getAfterKey());
   m.complete = r.getComplete();
   m.totalRecords = r.getTotalRecords();
   for (auto l : wire::capped(r.getLeases(), wire::kMaxListed, "leases")) {

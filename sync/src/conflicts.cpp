@@ -262,10 +262,14 @@ Result<LocalOp> Conflicts::resolution(std::string_view conflictId,
                             " (see `sitesync conflicts list`)");
   const ConflictInfo& c = *found;
   if (take) {
+    // As the wire checks it (a value peers would refuse would stop this site's stream).
+    if (c.field == kTechnicianCode && !take->empty() && *take != "true")
+      return Status::invalidArgument("--take: an assignment is true or empty");
     const auto element = parseElementKey(c.field, c.key);
     const ValueKind kind = c.field < kCustomerFieldCount ? customerFields()[c.field].kind
                            : element ? elementValueKind(c.field, element->attribute)
-                                     : ValueKind::kText;
+                           : c.field == kCustomFieldCode ? ValueKind::kNote
+                                                         : ValueKind::kText;
     if (auto why = validateValue(kind, *take); !why.empty())
       return Status::invalidArgument("--take: " + why);
   }

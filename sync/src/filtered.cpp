@@ -203,37 +203,38 @@ Status Replication::setFilter(const RecordFilter& filter) {
 
 namespace {
 
-// The roots a filtered request is about: those the changes since the requester's vector touched
-// (what can have entered, left or changed); or, for a join or a log that no longer holds every
-// change since, every matching root, the trees of what the requester holds, and what it created
-// (its ids are one range of keys). `delta`: the first kind.
-std::set<RecordId> rootsToLookAt(const Core& core, const ReadTxn& txn, const FilterTrees& trees,
-                                 const VersionVector& since, const std::set<RecordId>& held,
-                                 SiteId requester, bool& delta) {
-  std::set<RecordId> roots;
+// The customers a filtered request is about, each with the root of its tree: those the changes
+// since the requester's vector touched (what can have entered, left or changed); or, for a join
+// or a log that no longer holds every change since, every matching root, what the requester
+// holds, and what it created (its ids are one range of keys). Keyed by the customer, not the
+// root: a merge between two chunks moves a tree to another root, never a customer to another
+// key, so a chunk that goes on after a key still finds every tree the first would have sent.
+std::map<RecordId, RecordId> treesToLookAt(const Core& core, const ReadTxn& txn,
+                                           const FilterTrees& trees, const VersionVector& since,
+                                           const std::set<RecordId>& held, SiteId requester) {
+  std::map<RecordId, RecordId> keys;
   auto touched = since.entries().empty() ? std::nullopt : touchedSince(core.store_, txn, since);
-  delta = touched.has_value();
-  if (delta) {
+  if (touched) {
     // A tree enters the filter only by a change that puts a term in one of its customers (an
     // assignment, a group, a merge with one that holds it) or by the requester's own; any other
     // tree that matters is one the requester holds.
     for (RecordId id : *touched) {
       const auto bytes = core.store_.recordBytes(txn, id);
       if (bytes && (held.count(id) || id.site == requester || trees.holdsATerm(*bytes)))
-        roots.insert(trees.rootOf(id));
+        keys.emplace(id, trees.rootOf(id));
     }
-    return roots;
+    return keys;
   }
-  roots = trees.matchingRoots();
-  for (RecordId id : held) roots.insert(trees.rootOf(id));
+  for (RecordId root : trees.matchingRoots()) keys.emplace(root, root);
+  for (RecordId id : held) keys.emplace(id, trees.rootOf(id));
   core.store_.forEachRecordBytesAfter(txn, recordKey(RecordId{requester, 0}),
                                       [&](std::string_view key, std::string_view) {
                                         const RecordId id = recordFromKey(key);
                                         if (id.site != requester) return false;
-                                        roots.insert(trees.rootOf(id));
+                                        keys.emplace(id, trees.rootOf(id));
                                         return true;
                                       });
-  return roots;
+  return keys;
 }
 
 // Adds a tree's records to `records` and their history to `chunk` (for a record the requester
@@ -271,31 +272,38 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
   for (const NumberLease& l : core_.store_.leases(txn))
     if (l.site == requester) chunk.leases.push_back(l);
   const FilterTrees trees(core_, txn, filter);
-  bool delta = false;
-  const std::set<RecordId> roots =
-      rootsToLookAt(core_, txn, trees, request.since, held, requester, delta);
-  // A catch-up goes in one chunk (read at one vector); a join in chunks of about maxBytes,
-  // resumable after any of them.
-  if (delta) maxBytes = SIZE_MAX;
+  const std::map<RecordId, RecordId> keys =
+      treesToLookAt(core_, txn, trees, request.since, held, requester);
+  // A join and a catch-up alike go in chunks of about maxBytes, by key, resumable after any
+  // of them. Each chunk looks again at what changed since `since`, as of its own vector; the
+  // requester claims the least of its chunks' vectors (Meta::snapshotVector), which every chunk
+  // covers for its range of keys.
   const RecordId after = request.afterKey.empty() ? RecordId{} : recordFromKey(request.afterKey);
   chunk.complete = true;
   chunk.nextKey = request.afterKey;
   size_t bytes = 0;
   std::vector<std::pair<RecordId, std::string>> records;  // sent in id order
-  for (auto it = roots.upper_bound(after); it != roots.end(); ++it) {
-    const std::vector<RecordId> closure = trees.closureOf(*it);
+  std::set<RecordId> looked;                              // roots, once a chunk
+  for (auto it = keys.upper_bound(after); it != keys.end(); ++it) {
+    const RecordId root = it->second;
+    if (!looked.insert(root).second) {
+      chunk.nextKey = recordKey(it->first);
+      continue;
+    }
+    const std::vector<RecordId> closure = trees.closureOf(root);
     const bool holds = std::any_of(closure.begin(), closure.end(),
                                    [&](RecordId id) { return held.count(id) > 0; });
-    if (!holds && !trees.wantedBy(*it, closure, requester)) continue;
-    if (!records.empty() && bytes >= maxBytes) {
-      chunk.complete = false;
-      break;
+    if (holds || trees.wantedBy(root, closure, requester)) {
+      if (!records.empty() && bytes >= maxBytes) {
+        chunk.complete = false;
+        break;
+      }
+      ++chunk.totalRecords;
+      bytes += addTree(core_, txn, closure, held, request.since, records, chunk);
     }
-    ++chunk.totalRecords;
-    bytes += addTree(core_, txn, closure, held, request.since, records, chunk);
-    chunk.nextKey = recordKey(*it);
+    chunk.nextKey = recordKey(it->first);
   }
-  if (!chunk.complete) chunk.totalRecords = roots.size();
+  if (!chunk.complete) chunk.totalRecords = keys.size();
   std::sort(records.begin(), records.end());
   chunk.records.reserve(records.size());
   for (auto& [id, encoded] : records) chunk.records.push_back(std::move(encoded));

@@ -123,6 +123,7 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
   // What applying the batch made the peer write (a hub's renumbering, its decision on settings
   // offered) is in the ack too: a one-shot session waits for it as for the rest.
   joinInto(peerSaidHeld_, ack.vector);
+  if (!reach_.waitsFor.isNull()) reachKnown_ = false;  // it may hold that customer now
   const VersionVector held = asHeldBy(ack.vector);
   joinInto(peerVector_, held);
   bool answered = false;
@@ -143,6 +144,22 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
   }
   if (inFlight_.empty() && firstAck_.count() < 0 && sent_ > 0 && position_ > engine_.logEnd())
     firstAck_ = now;
+  if (filtered_ && answered && inFlight_.empty() && judgeAfterAcks_) {
+    judgeAfterAcks_ = false;
+    dropWhatNoLongerWaits();
+  }
+}
+
+// A filtered site keeps a customer its filter no longer wants while it has changes to it the
+// peer lacks (Core::keepOnlyWanted). Once the peer acknowledged them the customer goes, without
+// waiting for a catch-up that may not come (nothing else changed at the peer).
+void PeerSession::dropWhatNoLongerWaits() {
+  try {
+    if (size_t dropped = engine_.dropUnwanted(peerVector_.get(selfId_)))
+      say("removed " + std::to_string(dropped) + " customers this site no longer follows");
+  } catch (const std::exception& e) {
+    say(std::string("could not remove the customers this site no longer follows: ") + e.what());
+  }
 }
 
 // With nothing in flight the peer's vector is at least what it acknowledged. If it is less,
@@ -154,6 +171,7 @@ void PeerSession::onAck(const AckMsg& ack, SessionTime now) {
 // error may have been lost; this node's log may reach it by now).
 void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
   peerSaidHeld_ = heartbeat.vector;
+  if (!reach_.waitsFor.isNull()) reachKnown_ = false;  // it may hold that customer now
   const VersionVector held = asHeldBy(heartbeat.vector);
   const bool lost = !covers(held, peerVector_);
   const bool behind = position_ > engine_.logEnd() && !covers(held, engine_.heldVector());
@@ -167,11 +185,17 @@ void PeerSession::onHeartbeat(const HeartbeatMsg& heartbeat, Messages& out) {
 
 void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t wireBytes,
                           Messages& out) {
-  if (!snapshotting_) return;
+  // Only the answer to the request awaited: a chunk repeated, or answering an earlier request,
+  // covers keys the snapshot under way may not reach (its vector would claim them).
+  if (!snapshotting_ || chunk.afterKey != askedAfter_) return;
   sizeNextChunk(wireBytes, now - askedChunk_);
-  if (filtered_ && heldChangedSinceAsked()) {  // answered for what this site held then
+  const std::string after = chunk.afterKey;
+  // Answered for what this site held then; or it goes on from a key no chunk of the snapshot
+  // under way reached (another session finished that one meanwhile, or began another).
+  if ((filtered_ && heldChangedSinceAsked()) || !engine_.continuesSnapshot(after)) {
     askedChunk_ = now;
-    emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
+    const Meta meta = engine_.meta();
+    emit(snapshotRequest(meta.snapshotPending ? meta.snapshotNextKey : std::string()), out);
     return;
   }
   // Asked before this one is merged, so the peer reads while this node writes.
@@ -180,7 +204,13 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t
     sendAhead(snapshotRequest(chunk.nextKey), out);
   }
   try {
-    engine_.mergeSnapshotChunk(chunk);
+    if (!engine_.mergeSnapshotChunk(chunk, after)) {  // the check above raced another process
+      if (chunk.complete) {
+        askedChunk_ = now;
+        emit(snapshotRequest(std::string()), out);
+      }
+      return;  // else the chunk asked for ahead is judged the same way
+    }
   } catch (const std::exception& e) {
     end(std::string("snapshot chunk refused: ") + e.what());
     return;
@@ -192,6 +222,9 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t
   snapshotting_ = false;
   needSnapshot_ = false;
   snapshotDone_ = true;
+  // It kept what it has changes to that the peer lacked: judged again once they are in.
+  if (filtered_ && chunk.vector.get(selfId_) < engine_.heldVector().get(selfId_))
+    judgeAfterAcks_ = true;
   if (!filtered_ || options_.snapshotOnly) say("snapshot from " + nameOfPeer() + " complete");
   // Tells the peer what this node holds now, so its stream resumes from there.
   emit(HeartbeatMsg{engine_.heldVector()}, out);
@@ -229,9 +262,13 @@ void PeerSession::onError(const ErrorMsg& error) {
 }
 
 SnapshotChunkMsg PeerSession::snapshotChunk(const SnapshotRequestMsg& request) const {
-  const size_t maxBytes = std::clamp<size_t>(request.maxBytes, 1 << 16, size_t(16) << 20);
-  if (request.filter.empty()) return engine_.snapshotChunk(request.afterKey, maxBytes);
-  return engine_.filteredChunk(request, peerId_, maxBytes);
+  const size_t maxBytes =
+      std::min<size_t>(std::max<size_t>(request.maxBytes, 1 << 16), options_.largestChunk);
+  SnapshotChunkMsg chunk = request.filter.empty()
+                               ? engine_.snapshotChunk(request.afterKey, maxBytes)
+                               : engine_.filteredChunk(request, peerId_, maxBytes);
+  chunk.afterKey = request.afterKey;
+  return chunk;
 }
 
 // A filtered peer gets only what its filter (said in its hello, checked there) wants; no site

@@ -48,9 +48,7 @@ PeerSession::PeerSession(Engine& engine, SessionLink link, SessionOptions option
       log_(std::move(log)),
       selfId_(engine.meta().siteId),
       filtered_(!engine.meta().filter.empty()),
-      // A filtered request costs the responder a pass over its register: a laptop's share is
-      // asked for whole first.
-      chunkBytes_(filtered_ ? kSnapshotChunkBytes : kFirstSnapshotChunkBytes),
+      chunkBytes_(kFirstSnapshotChunkBytes),
       batchBytes_(std::min(options.batchBytes, kFirstBatchBytes)) {}
 
 PeerSession::~PeerSession() {
@@ -198,6 +196,7 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
   peerVector_ = asHeldBy(hello.vector);
   credit_ = options_.snapshotOnly ? 0 : std::min<size_t>(hello.credit, kMaxCredit);
   inFlight_.clear();
+  reachKnown_ = false;
   // An initiator that had the peer's hello back within a LAN's round trip starts at full size;
   // over anything slower the first batch and chunk are small (they size up from there).
   if (!wasUp && link_.initiator && now - started_ < kFastRoundTrip) {
@@ -220,6 +219,7 @@ void PeerSession::establish(const HelloMsg& hello, SessionTime now, Messages& ou
 }
 
 SnapshotRequestMsg PeerSession::snapshotRequest(const std::string& afterKey) {
+  askedAfter_ = afterKey;
   SnapshotRequestMsg request{afterKey, chunkBytes_};
   if (!filtered_) return request;
   request.filter = engine_.meta().filter;
@@ -344,9 +344,15 @@ PeerSession::Messages PeerSession::onTick(SessionTime now) {
 void PeerSession::pump(SessionTime now, Messages& out) {
   if (options_.snapshotOnly) return;
   const uint64_t logEnd = engine_.logEnd();
+  if (filtered_) refreshReach();
   while (!peerNeedsSnapshot_ && inFlight_.size() < credit_ && position_ <= logEnd) {
-    auto batch =
-        engine_.changesMissingFrom(streamTarget(), position_, options_.batchChanges, batchBytes_);
+    size_t most = options_.batchChanges;
+    if (filtered_ && !reach_.waitsFor.isNull()) {
+      // Its log holds its own changes only, one a position: the batch ends where they wait.
+      most = std::min(most, ownLeftToSend());
+      if (most == 0) break;
+    }
+    auto batch = engine_.changesMissingFrom(streamTarget(), position_, most, batchBytes_);
     position_ = batch.nextPosition;
     if (batch.changes.empty()) continue;
     size_t bytes = 0;
@@ -359,9 +365,9 @@ void PeerSession::pump(SessionTime now, Messages& out) {
     snapshotting_ = true;
     askedChunk_ = now;
     say("taking a snapshot from " + nameOfPeer() + ": its log no longer reaches this node's");
-    emit(SnapshotRequestMsg{engine_.meta().snapshotNextKey, chunkBytes_}, out);
+    emit(snapshotRequest(engine_.meta().snapshotNextKey), out);
   }
-  if (filtered_ && !snapshotting_ && inFlight_.empty() && position_ > logEnd) {
+  if (filtered_ && !snapshotting_ && inFlight_.empty() && (position_ > logEnd || ownHeldBack())) {
     if (wantsCatchUp()) {
       snapshotting_ = true;
       askedChunk_ = now;
@@ -376,15 +382,58 @@ void PeerSession::pump(SessionTime now, Messages& out) {
 
 bool PeerSession::streamIdle() const {
   if (!inFlight_.empty() || snapshotting_ || needSnapshot_) return false;
-  return credit_ == 0 || (!peerNeedsSnapshot_ && position_ > engine_.logEnd());
+  return credit_ == 0 || (!peerNeedsSnapshot_ && position_ > engine_.logEnd()) || ownHeldBack();
+}
+
+// A filtered site streams its own changes only: a peer takes one only if it holds every
+// customer the change names (a branch may not have seen one the laptop got from the hub).
+// Looked at again when the peer says what it holds, and for what the log gained.
+void PeerSession::refreshReach() {
+  const uint64_t logEnd = engine_.logEnd();
+  const bool clear = reachKnown_ && reach_.waitsFor.isNull();
+  if (reachKnown_ && (!clear || logEnd == reachLogEnd_)) return;
+  reach_ = engine_.ownReach(peerSaidHeld_, clear ? reach_.lastSeq : peerVector_.get(selfId_));
+  reachKnown_ = true;
+  reachLogEnd_ = logEnd;
+  if (!reach_.waitsFor.isNull() && !toldReach_) {
+    toldReach_ = true;
+    say(heldBack());
+  }
+}
+
+size_t PeerSession::ownLeftToSend() const {
+  uint64_t sent = peerVector_.get(selfId_);
+  for (const auto& batch : inFlight_) sent = std::max(sent, batch.last.get(selfId_));
+  return reach_.lastSeq > sent ? size_t(reach_.lastSeq - sent) : 0;
+}
+
+bool PeerSession::ownHeldBack() const {
+  return filtered_ && reachKnown_ && !reach_.waitsFor.isNull() && inFlight_.empty() &&
+         ownLeftToSend() == 0;
+}
+
+std::string PeerSession::heldBack() const {
+  if (!filtered_ || !up_) return {};
+  if (reachKnown_ && !reach_.waitsFor.isNull()) {
+    const uint64_t own = engine_.heldVector().get(selfId_);
+    return std::to_string(own > reach_.lastSeq ? own - reach_.lastSeq : 0) +
+           " of this site's changes wait for a peer that holds customer " +
+           reach_.waitsFor.toString() + ", which " + nameOfPeer() +
+           " has not seen yet: sync with the hub";
+  }
+  if (peerFilter_.empty() && !peerCanServe())
+    return "not caught up from " + nameOfPeer() +
+           ": it lacks changes this site has seen: sync with the hub";
+  return {};
 }
 
 bool PeerSession::inSync() const {
   if (!up_ || ended_ || !streamIdle()) return false;
   if (options_.snapshotOnly) return snapshotDone_;
-  if (filtered_) {  // its own changes are acknowledged, and it took what it lacks
-    const SiteId self = engine_.meta().siteId;
-    return asHeldBy(peerVector_).get(self) >= engine_.heldVector().get(self) && !wantsCatchUp();
+  if (filtered_) {  // its own changes are acknowledged (those the peer can take), and it took
+                    // what it lacks
+    const uint64_t own = ownHeldBack() ? reach_.lastSeq : engine_.heldVector().get(selfId_);
+    return asHeldBy(peerVector_).get(selfId_) >= own && !wantsCatchUp();
   }
   const VersionVector mine = engine_.heldVector();
   if (credit_ > 0 && lacksSomething(asHeldBy(peerVector_), mine)) return false;
@@ -429,9 +478,10 @@ void PeerSession::end(const std::string& why, std::optional<WireError> code) {
 }
 
 PeerSession::Counters PeerSession::counters() const {
-  return Counters{peerId_,          peerName_,        peerVector_,     sent_,
-                  received_,        snapshotRecords_, snapshotChunks_, snapshotTotal_,
-                  inFlight_.size(), relayedAhead_,    firstAck_};
+  return Counters{peerId_,         peerName_,      peerVector_,
+                  sent_,           received_,      snapshotRecords_,
+                  snapshotChunks_, snapshotTotal_, inFlight_.size(),
+                  relayedAhead_,   firstAck_,      ownHeldBack() ? reach_.lastSeq + 1 : 0};
 }
 
 }  // namespace sitesync::sync

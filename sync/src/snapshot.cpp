@@ -198,6 +198,13 @@ DecodedChunk decodeChunk(const SnapshotChunkMsg& chunk) {
   return out;
 }
 
+VersionVector leastOf(const VersionVector& a, const VersionVector& b) {
+  VersionVector least;
+  for (const auto& [origin, seq] : a.entries())
+    if (const uint64_t both = std::min(seq, b.get(origin)); both > 0) least.set(origin, both);
+  return least;
+}
+
 // The chunk's deployment, clock and settings, joined into this node's.
 void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
                      const std::optional<Settings>& settings) {
@@ -210,9 +217,13 @@ void adoptChunkState(ApplyContext& batch, const SnapshotChunkMsg& chunk,
       batch.settingsDirty |= offerOwnSettings(meta, batch.settings, chunk.deployment);
     meta.deployment = chunk.deployment;
   }
-  if (!meta.snapshotPending) {  // the first chunk: its vector is what the snapshot holds
+  // What the snapshot holds is what every chunk of it holds: the first chunk's vector, or less
+  // where a later one was read at a vector that lacks some of it (another session's peer).
+  if (!meta.snapshotPending) {
     meta.snapshotPending = true;
     meta.snapshotVector = chunk.vector;
+  } else {
+    meta.snapshotVector = leastOf(meta.snapshotVector, chunk.vector);
   }
   // A later chunk may be read at a later vector: its records hold changes the snapshot's vector
   // does not claim, which the catch-up then sends again (Core::reflectedInRecord).
@@ -312,12 +323,28 @@ void checkFilteredSource(const ApplyContext& batch, const SnapshotChunkMsg& chun
 
 }  // namespace
 
-void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
+namespace {
+
+bool continues(const Meta& meta, std::string_view askedAfter) {
+  return askedAfter.empty() || (meta.snapshotPending && askedAfter <= meta.snapshotNextKey);
+}
+
+}  // namespace
+
+bool Replication::continuesSnapshot(std::string_view askedAfter) const {
+  auto txn = core_.store_.read();
+  const auto meta = core_.store_.meta(txn);
+  return meta && continues(*meta, askedAfter);
+}
+
+bool Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk, std::string_view askedAfter) {
   const DecodedChunk decoded = decodeChunk(chunk);  // a malformed chunk writes nothing
-  bool leaseArrived = false;
+  bool leaseArrived = false, merged = false;
   FollowUp work;
   core_.store_.write([&](WriteTxn& txn) {
     ApplyContext batch(core_.store_, txn);
+    if (!continues(batch.meta, askedAfter)) return;
+    merged = true;
     const bool filtered = !batch.meta.filter.empty();
     if (filtered) checkFilteredSource(batch, chunk);
     for (const NumberLease& l : chunk.leases) {
@@ -326,7 +353,9 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
     }
     adoptChunkState(batch, chunk, decoded.settings);
     mergeChunkRecords(core_.store_, txn, batch, chunk, decoded);
-    batch.meta.snapshotNextKey = chunk.nextKey;
+    // The chunks so far cover every key up to the furthest one reached (a chunk may begin again
+    // from the start, or from a key behind it).
+    batch.meta.snapshotNextKey = std::max(batch.meta.snapshotNextKey, chunk.nextKey);
     if (chunk.complete) completeSnapshot(batch);
     if (filtered && chunk.complete)
       core_.keepOnlyWanted(txn, batch, chunk.vector.get(batch.meta.siteId));
@@ -335,6 +364,17 @@ void Replication::mergeSnapshotChunk(const SnapshotChunkMsg& chunk) {
   });
   if (work.any()) core_.followUp(work);  // the hub's renumbering and leases
   if (leaseArrived) core_.engine_.fillPendingNumbers();
+  return merged;
+}
+
+size_t Replication::dropUnwanted(uint64_t ownHeldByPeer) {
+  return core_.store_.write([&](WriteTxn& txn) -> size_t {
+    ApplyContext batch(core_.store_, txn);
+    if (batch.meta.filter.empty()) return 0;
+    const size_t dropped = core_.keepOnlyWanted(txn, batch, ownHeldByPeer);
+    core_.finish(txn, batch);
+    return dropped;
+  });
 }
 
 uint64_t Replication::compactLog() {

@@ -151,6 +151,35 @@ BOOST_FIXTURE_TEST_CASE(a_laptop_syncs_with_a_branch_directly_and_the_branch_rel
   BOOST_TEST(digest(data) == digest(hub, "technician=bob"));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_laptops_edit_to_a_customer_a_branch_has_not_seen_waits_for_the_hub,
+                        FieldService) {
+  ServeProcess serving(hub);
+  const std::string branch = (root / "branch").string();
+  BOOST_TEST_REQUIRE(
+      run("join", "--data", branch, "--site", "Branch", "--hub", serving.endpoint()).status == 0);
+  BOOST_TEST_REQUIRE(run("customer", "add", "--data", hub, "--name", "New Customer").status == 0);
+  assign("#1006", "bob");  // after the branch synced: the branch has not seen 1006
+  joinFiltered(serving, {"technician=bob"});
+  for (const char* ref : {"#1000", "#1006"})
+    BOOST_TEST_REQUIRE(run("customer", "edit", "--data", data, ref, "--set",
+                           "email=" + std::string(ref + 1) + "@example.fi")
+                           .status == 0);
+  ServeProcess atBranch(branch);
+  RunResult p2p = run("sync", "--data", data, "--peer", atBranch.endpoint(), "--json");
+  BOOST_TEST_REQUIRE(p2p.status == 0, p2p);
+  const json report = json::parse(p2p.out);
+  BOOST_TEST(report["sent"] == 1, report.dump());  // the edit the branch can take went
+  const std::string heldBack = report["held_back"].get<std::string>();
+  BOOST_TEST(contains(heldBack, "1 of this site's changes wait"), heldBack);
+  BOOST_TEST(show(branch, "#1000")["email"] == "1000@example.fi");
+  // The other goes to the hub, which holds the customer.
+  RunResult toHub = run("sync", "--data", data, "--peer", serving.endpoint(), "--json");
+  BOOST_TEST_REQUIRE(toHub.status == 0, toHub);
+  BOOST_TEST(json::parse(toHub.out)["held_back"] == "");
+  BOOST_TEST(show(hub, "#1006")["email"] == "1006@example.fi");
+  BOOST_TEST(digest(data) == digest(hub, "technician=bob"));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_laptop_filtered_by_group_follows_the_customers_group, FieldService) {
   for (const char* group : {"north", "south"})
     BOOST_TEST_REQUIRE(run("groups", "define", "--data", hub, "--name", group).status == 0);

@@ -1,6 +1,7 @@
 // A branch joining over a slow, lossy link (tests/cli/throttled_proxy.h: 1 Mbit/s, 200 ms each
-// way): the join shows its progress, takes up again by itself after a disconnect, and a join
-// killed part way resumes from what it had durably received when run again.
+// way): the join shows its progress, takes up again by itself after a disconnect, and a join or
+// a catch-up (a branch's, a field laptop's) killed part way resumes from what it had durably
+// received when run again.
 #include <fstream>
 #include <sstream>
 
@@ -130,6 +131,19 @@ void killOnceSomeIsIn(const std::vector<std::string>& args, const std::string& c
   running.kill9();
 }
 
+// `sync` of `data` through a slow link to the served hub, SIGKILLed once some of what it receives
+// is durably in, then run again to the end: what the second run received.
+int syncKilledThenAgain(Cli& cli, const std::string& data, const ServeProcess& serving) {
+  ThrottledProxy link(ThrottledProxy::portOf(serving.endpoint()),
+                      {125000, std::chrono::milliseconds(200), 0});
+  const std::vector<std::string> sync{"sync",          "--data",    data, "--peer",
+                                      link.endpoint(), "--timeout", "5",  "--json"};
+  killOnceSomeIsIn(sync, "received");
+  RunResult again = cli.runv(sync);
+  BOOST_TEST_REQUIRE(again.status == 0, again);
+  return json::parse(again.out)["received"].get<int>();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(replication)
@@ -181,17 +195,34 @@ BOOST_FIXTURE_TEST_CASE(a_catch_up_killed_part_way_resumes_from_the_batches_it_h
       run("join", "--data", branch, "--site", "Branch", "--hub", serving.endpoint()).status == 0);
   editAtHub(3);
   constexpr int kChanges = 3 * kCustomers;
-  ThrottledProxy link(ThrottledProxy::portOf(serving.endpoint()),
-                      {125000, std::chrono::milliseconds(200), 0});
-  const std::vector<std::string> sync{"sync",          "--data",    branch, "--peer",
-                                      link.endpoint(), "--timeout", "5",    "--json"};
-  killOnceSomeIsIn(sync, "received");
-  RunResult again = runv(sync);
-  BOOST_TEST_REQUIRE(again.status == 0, again);
-  const int received = json::parse(again.out)["received"].get<int>();
+  const int received = syncKilledThenAgain(*this, branch, serving);
   BOOST_TEST(received > 0);
   BOOST_TEST(received < kChanges);
   BOOST_TEST(digestOf(branch) == digestOf(hub));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_field_laptops_catch_up_killed_part_way_resumes_from_the_chunks_it_had,
+                        SlowLink) {
+  // Every customer in the group the laptop follows; the hub then edits each of them.
+  BOOST_TEST_REQUIRE(run("groups", "define", "--data", hub, "--name", "north").status == 0);
+  std::ostringstream csv;
+  csv << "email,group\n";
+  for (int i = 0; i < kCustomers; ++i) csv << "customer" << i << "@example.com,north\n";
+  const std::string path = (root / "groups.csv").string();
+  std::ofstream(path) << csv.str();
+  RunResult grouped = run("customer", "import", "--data", hub, path, "--match", "email");
+  BOOST_TEST_REQUIRE(grouped.status == 0, grouped);
+  ServeProcess serving(hub);
+  RunResult joined = run("join", "--data", branch, "--site", "Laptop", "--hub", serving.endpoint(),
+                         "--filter", "group=north");
+  BOOST_TEST_REQUIRE(joined.status == 0, joined);
+  editAtHub(1);
+  const int received = syncKilledThenAgain(*this, branch, serving);
+  BOOST_TEST(received > 0);
+  BOOST_TEST(received < kCustomers);  // the customers' states it had not taken yet
+  RunResult filtered = run("digest", "--data", hub, "--filter", "group=north");
+  BOOST_TEST_REQUIRE(filtered.status == 0, filtered);
+  BOOST_TEST(digestOf(branch) == trimNewline(filtered.out));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

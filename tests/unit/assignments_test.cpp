@@ -78,4 +78,26 @@ BOOST_AUTO_TEST_CASE(a_customer_keeps_several_technicians_and_a_merge_keeps_them
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_concurrent_assignment_is_resolved_only_with_true_or_empty) {
+  const Customer c = created(a, "Maija Virtanen");
+  updated(a, c.id, {assignment("kim", true)});
+  exchange();
+  updated(a, c.id, {assignment("kim", false)});
+  updated(b, c.id, {assignment("kim", false)});  // concurrently: off and on again
+  updated(b, c.id, {assignment("kim", true)});
+  exchange();
+  const auto open = a.engine.conflicts(false);
+  auto it = std::find_if(open.begin(), open.end(),
+                         [](const auto& conflict) { return conflict.field == kTechnicianCode; });
+  BOOST_TEST_REQUIRE((it != open.end()));
+  // A value its peers would refuse as malformed is refused here (it would stop this site's
+  // stream); "true" settles it and replicates.
+  auto refused = a.engine.resolveConflict(it->id, std::string("true (checked)"), "hq");
+  BOOST_TEST(!refused.isOk());
+  BOOST_TEST(refused.status().message().find("true or empty") != std::string::npos);
+  BOOST_TEST_REQUIRE(a.engine.resolveConflict(it->id, std::string("true"), "hq").isOk());
+  exchange();
+  BOOST_TEST(b.engine.assignmentsOf("kim").size() == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,6 +9,7 @@
 
 using sitesync::sync::PeerSession;
 using sitesync::sync::SessionLink;
+using sitesync::sync::SessionOptions;
 using sitesync::sync::SessionTime;
 
 namespace {
@@ -41,14 +42,22 @@ struct FieldLaptop {
     BOOST_REQUIRE(filter.isOk());
     BOOST_REQUIRE(laptop.engine.setFilter(*filter).isOk());
   }
-  // One session, laptop initiating, until nothing moves; returns the laptop's end.
-  std::unique_ptr<PeerSession> session() {
+  // One session, laptop initiating, until nothing moves; returns the laptop's end. The hub
+  // answers with `atHub` options; the link is cut (nothing more crosses it) once
+  // `chunksBeforeCut` snapshot chunks went to the laptop.
+  std::unique_ptr<PeerSession> session(SessionOptions hubOptions = {},
+                                       size_t chunksBeforeCut = SIZE_MAX) {
     auto atLaptop = std::make_unique<PeerSession>(laptop.engine, SessionLink{true, "mem://hub"},
-                                                  sitesync::sync::SessionOptions{});
-    PeerSession atHub(hub.engine, SessionLink{false}, {});
+                                                  SessionOptions{});
+    PeerSession atHub(hub.engine, SessionLink{false}, hubOptions);
     std::deque<WireMessage> toHub, toLaptop;
-    auto post = [](std::deque<WireMessage>& q, const PeerSession::Messages& ms) {
-      for (const auto& m : ms) q.push_back(overTheWire(m));
+    size_t chunks = 0;
+    auto post = [&](std::deque<WireMessage>& q, const PeerSession::Messages& ms) {
+      for (const auto& m : ms) {
+        if (chunks >= chunksBeforeCut) return;
+        if (std::holds_alternative<SnapshotChunkMsg>(m)) ++chunks;
+        q.push_back(overTheWire(m));
+      }
     };
     post(toHub, atLaptop->start(now));
     for (int i = 0; i < 100 && (!toHub.empty() || !toLaptop.empty() || i < 3); ++i) {
@@ -67,6 +76,25 @@ struct FieldLaptop {
     return atLaptop;
   }
   bool holds(Member& m, RecordId id) { return m.engine.customer(id).has_value(); }
+  // `n` more of bob's customers at the hub.
+  std::vector<RecordId> addBobs(int n) {
+    std::vector<RecordId> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(hub.add("Bob's customer " + std::to_string(i)));
+      BOOST_REQUIRE(hub.engine.update(out.back(), {assignTo("bob")}, "admin").isOk());
+    }
+    return out;
+  }
+  void editAtHub(const std::vector<RecordId>& ids, const std::string& email) {
+    for (RecordId id : ids)
+      BOOST_REQUIRE(hub.engine.update(id, {set(CustomerField::email, email)}, "admin").isOk());
+  }
+  std::string bobsDigest() { return hub.engine.digestHex(*parseRecordFilter({"technician=bob"})); }
+  static SessionOptions smallChunks() {
+    SessionOptions o;
+    o.largestChunk = 1024;
+    return o;
+  }
 };
 
 }  // namespace
@@ -124,6 +152,44 @@ BOOST_FIXTURE_TEST_CASE(a_laptops_change_outside_its_filter_is_set_aside_at_the_
   BOOST_TEST(inbox[0].reason.find("outside the filter") != std::string::npos, inbox[0].reason);
   session();
   BOOST_TEST(hub.engine.inboxEntries().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_laptops_catch_up_comes_in_chunks_and_ends_at_the_hubs_filtered_state,
+                        FieldLaptop) {
+  filterLaptop("technician=bob");
+  const auto customers = addBobs(30);
+  session();
+  editAtHub(customers, "edited@example.fi");
+  BOOST_REQUIRE(hub.engine.update(bobs, {assignTo("bob", false)}, "admin").isOk());
+  auto end = session(smallChunks());
+  BOOST_TEST(end->inSync());
+  BOOST_TEST(end->counters().snapshotChunks > 2u);
+  BOOST_TEST(!holds(laptop, bobs));  // left the filter while the catch-up came in parts
+  BOOST_TEST(laptop.engine.customer(customers.back())->value(CustomerField::email) ==
+             "edited@example.fi");
+  BOOST_TEST(laptop.engine.digestHex() == bobsDigest());
+  BOOST_TEST((laptop.engine.status().vector == hub.engine.status().vector));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_laptops_catch_up_cut_part_way_goes_on_from_the_chunks_it_had,
+                        FieldLaptop) {
+  filterLaptop("technician=bob");
+  const auto customers = addBobs(30);
+  session();
+  const auto before = laptop.engine.status().vector;
+  editAtHub(customers, "edited@example.fi");
+  auto cut = session(smallChunks(), 2);
+  BOOST_TEST(!cut->inSync());
+  BOOST_TEST(cut->counters().snapshotRecords > 0u);
+  // Until the last chunk is in, the laptop claims nothing new: what it took stays, unclaimed.
+  BOOST_TEST((laptop.engine.status().vector == before));
+  editAtHub({customers.front()}, "again@example.fi");  // again, after the chunk that brought it
+  auto resumed = session(smallChunks());
+  BOOST_TEST(resumed->inSync());
+  BOOST_TEST(resumed->counters().snapshotRecords < customers.size());
+  BOOST_TEST(laptop.engine.customer(customers.front())->value(CustomerField::email) ==
+             "again@example.fi");
+  BOOST_TEST(laptop.engine.digestHex() == bobsDigest());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_technician_with_a_long_name_finds_their_customers, FieldLaptop) {

@@ -659,7 +659,7 @@ BOOST_AUTO_TEST_CASE(settings_defaults_are_valid_values_of_their_kind) {
 BOOST_AUTO_TEST_CASE(the_protocol_version_spoken_is_the_one_the_schema_declares) {
   BOOST_TEST(kProtocolVersion == schema::PROTOCOL_VERSION);
   BOOST_TEST(HelloMsg{}.protocolVersion == schema::PROTOCOL_VERSION);
-  BOOST_TEST(kProtocolVersion == 8u);  // filtered sites (field laptops)
+  BOOST_TEST(kProtocolVersion == 9u);  // snapshot chunks say the request they answer
 }
 
 BOOST_AUTO_TEST_CASE(a_retired_pull_is_refused_as_malformed) {

@@ -510,7 +510,8 @@ class Simulation {
           filtered(i) ? hub.engine->digestHex(filters_.at(i)) : hub.engine->digestHex();
       if (nodes_[i]->engine->digestHex() != expected)
         return "11. node " + std::to_string(i) + "'s digest differs from the hub's after a " +
-               "revocation" + difference(hub, *nodes_[i]);
+               "revocation" +
+               (filtered(i) ? recordDifference(hub, *nodes_[i]) : difference(hub, *nodes_[i]));
     }
     ++probes.revocations;
     return {};

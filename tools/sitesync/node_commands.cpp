@@ -193,11 +193,13 @@ void syncCommand(const NodeArgs& a) {
                {"sent", r.sent},
                {"received", r.received},
                {"vector", vectorJson(r.vector)},
-               {"offered_settings", offeredSettingsJson(decided)}});
+               {"offered_settings", offeredSettingsJson(decided)},
+               {"held_back", r.heldBack}});
     return;
   }
   std::cout << "synced with '" << r.peerName << "' (" << siteIdToHex(r.peerId) << "): sent "
             << r.sent << ", received " << r.received << " changes\n";
+  if (!r.heldBack.empty()) std::cout << r.heldBack << "\n";
   for (const auto& offer : decided)
     std::cout << "setting set before this site joined: " << offeredSettingLine(offer) << "\n";
 }

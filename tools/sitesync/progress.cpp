@@ -16,10 +16,12 @@ std::function<void(const node::TransferProgress&)> progressReporter(bool json,
   if (!json && !terminal) return {};
   return [json, phase, held](const node::TransferProgress& p) {
     const bool snapshot = phase == "snapshot";
-    const uint64_t moved = snapshot ? p.records : p.changes;
+    // A field laptop catches up by customers' states (filtered snapshot chunks), not changes.
+    const bool states = snapshot || (p.changes == 0 && p.records > 0);
+    const uint64_t moved = snapshot ? p.records : p.changes + p.records;
     const double rate = p.seconds > 0 ? double(moved) / p.seconds : 0;
     const uint64_t have = snapshot ? held + p.records : moved;
-    const bool knowsTotal = snapshot && p.totalRecords > 0;
+    const bool knowsTotal = states && p.totalRecords > 0;
     const double left = knowsTotal && p.totalRecords > have ? double(p.totalRecords - have) : 0;
     const double eta = rate > 0 ? left / rate : 0;
     if (json) {
@@ -35,7 +37,7 @@ std::function<void(const node::TransferProgress&)> progressReporter(bool json,
       return;
     }
     std::fprintf(stderr, "\r%s: %llu %s", phase.c_str(), static_cast<unsigned long long>(have),
-                 snapshot ? "customers" : "changes");
+                 states ? "customers" : "changes");
     if (knowsTotal)
       std::fprintf(stderr, " of %llu", static_cast<unsigned long long>(p.totalRecords));
     std::fprintf(stderr, "  %.1f MB  %.0f/s", double(p.bytesReceived) / 1e6, rate);
