@@ -312,18 +312,21 @@ SnapshotChunkMsg Replication::filteredChunk(const SnapshotRequestMsg& request, S
 
 namespace {
 
-// Whether a tree of customers was ever the filter's: a write in its history assigned one of
-// its technicians or set one of its groups, here or in a customer it was merged with (trees
-// change with merges, concurrent ones form cycles). A laptop may edit what it held until it saw
-// it leave; that edit reaches the hub after the unassignment. Where the history cannot say (a
-// merge no longer in the log), it is given the benefit of the doubt.
-bool everMatched(const Core& core, const ReadTxn& txn, std::vector<RecordId> toVisit,
-                 const RecordFilter& filter) {
+// Whether a tree of customers was ever the laptop's: a write in its history assigned one of
+// the filter's technicians or set one of its groups, here or in a customer it was merged with
+// (trees change with merges, concurrent ones form cycles), or one of those customers is the
+// laptop's own (a tree it held as its own until a restore took its customer out again). A
+// laptop may edit what it held until it saw it leave; that edit reaches the hub after the
+// unassignment. Where the history cannot say (a merge no longer in the log), it is given the
+// benefit of the doubt.
+bool everWanted(const Core& core, const ReadTxn& txn, std::vector<RecordId> toVisit,
+                const RecordFilter& filter, SiteId peer) {
   constexpr size_t kMaxVisited = 256;
   std::set<RecordId> seen(toVisit.begin(), toVisit.end());
   while (!toVisit.empty()) {
     const RecordId id = toVisit.back();
     toVisit.pop_back();
+    if (id.site == peer) return true;
     for (HistoryEntry e : core.store_.history(txn, id)) {
       if (e.operation == Operation::kMerge) {  // the customers of that merge count too
         const auto at = core.store_.logPosition(txn, ChangeId{e.site, e.seq});
@@ -371,7 +374,7 @@ std::string Replication::outsideRights(const std::vector<std::string>& encodedCh
         closure.insert(std::lower_bound(closure.begin(), closure.end(), id), id);
       it->second =
           std::any_of(closure.begin(), closure.end(), [&](RecordId c) { return c.site == peer; }) ||
-          trees.matches(root) || everMatched(core_, txn, closure, filter);
+          trees.matches(root) || everWanted(core_, txn, closure, filter, peer);
     }
     return it->second;
   };

@@ -192,6 +192,32 @@ BOOST_FIXTURE_TEST_CASE(a_laptops_catch_up_cut_part_way_goes_on_from_the_chunks_
   BOOST_TEST(laptop.engine.digestHex() == bobsDigest());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_laptops_edit_to_a_tree_it_held_as_its_own_is_not_refused_later,
+                        FieldLaptop) {
+  Member branch{sitesync::testing::testSiteId(0x2b), kHub};
+  filterLaptop("technician=bob");
+  session();
+  const RecordId mine = laptop.add("Created On The Laptop");
+  session();
+  ship(hub.engine, branch.engine);
+  // At the hub the laptop's customer is merged into one bob does not serve (the tree is the
+  // laptop's own: it takes it); at a branch, concurrently, erased (erasure is final: the tree is
+  // no longer the laptop's once that reaches the hub).
+  BOOST_REQUIRE(hub.engine.merge(others, {mine}, {}, "admin").isOk());
+  BOOST_REQUIRE(branch.engine.erase(mine, "admin").isOk());
+  session();
+  BOOST_REQUIRE(holds(laptop, others));
+  ship(branch.engine, hub.engine);
+  BOOST_REQUIRE((hub.engine.customer(mine)->lifecycle == Lifecycle::kErased));
+  BOOST_REQUIRE(
+      laptop.engine.update(others, {set(CustomerField::email, "o@example.fi")}, "bob").isOk());
+  auto end = session();
+  BOOST_TEST(!end->ended(), end->endReason());
+  BOOST_TEST(hub.engine.inboxEntries().empty());
+  BOOST_TEST(hub.engine.customer(others)->value(CustomerField::email) == "o@example.fi");
+  BOOST_TEST(!holds(laptop, others));  // no longer its own: gone once the edit went up
+}
+
 BOOST_FIXTURE_TEST_CASE(a_technician_with_a_long_name_finds_their_customers, FieldLaptop) {
   const std::string name = "alexandra.virtanen-lahtinen";  // longer than a word (8 bytes)
   BOOST_REQUIRE(
