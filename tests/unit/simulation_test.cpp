@@ -660,9 +660,16 @@ class Simulation {
         return true;
       });
     }
-    if (held != wanted)
+    if (held != wanted) {
+      std::string which;  // the first one held and not wanted, or wanted and not held
+      for (size_t k = 0; k < std::max(held.size(), wanted.size()) && which.empty(); ++k)
+        if (k >= held.size() || k >= wanted.size() || held[k] != wanted[k])
+          which = k < wanted.size() && (k >= held.size() || wanted[k] < held[k])
+                      ? " (lacks " + wanted[k].toString() + ")"
+                      : " (holds " + held[k].toString() + ")";
       return "F2. " + where + " holds " + std::to_string(held.size()) + " customers, its filter " +
-             "wants " + std::to_string(wanted.size());
+             "wants " + std::to_string(wanted.size()) + which;
+    }
     if (historyOf(laptop) != historyOf(hub, &held))
       return "F3. " + where + "'s history differs from the hub's" +
              firstDifference(historyOf(hub, &held), historyOf(laptop));
