@@ -189,13 +189,10 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t
   // covers keys the snapshot under way may not reach (its vector would claim them).
   if (!snapshotting_ || chunk.afterKey != askedAfter_) return;
   sizeNextChunk(wireBytes, now - askedChunk_);
-  const std::string after = chunk.afterKey;
   // Answered for what this site held then; or it goes on from a key no chunk of the snapshot
   // under way reached (another session finished that one meanwhile, or began another).
-  if ((filtered_ && heldChangedSinceAsked()) || !engine_.continuesSnapshot(after)) {
-    askedChunk_ = now;
-    const Meta meta = engine_.meta();
-    emit(snapshotRequest(meta.snapshotPending ? meta.snapshotNextKey : std::string()), out);
+  if ((filtered_ && heldChangedSinceAsked()) || !engine_.continuesSnapshot(chunk.afterKey)) {
+    askSnapshotAgain(now, out);
     return;
   }
   // Asked before this one is merged, so the peer reads while this node writes.
@@ -204,11 +201,8 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t
     sendAhead(snapshotRequest(chunk.nextKey), out);
   }
   try {
-    if (!engine_.mergeSnapshotChunk(chunk, after)) {  // the check above raced another process
-      if (chunk.complete) {
-        askedChunk_ = now;
-        emit(snapshotRequest(std::string()), out);
-      }
+    if (!engine_.mergeSnapshotChunk(chunk, chunk.afterKey)) {  // the check above raced
+      if (chunk.complete) askSnapshotAgain(now, out);          // another process
       return;  // else the chunk asked for ahead is judged the same way
     }
   } catch (const std::exception& e) {
@@ -228,6 +222,13 @@ void PeerSession::onChunk(const SnapshotChunkMsg& chunk, SessionTime now, size_t
   if (!filtered_ || options_.snapshotOnly) say("snapshot from " + nameOfPeer() + " complete");
   // Tells the peer what this node holds now, so its stream resumes from there.
   emit(HeartbeatMsg{engine_.heldVector()}, out);
+}
+
+// From where the snapshot under way got to, or from the start when none is.
+void PeerSession::askSnapshotAgain(SessionTime now, Messages& out) {
+  askedChunk_ = now;
+  const Meta meta = engine_.meta();
+  emit(snapshotRequest(meta.snapshotPending ? meta.snapshotNextKey : std::string()), out);
 }
 
 namespace {
